@@ -1,0 +1,30 @@
+namespace OpenTE.Grid;
+
+/// <summary>
+/// A case or input file that cannot be used as it is. <see cref="Exception.Message"/> is one sentence
+/// "file:line: what is wrong"; <see cref="Hint"/> says how to fix it. The CLI maps it to exit code 2.
+/// </summary>
+public class InputException : Exception
+{
+    public string File { get; }
+    public int Line { get; }
+    public string Hint { get; }
+
+    public InputException(string file, int line, string message, string hint)
+        : base(line > 0 ? $"{file}:{line}: {message}" : $"{file}: {message}")
+    {
+        File = file;
+        Line = line;
+        Hint = hint;
+    }
+}
+
+/// <summary>A MATPOWER or JSON case file with a format or consistency error.</summary>
+public sealed class CaseFormatException(string file, int line, string message, string hint)
+    : InputException(file, line, message, hint);
+
+/// <summary>A warning found while reading a file (kept data, ignored field, islanding).</summary>
+public sealed record Diagnostic(string File, int Line, string Message)
+{
+    public override string ToString() => Line > 0 ? $"{File}:{Line}: {Message}" : $"{File}: {Message}";
+}
