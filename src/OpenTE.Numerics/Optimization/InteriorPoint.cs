@@ -1,0 +1,334 @@
+using OpenTE.Numerics.Sparse;
+
+namespace OpenTE.Numerics.Optimization;
+
+/// <summary>
+/// A smooth nonlinear program  min f(x)  s.t.  g(x) = 0,  h(x) ≤ 0,  lower ≤ x ≤ upper,
+/// with sparse first and second derivatives. Jacobian and Hessian patterns must not change between calls.
+/// </summary>
+public interface INonlinearProgram
+{
+    int Variables { get; }
+    int Equalities { get; }
+    int Inequalities { get; }
+    /// <summary>Bounds (±∞ allowed; lower = upper fixes a variable).</summary>
+    ReadOnlySpan<double> Lower { get; }
+    ReadOnlySpan<double> Upper { get; }
+    /// <summary>f(x); writes ∇f(x) into <paramref name="gradient"/>.</summary>
+    double Objective(ReadOnlySpan<double> x, Span<double> gradient);
+    /// <summary>g(x) and h(x).</summary>
+    void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h);
+    /// <summary>∂g/∂x (Equalities × Variables) and ∂h/∂x (Inequalities × Variables).</summary>
+    (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x);
+    /// <summary>∇²f·σ + Σ λᵢ∇²gᵢ + Σ μⱼ∇²hⱼ, full symmetric (both triangles).</summary>
+    SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu);
+    /// <summary>A starting point (need not be feasible).</summary>
+    double[] InitialPoint();
+}
+
+public enum SolverStatus { Optimal, Infeasible, Unbounded, NotConverged, NumericalError }
+
+public sealed record InteriorPointOptions
+{
+    public double FeasibilityTolerance { get; init; } = 1e-8;
+    public double GradientTolerance { get; init; } = 1e-8;
+    public double ComplementarityTolerance { get; init; } = 1e-8;
+    public int MaxIterations { get; init; } = 200;
+    /// <summary>Fraction of the step to the boundary (MIPS ξ).</summary>
+    public double StepFraction { get; init; } = 0.99995;
+    /// <summary>Centering parameter σ of the barrier update γ = σ·zᵀμ/m.</summary>
+    public double Centering { get; init; } = 0.1;
+}
+
+/// <summary>
+/// Result of <see cref="InteriorPoint.Solve"/>. Multipliers follow the Lagrangian
+/// L = f + λᵀg + μᵀh (μ ≥ 0): relaxing gᵢ(x) = 0 to gᵢ(x) = ε changes the optimum by −λᵢ·ε, and
+/// hⱼ(x) ≤ 0 to hⱼ(x) ≤ ε by −μⱼ·ε. Bound multipliers are ≥ 0: <c>MuUpper</c> for x ≤ upper, <c>MuLower</c> for x ≥ lower.
+/// </summary>
+public sealed record InteriorPointResult(
+    SolverStatus Status, double[] X, double Objective, double[] Lambda, double[] Mu,
+    double[] MuLower, double[] MuUpper, int Iterations, string Message)
+{
+    public double FeasibilityError { get; init; }
+    public double GradientError { get; init; }
+    public double ComplementarityError { get; init; }
+}
+
+/// <summary>
+/// Primal–dual interior-point method for <see cref="INonlinearProgram"/> following the published MATPOWER
+/// Interior Point Solver (MIPS) algorithm (Wang, Murillo-Sánchez, Zimmerman, Thomas 2007): slack z for the
+/// inequalities, Newton steps on the perturbed KKT conditions with the reduced system
+/// [M Jgᵀ; Jg 0]·[Δx; Δλ] = [−N; −g], M = ∇²L + Jhᵀ·diag(μ/z)·Jh, solved with the sparse LU (symbolic
+/// analysis reused between iterations), fraction-to-boundary step lengths, and γ = σ·zᵀμ/m.
+/// Variable bounds become inequality rows (fixed variables become equalities), as in MIPS.
+/// </summary>
+public static class InteriorPoint
+{
+    public static InteriorPointResult Solve(INonlinearProgram problem, InteriorPointOptions? options = null)
+    {
+        var o = options ?? new InteriorPointOptions();
+        int n = problem.Variables, neqP = problem.Equalities, niqP = problem.Inequalities;
+        var lower = problem.Lower.ToArray();
+        var upper = problem.Upper.ToArray();
+        if (lower.Length != n || upper.Length != n) throw new ArgumentException("bounds must have one entry per variable");
+
+        // bound rows: fixed → equality x_i − l_i = 0; finite upper → x_i − u_i ≤ 0; finite lower → l_i − x_i ≤ 0
+        var fixedVars = new List<int>();
+        var upperVars = new List<int>();
+        var lowerVars = new List<int>();
+        for (int i = 0; i < n; i++)
+        {
+            if (lower[i] > upper[i]) throw new ArgumentException($"variable {i}: lower bound {lower[i]} above upper bound {upper[i]}");
+            if (lower[i] == upper[i]) { fixedVars.Add(i); continue; }
+            if (double.IsFinite(upper[i])) upperVars.Add(i);
+            if (double.IsFinite(lower[i])) lowerVars.Add(i);
+        }
+        int neq = neqP + fixedVars.Count;
+        int niq = niqP + upperVars.Count + lowerVars.Count;
+
+        var x = problem.InitialPoint();
+        if (x.Length != n) throw new ArgumentException("initial point has the wrong length");
+        // start strictly inside finite bounds where possible (MIPS starts at the given point; nudging helps LPs)
+        for (int i = 0; i < n; i++)
+        {
+            if (lower[i] == upper[i]) { x[i] = lower[i]; continue; }
+            double lo = lower[i], hi = upper[i];
+            if (double.IsFinite(lo) && double.IsFinite(hi))
+            {
+                double margin = Math.Min(1.0, 0.25 * (hi - lo));
+                x[i] = Math.Clamp(x[i], lo + margin, hi - margin);
+            }
+            else if (double.IsFinite(lo)) x[i] = Math.Max(x[i], lo + 1);
+            else if (double.IsFinite(hi)) x[i] = Math.Min(x[i], hi - 1);
+        }
+
+        var grad = new double[n];
+        var gP = new double[neqP];
+        var hP = new double[niqP];
+        var g = new double[neq];
+        var h = new double[niq];
+        var lam = new double[neq];
+        var z = new double[niq];
+        var mu = new double[niq];
+        var lx = new double[n];
+
+        double Eval(double[] xx, out SparseMatrix jg, out SparseMatrix jh)
+        {
+            double f = problem.Objective(xx, grad);
+            problem.Constraints(xx, gP, hP);
+            var (jgP, jhP) = problem.Jacobians(xx);
+            gP.CopyTo(g, 0);
+            for (int k = 0; k < fixedVars.Count; k++) g[neqP + k] = xx[fixedVars[k]] - lower[fixedVars[k]];
+            hP.CopyTo(h, 0);
+            for (int k = 0; k < upperVars.Count; k++) h[niqP + k] = xx[upperVars[k]] - upper[upperVars[k]];
+            for (int k = 0; k < lowerVars.Count; k++) h[niqP + upperVars.Count + k] = lower[lowerVars[k]] - xx[lowerVars[k]];
+            jg = AppendUnitRows(jgP, fixedVars, 1.0, n);
+            jh = AppendUnitRows(AppendUnitRows(jhP, upperVars, 1.0, n), lowerVars, -1.0, n);
+            return f;
+        }
+
+        double fval = Eval(x, out var Jg, out var Jh);
+        var JgT = Jg.Transpose();
+        var JhT = Jh.Transpose();
+
+        // initial slacks and multipliers (MIPS)
+        double gamma = 1;
+        const double z0 = 1;
+        for (int k = 0; k < niq; k++)
+        {
+            z[k] = h[k] < -z0 ? -h[k] : z0;
+            mu[k] = gamma / z[k] > z0 ? gamma / z[k] : z0;
+        }
+        if (niq > 0)
+        {
+            double zmu = 0;
+            for (int k = 0; k < niq; k++) zmu += z[k] * mu[k];
+            gamma = o.Centering * zmu / niq;
+        }
+
+        void Lagrangian()
+        {
+            grad.CopyTo(lx, 0);
+            JgT.MultiplyAdd(lam, lx);
+            JhT.MultiplyAdd(mu, lx);
+        }
+
+        Lagrangian();
+        SparseLU? lu = null;
+        SparseMatrix? kktPrev = null;
+        int it = 0;
+        string message = "";
+        var status = SolverStatus.NotConverged;
+        double feas = 0, gradc = 0, comp = 0;
+
+        (double Feas, double Grad, double Comp) Conditions()
+        {
+            double maxX = NormInf(x), maxZ = NormInf(z), maxLam = NormInf(lam), maxMu = NormInf(mu);
+            double maxH = 0;
+            foreach (double v in h) maxH = Math.Max(maxH, v);
+            double fe = Math.Max(NormInf(g), maxH) / (1 + Math.Max(maxX, maxZ));
+            double gr = NormInf(lx) / (1 + Math.Max(maxLam, maxMu));
+            double zmu = 0;
+            for (int k = 0; k < niq; k++) zmu += z[k] * mu[k];
+            double co = zmu / (1 + maxX);
+            return (fe, gr, co);
+        }
+
+        (feas, gradc, comp) = Conditions();
+        var dx = new double[n];
+        var dz = new double[niq];
+        var dmu = new double[niq];
+        var dlam = new double[neq];
+        var rhs = new double[n + neq];
+        var hx = problem.Hessian(x, 1.0, lam.AsSpan(0, neqP), mu.AsSpan(0, niqP));
+
+        while (it < o.MaxIterations)
+        {
+            if (feas < o.FeasibilityTolerance && gradc < o.GradientTolerance && comp < o.ComplementarityTolerance)
+            {
+                status = SolverStatus.Optimal;
+                break;
+            }
+            it++;
+            // reduced KKT system
+            var d = new double[niq];
+            for (int k = 0; k < niq; k++) d[k] = mu[k] / z[k];
+            var kkt = AssembleKkt(hx, Jh, JhT, d, Jg, JgT, n, neq);
+            // right-hand side: −N = −(Lx + Jhᵀ·(μ∘h + γ)/z), −g
+            var w = new double[niq];
+            for (int k = 0; k < niq; k++) w[k] = (mu[k] * h[k] + gamma) / z[k];
+            for (int i = 0; i < n; i++) rhs[i] = lx[i];
+            JhT.MultiplyAdd(w, rhs.AsSpan(0, n));
+            for (int i = 0; i < n; i++) rhs[i] = -rhs[i];
+            for (int k = 0; k < neq; k++) rhs[n + k] = -g[k];
+            try
+            {
+                if (lu is not null && kktPrev is not null && kkt.SamePattern(kktPrev)) lu.Refactorize(kkt);
+                else lu = SparseLU.Factorize(kkt);
+            }
+            catch (SingularMatrixException e)
+            {
+                status = SolverStatus.NumericalError;
+                message = $"the KKT system became singular ({e.Message})";
+                break;
+            }
+            kktPrev = kkt;
+            lu.Solve(rhs);
+            if (rhs.Any(v => !double.IsFinite(v)))
+            {
+                status = SolverStatus.NumericalError;
+                message = "the Newton step is not finite";
+                break;
+            }
+            Array.Copy(rhs, 0, dx, 0, n);
+            Array.Copy(rhs, n, dlam, 0, neq);
+            // Δz = −h − z − Jh·Δx ;  Δμ = −μ + (γ − μ∘Δz)/z
+            Jh.Multiply(dx, dz);
+            for (int k = 0; k < niq; k++)
+            {
+                dz[k] = -h[k] - z[k] - dz[k];
+                dmu[k] = -mu[k] + (gamma - mu[k] * dz[k]) / z[k];
+            }
+            double alphaP = 1, alphaD = 1;
+            for (int k = 0; k < niq; k++)
+            {
+                if (dz[k] < 0) alphaP = Math.Min(alphaP, -z[k] / dz[k] * o.StepFraction);
+                if (dmu[k] < 0) alphaD = Math.Min(alphaD, -mu[k] / dmu[k] * o.StepFraction);
+            }
+            for (int i = 0; i < n; i++) x[i] += alphaP * dx[i];
+            for (int k = 0; k < niq; k++) { z[k] += alphaP * dz[k]; mu[k] += alphaD * dmu[k]; }
+            for (int k = 0; k < neq; k++) lam[k] += alphaD * dlam[k];
+            double zmu = 0;
+            for (int k = 0; k < niq; k++) zmu += z[k] * mu[k];
+            if (niq > 0) gamma = o.Centering * zmu / niq;
+
+            fval = Eval(x, out Jg, out Jh);
+            JgT = Jg.Transpose();
+            JhT = Jh.Transpose();
+            Lagrangian();
+            hx = problem.Hessian(x, 1.0, lam.AsSpan(0, neqP), mu.AsSpan(0, niqP));
+            (feas, gradc, comp) = Conditions();
+            if (!double.IsFinite(fval) || NormInf(x) > 1e12)
+            {
+                status = NormInf(x) > 1e12 ? SolverStatus.Unbounded : SolverStatus.NumericalError;
+                message = status == SolverStatus.Unbounded ? "the iterates grow without bound: the problem looks unbounded" : "the objective is not finite";
+                break;
+            }
+            if (NormInf(lam) > 1e14 || NormInf(mu) > 1e14)
+            {
+                status = SolverStatus.Infeasible;
+                message = "the multipliers grow without bound: the constraints look infeasible";
+                break;
+            }
+        }
+        if (status == SolverStatus.NotConverged)
+        {
+            message = $"no convergence in {o.MaxIterations} iterations (feasibility {feas:E1}, gradient {gradc:E1}, complementarity {comp:E1})";
+            if (feas > 1e-3 && NormInf(lam) + NormInf(mu) > 1e8) { status = SolverStatus.Infeasible; message = "the constraints look infeasible: " + message; }
+        }
+        if (status == SolverStatus.Optimal) message = $"converged in {it} iterations";
+
+        var muLower = new double[n];
+        var muUpper = new double[n];
+        for (int k = 0; k < upperVars.Count; k++) muUpper[upperVars[k]] = mu[niqP + k];
+        for (int k = 0; k < lowerVars.Count; k++) muLower[lowerVars[k]] = mu[niqP + upperVars.Count + k];
+        // a fixed variable's equality multiplier: positive part acts on the upper side, negative on the lower
+        for (int k = 0; k < fixedVars.Count; k++)
+        {
+            double l = lam[neqP + k];
+            if (l > 0) muUpper[fixedVars[k]] = l; else muLower[fixedVars[k]] = -l;
+        }
+        return new InteriorPointResult(status, x, fval, lam[..neqP], mu[..niqP], muLower, muUpper, it, message)
+        {
+            FeasibilityError = feas,
+            GradientError = gradc,
+            ComplementarityError = comp,
+        };
+    }
+
+    private static double NormInf(ReadOnlySpan<double> v)
+    {
+        double m = 0;
+        foreach (double a in v) m = Math.Max(m, Math.Abs(a));
+        return m;
+    }
+
+    /// <summary>Stacks unit rows (sign·e_i for each listed variable) under A.</summary>
+    private static SparseMatrix AppendUnitRows(SparseMatrix a, List<int> vars, double sign, int n)
+    {
+        if (vars.Count == 0) return a;
+        var b = new TripletBuilder(a.Rows + vars.Count, n, a.Nnz + vars.Count);
+        for (int j = 0; j < a.Cols; j++)
+            for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++) b.Add(a.RowIdx[p], j, a.Values[p]);
+        for (int k = 0; k < vars.Count; k++) b.Add(a.Rows + k, vars[k], sign);
+        return b.ToCsc();
+    }
+
+    /// <summary>[H + Jhᵀ·diag(d)·Jh, Jgᵀ; Jg, 0] in CSC, with structural entries kept even when zero.</summary>
+    private static SparseMatrix AssembleKkt(SparseMatrix hess, SparseMatrix jh, SparseMatrix jhT, double[] d,
+        SparseMatrix jg, SparseMatrix jgT, int n, int neq)
+    {
+        var b = new TripletBuilder(n + neq, n + neq, hess.Nnz + 2 * jg.Nnz + 4 * jh.Nnz + n + neq);
+        for (int j = 0; j < hess.Cols; j++)
+            for (int p = hess.ColPtr[j]; p < hess.ColPtr[j + 1]; p++) b.Add(hess.RowIdx[p], j, hess.Values[p]);
+        // Jhᵀ D Jh: row r of Jh is column r of Jhᵀ
+        for (int r = 0; r < jhT.Cols; r++)
+        {
+            int s = jhT.ColPtr[r], e = jhT.ColPtr[r + 1];
+            for (int p = s; p < e; p++)
+                for (int q = s; q < e; q++)
+                    b.Add(jhT.RowIdx[p], jhT.RowIdx[q], d[r] * jhT.Values[p] * jhT.Values[q]);
+        }
+        for (int i = 0; i < n; i++) b.Add(i, i, 0);
+        for (int j = 0; j < jg.Cols; j++)
+            for (int p = jg.ColPtr[j]; p < jg.ColPtr[j + 1]; p++)
+            {
+                b.Add(n + jg.RowIdx[p], j, jg.Values[p]);
+                b.Add(j, n + jg.RowIdx[p], jg.Values[p]);
+            }
+        for (int k = 0; k < neq; k++) b.Add(n + k, n + k, 0);
+        _ = jh;
+        _ = jgT;
+        return b.ToCsc();
+    }
+}

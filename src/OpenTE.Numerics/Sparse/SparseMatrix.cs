@@ -1,0 +1,285 @@
+namespace OpenTE.Numerics.Sparse;
+
+/// <summary>
+/// A real sparse matrix in compressed-sparse-column form: row indices sorted within each column, no
+/// duplicates. Explicit zeros are kept, so a Jacobian's pattern stays fixed while its values change;
+/// <see cref="Values"/> may be updated in place for that purpose.
+/// </summary>
+public sealed class SparseMatrix
+{
+    public int Rows { get; }
+    public int Cols { get; }
+    public int[] ColPtr { get; }
+    public int[] RowIdx { get; }
+    public double[] Values { get; }
+    public int Nnz => ColPtr[Cols];
+
+    public SparseMatrix(int rows, int cols, int[] colPtr, int[] rowIdx, double[] values)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(cols);
+        if (colPtr.Length != cols + 1) throw new ArgumentException("colPtr must have cols + 1 entries");
+        if (rowIdx.Length < colPtr[cols] || values.Length < colPtr[cols]) throw new ArgumentException("rowIdx/values shorter than nnz");
+        Rows = rows;
+        Cols = cols;
+        ColPtr = colPtr;
+        RowIdx = rowIdx;
+        Values = values;
+    }
+
+    public static SparseMatrix FromTriplets(int rows, int cols, ReadOnlySpan<int> rowIdx, ReadOnlySpan<int> colIdx, ReadOnlySpan<double> values) =>
+        FromTriplets(rows, cols, rowIdx, colIdx, values, out _);
+
+    /// <summary>
+    /// Builds from triplets, summing duplicates and keeping explicit zeros. <paramref name="tripletToSlot"/>
+    /// maps triplet k to its position in <see cref="Values"/>, so a caller can refill values of the same
+    /// pattern in O(nnz): <c>Values[tripletToSlot[k]] += v_k</c> after clearing.
+    /// </summary>
+    public static SparseMatrix FromTriplets(int rows, int cols, ReadOnlySpan<int> rowIdx, ReadOnlySpan<int> colIdx,
+        ReadOnlySpan<double> values, out int[] tripletToSlot)
+    {
+        int nz = rowIdx.Length;
+        if (colIdx.Length != nz || values.Length != nz) throw new ArgumentException("triplet arrays differ in length");
+        var count = new int[cols + 1];
+        for (int k = 0; k < nz; k++)
+        {
+            int i = rowIdx[k], j = colIdx[k];
+            if ((uint)i >= (uint)rows || (uint)j >= (uint)cols)
+                throw new ArgumentOutOfRangeException(nameof(rowIdx), $"triplet {k} ({i}, {j}) is outside a {rows}x{cols} matrix");
+            count[j + 1]++;
+        }
+        for (int j = 0; j < cols; j++) count[j + 1] += count[j];
+        // bucket by column, then by row with a second counting pass (stable, O(nnz + rows + cols))
+        var byRowCount = new int[rows + 1];
+        for (int k = 0; k < nz; k++) byRowCount[rowIdx[k] + 1]++;
+        for (int i = 0; i < rows; i++) byRowCount[i + 1] += byRowCount[i];
+        var rowOrder = new int[nz];
+        var next = (int[])byRowCount.Clone();
+        for (int k = 0; k < nz; k++) rowOrder[next[rowIdx[k]]++] = k;
+        // traversing triplets in row order and placing them by column gives row-sorted columns
+        var colNext = (int[])count.Clone();
+        var sorted = new int[nz];
+        foreach (int k in rowOrder) sorted[colNext[colIdx[k]]++] = k;
+        var colPtr = new int[cols + 1];
+        var ri = new int[nz];
+        var vals = new double[nz];
+        tripletToSlot = new int[nz];
+        int w = 0;
+        for (int j = 0; j < cols; j++)
+        {
+            colPtr[j] = w;
+            int lastRow = -1;
+            for (int p = count[j]; p < count[j + 1]; p++)
+            {
+                int k = sorted[p];
+                if (rowIdx[k] == lastRow)
+                {
+                    vals[w - 1] += values[k];
+                    tripletToSlot[k] = w - 1;
+                    continue;
+                }
+                lastRow = rowIdx[k];
+                ri[w] = lastRow;
+                vals[w] = values[k];
+                tripletToSlot[k] = w;
+                w++;
+            }
+        }
+        colPtr[cols] = w;
+        if (w < nz)
+        {
+            Array.Resize(ref ri, w);
+            Array.Resize(ref vals, w);
+        }
+        return new SparseMatrix(rows, cols, colPtr, ri, vals);
+    }
+
+    public static SparseMatrix Identity(int n)
+    {
+        var cp = new int[n + 1];
+        var ri = new int[n];
+        var v = new double[n];
+        for (int i = 0; i < n; i++) { cp[i + 1] = i + 1; ri[i] = i; v[i] = 1; }
+        return new SparseMatrix(n, n, cp, ri, v);
+    }
+
+    public static SparseMatrix FromDense(double[,] a)
+    {
+        var b = new TripletBuilder(a.GetLength(0), a.GetLength(1));
+        for (int i = 0; i < a.GetLength(0); i++)
+            for (int j = 0; j < a.GetLength(1); j++)
+                if (a[i, j] != 0) b.Add(i, j, a[i, j]);
+        return b.ToCsc();
+    }
+
+    /// <summary>Dense copy, for tests and small cases only.</summary>
+    public double[,] ToDense()
+    {
+        var d = new double[Rows, Cols];
+        for (int j = 0; j < Cols; j++)
+            for (int p = ColPtr[j]; p < ColPtr[j + 1]; p++) d[RowIdx[p], j] += Values[p];
+        return d;
+    }
+
+    public double this[int i, int j]
+    {
+        get
+        {
+            int p = Array.BinarySearch(RowIdx, ColPtr[j], ColPtr[j + 1] - ColPtr[j], i);
+            return p >= 0 ? Values[p] : 0;
+        }
+    }
+
+    /// <summary>y = A·x.</summary>
+    public void Multiply(ReadOnlySpan<double> x, Span<double> y)
+    {
+        y[..Rows].Clear();
+        MultiplyAdd(x, y);
+    }
+
+    /// <summary>y += A·x.</summary>
+    public void MultiplyAdd(ReadOnlySpan<double> x, Span<double> y)
+    {
+        if (x.Length < Cols || y.Length < Rows) throw new ArgumentException("vector length does not match the matrix");
+        for (int j = 0; j < Cols; j++)
+        {
+            double xj = x[j];
+            if (xj == 0) continue;
+            for (int p = ColPtr[j]; p < ColPtr[j + 1]; p++) y[RowIdx[p]] += Values[p] * xj;
+        }
+    }
+
+    /// <summary>y = Aᵀ·x.</summary>
+    public void MultiplyTranspose(ReadOnlySpan<double> x, Span<double> y)
+    {
+        if (x.Length < Rows || y.Length < Cols) throw new ArgumentException("vector length does not match the matrix");
+        for (int j = 0; j < Cols; j++)
+        {
+            double s = 0;
+            for (int p = ColPtr[j]; p < ColPtr[j + 1]; p++) s += Values[p] * x[RowIdx[p]];
+            y[j] = s;
+        }
+    }
+
+    public SparseMatrix Transpose()
+    {
+        var count = new int[Rows + 1];
+        for (int p = 0; p < Nnz; p++) count[RowIdx[p] + 1]++;
+        for (int i = 0; i < Rows; i++) count[i + 1] += count[i];
+        var next = (int[])count.Clone();
+        var ri = new int[Nnz];
+        var v = new double[Nnz];
+        for (int j = 0; j < Cols; j++)
+            for (int p = ColPtr[j]; p < ColPtr[j + 1]; p++)
+            {
+                int q = next[RowIdx[p]]++;
+                ri[q] = j;
+                v[q] = Values[p];
+            }
+        return new SparseMatrix(Cols, Rows, count, ri, v);
+    }
+
+    /// <summary>α·A + β·B (same shape).</summary>
+    public SparseMatrix Add(SparseMatrix other, double alpha = 1, double beta = 1)
+    {
+        if (other.Rows != Rows || other.Cols != Cols) throw new ArgumentException("shapes differ");
+        var b = new TripletBuilder(Rows, Cols, Nnz + other.Nnz);
+        for (int j = 0; j < Cols; j++)
+        {
+            for (int p = ColPtr[j]; p < ColPtr[j + 1]; p++) b.Add(RowIdx[p], j, alpha * Values[p]);
+            for (int p = other.ColPtr[j]; p < other.ColPtr[j + 1]; p++) b.Add(other.RowIdx[p], j, beta * other.Values[p]);
+        }
+        return b.ToCsc();
+    }
+
+    /// <summary>A·B (sparse × sparse), structural pattern kept.</summary>
+    public SparseMatrix Multiply(SparseMatrix other)
+    {
+        if (Cols != other.Rows) throw new ArgumentException("inner dimensions differ");
+        var cp = new int[other.Cols + 1];
+        var ri = new List<int>(Nnz + other.Nnz);
+        var vals = new List<double>(Nnz + other.Nnz);
+        var mark = new int[Rows];
+        Array.Fill(mark, -1);
+        var acc = new double[Rows];
+        var rows = new List<int>();
+        for (int j = 0; j < other.Cols; j++)
+        {
+            rows.Clear();
+            for (int p = other.ColPtr[j]; p < other.ColPtr[j + 1]; p++)
+            {
+                int k = other.RowIdx[p];
+                double b = other.Values[p];
+                for (int q = ColPtr[k]; q < ColPtr[k + 1]; q++)
+                {
+                    int i = RowIdx[q];
+                    if (mark[i] != j) { mark[i] = j; acc[i] = 0; rows.Add(i); }
+                    acc[i] += Values[q] * b;
+                }
+            }
+            rows.Sort();
+            foreach (int i in rows) { ri.Add(i); vals.Add(acc[i]); }
+            cp[j + 1] = ri.Count;
+        }
+        return new SparseMatrix(Rows, other.Cols, cp, [.. ri], [.. vals]);
+    }
+
+    /// <summary>The submatrix of the listed rows and columns, in the order given.</summary>
+    public SparseMatrix SubMatrix(int[] rows, int[] cols)
+    {
+        var rowMap = new int[Rows];
+        Array.Fill(rowMap, -1);
+        for (int k = 0; k < rows.Length; k++) rowMap[rows[k]] = k;
+        var b = new TripletBuilder(rows.Length, cols.Length);
+        for (int c = 0; c < cols.Length; c++)
+        {
+            int j = cols[c];
+            for (int p = ColPtr[j]; p < ColPtr[j + 1]; p++)
+                if (rowMap[RowIdx[p]] >= 0) b.Add(rowMap[RowIdx[p]], c, Values[p]);
+        }
+        return b.ToCsc();
+    }
+
+    public bool SamePattern(SparseMatrix other) =>
+        Rows == other.Rows && Cols == other.Cols && Nnz == other.Nnz &&
+        ColPtr.AsSpan().SequenceEqual(other.ColPtr) && RowIdx.AsSpan(0, Nnz).SequenceEqual(other.RowIdx.AsSpan(0, other.Nnz));
+
+    /// <summary>Largest absolute row sum (∞-norm).</summary>
+    public double NormInf()
+    {
+        var s = new double[Rows];
+        for (int p = 0; p < Nnz; p++) s[RowIdx[p]] += Math.Abs(Values[p]);
+        return Rows == 0 ? 0 : s.Max();
+    }
+}
+
+/// <summary>Collects (row, column, value) triplets and turns them into a <see cref="SparseMatrix"/>.</summary>
+public sealed class TripletBuilder(int rows, int cols, int capacity = 16)
+{
+    private int[] _i = new int[Math.Max(capacity, 4)];
+    private int[] _j = new int[Math.Max(capacity, 4)];
+    private double[] _v = new double[Math.Max(capacity, 4)];
+
+    public int Rows { get; } = rows;
+    public int Cols { get; } = cols;
+    public int Count { get; private set; }
+
+    public void Add(int i, int j, double v)
+    {
+        if (Count == _i.Length)
+        {
+            int size = 2 * _i.Length;
+            Array.Resize(ref _i, size);
+            Array.Resize(ref _j, size);
+            Array.Resize(ref _v, size);
+        }
+        _i[Count] = i;
+        _j[Count] = j;
+        _v[Count] = v;
+        Count++;
+    }
+
+    public void Clear() => Count = 0;
+
+    public SparseMatrix ToCsc() => SparseMatrix.FromTriplets(Rows, Cols, _i.AsSpan(0, Count), _j.AsSpan(0, Count), _v.AsSpan(0, Count));
+}
