@@ -15,6 +15,12 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
     private SparseLU? _lu;
     private int[]? _slotPa, _slotPm, _slotQa, _slotQm;
     private int[]? _patternPv, _patternPq;
+    private int[]? _order;
+    // minimum-degree order of the bus graph (Ybus pattern), computed once: the Jacobian has 2×2 blocks on
+    // that graph, so the bus order expanded to (θ, |V|) per bus is a fill-reducing order at a quarter of the cost
+    private readonly Lazy<int[]> _busOrder = new(() => MinimumDegree.Order(ybus.Rows, RowPtrAsColPtr(ybus), ybus.ColIdx));
+
+    private static int[] RowPtrAsColPtr(ComplexCsr y) => y.RowPtr; // Ybus is structurally symmetric: CSR pattern = CSC pattern
 
     public double LastMismatch { get; private set; }
     public long FactorNonZeros { get; private set; }
@@ -70,7 +76,7 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
             FillJacobian(v, current);
             try
             {
-                if (_lu is null) _lu = SparseLU.Factorize(_j!);
+                if (_lu is null) _lu = SparseLU.Factorize(_j!, new LuOptions { ColumnOrder = _order });
                 else _lu.Refactorize(_j!);
             }
             catch (SingularMatrixException)
@@ -123,6 +129,13 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
         _slotPm = Map(tPm);
         _slotQa = Map(tQa);
         _slotQm = Map(tQm);
+        var order = new List<int>(n);
+        foreach (int bus in _busOrder.Value)
+        {
+            if (angleIdx[bus] >= 0) order.Add(angleIdx[bus]);
+            if (magIdx[bus] >= 0) order.Add(magIdx[bus]);
+        }
+        _order = [.. order];
         _patternPv = (int[])pv.Clone();
         _patternPq = (int[])pq.Clone();
         _lu = null;

@@ -10,7 +10,7 @@ public enum Ordering
 
 /// <summary>
 /// Minimum-degree ordering on the symmetric pattern of A + Aᵀ. The elimination graph is kept explicitly
-/// (hash sets of neighbours); at each step a node of least current degree is eliminated (ties: lowest
+/// (adjacency lists merged with a marker array); at each step a node of least current degree is eliminated (ties: lowest
 /// index) and its neighbours become a clique. Nodes whose neighbourhoods become identical to an eliminated
 /// node's are not merged (no supernodes); on power-system matrices, whose fill stays small, this costs
 /// O(Σ d²) over the elimination degrees d and gives orderings at least as good as approximate minimum degree.
@@ -20,8 +20,18 @@ public static class MinimumDegree
     /// <summary>Returns perm with perm[k] = the original index eliminated k-th.</summary>
     public static int[] Order(int n, int[] colPtr, int[] rowIdx)
     {
-        var adj = new HashSet<int>[n];
-        for (int i = 0; i < n; i++) adj[i] = [];
+        // adjacency lists of A + Aᵀ without the diagonal and without duplicates
+        var adj = new List<int>[n];
+        var mark = new int[n];
+        Array.Fill(mark, -1);
+        var deg = new int[n];
+        for (int j = 0; j < n; j++)
+            for (int p = colPtr[j]; p < colPtr[j + 1]; p++)
+            {
+                int i = rowIdx[p];
+                if (i != j && i < n) { deg[i]++; deg[j]++; }
+            }
+        for (int i = 0; i < n; i++) adj[i] = new List<int>(deg[i]);
         for (int j = 0; j < n; j++)
             for (int p = colPtr[j]; p < colPtr[j + 1]; p++)
             {
@@ -30,31 +40,51 @@ public static class MinimumDegree
                 adj[i].Add(j);
                 adj[j].Add(i);
             }
-        var queue = new PriorityQueue<int, (int Degree, int Node)>(n);
-        for (int i = 0; i < n; i++) queue.Enqueue(i, (adj[i].Count, i));
+        for (int i = 0; i < n; i++)
+        {
+            var list = adj[i];
+            int w = 0;
+            for (int k = 0; k < list.Count; k++)
+                if (mark[list[k]] != i) { mark[list[k]] = i; list[w++] = list[k]; }
+            list.RemoveRange(w, list.Count - w);
+        }
+        Array.Fill(mark, -1);
+        var queue = new PriorityQueue<int, long>(n);
+        for (int i = 0; i < n; i++) queue.Enqueue(i, Key(adj[i].Count, i));
         var done = new bool[n];
         var perm = new int[n];
-        var nbrs = new List<int>();
-        int k = 0;
-        while (queue.TryDequeue(out int v, out var key))
+        int k2 = 0, stamp = 0;
+        while (queue.TryDequeue(out int v, out long key))
         {
-            if (done[v] || key.Degree != adj[v].Count) continue; // stale entry
+            if (done[v] || key != Key(adj[v].Count, v)) continue; // stale entry
             done[v] = true;
-            perm[k++] = v;
-            nbrs.Clear();
-            nbrs.AddRange(adj[v]);
-            foreach (int u in nbrs) adj[u].Remove(v);
-            for (int a = 0; a < nbrs.Count; a++)
+            perm[k2++] = v;
+            var nbrs = adj[v];
+            // each neighbour u: adj[u] ← adj[u] ∪ nbrs \ {u, v}
+            foreach (int u in nbrs)
             {
-                var set = adj[nbrs[a]];
-                for (int b = 0; b < nbrs.Count; b++)
-                    if (a != b) set.Add(nbrs[b]);
+                stamp++;
+                var list = adj[u];
+                int w = 0;
+                for (int k = 0; k < list.Count; k++)
+                {
+                    int x = list[k];
+                    if (x == v) continue;
+                    mark[x] = stamp;
+                    list[w++] = x;
+                }
+                list.RemoveRange(w, list.Count - w);
+                mark[u] = stamp;
+                foreach (int x in nbrs)
+                    if (mark[x] != stamp) { mark[x] = stamp; list.Add(x); }
             }
+            foreach (int u in nbrs) queue.Enqueue(u, Key(adj[u].Count, u));
             adj[v] = [];
-            foreach (int u in nbrs) queue.Enqueue(u, (adj[u].Count, u));
         }
         return perm;
     }
+
+    private static long Key(int degree, int node) => ((long)degree << 32) | (uint)node;
 
     public static int[] Order(SparseMatrix a)
     {

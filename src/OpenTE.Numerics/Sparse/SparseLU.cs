@@ -11,6 +11,8 @@ public sealed record LuOptions
     /// </summary>
     public double PivotTolerance { get; init; } = 0.1;
     public Ordering Ordering { get; init; } = Ordering.MinimumDegree;
+    /// <summary>A column order computed by the caller (perm[k] = column factorised k-th); overrides <see cref="Ordering"/>.</summary>
+    public int[]? ColumnOrder { get; init; }
 }
 
 /// <summary>
@@ -55,10 +57,23 @@ public sealed class SparseLU
         if (a.Rows != a.Cols) throw new ArgumentException($"LU needs a square matrix, got {a.Rows}x{a.Cols}");
         CheckFinite(a);
         var o = options ?? new LuOptions();
-        int[] q = o.Ordering == Ordering.Natural ? Enumerable.Range(0, a.Cols).ToArray() : MinimumDegree.Order(a);
+        int[] q = o.ColumnOrder is int[] given ? CheckPermutation(given, a.Cols)
+            : o.Ordering == Ordering.Natural ? Enumerable.Range(0, a.Cols).ToArray() : MinimumDegree.Order(a);
         var lu = new SparseLU(a.Cols, q, o);
         lu.Numeric(a);
         return lu;
+    }
+
+    private static int[] CheckPermutation(int[] perm, int n)
+    {
+        if (perm.Length != n) throw new ArgumentException($"column order has {perm.Length} entries for {n} columns");
+        var seen = new bool[n];
+        foreach (int c in perm)
+        {
+            if ((uint)c >= (uint)n || seen[c]) throw new ArgumentException($"column order is not a permutation (entry {c})");
+            seen[c] = true;
+        }
+        return (int[])perm.Clone();
     }
 
     private static void CheckFinite(SparseMatrix a)
