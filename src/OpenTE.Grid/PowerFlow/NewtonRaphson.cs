@@ -100,6 +100,25 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
         return (LastMismatch < tol, it);
     }
 
+    /// <summary>The Jacobian at voltages <paramref name="v"/> for the given bus types (tests and sensitivity studies).</summary>
+    internal SparseMatrix Jacobian(Complex[] v, int[] pv, int[] pq)
+    {
+        int nb = v.Length, npv = pv.Length, npq = pq.Length, n1 = npv + npq;
+        var angleIdx = new int[nb];
+        var magIdx = new int[nb];
+        Array.Fill(angleIdx, -1);
+        Array.Fill(magIdx, -1);
+        for (int k = 0; k < npv; k++) angleIdx[pv[k]] = k;
+        for (int k = 0; k < npq; k++) { angleIdx[pq[k]] = npv + k; magIdx[pq[k]] = n1 + k; }
+        BuildPattern(angleIdx, magIdx, n1 + npq, pv, pq);
+        var current = new Complex[nb];
+        ybus.Multiply(v, current);
+        FillJacobian(v, current);
+        return _j!;
+    }
+
+    internal int[] JacobianOrder => _order!;
+
     private void BuildPattern(int[] angleIdx, int[] magIdx, int n, int[] pv, int[] pq)
     {
         int nnzY = ybus.Nnz;
