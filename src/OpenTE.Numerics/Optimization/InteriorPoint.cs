@@ -189,7 +189,6 @@ public static class InteriorPoint
                 status = SolverStatus.Optimal;
                 break;
             }
-            it++;
             // reduced KKT system
             var d = new double[niq];
             for (int k = 0; k < niq; k++) d[k] = mu[k] / z[k];
@@ -204,7 +203,7 @@ public static class InteriorPoint
             try
             {
                 if (lu is not null && kktPrev is not null && kkt.SamePattern(kktPrev)) lu.Refactorize(kkt);
-                else lu = SparseLU.Factorize(kkt);
+                else lu = SparseLU.Factorize(kkt, KktLu);
             }
             catch (SingularMatrixException e)
             {
@@ -285,6 +284,8 @@ public static class InteriorPoint
             ComplementarityError = comp,
         };
     }
+
+    private static readonly LuOptions KktLu = new() { Ordering = Ordering.ColumnMinimumDegree };
 
     private static double NormInf(ReadOnlySpan<double> v)
     {

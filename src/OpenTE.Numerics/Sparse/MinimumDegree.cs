@@ -4,8 +4,13 @@ public enum Ordering
 {
     /// <summary>Columns in their given order.</summary>
     Natural,
-    /// <summary>Minimum degree on the pattern of A + Aᵀ (fill-reducing; the default).</summary>
+    /// <summary>Minimum degree on the pattern of A + Aᵀ (fill-reducing; the default). Best when diagonal pivots are acceptable.</summary>
     MinimumDegree,
+    /// <summary>
+    /// Minimum degree on the pattern of AᵀA (the column-intersection graph, as COLAMD orders columns):
+    /// bounds the fill for any row pivoting, so it suits matrices whose diagonal may be zero (KKT systems).
+    /// </summary>
+    ColumnMinimumDegree,
 }
 
 /// <summary>
@@ -85,6 +90,33 @@ public static class MinimumDegree
     }
 
     private static long Key(int degree, int node) => ((long)degree << 32) | (uint)node;
+
+    /// <summary>Minimum-degree column order on the pattern of AᵀA (two columns adjacent when they share a row).</summary>
+    public static int[] OrderColumns(SparseMatrix a)
+    {
+        var at = a.Transpose(); // rows of A as columns
+        int n = a.Cols;
+        var colPtr = new int[n + 1];
+        var rows = new List<int>(4 * a.Nnz);
+        var mark = new int[n];
+        Array.Fill(mark, -1);
+        for (int j = 0; j < n; j++)
+        {
+            for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
+            {
+                int r = a.RowIdx[p];
+                for (int q = at.ColPtr[r]; q < at.ColPtr[r + 1]; q++)
+                {
+                    int k = at.RowIdx[q];
+                    if (mark[k] == j) continue;
+                    mark[k] = j;
+                    rows.Add(k);
+                }
+            }
+            colPtr[j + 1] = rows.Count;
+        }
+        return Order(n, colPtr, [.. rows]);
+    }
 
     public static int[] Order(SparseMatrix a)
     {

@@ -58,7 +58,12 @@ public sealed class SparseLU
         CheckFinite(a);
         var o = options ?? new LuOptions();
         int[] q = o.ColumnOrder is int[] given ? CheckPermutation(given, a.Cols)
-            : o.Ordering == Ordering.Natural ? Enumerable.Range(0, a.Cols).ToArray() : MinimumDegree.Order(a);
+            : o.Ordering switch
+            {
+                Ordering.Natural => Enumerable.Range(0, a.Cols).ToArray(),
+                Ordering.ColumnMinimumDegree => MinimumDegree.OrderColumns(a),
+                _ => MinimumDegree.Order(a),
+            };
         var lu = new SparseLU(a.Cols, q, o);
         lu.Numeric(a);
         return lu;

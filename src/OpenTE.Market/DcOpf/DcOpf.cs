@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using OpenTE.Grid.Model;
+using OpenTE.Grid.PowerFlow;
+using OpenTE.Market.Bids;
+using OpenTE.Numerics.Optimization;
+
+namespace OpenTE.Market.DcOpf;
+
+/// <summary>Options of the DC optimal power flow / network-constrained clearing.</summary>
+public sealed record DcOpfOptions
+{
+    /// <summary>Price-quantity bids and offers cleared together with the case's generators and fixed load.</summary>
+    public IReadOnlyList<Bid> Bids { get; init; } = [];
+    /// <summary>Value of lost load in $/MWh: when set, each bus may shed its fixed load at this price.</summary>
+    public double? ValueOfLostLoad { get; init; }
+    /// <summary>Solver: Auto = GLOP for linear costs, interior point for quadratic costs.</summary>
+    public SolverKind Solver { get; init; } = SolverKind.Auto;
+    /// <summary>Include the generators of the case (their gencost) as offers. Default true.</summary>
+    public bool IncludeCaseGenerators { get; init; } = true;
+    /// <summary>Include the case's fixed demand Pd. Default true.</summary>
+    public bool IncludeCaseLoad { get; init; } = true;
+}
+
+/// <summary>
+/// Welfare-maximising clearing on the DC network (MATPOWER's DC OPF extended with bids):
+/// <code>
+/// min  Σ_g C_g(Pg) + Σ_sell price·q − Σ_buy price·q + Σ_b VoLL·shed_b
+/// s.t. balance[b]:  Σ Pg + Σ q_sell − Σ q_buy + shed_b − Σ_k B_bk·θ_k = Pd_b + Gs_b + Pbusinj_b   (dual/baseMVA = LMP_b)
+///      flow[l]:     −rateA ≤ b_l·(θ_f − θ_t) + Pfinj_l ≤ rateA                                   (rateA = 0: no limit)
+///      angle[l]:    angmin ≤ θ_f − θ_t ≤ angmax                                                   (when set)
+///      pwl[g,k]:    y_g ≥ m_k·(Pg − x_k) + c_k                                                    (piecewise-linear costs)
+///      Pmin ≤ Pg ≤ Pmax,  0 ≤ q ≤ Q,  0 ≤ shed_b ≤ Pd_b,  θ_ref fixed
+/// </code>
+/// All quantities inside are p.u. on baseMVA; results are MW, $/MWh, degrees.
+/// </summary>
+public static class DcOpfSolver
+{
+    public static DcOpfResult Solve(Network net, DcOpfOptions? options = null)
+    {
+        var sw = Stopwatch.StartNew();
+        var o = options ?? new DcOpfOptions();
+        double baseMva = net.BaseMva;
+        var dc = new DcNetwork(net);
+        int nb = net.BusCount, nl = net.Branches.Length, ng = net.Generators.Length;
+        var m = new OptimizationModel();
+        var messages = new List<string>(dc.Messages);
+
+        // ---- variables
+        var theta = new Variable?[nb];
+        var isRef = new bool[nb];
+        foreach (int r in dc.ReferenceBuses) isRef[r] = true;
+        for (int b = 0; b < nb; b++)
+        {
+            if (dc.Dead[b]) continue;
+            double va = net.Buses[b].VaDeg * Math.PI / 180;
+            theta[b] = isRef[b] ? m.AddVariable($"theta[{net.Buses[b].Id}]", va, va) : m.AddVariable($"theta[{net.Buses[b].Id}]", double.NegativeInfinity, double.PositiveInfinity);
+        }
+        var pg = new Variable?[ng];
+        if (o.IncludeCaseGenerators)
+        {
+            for (int g = 0; g < ng; g++)
+            {
+                var gen = net.Generators[g];
+                if (!gen.InService || dc.Dead[net.BusIndex[gen.Bus]]) continue;
+                pg[g] = m.AddVariable($"pg[{g + 1}]", gen.Pmin / baseMva, gen.Pmax / baseMva);
+                AddCost(m, net, g, pg[g]!.Value, baseMva);
+            }
+        }
+        var bidVars = new Variable?[o.Bids.Count];
+        for (int k = 0; k < o.Bids.Count; k++)
+        {
+            var bid = o.Bids[k];
+            if (!net.BusIndex.TryGetValue(bid.Bus, out int b)) throw new ArgumentException($"bid of {bid.Participant} at unknown bus {bid.Bus}");
+            if (dc.Dead[b]) { messages.Add($"bid of {bid.Participant} at bus {bid.Bus} is on a de-energised bus and is not cleared"); continue; }
+            double cost = (bid.Side == Side.Sell ? 1 : -1) * bid.Price * baseMva;
+            bidVars[k] = m.AddVariable($"bid[{k + 1}]", 0, bid.Quantity / baseMva, cost);
+        }
+        var load = new double[nb];
+        for (int b = 0; b < nb; b++) load[b] = o.IncludeCaseLoad ? net.Buses[b].Pd / baseMva : 0;
+        var shed = new Variable?[nb];
+        if (o.ValueOfLostLoad is double voll)
+            for (int b = 0; b < nb; b++)
+                if (!dc.Dead[b] && load[b] > 0) shed[b] = m.AddVariable($"shed[{net.Buses[b].Id}]", 0, load[b], voll * baseMva);
+
+        // ---- nodal balance
+        var terms = new List<(Variable, double)>[nb];
+        for (int b = 0; b < nb; b++) terms[b] = [];
+        for (int g = 0; g < ng; g++) if (pg[g] is Variable v) terms[net.BusIndex[net.Generators[g].Bus]].Add((v, 1));
+        for (int k = 0; k < o.Bids.Count; k++)
+            if (bidVars[k] is Variable v) terms[net.BusIndex[o.Bids[k].Bus]].Add((v, o.Bids[k].Side == Side.Sell ? 1 : -1));
+        for (int b = 0; b < nb; b++) if (shed[b] is Variable v) terms[b].Add((v, 1));
+        for (int j = 0; j < nb; j++)
+            for (int p = dc.Bbus.ColPtr[j]; p < dc.Bbus.ColPtr[j + 1]; p++)
+                if (theta[j] is Variable t && dc.Bbus.Values[p] != 0) terms[dc.Bbus.RowIdx[p]].Add((t, -dc.Bbus.Values[p]));
+        var balance = new Constraint?[nb];
+        for (int b = 0; b < nb; b++)
+        {
+            if (dc.Dead[b]) continue;
+            double rhs = load[b] + net.Buses[b].Gs / baseMva + dc.PbusInj[b];
+            balance[b] = m.AddEquality($"balance[{net.Buses[b].Id}]", rhs, terms[b]);
+        }
+
+        // ---- branch limits and angle-difference limits
+        var flowRow = new Constraint?[nl];
+        var angleRow = new Constraint?[nl];
+        for (int l = 0; l < nl; l++)
+        {
+            var br = net.Branches[l];
+            if (dc.B[l] == 0 || theta[dc.From[l]] is not Variable tf || theta[dc.To[l]] is not Variable tt) continue;
+            if (br.RateA > 0)
+            {
+                double rate = br.RateA / baseMva;
+                flowRow[l] = m.AddConstraint($"flow[{l + 1}]", -rate - dc.PfInj[l], rate - dc.PfInj[l], [(tf, dc.B[l]), (tt, -dc.B[l])]);
+            }
+            double lo = br.AngMinDeg > -360 && br.AngMinDeg != 0 ? br.AngMinDeg * Math.PI / 180 : double.NegativeInfinity;
+            double hi = br.AngMaxDeg < 360 && br.AngMaxDeg != 0 ? br.AngMaxDeg * Math.PI / 180 : double.PositiveInfinity;
+            if (double.IsFinite(lo) || double.IsFinite(hi))
+                angleRow[l] = m.AddConstraint($"angle[{l + 1}]", lo, hi, [(tf, 1), (tt, -1)]);
+        }
+
+        var sol = m.Solve(o.Solver);
+        sw.Stop();
+        return DcOpfResult.From(net, dc, o, m, sol, theta, pg, bidVars, shed, balance, flowRow, angleRow, messages, sw.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Adds generator g's cost: polynomial up to degree 2 as linear + quadratic terms, piecewise linear by its epigraph.</summary>
+    private static void AddCost(OptimizationModel m, Network net, int g, Variable pg, double baseMva)
+    {
+        var cost = net.ActiveCost(g);
+        if (cost is null) return;
+        if (cost.Model == CostModel.Polynomial)
+        {
+            var c = cost.Coefficients;
+            int degree = c.Length - 1;
+            while (degree > 0 && c[c.Length - 1 - degree] == 0) degree--;
+            if (degree > 2)
+                throw new NotSupportedException($"generator {g + 1} has a polynomial cost of degree {degree}; the DC OPF handles degree ≤ 2 (use a piecewise-linear cost)");
+            double c0 = c.Length >= 1 ? c[^1] : 0, c1 = c.Length >= 2 ? c[^2] : 0, c2 = c.Length >= 3 ? c[^3] : 0;
+            m.ObjectiveConstant += c0;
+            m.AddCost(pg, c1 * baseMva);
+            if (c2 != 0) m.AddQuadraticCost(pg, pg, 2 * c2 * baseMva * baseMva);
+            return;
+        }
+        int n = cost.Points;
+        if (n < 2) { if (n == 1) m.ObjectiveConstant += cost.Coefficients[1]; return; }
+        var y = m.AddVariable($"cost[{g + 1}]", double.NegativeInfinity, double.PositiveInfinity, 1);
+        for (int k = 0; k < n - 1; k++)
+        {
+            double x0 = cost.Coefficients[2 * k], y0 = cost.Coefficients[2 * k + 1];
+            double x1 = cost.Coefficients[2 * k + 2], y1 = cost.Coefficients[2 * k + 3];
+            double slope = (y1 - y0) / (x1 - x0);
+            // slope·(baseMVA·Pg − x0) + y0 ≤ y
+            m.AddConstraint($"pwl[{g + 1},{k + 1}]", double.NegativeInfinity, slope * x0 - y0, [(pg, slope * baseMva), (y, -1)]);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+using OpenTE.Grid.Matpower;
+using OpenTE.Grid.Tests;
+using OpenTE.Market.Bids;
+using OpenTE.Market.DcOpf;
+using OpenTE.Numerics.Optimization;
+
+namespace OpenTE.Market.Tests;
+
+public class DcOpfTests
+{
+    /// <summary>Issue #3 accuracy: objective within 1e-6 relative, every LMP within 1e-3 $/MWh of MATPOWER's rundcopf.</summary>
+    [Theory]
+    [MemberData(nameof(TestData.Cases), MemberType = typeof(TestData))]
+    public void Matches_matpower_dcopf(string name)
+    {
+        var net = TestData.Load(name);
+        var reference = ReferenceResults.Load(name).DcOpf;
+        var r = DcOpfSolver.Solve(net, new DcOpfOptions { Solver = SolverKind.InteriorPoint });
+        Assert.Equal("optimal", r.Status);
+        Assert.True(Math.Abs(r.Objective - reference.Objective) <= 1e-6 * Math.Abs(reference.Objective),
+            $"objective {r.Objective} vs {reference.Objective}");
+        foreach (var rb in reference.Buses)
+        {
+            double lmp = r.Lmp(rb.Id);
+            Assert.True(Math.Abs(lmp - rb.Lmp) <= 1e-3, $"bus {rb.Id}: LMP {lmp} vs {rb.Lmp}");
+        }
+        foreach (var rl in reference.Branches)
+        {
+            var l = r.Branches[rl.Index - 1];
+            Assert.True(Math.Abs(l.MuSf - rl.MuSf) <= 1e-3 && Math.Abs(l.MuSt - rl.MuSt) <= 1e-3,
+                $"branch {rl.Index}: mu {l.MuSf}/{l.MuSt} vs {rl.MuSf}/{rl.MuSt}");
+        }
+    }
+
+    [Theory]
+    [InlineData("case5", SolverKind.Glop)]
+    [InlineData("case5", SolverKind.InteriorPoint)]
+    [InlineData("case9", SolverKind.InteriorPoint)]
+    [InlineData("case30", SolverKind.InteriorPoint)]
+    [InlineData("case118", SolverKind.InteriorPoint)]
+    public void Invariants_balance_complementarity_duality_and_congestion_rent(string name, SolverKind solver)
+    {
+        var net = TestData.Load(name);
+        var r = DcOpfSolver.Solve(net, new DcOpfOptions { Solver = solver });
+        Assert.Equal("optimal", r.Status);
+        // balance: generation = load (+ shunt) in the lossless model, and per bus via flows
+        Assert.Equal(net.Buses.Sum(b => b.Pd + b.Gs), r.Generators.Sum(g => g.Pg), 5);
+        var flowOut = new double[net.BusCount];
+        foreach (var l in r.Branches) { flowOut[net.IndexOf(l.From)] += l.Pf; flowOut[net.IndexOf(l.To)] += l.Pt; }
+        var gen = new double[net.BusCount];
+        foreach (var g in r.Generators) gen[net.IndexOf(g.Bus)] += g.Pg;
+        for (int b = 0; b < net.BusCount; b++)
+            Assert.Equal(gen[b] - net.Buses[b].Pd - net.Buses[b].Gs, flowOut[b], 5);
+        // complementary slackness: a priced limit is a binding limit, a slack limit has no price
+        foreach (var l in r.Branches)
+        {
+            if (l.RateA <= 0) continue;
+            double slackF = l.RateA - l.Pf, slackT = l.RateA + l.Pf;
+            Assert.True(l.MuSf * slackF <= 1e-4 && l.MuSt * slackT <= 1e-4, $"branch {l.Index}: μ·slack = {l.MuSf * slackF}, {l.MuSt * slackT}");
+            Assert.True(slackF >= -1e-5 && slackT >= -1e-5, $"branch {l.Index} over its rating: {l.Pf} > {l.RateA}");
+        }
+        // strong duality
+        Assert.True(Math.Abs(r.Objective - r.DualObjective) <= 1e-6 * Math.Max(1, Math.Abs(r.Objective)),
+            $"primal {r.Objective} vs dual {r.DualObjective}");
+        // congestion rent identity: Σ μ·rate = Σ (LMP_to − LMP_from)·flow
+        double fromMu = r.Branches.Sum(l => (l.MuSf + l.MuSt) * l.RateA);
+        Assert.Equal(fromMu, r.CongestionRent, 3);
+        // LMP decomposition adds up
+        foreach (var b in r.Buses) Assert.Equal(b.Lmp, b.LmpEnergy + b.LmpCongestion + b.LmpLoss, 4);
+    }
+
+    [Fact]
+    public void Case5_is_congested_and_prices_separate()
+    {
+        var r = DcOpfSolver.Solve(TestData.Load("case5"));
+        Assert.Contains(r.Branches, l => l.Binding);
+        Assert.True(r.Buses.Max(b => b.Lmp) - r.Buses.Min(b => b.Lmp) > 1);
+        Assert.True(r.MerchandisingSurplus > 0);
+        Assert.Equal(r.CongestionRent, r.MerchandisingSurplus, 4);
+    }
+
+    [Fact]
+    public void Glop_and_interior_point_agree_on_a_linear_case()
+    {
+        var net = TestData.Load("case5");
+        var a = DcOpfSolver.Solve(net, new DcOpfOptions { Solver = SolverKind.Glop });
+        var b = DcOpfSolver.Solve(net, new DcOpfOptions { Solver = SolverKind.InteriorPoint });
+        Assert.Equal(a.Objective, b.Objective, 4);
+    }
+
+    private const string TwoBus = """
+        mpc.baseMVA = 100;
+        mpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 0 0 0 0 1 1 0 230 1 1.1 0.9];
+        mpc.gen = [1 0 0 0 0 1 100 1 0 0];
+        mpc.branch = [1 2 0 0.1 0 50 50 50 0 0 1 -360 360];
+        mpc.gencost = [2 0 0 2 0 0];
+        """;
+
+    [Fact]
+    public void Bids_clear_against_the_line_limit_with_the_textbook_prices()
+    {
+        var net = MatpowerCase.Parse(TwoBus, "two.m").Network;
+        Bid[] bids =
+        [
+            new("cheap", 1, Side.Sell, 20, 100, 1, 0),
+            new("dear", 2, Side.Sell, 50, 100, 1, 0),
+            new("load", 2, Side.Buy, 80, 120, 1, 0),
+        ];
+        var r = DcOpfSolver.Solve(net, new DcOpfOptions { Bids = bids });
+        Assert.Equal("optimal", r.Status);
+        // the line carries its 50 MW limit; bus 1 is priced by the cheap seller, bus 2 by the dear one
+        Assert.Equal(50, r.Bids[0].AcceptedMw, 6);
+        Assert.Equal(70, r.Bids[1].AcceptedMw, 6);
+        Assert.Equal(120, r.Bids[2].AcceptedMw, 6);
+        Assert.Equal(20, r.Lmp(1), 6);
+        Assert.Equal(50, r.Lmp(2), 6);
+        Assert.Equal(30, r.Branches[0].MuSf, 6);
+        Assert.Equal(30 * 50, r.CongestionRent, 6);
+        Assert.Equal(120 * 80 - 50 * 20 - 70 * 50, r.Welfare, 6);
+        Assert.Equal(0, r.Bids[0].Surplus, 6);
+        Assert.Equal((80 - 50) * 120, r.Bids[2].Surplus, 6);
+    }
+
+    [Fact]
+    public void Infeasible_demand_is_reported_and_voll_sheds_instead()
+    {
+        const string text = """
+            mpc.baseMVA = 100;
+            mpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 150 0 0 0 1 1 0 230 1 1.1 0.9];
+            mpc.gen = [1 0 0 0 0 1 100 1 300 0];
+            mpc.branch = [1 2 0 0.1 0 100 100 100 0 0 1 -360 360];
+            mpc.gencost = [2 0 0 2 10 0];
+            """;
+        var net = MatpowerCase.Parse(text, "short.m").Network;
+        var r = DcOpfSolver.Solve(net);
+        Assert.Equal("infeasible", r.Status);
+        Assert.Contains(r.Messages, m => m.Contains("bus 2") && m.Contains("exceeds"));
+        var v = DcOpfSolver.Solve(net, new DcOpfOptions { ValueOfLostLoad = 1000 });
+        Assert.Equal("optimal", v.Status);
+        Assert.Equal(50, v.Buses[1].ShedMw, 5);
+        Assert.Equal(1000, v.Lmp(2), 4);
+        Assert.Equal(10, v.Lmp(1), 4);
+    }
+}
