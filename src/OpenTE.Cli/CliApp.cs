@@ -1,0 +1,97 @@
+using OpenTE.Cli.Commands;
+using OpenTE.Grid;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace OpenTE.Cli;
+
+/// <summary>Where a command writes: the human console, the raw standard output (JSON) and standard error.</summary>
+public sealed record CliIo(IAnsiConsole Console, TextWriter Out, TextWriter Err);
+
+/// <summary>
+/// The <c>opente</c> command line. Thin: parse, call the libraries, print. Exit codes: 0 success,
+/// 1 solved but not optimal / not converged, 2 bad input or usage, 3 unexpected failure.
+/// </summary>
+public static class CliApp
+{
+    private static readonly AsyncLocal<CliIo?> Current = new();
+
+    public static CliIo Io => Current.Value ?? throw new InvalidOperationException("no CLI context");
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        bool redirected = !ReferenceEquals(stdout, Console.Out) || Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
+            ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+            Out = new AnsiConsoleOutput(stdout),
+            Interactive = redirected ? InteractionSupport.No : InteractionSupport.Detect,
+        });
+        if (redirected) console.Profile.Width = 160;
+        Current.Value = new CliIo(console, stdout, stderr);
+        try
+        {
+            var app = new CommandApp();
+            app.Configure(config =>
+            {
+                config.SetApplicationName("opente");
+                config.UseStrictParsing();
+                config.ConfigureConsole(console);
+                config.SetExceptionHandler((ex, _) => HandleError(ex, stderr));
+                config.AddCommand<DemoCommand>("demo")
+                    .WithDescription("Run an AC power flow on the IEEE 30-bus case and print the results as tables.");
+                config.AddCommand<PfCommand>("pf")
+                    .WithDescription("AC power flow (Newton–Raphson, polar) of a MATPOWER or JSON case.")
+                    .WithExample("pf", "case30")
+                    .WithExample("pf", "../shared/cases/case118.m", "--json")
+                    .WithExample("pf", "case300", "--enforce-q-lims");
+                config.AddCommand<OpfCommand>("opf")
+                    .WithDescription("Optimal power flow (DC): dispatch, LMPs with energy/congestion/loss parts, binding branches.")
+                    .WithExample("opf", "case5", "--model", "dc")
+                    .WithExample("opf", "case118", "--model", "dc", "--json");
+                config.AddBranch("case", c =>
+                {
+                    c.SetDescription("Inspect and convert case files.");
+                    c.AddCommand<CaseInfoCommand>("info")
+                        .WithDescription("Counts, total load and generation, islands and warnings of a case.")
+                        .WithExample("case", "info", "case_ACTIVSg2000");
+                    c.AddCommand<CaseConvertCommand>("convert")
+                        .WithDescription("Convert a case between MATPOWER (.m) and OpenTE JSON (.json).")
+                        .WithExample("case", "convert", "case9", "--to", "json", "--out", "case9.json");
+                });
+            });
+            return app.Run(args);
+        }
+        finally
+        {
+            Current.Value = null;
+        }
+    }
+
+    private static int HandleError(Exception ex, TextWriter stderr)
+    {
+        switch (ex)
+        {
+            case InputException ie:
+                stderr.WriteLine($"error: {ie.Message} — {ie.Hint}");
+                return 2;
+            case CommandParseException or CommandRuntimeException or CommandConfigurationException:
+                stderr.WriteLine($"error: {ex.Message} (see 'opente --help')");
+                return 2;
+            case UsageException ue:
+                stderr.WriteLine($"error: {ue.Message}");
+                return 2;
+            case NotSupportedException ns:
+                stderr.WriteLine($"error: {ns.Message}");
+                return 2;
+            default:
+                stderr.WriteLine($"error: unexpected failure: {ex.GetType().Name}: {ex.Message}");
+                if (Environment.GetEnvironmentVariable("OPENTE_DEBUG") == "1") stderr.WriteLine(ex);
+                return 3;
+        }
+    }
+}
+
+/// <summary>A usage error found by a command (exit code 2).</summary>
+public sealed class UsageException(string message) : Exception(message);

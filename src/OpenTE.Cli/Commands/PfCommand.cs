@@ -1,0 +1,132 @@
+using System.ComponentModel;
+using OpenTE.Grid.PowerFlow;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Spectre.Console.Rendering;
+
+namespace OpenTE.Cli.Commands;
+
+public class CaseSettings : CommandSettings
+{
+    [CommandArgument(0, "<CASE>")]
+    [Description("A MATPOWER .m or OpenTE .json case file, or a case name from ../shared/cases (e.g. case30).")]
+    public string Case { get; init; } = "";
+
+    [CommandOption("--json")]
+    [Description("Print JSON (see docs/cli.md) instead of tables.")]
+    public bool Json { get; init; }
+
+    [CommandOption("--out <FILE>")]
+    [Description("Write the output to FILE instead of standard output.")]
+    public string? Out { get; init; }
+}
+
+public sealed class PfSettings : CaseSettings
+{
+    [CommandOption("--enforce-q-lims")]
+    [Description("Switch generators that exceed their Q limits to fixed Q (PV → PQ) and re-solve, as MATPOWER's pf.enforce_q_lims.")]
+    public bool EnforceQLimits { get; init; }
+
+    [CommandOption("--flat-start")]
+    [Description("Start from 1 p.u. and 0° instead of the case's voltages.")]
+    public bool FlatStart { get; init; }
+
+    [CommandOption("--tol <TOL>")]
+    [Description("Largest mismatch allowed, p.u. (default 1e-8).")]
+    [DefaultValue(1e-8)]
+    public double Tolerance { get; init; } = 1e-8;
+
+    [CommandOption("--max-it <N>")]
+    [Description("Newton iterations allowed (default 10).")]
+    [DefaultValue(10)]
+    public int MaxIterations { get; init; } = 10;
+
+    public override ValidationResult Validate() =>
+        !(Tolerance > 0) ? ValidationResult.Error("--tol must be a positive number")
+        : MaxIterations < 1 ? ValidationResult.Error("--max-it must be at least 1")
+        : ValidationResult.Success();
+}
+
+public sealed class PfCommand : Command<PfSettings>
+{
+    public override int Execute(CommandContext context, PfSettings s, CancellationToken cancellationToken)
+    {
+        var read = CaseLocator.Load(s.Case);
+        var result = AcPowerFlow.Solve(read.Network, new PowerFlowOptions
+        {
+            EnforceQLimits = s.EnforceQLimits,
+            FlatStart = s.FlatStart,
+            Tolerance = s.Tolerance,
+            MaxIterations = s.MaxIterations,
+        });
+        if (s.Json) Output.Emit(ToJson(result), s.Out);
+        else Output.Render(Tables(result, read.Warnings.Select(w => w.ToString())), s.Out);
+        if (!result.Converged)
+        {
+            CliApp.Io.Err.WriteLine($"not converged: {string.Join("; ", result.Messages.Where(m => m.Contains("converge") || m.Contains("cannot")))}");
+            return 1;
+        }
+        return 0;
+    }
+
+    public static string ToJson(PowerFlowResult r) => Output.Json(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("case", r.Case);
+        w.WriteBoolean("converged", r.Converged);
+        w.WriteNumber("iterations", r.Iterations);
+        w.WriteNumber("solveSeconds", r.SolveSeconds);
+        w.WriteStartArray("buses");
+        foreach (var b in r.Buses)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("id", b.Id);
+            w.Number("vm", b.Vm);
+            w.Number("vaDeg", b.VaDeg);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("branches");
+        foreach (var l in r.Branches)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("index", l.Index);
+            w.WriteNumber("from", l.From);
+            w.WriteNumber("to", l.To);
+            w.Number("pf", l.Pf);
+            w.Number("qf", l.Qf);
+            w.Number("pt", l.Pt);
+            w.Number("qt", l.Qt);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("generators");
+        foreach (var g in r.Generators)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("index", g.Index);
+            w.WriteNumber("bus", g.Bus);
+            w.Number("pg", g.Pg);
+            w.Number("qg", g.Qg);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("messages");
+        foreach (var m in r.Messages) w.WriteStringValue(m);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
+
+    public static IEnumerable<IRenderable> Tables(PowerFlowResult r, IEnumerable<string> warnings)
+    {
+        foreach (var w in warnings) yield return new Markup($"[yellow]warning:[/] {Markup.Escape(w)}\n");
+        string status = r.Converged ? "[green]converged[/]" : "[red]NOT converged[/]";
+        yield return new Markup($"[bold]{Markup.Escape(r.Case)}[/]: AC power flow {status} in {r.Iterations} Newton iterations, " +
+            $"{r.SolveSeconds * 1000:0.0} ms; losses {Output.F(r.LossesMw)} MW; generation {Output.F(r.Generators.Sum(g => g.Pg))} MW\n");
+        foreach (var m in r.Messages) yield return new Markup($"  {Markup.Escape(m)}\n");
+        yield return Output.Table("Buses", "bus", "Vm (p.u.)", "Va (deg)", "P inj (MW)", "Q inj (MVAr)")
+            .Rows(r.Buses, b => [b.Id.ToString(), Output.F(b.Vm, "0.0000"), Output.F(b.VaDeg), Output.F(b.PInjectionMw), Output.F(b.QInjectionMvar)]);
+        yield return Output.Table("Branch flows", "#", "from", "to", "Pf (MW)", "Qf (MVAr)", "Pt (MW)", "Qt (MVAr)", "loss (MW)")
+            .Rows(r.Branches, l => [l.Index.ToString(), l.From.ToString(), l.To.ToString(), Output.F(l.Pf), Output.F(l.Qf), Output.F(l.Pt), Output.F(l.Qt), Output.F(l.Pf + l.Pt)]);
+    }
+}
