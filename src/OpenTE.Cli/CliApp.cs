@@ -50,6 +50,10 @@ public static class CliApp
                     .WithDescription("Optimal power flow (DC): dispatch, LMPs with energy/congestion/loss parts, binding branches.")
                     .WithExample("opf", "case5", "--model", "dc")
                     .WithExample("opf", "case118", "--model", "dc", "--json");
+                config.AddCommand<ClearCommand>("clear")
+                    .WithDescription("Clear bids and offers: network-constrained (dcopf) or copper-plate double auction (uniform, pay-as-bid).")
+                    .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv")
+                    .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv", "--mechanism", "uniform", "--json");
                 config.AddBranch("case", c =>
                 {
                     c.SetDescription("Inspect and convert case files.");

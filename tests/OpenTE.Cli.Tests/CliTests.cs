@@ -159,3 +159,89 @@ public class CliTests
         Assert.Contains(root.GetProperty("branches").EnumerateArray(), l => l.GetProperty("muSf").GetDouble() + l.GetProperty("muSt").GetDouble() > 0);
     }
 }
+
+public class ClearCommandTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = CliApp.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static string Bids(string text)
+    {
+        string f = Path.Combine(Path.GetTempPath(), "opente-bids-" + Guid.NewGuid().ToString("N")[..8] + ".csv");
+        File.WriteAllText(f, text);
+        return f;
+    }
+
+    private const string Book = "participant,bus,side,price,quantity\nalice,2,buy,60,40\nbob,3,sell,10,30\ncarol,4,sell,30,30\n";
+
+    [Theory]
+    [InlineData("uniform", 30.0)]
+    [InlineData("pay-as-bid", double.NaN)]
+    public void Copper_plate_mechanisms(string mechanism, double price)
+    {
+        string f = Bids(Book);
+        try
+        {
+            var (code, output, err) = Run("clear", "case5", "--bids", f, "--mechanism", mechanism, "--json");
+            Assert.True(code == 0, err);
+            var root = System.Text.Json.JsonDocument.Parse(output).RootElement;
+            Assert.Equal(40, root.GetProperty("volume").GetDouble(), 9);
+            if (double.IsNaN(price)) Assert.Equal(System.Text.Json.JsonValueKind.Null, root.GetProperty("clearingPrice").ValueKind);
+            else Assert.Equal(price, root.GetProperty("clearingPrice").GetDouble(), 9);
+            var parts = root.GetProperty("participants").EnumerateArray().ToDictionary(p => p.GetProperty("participant").GetString()!);
+            Assert.Equal(40, parts["alice"].GetProperty("boughtMw").GetDouble(), 9);
+            Assert.Equal(30, parts["bob"].GetProperty("soldMw").GetDouble(), 9);
+        }
+        finally { File.Delete(f); }
+    }
+
+    [Fact]
+    public void Network_clearing_prints_prices_and_binding_lines()
+    {
+        string f = Bids(Book);
+        try
+        {
+            var (code, output, err) = Run("clear", "case5", "--bids", f);
+            Assert.True(code == 0, err);
+            Assert.Contains("Participants", output);
+            Assert.Contains("Binding branches", output);
+        }
+        finally { File.Delete(f); }
+    }
+
+    [Fact]
+    public void Bad_bids_exit_2_with_file_and_line()
+    {
+        string f = Bids("participant,bus,side,price,quantity\nalice,2,buy,60,-4\n");
+        try
+        {
+            var (code, _, err) = Run("clear", "case5", "--bids", f);
+            Assert.Equal(2, code);
+            Assert.Contains(f + ":2:", err);
+            Assert.Contains("quantity", err);
+        }
+        finally { File.Delete(f); }
+    }
+
+    [Fact]
+    public void Infeasible_network_clearing_exits_1_and_names_the_cause()
+    {
+        string f = Bids("participant,bus,side,price,quantity\nalice,2,buy,60,40\n");
+        string c = Path.Combine(Path.GetTempPath(), "opente-short-" + Guid.NewGuid().ToString("N")[..8] + ".m");
+        File.WriteAllText(c, "mpc.baseMVA = 100;\nmpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 150 0 0 0 1 1 0 230 1 1.1 0.9];\nmpc.gen = [1 0 0 0 0 1 100 1 300 0];\nmpc.branch = [1 2 0 0.1 0 100 100 100 0 0 1 -360 360];\nmpc.gencost = [2 0 0 2 10 0];\n");
+        try
+        {
+            var (code, _, err) = Run("clear", c, "--bids", f);
+            Assert.Equal(1, code);
+            Assert.Contains("infeasible", err);
+            Assert.Contains("bus 2", err);
+            Assert.Equal(0, Run("clear", c, "--bids", f, "--voll", "1000").Code);
+        }
+        finally { File.Delete(f); File.Delete(c); }
+    }
+}
