@@ -87,7 +87,8 @@ public sealed record DcOpfResult(
         }
 
         // LMP decomposition: energy = LMP of the island's reference bus; congestion = −Σ_l PTDF[l,b]·μ_l
-        var constrained = Enumerable.Range(0, nl).Where(l => muFlow[l] != 0 || muAngle[l] != 0).ToList();
+        // interior-point multipliers of slack limits are tiny but not zero: only priced limits enter (|μ| > 1e-9 $/MWh)
+        var constrained = Enumerable.Range(0, nl).Where(l => Math.Abs(muFlow[l]) > 1e-9 || Math.Abs(muAngle[l]) / baseMva > 1e-9).ToList();
         var ptdf = dc.Ptdf(constrained);
         var refOf = ReferenceOfBus(net, dc);
         var buses = new List<DcOpfBus>(nb);

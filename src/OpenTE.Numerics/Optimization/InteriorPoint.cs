@@ -36,8 +36,10 @@ public sealed record InteriorPointOptions
     public int MaxIterations { get; init; } = 200;
     /// <summary>Fraction of the step to the boundary (MIPS ξ).</summary>
     public double StepFraction { get; init; } = 0.99995;
-    /// <summary>Centering parameter σ of the barrier update γ = σ·zᵀμ/m.</summary>
+    /// <summary>Centering parameter σ of the barrier update γ = σ·zᵀμ/m (without predictor–corrector).</summary>
     public double Centering { get; init; } = 0.1;
+    /// <summary>Mehrotra's predictor–corrector: an affine step chooses the centering and adds the second-order term (fewer iterations; the same factorisation serves both solves).</summary>
+    public bool PredictorCorrector { get; init; } = true;
 }
 
 /// <summary>
@@ -112,6 +114,7 @@ public static class InteriorPoint
         var mu = new double[niq];
         var lx = new double[n];
 
+        SparseMatrix? lastJgP = null, lastJhP = null, lastJg = null, lastJh = null;
         double Eval(double[] xx, out SparseMatrix jg, out SparseMatrix jh)
         {
             double f = problem.Objective(xx, grad);
@@ -122,14 +125,17 @@ public static class InteriorPoint
             hP.CopyTo(h, 0);
             for (int k = 0; k < upperVars.Count; k++) h[niqP + k] = xx[upperVars[k]] - upper[upperVars[k]];
             for (int k = 0; k < lowerVars.Count; k++) h[niqP + upperVars.Count + k] = lower[lowerVars[k]] - xx[lowerVars[k]];
-            jg = AppendUnitRows(jgP, fixedVars, 1.0, n);
-            jh = AppendUnitRows(AppendUnitRows(jhP, upperVars, 1.0, n), lowerVars, -1.0, n);
+            // constant Jacobians (linear constraints) come back as the same objects: keep their augmented forms
+            if (!ReferenceEquals(jgP, lastJgP)) { lastJgP = jgP; lastJg = AppendUnitRows(jgP, fixedVars, 1.0, n); }
+            if (!ReferenceEquals(jhP, lastJhP)) { lastJhP = jhP; lastJh = AppendUnitRows(AppendUnitRows(jhP, upperVars, 1.0, n), lowerVars, -1.0, n); }
+            jg = lastJg!;
+            jh = lastJh!;
             return f;
         }
 
         double fval = Eval(x, out var Jg, out var Jh);
-        var JgT = Jg.Transpose();
         var JhT = Jh.Transpose();
+        var JgT = Jg.Transpose();
 
         // initial slacks and multipliers (MIPS)
         double gamma = 1;
@@ -155,7 +161,6 @@ public static class InteriorPoint
 
         Lagrangian();
         SparseLU? lu = null;
-        SparseMatrix? kktPrev = null;
         int it = 0;
         string message = "";
         var status = SolverStatus.NotConverged;
@@ -181,6 +186,54 @@ public static class InteriorPoint
         var dlam = new double[neq];
         var rhs = new double[n + neq];
         var hx = problem.Hessian(x, 1.0, lam.AsSpan(0, neqP), mu.AsSpan(0, niqP));
+        var d = new double[niq];
+        var rc = new double[niq];
+        var w = new double[niq];
+        var residual = new double[n + neq];
+        var assembler = new KktAssembler(n, neq);
+
+        // One Newton direction for complementarity right-hand side r: solves the reduced system (with one
+        // step of iterative refinement on the same factors), then Δz = −h − z − Jh·Δx, Δμ = −μ + (r − μ∘Δz)/z.
+        bool Step(double[] r)
+        {
+            for (int k = 0; k < niq; k++) w[k] = (mu[k] * h[k] + r[k]) / z[k];
+            for (int i = 0; i < n; i++) rhs[i] = lx[i];
+            JhT.MultiplyAdd(w, rhs.AsSpan(0, n));
+            for (int i = 0; i < n; i++) rhs[i] = -rhs[i];
+            for (int k = 0; k < neq; k++) rhs[n + k] = -g[k];
+            var sol = (double[])rhs.Clone();
+            lu!.Solve(sol);
+            assembler.Matrix.Multiply(sol, residual);
+            for (int i = 0; i < residual.Length; i++) residual[i] = rhs[i] - residual[i];
+            lu.Solve(residual);
+            for (int i = 0; i < sol.Length; i++) sol[i] += residual[i];
+            if (sol.Any(v => !double.IsFinite(v)))
+            {
+                status = SolverStatus.NumericalError;
+                message = "the Newton step is not finite";
+                return false;
+            }
+            Array.Copy(sol, 0, dx, 0, n);
+            Array.Copy(sol, n, dlam, 0, neq);
+            Jh.Multiply(dx, dz);
+            for (int k = 0; k < niq; k++)
+            {
+                dz[k] = -h[k] - z[k] - dz[k];
+                dmu[k] = -mu[k] + (r[k] - mu[k] * dz[k]) / z[k];
+            }
+            return true;
+        }
+
+        (double P, double D) StepLengths(double fraction)
+        {
+            double ap = 1, ad = 1;
+            for (int k = 0; k < niq; k++)
+            {
+                if (dz[k] < 0) ap = Math.Min(ap, -z[k] / dz[k] * fraction);
+                if (dmu[k] < 0) ad = Math.Min(ad, -mu[k] / dmu[k] * fraction);
+            }
+            return (ap, ad);
+        }
 
         while (it < o.MaxIterations)
         {
@@ -189,20 +242,13 @@ public static class InteriorPoint
                 status = SolverStatus.Optimal;
                 break;
             }
-            // reduced KKT system
-            var d = new double[niq];
+            it++;
+            // reduced KKT system [M Jgᵀ; Jg 0], M = ∇²L + Jhᵀ·diag(μ/z)·Jh, on a fixed pattern
             for (int k = 0; k < niq; k++) d[k] = mu[k] / z[k];
-            var kkt = AssembleKkt(hx, Jh, JhT, d, Jg, JgT, n, neq);
-            // right-hand side: −N = −(Lx + Jhᵀ·(μ∘h + γ)/z), −g
-            var w = new double[niq];
-            for (int k = 0; k < niq; k++) w[k] = (mu[k] * h[k] + gamma) / z[k];
-            for (int i = 0; i < n; i++) rhs[i] = lx[i];
-            JhT.MultiplyAdd(w, rhs.AsSpan(0, n));
-            for (int i = 0; i < n; i++) rhs[i] = -rhs[i];
-            for (int k = 0; k < neq; k++) rhs[n + k] = -g[k];
+            var kkt = assembler.Assemble(hx, JhT, d, Jg);
             try
             {
-                if (lu is not null && kktPrev is not null && kkt.SamePattern(kktPrev)) lu.Refactorize(kkt);
+                if (lu is not null && !assembler.Rebuilt) lu.Refactorize(kkt);
                 else lu = SparseLU.Factorize(kkt, KktLu);
             }
             catch (SingularMatrixException e)
@@ -211,29 +257,24 @@ public static class InteriorPoint
                 message = $"the KKT system became singular ({e.Message})";
                 break;
             }
-            kktPrev = kkt;
-            lu.Solve(rhs);
-            if (rhs.Any(v => !double.IsFinite(v)))
+            double muAvg = 0;
+            for (int k = 0; k < niq; k++) muAvg += z[k] * mu[k];
+            muAvg = niq > 0 ? muAvg / niq : 0;
+            // complementarity right-hand side r_c (MIPS: γ·e; Mehrotra: σ·μ̄·e − Δz_aff∘Δμ_aff)
+            if (o.PredictorCorrector && niq > 0)
             {
-                status = SolverStatus.NumericalError;
-                message = "the Newton step is not finite";
-                break;
+                Array.Clear(rc);
+                if (!Step(rc)) break;
+                var (ap, ad) = StepLengths(1.0);
+                double muAff = 0;
+                for (int k = 0; k < niq; k++) muAff += (z[k] + ap * dz[k]) * (mu[k] + ad * dmu[k]);
+                muAff /= niq;
+                double sigma = Math.Pow(Math.Clamp(muAff / muAvg, 0, 1), 3);
+                for (int k = 0; k < niq; k++) rc[k] = sigma * muAvg - dz[k] * dmu[k];
             }
-            Array.Copy(rhs, 0, dx, 0, n);
-            Array.Copy(rhs, n, dlam, 0, neq);
-            // Δz = −h − z − Jh·Δx ;  Δμ = −μ + (γ − μ∘Δz)/z
-            Jh.Multiply(dx, dz);
-            for (int k = 0; k < niq; k++)
-            {
-                dz[k] = -h[k] - z[k] - dz[k];
-                dmu[k] = -mu[k] + (gamma - mu[k] * dz[k]) / z[k];
-            }
-            double alphaP = 1, alphaD = 1;
-            for (int k = 0; k < niq; k++)
-            {
-                if (dz[k] < 0) alphaP = Math.Min(alphaP, -z[k] / dz[k] * o.StepFraction);
-                if (dmu[k] < 0) alphaD = Math.Min(alphaD, -mu[k] / dmu[k] * o.StepFraction);
-            }
+            else Array.Fill(rc, gamma);
+            if (!Step(rc)) break;
+            var (alphaP, alphaD) = StepLengths(o.StepFraction);
             for (int i = 0; i < n; i++) x[i] += alphaP * dx[i];
             for (int k = 0; k < niq; k++) { z[k] += alphaP * dz[k]; mu[k] += alphaD * dmu[k]; }
             for (int k = 0; k < neq; k++) lam[k] += alphaD * dlam[k];
@@ -241,9 +282,10 @@ public static class InteriorPoint
             for (int k = 0; k < niq; k++) zmu += z[k] * mu[k];
             if (niq > 0) gamma = o.Centering * zmu / niq;
 
+            var (jgOld, jhOld) = (Jg, Jh);
             fval = Eval(x, out Jg, out Jh);
-            JgT = Jg.Transpose();
-            JhT = Jh.Transpose();
+            if (!ReferenceEquals(Jg, jgOld)) JgT = Jg.Transpose();
+            if (!ReferenceEquals(Jh, jhOld)) JhT = Jh.Transpose();
             Lagrangian();
             hx = problem.Hessian(x, 1.0, lam.AsSpan(0, neqP), mu.AsSpan(0, niqP));
             (feas, gradc, comp) = Conditions();
@@ -285,7 +327,9 @@ public static class InteriorPoint
         };
     }
 
-    private static readonly LuOptions KktLu = new() { Ordering = Ordering.ColumnMinimumDegree };
+    // KKT systems: column ordering that tolerates off-diagonal pivots; refactorisations keep their pivots
+    // unless they fall below 1e-3 of their column (each solve is followed by a step of iterative refinement)
+    private static readonly LuOptions KktLu = new() { Ordering = Ordering.SaddlePoint, PivotTolerance = 1e-6, RefactorPivotTolerance = 1e-8 };
 
     private static double NormInf(ReadOnlySpan<double> v)
     {
@@ -305,31 +349,75 @@ public static class InteriorPoint
         return b.ToCsc();
     }
 
-    /// <summary>[H + Jhᵀ·diag(d)·Jh, Jgᵀ; Jg, 0] in CSC, with structural entries kept even when zero.</summary>
-    private static SparseMatrix AssembleKkt(SparseMatrix hess, SparseMatrix jh, SparseMatrix jhT, double[] d,
-        SparseMatrix jg, SparseMatrix jgT, int n, int neq)
+    /// <summary>
+    /// Builds [H + Jhᵀ·diag(d)·Jh, Jgᵀ; Jg, 0] in CSC. The triplets come out in the same order every
+    /// iteration (the patterns are fixed), so after the first call only the values are scattered into the
+    /// existing matrix through the triplet → slot map: no sorting, and the LU can refactorise.
+    /// </summary>
+    private sealed class KktAssembler(int n, int neq)
     {
-        var b = new TripletBuilder(n + neq, n + neq, hess.Nnz + 2 * jg.Nnz + 4 * jh.Nnz + n + neq);
-        for (int j = 0; j < hess.Cols; j++)
-            for (int p = hess.ColPtr[j]; p < hess.ColPtr[j + 1]; p++) b.Add(hess.RowIdx[p], j, hess.Values[p]);
-        // Jhᵀ D Jh: row r of Jh is column r of Jhᵀ
-        for (int r = 0; r < jhT.Cols; r++)
+        private int[] _rows = [], _cols = [];
+        private double[] _vals = [];
+        private int _count;
+        private int[]? _slot;
+        private int[]? _patternRows, _patternCols;
+        public SparseMatrix Matrix { get; private set; } = null!;
+        /// <summary>Whether the last <see cref="Assemble"/> built a new pattern (so the LU must start afresh).</summary>
+        public bool Rebuilt { get; private set; }
+
+        private void Add(int i, int j, double v)
         {
-            int s = jhT.ColPtr[r], e = jhT.ColPtr[r + 1];
-            for (int p = s; p < e; p++)
-                for (int q = s; q < e; q++)
-                    b.Add(jhT.RowIdx[p], jhT.RowIdx[q], d[r] * jhT.Values[p] * jhT.Values[q]);
-        }
-        for (int i = 0; i < n; i++) b.Add(i, i, 0);
-        for (int j = 0; j < jg.Cols; j++)
-            for (int p = jg.ColPtr[j]; p < jg.ColPtr[j + 1]; p++)
+            if (_count == _rows.Length)
             {
-                b.Add(n + jg.RowIdx[p], j, jg.Values[p]);
-                b.Add(j, n + jg.RowIdx[p], jg.Values[p]);
+                int size = Math.Max(16, 2 * _count);
+                Array.Resize(ref _rows, size);
+                Array.Resize(ref _cols, size);
+                Array.Resize(ref _vals, size);
             }
-        for (int k = 0; k < neq; k++) b.Add(n + k, n + k, 0);
-        _ = jh;
-        _ = jgT;
-        return b.ToCsc();
+            _rows[_count] = i;
+            _cols[_count] = j;
+            _vals[_count++] = v;
+        }
+
+        public SparseMatrix Assemble(SparseMatrix hess, SparseMatrix jhT, double[] d, SparseMatrix jg)
+        {
+            _count = 0;
+            for (int j = 0; j < hess.Cols; j++)
+                for (int p = hess.ColPtr[j]; p < hess.ColPtr[j + 1]; p++) Add(hess.RowIdx[p], j, hess.Values[p]);
+            // Jhᵀ D Jh: row r of Jh is column r of Jhᵀ
+            for (int r = 0; r < jhT.Cols; r++)
+            {
+                int s = jhT.ColPtr[r], e = jhT.ColPtr[r + 1];
+                for (int p = s; p < e; p++)
+                {
+                    double a = d[r] * jhT.Values[p];
+                    for (int q = s; q < e; q++) Add(jhT.RowIdx[p], jhT.RowIdx[q], a * jhT.Values[q]);
+                }
+            }
+            for (int i = 0; i < n; i++) Add(i, i, 0);
+            for (int j = 0; j < jg.Cols; j++)
+                for (int p = jg.ColPtr[j]; p < jg.ColPtr[j + 1]; p++)
+                {
+                    Add(n + jg.RowIdx[p], j, jg.Values[p]);
+                    Add(j, n + jg.RowIdx[p], jg.Values[p]);
+                }
+            for (int k = 0; k < neq; k++) Add(n + k, n + k, 0);
+
+            bool same = _slot is not null && _patternRows!.Length == _count &&
+                        _rows.AsSpan(0, _count).SequenceEqual(_patternRows) && _cols.AsSpan(0, _count).SequenceEqual(_patternCols);
+            Rebuilt = !same;
+            if (!same)
+            {
+                Matrix = SparseMatrix.FromTriplets(n + neq, n + neq, _rows.AsSpan(0, _count), _cols.AsSpan(0, _count), _vals.AsSpan(0, _count), out var slot);
+                _slot = slot;
+                _patternRows = _rows[.._count];
+                _patternCols = _cols[.._count];
+                return Matrix;
+            }
+            var values = Matrix.Values;
+            Array.Clear(values);
+            for (int k = 0; k < _count; k++) values[_slot![k]] += _vals[k];
+            return Matrix;
+        }
     }
 }

@@ -11,6 +11,12 @@ public enum Ordering
     /// bounds the fill for any row pivoting, so it suits matrices whose diagonal may be zero (KKT systems).
     /// </summary>
     ColumnMinimumDegree,
+    /// <summary>
+    /// For symmetric saddle-point (KKT) matrices with zero diagonal entries: each zero-diagonal node is
+    /// paired with a neighbour (largest coupling), pairs are ordered as one node by minimum degree on
+    /// A + Aᵀ and eliminated together, so pivoting inside a pair costs no fill beyond the predicted one.
+    /// </summary>
+    SaddlePoint,
 }
 
 /// <summary>
@@ -116,6 +122,67 @@ public static class MinimumDegree
             colPtr[j + 1] = rows.Count;
         }
         return Order(n, colPtr, [.. rows]);
+    }
+
+    /// <summary>Minimum degree on the graph with zero-diagonal nodes paired to a neighbour (see <see cref="Ordering.SaddlePoint"/>).</summary>
+    public static int[] OrderSaddlePoint(SparseMatrix a) => OrderSaddlePoint(a, out _);
+
+    /// <summary>As <see cref="OrderSaddlePoint(SparseMatrix)"/>; <paramref name="partner"/>[j] is j's pair (−1 if none).</summary>
+    public static int[] OrderSaddlePoint(SparseMatrix a, out int[] partner)
+    {
+        int n = a.Cols;
+        partner = new int[n];
+        Array.Fill(partner, -1);
+        var diag = new double[n];
+        for (int j = 0; j < n; j++)
+            for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
+                if (a.RowIdx[p] == j) diag[j] = Math.Abs(a.Values[p]);
+        for (int j = 0; j < n; j++)
+        {
+            if (diag[j] != 0 || partner[j] >= 0) continue;
+            int best = -1;
+            double bestVal = 0;
+            for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
+            {
+                int i = a.RowIdx[p];
+                if (i == j || partner[i] >= 0) continue;
+                double v = Math.Abs(a.Values[p]);
+                if (v > bestVal) { bestVal = v; best = i; }
+            }
+            if (best >= 0) { partner[j] = best; partner[best] = j; }
+        }
+        // compressed node of each original node: pairs share the smaller index's node
+        var node = new int[n];
+        var members = new List<int>[n];
+        int m = 0;
+        for (int j = 0; j < n; j++)
+        {
+            if (partner[j] >= 0 && partner[j] < j) { node[j] = node[partner[j]]; members[node[j]].Add(j); continue; }
+            node[j] = m;
+            members[m++] = [j];
+        }
+        var ri = new List<int>(a.Nnz);
+        var cp = new int[m + 1];
+        var mark = new int[m];
+        Array.Fill(mark, -1);
+        for (int c = 0; c < m; c++)
+        {
+            foreach (int j in members[c])
+                for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
+                {
+                    int r = node[a.RowIdx[p]];
+                    if (mark[r] == c) continue;
+                    mark[r] = c;
+                    ri.Add(r);
+                }
+            cp[c + 1] = ri.Count;
+        }
+        var compressed = Order(m, cp, [.. ri]);
+        var perm = new int[n];
+        int k = 0;
+        foreach (int c in compressed)
+            foreach (int j in members[c].OrderByDescending(j => diag[j])) perm[k++] = j;
+        return perm;
     }
 
     public static int[] Order(SparseMatrix a)

@@ -10,6 +10,11 @@ public sealed record LuOptions
     /// 1.0 is plain partial pivoting, smaller values favour the fill-reducing diagonal order.
     /// </summary>
     public double PivotTolerance { get; init; } = 0.1;
+    /// <summary>
+    /// The threshold a reused pivot must meet in <see cref="SparseLU.Refactorize"/> before the factorisation
+    /// falls back to a fresh pivot search. Smaller accepts more growth for speed (pair it with iterative refinement).
+    /// </summary>
+    public double RefactorPivotTolerance { get; init; } = 0.1;
     public Ordering Ordering { get; init; } = Ordering.MinimumDegree;
     /// <summary>A column order computed by the caller (perm[k] = column factorised k-th); overrides <see cref="Ordering"/>.</summary>
     public int[]? ColumnOrder { get; init; }
@@ -27,6 +32,7 @@ public sealed class SparseLU
 {
     private readonly LuOptions _options;
     private readonly int[] _q;        // column order: step k factorises column _q[k]
+    private int[]? _partner;          // saddle-point pairs: the second-choice pivot row of a column
     private int[] _p = [];            // row pivot: step k pivots on original row _p[k]
     private int[] _pinv = [];         // original row → step
     // L: unit diagonal not stored; row indices in step numbering after factorisation
@@ -57,14 +63,16 @@ public sealed class SparseLU
         if (a.Rows != a.Cols) throw new ArgumentException($"LU needs a square matrix, got {a.Rows}x{a.Cols}");
         CheckFinite(a);
         var o = options ?? new LuOptions();
+        int[]? partner = null;
         int[] q = o.ColumnOrder is int[] given ? CheckPermutation(given, a.Cols)
             : o.Ordering switch
             {
                 Ordering.Natural => Enumerable.Range(0, a.Cols).ToArray(),
                 Ordering.ColumnMinimumDegree => MinimumDegree.OrderColumns(a),
+                Ordering.SaddlePoint => MinimumDegree.OrderSaddlePoint(a, out partner),
                 _ => MinimumDegree.Order(a),
             };
-        var lu = new SparseLU(a.Cols, q, o);
+        var lu = new SparseLU(a.Cols, q, o) { _partner = partner };
         lu.Numeric(a);
         return lu;
     }
@@ -149,6 +157,8 @@ public sealed class SparseLU
             if (pivotRow < 0 || maxAbs <= 0 || !double.IsFinite(maxAbs))
                 throw new SingularMatrixException($"the matrix is singular: no pivot in column {col}");
             if (pinv[col] < 0 && mark[col] == k && Math.Abs(x[col]) >= tol * maxAbs) pivotRow = col;
+            else if (_partner is not null && _partner[col] is int mate && mate >= 0 && pinv[mate] < 0 && mark[mate] == k && Math.Abs(x[mate]) >= tol * maxAbs)
+                pivotRow = mate; // keep the pivot inside the pair the ordering planned for
             double pivot = x[pivotRow];
             // ---- store U(:,k) (pivoted rows, step numbering) and L(:,k)
             int need = n - top + 1;
@@ -233,7 +243,7 @@ public sealed class SparseLU
             throw new ArgumentException("Refactorize needs a matrix with the same pattern as the factorised one");
         CheckFinite(a);
         int n = N;
-        double tol = _options.PivotTolerance;
+        double tol = _options.RefactorPivotTolerance;
         var x = new double[n]; // indexed by step
         for (int k = 0; k < n; k++)
         {
