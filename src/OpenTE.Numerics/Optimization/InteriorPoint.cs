@@ -356,6 +356,8 @@ public static class InteriorPoint
     /// </summary>
     private sealed class KktAssembler(int n, int neq)
     {
+        private const double DualRegularization = 1e-10;
+
         private int[] _rows = [], _cols = [];
         private double[] _vals = [];
         private int _count;
@@ -401,7 +403,8 @@ public static class InteriorPoint
                     Add(n + jg.RowIdx[p], j, jg.Values[p]);
                     Add(j, n + jg.RowIdx[p], jg.Values[p]);
                 }
-            for (int k = 0; k < neq; k++) Add(n + k, n + k, 0);
+            // −δ on the (2,2) block: keeps the system nonsingular when equality rows are dependent or empty
+            for (int k = 0; k < neq; k++) Add(n + k, n + k, -DualRegularization);
 
             bool same = _slot is not null && _patternRows!.Length == _count &&
                         _rows.AsSpan(0, _count).SequenceEqual(_patternRows) && _cols.AsSpan(0, _count).SequenceEqual(_patternCols);

@@ -166,6 +166,12 @@ public sealed class OptimizationModel
         obj.SetOffset(ObjectiveConstant);
         obj.SetMinimization();
         var rs = solver.Solve();
+        if (rs == Google.OrTools.LinearSolver.Solver.ResultStatus.INFEASIBLE)
+        {
+            // GLOP's presolve reports "infeasible or unbounded" as INFEASIBLE: a feasibility solve tells them apart
+            obj.Clear();
+            if (solver.Solve() == Google.OrTools.LinearSolver.Solver.ResultStatus.OPTIMAL) rs = Google.OrTools.LinearSolver.Solver.ResultStatus.UNBOUNDED;
+        }
         var status = rs switch
         {
             Google.OrTools.LinearSolver.Solver.ResultStatus.OPTIMAL => SolverStatus.Optimal,

@@ -1,0 +1,104 @@
+using CsCheck;
+using OpenTE.Numerics.Optimization;
+
+namespace OpenTE.Numerics.Tests;
+
+public class OptimizationTests
+{
+    [Theory]
+    [InlineData(SolverKind.Glop)]
+    [InlineData(SolverKind.InteriorPoint)]
+    public void Textbook_lp_duals_have_the_textbook_sign(SolverKind solver)
+    {
+        // min 10x + 20y s.t. x + y = 5, x ≤ 3 → x = 3, y = 2, dual(balance) = 20, reduced cost of x = −10
+        var m = new OptimizationModel();
+        var x = m.AddVariable("x", 0, 3, 10);
+        var y = m.AddVariable("y", 0, double.PositiveInfinity, 20);
+        m.AddEquality("balance", 5, [(x, 1), (y, 1)]);
+        var s = m.Solve(solver);
+        Assert.Equal(SolverStatus.Optimal, s.Status);
+        Assert.Equal(70, s.Objective, 6);
+        Assert.Equal(3, s.Value(x), 6);
+        Assert.Equal(20, s.Dual("balance"), 6);
+        Assert.Equal(-10, s.ReducedCost(x), 6);
+        Assert.Equal(s.Objective, s.DualObjective(), 6);
+    }
+
+    [Fact]
+    public void Convex_qp_matches_its_closed_form()
+    {
+        // min ½x² + y² − 4x − 4y s.t. x + y ≤ 2  → KKT: x = 4 − μ, 2y = 4 − μ, x + y = 2 → x = 4/3, y = 2/3, μ = 8/3
+        var m = new OptimizationModel();
+        var x = m.AddVariable("x", double.NegativeInfinity, double.PositiveInfinity, -4);
+        var y = m.AddVariable("y", double.NegativeInfinity, double.PositiveInfinity, -4);
+        m.AddQuadraticCost(x, x, 1);
+        m.AddQuadraticCost(y, y, 2);
+        m.AddConstraint("cap", double.NegativeInfinity, 2, [(x, 1), (y, 1)]);
+        var s = m.Solve();
+        Assert.Equal(SolverKind.InteriorPoint, s.Solver);
+        Assert.Equal(SolverStatus.Optimal, s.Status);
+        Assert.Equal(4.0 / 3, s.Value(x), 7);
+        Assert.Equal(2.0 / 3, s.Value(y), 7);
+        Assert.Equal(-8.0 / 3, s.Dual("cap"), 7); // relaxing the cap lowers the cost
+        Assert.Equal(s.Objective, s.DualObjective(), 7);
+    }
+
+    [Fact]
+    public void Random_feasible_lps_agree_between_simplex_and_interior_point()
+    {
+        Gen.Select(Gen.Int[2, 12], Gen.Int[1, 8], Gen.Int).Sample((n, rows, seed) =>
+        {
+            var rnd = new Random(seed);
+            var m = new OptimizationModel();
+            var v = Enumerable.Range(0, n).Select(j => m.AddVariable($"x{j}", 0, 1 + rnd.Next(5), rnd.NextDouble() * 10 - 5)).ToArray();
+            var x0 = v.Select(_ => rnd.NextDouble()).ToArray(); // a feasible point inside the box
+            for (int i = 0; i < rows; i++)
+            {
+                var a = v.Select(_ => rnd.NextDouble() < 0.5 ? rnd.NextDouble() * 4 - 2 : 0).ToArray();
+                double ax = a.Select((c, j) => c * x0[j]).Sum();
+                if (rnd.Next(3) == 0) m.AddEquality($"e{i}", ax, v.Select((vv, j) => (vv, a[j])));
+                else m.AddConstraint($"r{i}", ax - rnd.NextDouble(), ax + rnd.NextDouble(), v.Select((vv, j) => (vv, a[j])));
+            }
+            var glop = m.Solve(SolverKind.Glop);
+            var ipm = m.Solve(SolverKind.InteriorPoint);
+            Assert.Equal(SolverStatus.Optimal, glop.Status);
+            Assert.Equal(SolverStatus.Optimal, ipm.Status);
+            Assert.Equal(glop.Objective, ipm.Objective, 5);
+            Assert.Equal(ipm.Objective, ipm.DualObjective(), 5);
+            Assert.Equal(glop.Objective, glop.DualObjective(), 5);
+        }, iter: 150, threads: 1);
+    }
+
+    [Fact]
+    public void Infeasible_and_unbounded_are_reported_not_thrown()
+    {
+        var m = new OptimizationModel();
+        var x = m.AddVariable("x", 0, 1, 1);
+        m.AddConstraint("impossible", 2, double.PositiveInfinity, [(x, 1)]);
+        Assert.Equal(SolverStatus.Infeasible, m.Solve(SolverKind.Glop).Status);
+        var ipm = m.Solve(SolverKind.InteriorPoint);
+        Assert.NotEqual(SolverStatus.Optimal, ipm.Status);
+        Assert.False(string.IsNullOrEmpty(ipm.Message));
+
+        var u = new OptimizationModel();
+        var a = u.AddVariable("a", 0, double.PositiveInfinity);
+        var y = u.AddVariable("y", 0, double.PositiveInfinity, -1);
+        u.AddConstraint("gap", double.NegativeInfinity, 1, [(y, 1), (a, -1)]);
+        Assert.Equal(SolverStatus.Unbounded, u.Solve(SolverKind.Glop).Status);
+        Assert.NotEqual(SolverStatus.Optimal, u.Solve(SolverKind.InteriorPoint).Status);
+    }
+
+    [Fact]
+    public void Bad_model_input_is_refused()
+    {
+        var m = new OptimizationModel();
+        Assert.Throws<ArgumentException>(() => m.AddVariable("x", 2, 1));
+        Assert.Throws<ArgumentException>(() => m.AddVariable("x", 0, 1, double.NaN));
+        var x = m.AddVariable("x", 0, 1);
+        m.AddEquality("c", 1, [(x, 1)]);
+        Assert.Throws<ArgumentException>(() => m.AddEquality("c", 1, [(x, 1)]));
+        Assert.Throws<KeyNotFoundException>(() => m.ConstraintByName("nope"));
+        m.AddQuadraticCost(x, x, 1);
+        Assert.Throws<InvalidOperationException>(() => m.Solve(SolverKind.Glop));
+    }
+}
