@@ -134,12 +134,17 @@ public static class MinimumDegree
         partner = new int[n];
         Array.Fill(partner, -1);
         var diag = new double[n];
+        var colMax = new double[n];
         for (int j = 0; j < n; j++)
             for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
+            {
+                colMax[j] = Math.Max(colMax[j], Math.Abs(a.Values[p]));
                 if (a.RowIdx[p] == j) diag[j] = Math.Abs(a.Values[p]);
+            }
         for (int j = 0; j < n; j++)
         {
-            if (diag[j] != 0 || partner[j] >= 0) continue;
+            // "zero" diagonal: exactly zero or a tiny regularisation next to the column's entries
+            if (diag[j] > 1e-8 * colMax[j] || partner[j] >= 0) continue;
             int best = -1;
             double bestVal = 0;
             for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
