@@ -1,3 +1,4 @@
+using CsCheck;
 using OpenTE.Grid.Matpower;
 using OpenTE.Grid.Tests;
 using OpenTE.Market.Bids;
@@ -140,5 +141,41 @@ public class DcOpfTests
         Assert.Equal(50, v.Buses[1].ShedMw, 5);
         Assert.Equal(1000, v.Lmp(2), 4);
         Assert.Equal(10, v.Lmp(1), 4);
+    }
+}
+
+public class DcOpfPropertyTests
+{
+    [Fact]
+    public void Random_bids_on_case30_keep_balance_duality_and_individual_rationality()
+    {
+        var net = TestData.Load("case30");
+        Gen.Select(Gen.Int[1, 40], Gen.Int).Sample((count, seed) =>
+        {
+            var rnd = new Random(seed);
+            var bids = Enumerable.Range(0, count).Select(k =>
+            {
+                bool buy = rnd.Next(2) == 0;
+                return new Bid("p" + k, net.Buses[rnd.Next(net.BusCount)].Id, buy ? Side.Buy : Side.Sell,
+                    Math.Round(rnd.NextDouble() * 80, 1), Math.Round(0.5 + rnd.NextDouble() * 20, 1), 1, 0);
+            }).ToList();
+            foreach (var solver in new[] { SolverKind.InteriorPoint })
+            {
+                var r = DcOpfSolver.Solve(net, new DcOpfOptions { Bids = bids, Solver = solver });
+                Assert.Equal("optimal", r.Status);
+                double sold = r.Generators.Sum(g => g.Pg) + r.Bids.Where(b => b.Bid.Side == Side.Sell).Sum(b => b.AcceptedMw);
+                double bought = net.Buses.Sum(b => b.Pd + b.Gs) + r.Bids.Where(b => b.Bid.Side == Side.Buy).Sum(b => b.AcceptedMw);
+                Assert.Equal(bought, sold, 5); // energy sold = energy bought (lossless)
+                Assert.True(Math.Abs(r.Objective - r.DualObjective) <= 1e-6 * Math.Max(1, Math.Abs(r.Objective)));
+                foreach (var b in r.Bids)
+                {
+                    // accepted bids are in the money at their LMP, rejected ones out of it (up to solver tolerance)
+                    if (b.AcceptedMw > 1e-4) Assert.True(b.Surplus >= -1e-4 * (1 + b.AcceptedMw), $"negative surplus {b.Surplus}");
+                    bool inMoney = b.Bid.Side == Side.Buy ? b.Bid.Price > b.Price + 1e-3 : b.Bid.Price < b.Price - 1e-3;
+                    if (inMoney) Assert.Equal(b.Bid.Quantity, b.AcceptedMw, 3);
+                }
+                foreach (var bus in r.Buses) Assert.Equal(bus.Lmp, bus.LmpEnergy + bus.LmpCongestion, 4);
+            }
+        }, iter: 40, threads: 1);
     }
 }

@@ -40,6 +40,11 @@ public sealed record InteriorPointOptions
     public double Centering { get; init; } = 0.1;
     /// <summary>Mehrotra's predictor–corrector: an affine step chooses the centering and adds the second-order term (fewer iterations; the same factorisation serves both solves).</summary>
     public bool PredictorCorrector { get; init; } = true;
+    /// <summary>
+    /// Keep the first factorisation's pivots while they stay above 1e-8 of their column (fast, with iterative
+    /// refinement). If that run does not converge, the solve is repeated with threshold pivoting (0.1).
+    /// </summary>
+    public bool StaticPivoting { get; init; } = true;
 }
 
 /// <summary>
@@ -69,6 +74,15 @@ public static class InteriorPoint
     public static InteriorPointResult Solve(INonlinearProgram problem, InteriorPointOptions? options = null)
     {
         var o = options ?? new InteriorPointOptions();
+        var first = SolveOnce(problem, o);
+        if (first.Status == SolverStatus.Optimal || !o.StaticPivoting) return first;
+        // static pivots can lose the accuracy the last iterations need: solve again with threshold pivoting
+        var second = SolveOnce(problem, o with { StaticPivoting = false });
+        return second.Status == SolverStatus.Optimal ? second with { Iterations = first.Iterations + second.Iterations } : first;
+    }
+
+    private static InteriorPointResult SolveOnce(INonlinearProgram problem, InteriorPointOptions o)
+    {
         int n = problem.Variables, neqP = problem.Equalities, niqP = problem.Inequalities;
         var lower = problem.Lower.ToArray();
         var upper = problem.Upper.ToArray();
@@ -191,6 +205,7 @@ public static class InteriorPoint
         var w = new double[niq];
         var residual = new double[n + neq];
         var assembler = new KktAssembler(n, neq);
+        double kktNorm = 1;
 
         // One Newton direction for complementarity right-hand side r: solves the reduced system (with one
         // step of iterative refinement on the same factors), then Δz = −h − z − Jh·Δx, Δμ = −μ + (r − μ∘Δz)/z.
@@ -203,10 +218,25 @@ public static class InteriorPoint
             for (int k = 0; k < neq; k++) rhs[n + k] = -g[k];
             var sol = (double[])rhs.Clone();
             lu!.Solve(sol);
-            assembler.Matrix.Multiply(sol, residual);
-            for (int i = 0; i < residual.Length; i++) residual[i] = rhs[i] - residual[i];
-            lu.Solve(residual);
-            for (int i = 0; i < sol.Length; i++) sol[i] += residual[i];
+            for (int pass = 0; pass < 4; pass++)
+            {
+                // iterative refinement; if the reused (static) pivots leave the residual large, factorise afresh
+                // residual of the unregularised system: K = K_reg + δ·I on the (2,2) block
+                assembler.Matrix.Multiply(sol, residual);
+                for (int k = 0; k < neq; k++) residual[n + k] += KktAssembler.DualRegularization * sol[n + k];
+                double res = 0, scale = NormInf(rhs) + kktNorm * NormInf(sol);
+                for (int i = 0; i < residual.Length; i++) { residual[i] = rhs[i] - residual[i]; res = Math.Max(res, Math.Abs(residual[i])); }
+                if (res <= 1e-12 * scale) break;
+                if (pass == 1 && res > 1e-9 * scale)
+                {
+                    lu = SparseLU.Factorize(assembler.Matrix, KktLuStrict);
+                    rhs.CopyTo(sol, 0);
+                    lu.Solve(sol);
+                    continue;
+                }
+                lu.Solve(residual);
+                for (int i = 0; i < sol.Length; i++) sol[i] += residual[i];
+            }
             if (sol.Any(v => !double.IsFinite(v)))
             {
                 status = SolverStatus.NumericalError;
@@ -235,6 +265,12 @@ public static class InteriorPoint
             return (ap, ad);
         }
 
+        // the best iterate so far, by the worst of the three conditions relative to its tolerance: near the
+        // optimum, rounding in the ill-conditioned KKT system can make the iterates wander off again
+        double Score() => Math.Max(feas / o.FeasibilityTolerance, Math.Max(gradc / o.GradientTolerance, comp / o.ComplementarityTolerance));
+        double bestScore = double.PositiveInfinity;
+        int bestIt = 0;
+        (double[] X, double[] Z, double[] Mu, double[] Lam, double F, double Feas, double Grad, double Comp)? best = null;
         while (it < o.MaxIterations)
         {
             if (feas < o.FeasibilityTolerance && gradc < o.GradientTolerance && comp < o.ComplementarityTolerance)
@@ -242,14 +278,23 @@ public static class InteriorPoint
                 status = SolverStatus.Optimal;
                 break;
             }
+            double score = Score();
+            if (score < bestScore)
+            {
+                bestScore = score;
+                bestIt = it;
+                best = ((double[])x.Clone(), (double[])z.Clone(), (double[])mu.Clone(), (double[])lam.Clone(), fval, feas, gradc, comp);
+            }
+            else if (bestScore <= 100 && it - bestIt >= 5) break; // stalled within 100× the tolerances
             it++;
             // reduced KKT system [M Jgᵀ; Jg 0], M = ∇²L + Jhᵀ·diag(μ/z)·Jh, on a fixed pattern
             for (int k = 0; k < niq; k++) d[k] = mu[k] / z[k];
             var kkt = assembler.Assemble(hx, JhT, d, Jg);
+            kktNorm = kkt.NormInf();
             try
             {
                 if (lu is not null && !assembler.Rebuilt) lu.Refactorize(kkt);
-                else lu = SparseLU.Factorize(kkt, KktLu);
+                else lu = SparseLU.Factorize(kkt, o.StaticPivoting ? KktLu : KktLuStrict);
             }
             catch (SingularMatrixException e)
             {
@@ -302,12 +347,23 @@ public static class InteriorPoint
                 break;
             }
         }
+        if (status != SolverStatus.Optimal && best is { } b && bestScore <= 100 && Score() > bestScore)
+        {
+            // accept the best iterate when it meets the tolerances within a factor 100 (MIPS's own defaults are 1e-6)
+            b.X.CopyTo(x, 0);
+            b.Z.CopyTo(z, 0);
+            b.Mu.CopyTo(mu, 0);
+            b.Lam.CopyTo(lam, 0);
+            (fval, feas, gradc, comp) = (b.F, b.Feas, b.Grad, b.Comp);
+            status = SolverStatus.Optimal;
+        }
         if (status == SolverStatus.NotConverged)
         {
             message = $"no convergence in {o.MaxIterations} iterations (feasibility {feas:E1}, gradient {gradc:E1}, complementarity {comp:E1})";
             if (feas > 1e-3 && NormInf(lam) + NormInf(mu) > 1e8) { status = SolverStatus.Infeasible; message = "the constraints look infeasible: " + message; }
         }
-        if (status == SolverStatus.Optimal) message = $"converged in {it} iterations";
+        if (status == SolverStatus.Optimal)
+            message = Score() <= 1 ? $"converged in {it} iterations" : $"converged in {it} iterations to within {Score():0} × the tolerances (numerical accuracy limit)";
 
         var muLower = new double[n];
         var muUpper = new double[n];
@@ -329,6 +385,7 @@ public static class InteriorPoint
 
     // KKT systems: column ordering that tolerates off-diagonal pivots; refactorisations keep their pivots
     // unless they fall below 1e-3 of their column (each solve is followed by a step of iterative refinement)
+    private static readonly LuOptions KktLuStrict = new() { Ordering = Ordering.SaddlePoint, PivotTolerance = 0.1, RefactorPivotTolerance = 0.01 };
     private static readonly LuOptions KktLu = new() { Ordering = Ordering.SaddlePoint, PivotTolerance = 1e-6, RefactorPivotTolerance = 1e-8 };
 
     private static double NormInf(ReadOnlySpan<double> v)
@@ -356,7 +413,7 @@ public static class InteriorPoint
     /// </summary>
     private sealed class KktAssembler(int n, int neq)
     {
-        private const double DualRegularization = 1e-10;
+        public const double DualRegularization = 1e-10;
 
         private int[] _rows = [], _cols = [];
         private double[] _vals = [];
