@@ -165,17 +165,18 @@ public class DcOpfPropertyTests
                 Assert.Equal("optimal", r.Status);
                 double sold = r.Generators.Sum(g => g.Pg) + r.Bids.Where(b => b.Bid.Side == Side.Sell).Sum(b => b.AcceptedMw);
                 double bought = net.Buses.Sum(b => b.Pd + b.Gs) + r.Bids.Where(b => b.Bid.Side == Side.Buy).Sum(b => b.AcceptedMw);
-                Assert.Equal(bought, sold, 5); // energy sold = energy bought (lossless)
+                Assert.True(Math.Abs(bought - sold) <= 1e-4, $"sold {sold} MW, bought {bought} MW"); // energy sold = energy bought (lossless), to 0.1 kW
                 Assert.True(Math.Abs(r.Objective - r.DualObjective) <= 1e-6 * Math.Max(1, Math.Abs(r.Objective)));
                 foreach (var b in r.Bids)
                 {
                     // accepted bids are in the money at their LMP, rejected ones out of it (up to solver tolerance)
                     if (b.AcceptedMw > 1e-4) Assert.True(b.Surplus >= -1e-4 * (1 + b.AcceptedMw), $"negative surplus {b.Surplus}");
                     bool inMoney = b.Bid.Side == Side.Buy ? b.Bid.Price > b.Price + 1e-3 : b.Bid.Price < b.Price - 1e-3;
-                    if (inMoney) Assert.Equal(b.Bid.Quantity, b.AcceptedMw, 3);
+                    if (inMoney) Assert.True(Math.Abs(b.Bid.Quantity - b.AcceptedMw) <= 1e-3, $"in the money but only {b.AcceptedMw} of {b.Bid.Quantity} MW accepted");
                 }
-                foreach (var bus in r.Buses) Assert.Equal(bus.Lmp, bus.LmpEnergy + bus.LmpCongestion, 4);
+                foreach (var bus in r.Buses) // the decomposition adds up to the solver's accuracy (1e-3 $/MWh, as the MATPOWER comparison)
+                    Assert.True(Math.Abs(bus.Lmp - bus.LmpEnergy - bus.LmpCongestion) <= 1e-3, $"bus {bus.Id}: {bus.Lmp} vs {bus.LmpEnergy} + {bus.LmpCongestion}");
             }
-        }, iter: 40, threads: 1);
+        }, iter: 100, threads: 1);
     }
 }
