@@ -54,6 +54,27 @@ public static class CliApp
                     .WithDescription("Clear bids and offers: network-constrained (dcopf) or copper-plate double auction (uniform, pay-as-bid).")
                     .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv")
                     .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv", "--mechanism", "uniform", "--json");
+                config.AddBranch("meter", c =>
+                {
+                    c.SetDescription("Meter data: validation, reconciliation, synthetic data.");
+                    c.AddCommand<MeterReconcileCommand>("reconcile")
+                        .WithDescription("Validate meter data (rejects file) and check Σ injections = Σ withdrawals + losses per feeder and interval.")
+                        .WithExample("meter", "reconcile", "meters.csv", "case33bw")
+                        .WithExample("meter", "reconcile", "meters.csv", "--loss-fraction", "0.04", "--json");
+                    c.AddCommand<MeterSynthCommand>("synth")
+                        .WithDescription("Synthetic meter data for a feeder case (households with PV, a feeder-head meter that closes the balance).")
+                        .WithExample("meter", "synth", "case33bw", "--households", "200", "--out", "meters.csv");
+                });
+                config.AddBranch("privacy", c =>
+                {
+                    c.SetDescription("Differentially private releases of meter data, with a privacy-budget ledger.");
+                    c.AddCommand<PrivacyReleaseCommand>("release")
+                        .WithDescription("Release sums, counts or means of household consumption with ε-DP (Laplace) or (ε,δ)-DP (Gaussian).")
+                        .WithExample("privacy", "release", "meters.csv", "--query", "sum", "--by", "feeder,interval", "--epsilon", "0.5", "--max-kwh", "2");
+                    c.AddCommand<PrivacyUtilityCommand>("utility")
+                        .WithDescription("Relative error versus ε and number of households (table and PNG plot); releases nothing.")
+                        .WithExample("privacy", "utility", "meters.csv", "--max-kwh", "2", "--png", "utility.png");
+                });
                 config.AddBranch("case", c =>
                 {
                     c.SetDescription("Inspect and convert case files.");
