@@ -138,7 +138,8 @@ public sealed class MeterData
     private static MeterData Validate(string file, List<(int Line, string Raw, string[] Cells)> rows, ValidationOptions o)
     {
         var rejected = new List<RejectedRecord>();
-        var parsed = new List<(MeterReading R, string Raw)>();
+        var parsed = new List<(MeterReading R, string Raw)>(rows.Count);
+        var times = new Dictionary<string, DateTimeOffset?>(); // a day has few distinct timestamps: parse each once
         foreach (var (line, raw, c) in rows)
         {
             string? why = null;
@@ -148,8 +149,7 @@ public sealed class MeterData
             else if (!TryKind(c[1], out var kind)) why = $"kind '{c[1]}' is not household, feeder-head or generator";
             else if (c[2].Length == 0) why = "feeder is empty";
             else if (c[3].Length > 0 && !int.TryParse(c[3], NumberStyles.Integer, CultureInfo.InvariantCulture, out _)) why = $"bus '{c[3]}' is not a bus number";
-            else if (!DateTimeOffset.TryParseExact(c[4], ["yyyy-MM-ddTHH:mm:sszzz", "yyyy-MM-ddTHH:mmzzz", "yyyy-MM-ddTHH:mm:ssK", "yyyy-MM-ddTHH:mmK"],
-                         CultureInfo.InvariantCulture, DateTimeStyles.None, out var start))
+            else if (!TryTime(c[4], times, out var start))
                 why = $"start '{c[4]}' is not an ISO-8601 time with offset (e.g. 2026-06-01T14:15:00+02:00)";
             else if (!double.TryParse(c[5], NumberStyles.Float, CultureInfo.InvariantCulture, out double imp) || !double.IsFinite(imp)) why = $"import_kwh '{c[5]}' is not a number";
             else if (!double.TryParse(c[6], NumberStyles.Float, CultureInfo.InvariantCulture, out double exp) || !double.IsFinite(exp)) why = $"export_kwh '{c[6]}' is not a number";
@@ -230,6 +230,19 @@ public sealed class MeterData
         }
         rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
         return new MeterData(file, o.Interval, accepted, rejected, gaps);
+    }
+
+    private static readonly string[] TimeFormats = ["yyyy-MM-ddTHH:mm:sszzz", "yyyy-MM-ddTHH:mmzzz", "yyyy-MM-ddTHH:mm:ssK", "yyyy-MM-ddTHH:mmK"];
+
+    private static bool TryTime(string text, Dictionary<string, DateTimeOffset?> cache, out DateTimeOffset time)
+    {
+        if (!cache.TryGetValue(text, out var parsed))
+        {
+            parsed = DateTimeOffset.TryParseExact(text, TimeFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var t) ? t : null;
+            if (cache.Count < 100_000) cache[text] = parsed;
+        }
+        time = parsed ?? default;
+        return parsed.HasValue;
     }
 
     private static bool TryKind(string s, out MeterKind kind)
