@@ -28,3 +28,19 @@ public sealed record Diagnostic(string File, int Line, string Message)
 {
     public override string ToString() => Line > 0 ? $"{File}:{Line}: {Message}" : $"{File}: {Message}";
 }
+
+/// <summary>Reading input files with the project's error contract (file named, hint given, no stack trace).</summary>
+public static class InputFiles
+{
+    public static string ReadText(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException(path, 0, $"cannot read the file ({e.Message})", "check the path and permissions");
+        }
+    }
+}

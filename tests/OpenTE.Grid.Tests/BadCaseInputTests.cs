@@ -132,7 +132,7 @@ public class BadCaseInputTests
     [Fact]
     public void Missing_file_is_an_input_error()
     {
-        var ex = Assert.Throws<CaseFormatException>(() => MatpowerCase.Read("/nonexistent/dir/case.m"));
+        var ex = Assert.Throws<InputException>(() => MatpowerCase.Read("/nonexistent/dir/case.m"));
         Assert.Contains("cannot read", ex.Message);
     }
 }

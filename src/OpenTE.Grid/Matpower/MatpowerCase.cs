@@ -25,15 +25,7 @@ public static class MatpowerCase
 
     public static CaseReadResult Read(string path)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CaseFormatException(path, 0, $"cannot read the file ({e.Message})", "check the path and permissions");
-        }
+        string text = InputFiles.ReadText(path);
         return Parse(text, path, Path.GetFileNameWithoutExtension(path));
     }
 

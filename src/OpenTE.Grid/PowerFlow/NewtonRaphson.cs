@@ -30,12 +30,7 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
     {
         int nb = v.Length;
         int npv = pv.Length, npq = pq.Length, n1 = npv + npq, n = n1 + npq;
-        var angleIdx = new int[nb];
-        var magIdx = new int[nb];
-        Array.Fill(angleIdx, -1);
-        Array.Fill(magIdx, -1);
-        for (int k = 0; k < npv; k++) angleIdx[pv[k]] = k;
-        for (int k = 0; k < npq; k++) { angleIdx[pq[k]] = npv + k; magIdx[pq[k]] = n1 + k; }
+        var (angleIdx, magIdx) = UnknownIndices(nb, pv, pq);
         if (_patternPv is null || !pv.AsSpan().SequenceEqual(_patternPv) || !pq.AsSpan().SequenceEqual(_patternPq))
             BuildPattern(angleIdx, magIdx, n, pv, pq);
 
@@ -103,14 +98,9 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
     /// <summary>The Jacobian at voltages <paramref name="v"/> for the given bus types (tests and sensitivity studies).</summary>
     internal SparseMatrix Jacobian(Complex[] v, int[] pv, int[] pq)
     {
-        int nb = v.Length, npv = pv.Length, npq = pq.Length, n1 = npv + npq;
-        var angleIdx = new int[nb];
-        var magIdx = new int[nb];
-        Array.Fill(angleIdx, -1);
-        Array.Fill(magIdx, -1);
-        for (int k = 0; k < npv; k++) angleIdx[pv[k]] = k;
-        for (int k = 0; k < npq; k++) { angleIdx[pq[k]] = npv + k; magIdx[pq[k]] = n1 + k; }
-        BuildPattern(angleIdx, magIdx, n1 + npq, pv, pq);
+        int nb = v.Length;
+        var (angleIdx, magIdx) = UnknownIndices(nb, pv, pq);
+        BuildPattern(angleIdx, magIdx, pv.Length + 2 * pq.Length, pv, pq);
         var current = new Complex[nb];
         ybus.Multiply(v, current);
         FillJacobian(v, current);
@@ -118,6 +108,19 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
     }
 
     internal int[] JacobianOrder => _order!;
+
+    /// <summary>Position of each bus's angle (PV and PQ buses) and magnitude (PQ buses) among the unknowns; −1 if none.</summary>
+    private static (int[] Angle, int[] Magnitude) UnknownIndices(int nb, int[] pv, int[] pq)
+    {
+        int npv = pv.Length, n1 = npv + pq.Length;
+        var angle = new int[nb];
+        var magnitude = new int[nb];
+        Array.Fill(angle, -1);
+        Array.Fill(magnitude, -1);
+        for (int k = 0; k < npv; k++) angle[pv[k]] = k;
+        for (int k = 0; k < pq.Length; k++) { angle[pq[k]] = npv + k; magnitude[pq[k]] = n1 + k; }
+        return (angle, magnitude);
+    }
 
     private void BuildPattern(int[] angleIdx, int[] magIdx, int n, int[] pv, int[] pq)
     {

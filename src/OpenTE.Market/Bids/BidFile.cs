@@ -17,15 +17,7 @@ public static class BidFile
 {
     public static IReadOnlyList<Bid> Read(string path, Network? network = null)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new BidFormatException(path, 0, $"cannot read the file ({e.Message})", "check the path and permissions");
-        }
+        string text = InputFiles.ReadText(path);
         return Parse(text, path, network);
     }
 

@@ -1,30 +1,13 @@
 namespace OpenTE.Numerics.Sparse;
 
-public enum Ordering
-{
-    /// <summary>Columns in their given order.</summary>
-    Natural,
-    /// <summary>Minimum degree on the pattern of A + Aᵀ (fill-reducing; the default). Best when diagonal pivots are acceptable.</summary>
-    MinimumDegree,
-    /// <summary>
-    /// Minimum degree on the pattern of AᵀA (the column-intersection graph, as COLAMD orders columns):
-    /// bounds the fill for any row pivoting, so it suits matrices whose diagonal may be zero (KKT systems).
-    /// </summary>
-    ColumnMinimumDegree,
-    /// <summary>
-    /// For symmetric saddle-point (KKT) matrices with zero diagonal entries: each zero-diagonal node is
-    /// paired with a neighbour (largest coupling), pairs are ordered as one node by minimum degree on
-    /// A + Aᵀ and eliminated together, so pivoting inside a pair costs no fill beyond the predicted one.
-    /// </summary>
-    SaddlePoint,
-}
-
 /// <summary>
 /// Minimum-degree ordering on the symmetric pattern of A + Aᵀ. The elimination graph is kept explicitly
 /// (adjacency lists merged with a marker array); at each step a node of least current degree is eliminated (ties: lowest
 /// index) and its neighbours become a clique. Nodes whose neighbourhoods become identical to an eliminated
 /// node's are not merged (no supernodes); on power-system matrices, whose fill stays small, this costs
-/// O(Σ d²) over the elimination degrees d and gives orderings at least as good as approximate minimum degree.
+/// O(Σ d²) over the elimination degrees d, so it is meant for small graphs (bus graphs); large patterns
+/// should use <see cref="Amd"/>. The column (AᵀA) and saddle-point orderings below build their graph and
+/// order it with <see cref="Amd"/>.
 /// </summary>
 public static class MinimumDegree
 {
@@ -97,7 +80,7 @@ public static class MinimumDegree
 
     private static long Key(int degree, int node) => ((long)degree << 32) | (uint)node;
 
-    /// <summary>Minimum-degree column order on the pattern of AᵀA (two columns adjacent when they share a row).</summary>
+    /// <summary>Approximate-minimum-degree column order on the pattern of AᵀA (two columns adjacent when they share a row).</summary>
     public static int[] OrderColumns(SparseMatrix a)
     {
         var at = a.Transpose(); // rows of A as columns
@@ -121,10 +104,10 @@ public static class MinimumDegree
             }
             colPtr[j + 1] = rows.Count;
         }
-        return Order(n, colPtr, [.. rows]);
+        return Amd.Order(n, colPtr, [.. rows]);
     }
 
-    /// <summary>Minimum degree on the graph with zero-diagonal nodes paired to a neighbour (see <see cref="Ordering.SaddlePoint"/>).</summary>
+    /// <summary>Approximate minimum degree on the graph with zero-diagonal nodes paired to a neighbour (see <see cref="Ordering.SaddlePoint"/>).</summary>
     public static int[] OrderSaddlePoint(SparseMatrix a) => OrderSaddlePoint(a, out _);
 
     /// <summary>As <see cref="OrderSaddlePoint(SparseMatrix)"/>; <paramref name="partner"/>[j] is j's pair (−1 if none).</summary>
@@ -182,7 +165,7 @@ public static class MinimumDegree
                 }
             cp[c + 1] = ri.Count;
         }
-        var compressed = Order(m, cp, [.. ri]);
+        var compressed = Amd.Order(m, cp, [.. ri]);
         var perm = new int[n];
         int k = 0;
         foreach (int c in compressed)

@@ -1,7 +1,17 @@
+using System.Buffers;
+
 namespace OpenTE.Numerics.Sparse;
 
 /// <summary>No acceptable pivot: the matrix is singular or structurally singular.</summary>
-public sealed class SingularMatrixException(string message) : InvalidOperationException(message);
+public sealed class SingularMatrixException : InvalidOperationException
+{
+    public SingularMatrixException(string message) : base(message) { }
+
+    public SingularMatrixException(string message, int column) : base(message) => Column = column;
+
+    /// <summary>The column (original numbering) where no acceptable pivot existed; −1 when not known.</summary>
+    public int Column { get; } = -1;
+}
 
 public sealed record LuOptions
 {
@@ -12,68 +22,121 @@ public sealed record LuOptions
     public double PivotTolerance { get; init; } = 0.1;
     /// <summary>
     /// The threshold a reused pivot must meet in <see cref="SparseLU.Refactorize"/> before the factorisation
-    /// falls back to a fresh pivot search. Smaller accepts more growth for speed (pair it with iterative refinement).
+    /// falls back to a fresh pivot search; null (the default) means <see cref="PivotTolerance"/>/10, so that
+    /// pivots chosen near the threshold survive the small value changes between Newton iterations. Smaller
+    /// accepts more growth for speed (pair it with iterative refinement).
     /// </summary>
-    public double RefactorPivotTolerance { get; init; } = 0.1;
-    public Ordering Ordering { get; init; } = Ordering.MinimumDegree;
+    public double? RefactorPivotTolerance { get; init; }
+    public Ordering Ordering { get; init; } = Ordering.Amd;
     /// <summary>A column order computed by the caller (perm[k] = column factorised k-th); overrides <see cref="Ordering"/>.</summary>
     public int[]? ColumnOrder { get; init; }
 }
 
 /// <summary>
 /// Sparse LU factorisation P·A·Q = L·U (L unit lower triangular, U upper triangular) by the left-looking
-/// Gilbert–Peierls algorithm: each column is a sparse triangular solve whose nonzero pattern is found by a
-/// depth-first search in the graph of L, followed by threshold partial pivoting. Q is a fill-reducing
-/// minimum-degree ordering of A + Aᵀ. <see cref="Refactorize"/> reuses the ordering, the pivot sequence and
-/// the patterns of L and U for a matrix with the same pattern and new values (Newton iterations), and falls
-/// back to a fresh pivoting factorisation when a reused pivot becomes too small.
+/// Gilbert–Peierls algorithm. Column k of the factors is one sparse triangular solve L·x = A(:, q_k): the
+/// nonzero pattern of x is the set reachable from A(:, q_k)'s rows in the graph of L, found by a depth-first
+/// search that also yields a topological order for the numeric solve; the search skips the parts of L
+/// columns made redundant by symmetric pruning (Eisenstat–Liu). The pivot is then chosen by threshold
+/// partial pivoting: the diagonal entry (the row with the column's original index, so the symmetric
+/// fill-reducing order is kept) when |x_diag| ≥ tol·max|x|, otherwise the largest entry.
+/// <para>
+/// Q is a fill-reducing ordering (<see cref="Ordering.Amd"/> on A + Aᵀ by default). <see cref="Refactorize"/>
+/// reuses Q, the pivot sequence and the patterns of L and U for a matrix with the same pattern and new values
+/// (Newton iterations): no graph search, only the arithmetic. When a reused pivot falls below the refactor
+/// threshold, the columns already done are kept and the factorisation continues from that column with a
+/// fresh pivot search (same Q).
+/// </para>
+/// <para>The factors are read-only during <see cref="Solve(Span{double})"/>, so concurrent solves on one
+/// factorisation are safe; <see cref="Refactorize"/> must not run concurrently with anything else.</para>
 /// </summary>
 public sealed class SparseLU
 {
     private readonly LuOptions _options;
-    private readonly int[] _q;        // column order: step k factorises column _q[k]
-    private int[]? _partner;          // saddle-point pairs: the second-choice pivot row of a column
-    private int[] _p = [];            // row pivot: step k pivots on original row _p[k]
-    private int[] _pinv = [];         // original row → step
-    // L: unit diagonal not stored; row indices in step numbering after factorisation
+    private readonly int[] _q;          // column order: step k factorises original column _q[k]
+    private readonly int[]? _partner;   // saddle-point pairs: the second-choice pivot row of a column
+    private int[] _p = [];              // row pivot: step k pivots on original row _p[k]
+    private int[] _pinv = [];           // original row → step
+    // L: unit diagonal not stored; row indices in step numbering
     private int[] _lp = [], _li = [];
     private double[] _lx = [];
-    // U: diagonal stored last in each column; row indices in step numbering (ascending)
+    // U: strictly upper part by columns in a topological order of the solve; row indices in step numbering
     private int[] _up = [], _ui = [];
     private double[] _ux = [];
-    private int[] _aPattern = [], _aColPtr = [];
+    private double[] _ud = [];          // diagonal of U (the pivots)
+    // the factorised pattern (for Refactorize) and each of its entries' pivot step
+    private readonly int[] _aColPtr, _aRowIdx;
+    private int[] _aStep = [];
 
     public int N { get; }
-    public int NnzL => _lp[N] + N;     // including the unit diagonal
-    public int NnzU => _up[N];
-    /// <summary>Non-zeros of L and U together (the unit diagonal of L counted once).</summary>
-    public long Fill => (long)_lp[N] + _up[N];
-    /// <summary>How many refactorisations had to fall back to fresh pivoting.</summary>
+    /// <summary>Non-zeros of L, including its unit diagonal.</summary>
+    public int NnzL => _lp[N] + N;
+    /// <summary>Non-zeros of U, including its diagonal.</summary>
+    public int NnzU => _up[N] + N;
+    /// <summary>Non-zeros of L and U together, the shared diagonal counted once: NnzL + NnzU − N.</summary>
+    public long Fill => (long)_lp[N] + _up[N] + N;
+    /// <summary>How many refactorisations had to fall back to a fresh pivot search.</summary>
     public int RepivotCount { get; private set; }
+    /// <summary>How many <see cref="Refactorize"/> calls completed (with or without falling back).</summary>
+    public int RefactorCount { get; private set; }
+    /// <summary>Column order: step k factorised original column ColumnOrder[k] (a copy).</summary>
+    public int[] ColumnOrder => (int[])_q.Clone();
+    /// <summary>Row pivots: step k pivoted on original row RowOrder[k] (a copy).</summary>
+    public int[] RowOrder => (int[])_p.Clone();
 
-    private SparseLU(int n, int[] q, LuOptions options)
+    /// <summary>
+    /// min|u_kk| / max|u_kk|: a cheap, crude indicator of ill-conditioning (not a condition number estimate;
+    /// a tiny value means trouble, a moderate one proves nothing).
+    /// </summary>
+    public double PivotRatio
     {
-        N = n;
-        _q = q;
-        _options = options;
+        get
+        {
+            if (N == 0) return 1;
+            double min = double.PositiveInfinity, max = 0;
+            foreach (double d in _ud)
+            {
+                double v = Math.Abs(d);
+                min = Math.Min(min, v);
+                max = Math.Max(max, v);
+            }
+            return max == 0 ? 0 : min / max;
+        }
     }
 
+    private SparseLU(SparseMatrix a, int[] q, int[]? partner, LuOptions options)
+    {
+        N = a.Cols;
+        _q = q;
+        _partner = partner;
+        _options = options;
+        _aColPtr = (int[])a.ColPtr.Clone();
+        _aRowIdx = a.RowIdx[..a.Nnz];
+    }
+
+    /// <summary>Orders (unless <see cref="LuOptions.ColumnOrder"/> is given) and factorises a square matrix.</summary>
+    /// <exception cref="ArgumentException">A is not square, has a NaN or infinite entry, or the column order is not a permutation.</exception>
+    /// <exception cref="SingularMatrixException">No nonzero pivot exists in some column.</exception>
     public static SparseLU Factorize(SparseMatrix a, LuOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(a);
         if (a.Rows != a.Cols) throw new ArgumentException($"LU needs a square matrix, got {a.Rows}x{a.Cols}");
         CheckFinite(a);
         var o = options ?? new LuOptions();
+        if (!(o.PivotTolerance > 0 && o.PivotTolerance <= 1))
+            throw new ArgumentException($"PivotTolerance must be in (0, 1], got {o.PivotTolerance}");
         int[]? partner = null;
         int[] q = o.ColumnOrder is int[] given ? CheckPermutation(given, a.Cols)
             : o.Ordering switch
             {
                 Ordering.Natural => Enumerable.Range(0, a.Cols).ToArray(),
+                Ordering.MinimumDegree => MinimumDegree.Order(a),
                 Ordering.ColumnMinimumDegree => MinimumDegree.OrderColumns(a),
                 Ordering.SaddlePoint => MinimumDegree.OrderSaddlePoint(a, out partner),
-                _ => MinimumDegree.Order(a),
+                _ => Amd.Order(a),
             };
-        var lu = new SparseLU(a.Cols, q, o) { _partner = partner };
-        lu.Numeric(a);
+        var lu = new SparseLU(a, q, partner, o);
+        lu.Numeric(a, 0);
         return lu;
     }
 
@@ -97,44 +160,72 @@ public sealed class SparseLU
                     throw new ArgumentException($"matrix entry ({a.RowIdx[p]}, {j}) is {a.Values[p]}");
     }
 
-    /// <summary>Numeric factorisation with pivot search (the symbolic work is done column by column).</summary>
-    private void Numeric(SparseMatrix a)
+    /// <summary>
+    /// Numeric factorisation with pivot search from column <paramref name="k0"/> on. Columns before k0 must
+    /// hold a valid factorisation of A's leading columns (a refactorisation that stopped at k0).
+    /// </summary>
+    private void Numeric(SparseMatrix a, int k0)
     {
         int n = N;
         double tol = _options.PivotTolerance;
-        int cap = Math.Max(4 * a.Nnz + n, 16);
-        var lp = new int[n + 1];
-        var li = new int[cap];
-        var lx = new double[cap];
-        var up = new int[n + 1];
-        var ui = new int[cap];
-        var ux = new double[cap];
-        var pinv = new int[n];
-        Array.Fill(pinv, -1);
-        var x = new double[n];
-        var stack = new int[n];
-        var pstack = new int[n];
+        int[] colPtr = a.ColPtr, rowIdx = a.RowIdx;
+        double[] values = a.Values;
+
+        int[] lp, li, up, ui, pinv, pv;
+        double[] lx, ux, ud;
+        int lnz, unz;
+        if (k0 == 0)
+        {
+            int cap = Math.Max(2 * a.Nnz + n, 16);
+            lp = new int[n + 1];
+            li = new int[cap];
+            lx = new double[cap];
+            up = new int[n + 1];
+            ui = new int[cap];
+            ux = new double[cap];
+            ud = new double[n];
+            pinv = new int[n];
+            pv = new int[n];
+            Array.Fill(pinv, -1);
+            lnz = unz = 0;
+        }
+        else
+        {
+            // continue the refactorisation's factors: L back to original row numbering, later steps unpivoted
+            lp = _lp; li = _li; lx = _lx; up = _up; ui = _ui; ux = _ux; ud = _ud; pinv = _pinv; pv = _p;
+            lnz = lp[k0];
+            unz = up[k0];
+            for (int t = 0; t < lnz; t++) li[t] = pv[li[t]];
+            for (int k = k0; k < n; k++) pinv[pv[k]] = -1;
+        }
+        // the DFS scans L(:, s) only up to lpend[s] (symmetric pruning); columns before k0 stay unpruned
+        var lpend = new int[n];
+        var pruned = new bool[n];
+        for (int s = 0; s < k0; s++) lpend[s] = lp[s + 1];
+        var x = new double[n];       // dense work column by original row, all zero between columns
         var mark = new int[n];
         Array.Fill(mark, -1);
-        var topo = new int[n];      // reach output, filled from the end
-        int lnz = 0, unz = 0;
+        var stack = new int[n];
+        var pstack = new int[n];
+        var topo = new int[n];       // reach in topological order, filled from the end
 
-        for (int k = 0; k < n; k++)
+        for (int k = k0; k < n; k++)
         {
             int col = _q[k];
             lp[k] = lnz;
             up[k] = unz;
-            // ---- symbolic: reach of A(:,col) in the graph of L (columns = pivoted steps)
+            int aStart = colPtr[col], aEnd = colPtr[col + 1];
+
+            // ---- symbolic: rows reachable from A(:, col) in the graph of L
             int top = n;
-            for (int p = a.ColPtr[col]; p < a.ColPtr[col + 1]; p++)
+            for (int p = aStart; p < aEnd; p++)
             {
-                int i = a.RowIdx[p];
-                if (mark[i] == k) continue;
-                top = Dfs(i, k, top, li, lp, pinv, mark, stack, pstack, topo);
+                int i = rowIdx[p];
+                if (mark[i] != k) top = Reach(i, k, top, li, lp, lpend, pinv, mark, stack, pstack, topo);
             }
-            // ---- numeric: sparse triangular solve x = L \ A(:,col)
-            for (int t = top; t < n; t++) x[topo[t]] = 0;
-            for (int p = a.ColPtr[col]; p < a.ColPtr[col + 1]; p++) x[a.RowIdx[p]] += a.Values[p];
+
+            // ---- numeric: x = L \ A(:, col) over the reach, in topological order
+            for (int p = aStart; p < aEnd; p++) x[rowIdx[p]] += values[p];
             for (int t = top; t < n; t++)
             {
                 int i = topo[t];
@@ -142,9 +233,10 @@ public sealed class SparseLU
                 if (s < 0) continue;
                 double xi = x[i];
                 if (xi == 0) continue;
-                for (int p = lp[s]; p < lp[s + 1]; p++) x[li[p]] -= lx[p] * xi;
+                for (int p = lp[s], end = lp[s + 1]; p < end; p++) x[li[p]] -= lx[p] * xi;
             }
-            // ---- pivot choice among rows not yet pivotal
+
+            // ---- pivot: the diagonal (or the saddle-point partner) if within the threshold, else the largest
             int pivotRow = -1;
             double maxAbs = -1;
             for (int t = top; t < n; t++)
@@ -154,76 +246,121 @@ public sealed class SparseLU
                 double v = Math.Abs(x[i]);
                 if (v > maxAbs) { maxAbs = v; pivotRow = i; }
             }
-            if (pivotRow < 0 || maxAbs <= 0 || !double.IsFinite(maxAbs))
-                throw new SingularMatrixException($"the matrix is singular: no pivot in column {col}");
+            if (pivotRow < 0 || !(maxAbs > 0) || !double.IsFinite(maxAbs))
+            {
+                for (int t = top; t < n; t++) x[topo[t]] = 0;
+                string why = pivotRow < 0 ? "structurally singular" : !double.IsFinite(maxAbs) ? "numerically unstable (overflow)" : "singular";
+                throw new SingularMatrixException($"the matrix is {why}: no acceptable pivot in column {col}", col);
+            }
             if (pinv[col] < 0 && mark[col] == k && Math.Abs(x[col]) >= tol * maxAbs) pivotRow = col;
-            else if (_partner is not null && _partner[col] is int mate && mate >= 0 && pinv[mate] < 0 && mark[mate] == k && Math.Abs(x[mate]) >= tol * maxAbs)
+            else if (_partner is not null && _partner[col] is int mate && mate >= 0 && pinv[mate] < 0 && mark[mate] == k
+                     && Math.Abs(x[mate]) >= tol * maxAbs)
                 pivotRow = mate; // keep the pivot inside the pair the ordering planned for
             double pivot = x[pivotRow];
-            // ---- store U(:,k) (pivoted rows, step numbering) and L(:,k)
-            int need = n - top + 1;
-            if (unz + need > ui.Length) { Array.Resize(ref ui, Math.Max(2 * ui.Length, unz + need)); Array.Resize(ref ux, ui.Length); }
-            if (lnz + need > li.Length) { Array.Resize(ref li, Math.Max(2 * li.Length, lnz + need)); Array.Resize(ref lx, li.Length); }
-            int ustart = unz;
+
+            // ---- store U(:, k) (pivoted rows, as steps) and L(:, k) (the other rows, divided by the pivot)
+            int need = n - top;
+            if (unz + need > ui.Length) Grow(ref ui, ref ux, unz + need);
+            if (lnz + need > li.Length) Grow(ref li, ref lx, lnz + need);
             for (int t = top; t < n; t++)
             {
                 int i = topo[t];
                 int s = pinv[i];
                 if (s >= 0) { ui[unz] = s; ux[unz++] = x[i]; }
                 else if (i != pivotRow) { li[lnz] = i; lx[lnz++] = x[i] / pivot; }
+                x[i] = 0;
             }
-            Array.Sort(ui, ux, ustart, unz - ustart);
-            ui[unz] = k;
-            ux[unz++] = pivot;
+            ud[k] = pivot;
             pinv[pivotRow] = k;
+            pv[k] = pivotRow;
+            lp[k + 1] = lnz;
+            up[k + 1] = unz;
+            lpend[k] = lnz;
+
+            // ---- symmetric pruning: for s with U(s, k) ≠ 0 and L(pivotRow, s) ≠ 0, the rows of L(:, s) not yet
+            // pivotal are reachable through column k, so the search needs only L(:, s)'s pivotal rows
+            for (int p = up[k]; p < unz; p++)
+            {
+                int s = ui[p];
+                if (pruned[s]) continue;
+                int start = lp[s], end = lp[s + 1];
+                bool found = false;
+                for (int t = start; t < end; t++)
+                    if (li[t] == pivotRow) { found = true; break; }
+                if (!found) continue;
+                int head = start, tail = end - 1;
+                while (head <= tail)
+                {
+                    if (pinv[li[head]] >= 0) head++;
+                    else if (pinv[li[tail]] < 0) tail--;
+                    else
+                    {
+                        (li[head], li[tail]) = (li[tail], li[head]);
+                        (lx[head], lx[tail]) = (lx[tail], lx[head]);
+                        head++;
+                        tail--;
+                    }
+                }
+                lpend[s] = head;
+                pruned[s] = true;
+            }
         }
-        lp[n] = lnz;
-        up[n] = unz;
-        // L row indices to step numbering
-        for (int p = 0; p < lnz; p++) li[p] = pinv[li[p]];
-        var pv = new int[n];
-        for (int i = 0; i < n; i++) pv[pinv[i]] = i;
+
+        // L's row indices to step numbering
+        for (int t = 0; t < lnz; t++) li[t] = pinv[li[t]];
         _p = pv;
         _pinv = pinv;
         _lp = lp;
-        _li = li[..lnz];
-        _lx = lx[..lnz];
+        _li = li;
+        _lx = lx;
         _up = up;
-        _ui = ui[..unz];
-        _ux = ux[..unz];
-        _aColPtr = (int[])a.ColPtr.Clone();
-        _aPattern = a.RowIdx[..a.Nnz];
+        _ui = ui;
+        _ux = ux;
+        _ud = ud;
+        if (_aStep.Length != _aRowIdx.Length) _aStep = new int[_aRowIdx.Length];
+        for (int t = 0; t < _aRowIdx.Length; t++) _aStep[t] = pinv[_aRowIdx[t]];
     }
 
-    /// <summary>Depth-first search from row i through L; pushes finished nodes onto topo (from the end).</summary>
-    private static int Dfs(int start, int k, int top, int[] li, int[] lp, int[] pinv, int[] mark, int[] stack, int[] pstack, int[] topo)
+    private static void Grow(ref int[] idx, ref double[] val, int need)
+    {
+        int size = Math.Max(2 * idx.Length, need);
+        Array.Resize(ref idx, size);
+        Array.Resize(ref val, size);
+    }
+
+    /// <summary>
+    /// Iterative depth-first search from row <paramref name="start"/> through the (pruned) graph of L; every
+    /// node is pushed onto <paramref name="topo"/> (from the end) once all nodes it reaches are there.
+    /// </summary>
+    private static int Reach(int start, int k, int top, int[] li, int[] lp, int[] lpend, int[] pinv, int[] mark,
+        int[] stack, int[] pstack, int[] topo)
     {
         int head = 0;
         stack[0] = start;
+        mark[start] = k;
+        pstack[0] = pinv[start] >= 0 ? lp[pinv[start]] : 0;
         while (head >= 0)
         {
             int i = stack[head];
             int s = pinv[i];
-            if (mark[i] != k)
-            {
-                mark[i] = k;
-                pstack[head] = s < 0 ? 0 : lp[s];
-            }
-            bool done = true;
+            bool descended = false;
             if (s >= 0)
             {
-                int end = lp[s + 1];
+                int end = lpend[s];
                 for (int p = pstack[head]; p < end; p++)
                 {
                     int r = li[p];
                     if (mark[r] == k) continue;
                     pstack[head] = p + 1;
+                    mark[r] = k;
+                    int sr = pinv[r];
                     stack[++head] = r;
-                    done = false;
+                    pstack[head] = sr >= 0 ? lp[sr] : 0;
+                    descended = true;
                     break;
                 }
             }
-            if (done)
+            if (!descended)
             {
                 head--;
                 topo[--top] = i;
@@ -233,99 +370,143 @@ public sealed class SparseLU
     }
 
     /// <summary>
-    /// Factorises a matrix with the same pattern as the first one, reusing ordering, pivots and the L/U
-    /// patterns (no graph search, no sorting). Falls back to a fresh pivot search (same column order) when
-    /// a reused pivot is below the threshold relative to its column.
+    /// Factorises a matrix with the same pattern as the first one, reusing the ordering, the pivot sequence
+    /// and the patterns of L and U (no graph search). If a reused pivot falls below
+    /// <see cref="LuOptions.RefactorPivotTolerance"/> times the largest candidate in its column, the columns
+    /// before it are kept and the rest is factorised with a fresh pivot search (same column order); this
+    /// counts in <see cref="RepivotCount"/>.
     /// </summary>
+    /// <exception cref="ArgumentException">The pattern differs from the factorised one, or an entry is NaN or infinite.</exception>
+    /// <exception cref="SingularMatrixException">The fallback found no nonzero pivot in some column.</exception>
     public void Refactorize(SparseMatrix a)
     {
-        if (a.Rows != N || a.Cols != N || !a.ColPtr.AsSpan().SequenceEqual(_aColPtr) || !a.RowIdx.AsSpan(0, a.Nnz).SequenceEqual(_aPattern))
+        ArgumentNullException.ThrowIfNull(a);
+        if (a.Rows != N || a.Cols != N || a.Nnz != _aRowIdx.Length || !a.ColPtr.AsSpan().SequenceEqual(_aColPtr)
+            || !a.RowIdx.AsSpan(0, a.Nnz).SequenceEqual(_aRowIdx))
             throw new ArgumentException("Refactorize needs a matrix with the same pattern as the factorised one");
         CheckFinite(a);
         int n = N;
-        double tol = _options.RefactorPivotTolerance;
-        var x = new double[n]; // indexed by step
+        double tol = _options.RefactorPivotTolerance ?? _options.PivotTolerance / 10;
+        int[] colPtr = a.ColPtr, aStep = _aStep, lp = _lp, li = _li, up = _up, ui = _ui;
+        double[] values = a.Values, lx = _lx, ux = _ux, ud = _ud;
+        var x = new double[n]; // by step, all zero between columns
         for (int k = 0; k < n; k++)
         {
             int col = _q[k];
-            for (int p = _up[k]; p < _up[k + 1]; p++) x[_ui[p]] = 0;
-            for (int p = _lp[k]; p < _lp[k + 1]; p++) x[_li[p]] = 0;
-            for (int p = a.ColPtr[col]; p < a.ColPtr[col + 1]; p++) x[_pinv[a.RowIdx[p]]] += a.Values[p];
-            int last = _up[k + 1] - 1; // the diagonal
-            for (int p = _up[k]; p < last; p++)
+            for (int p = colPtr[col], end = colPtr[col + 1]; p < end; p++) x[aStep[p]] += values[p];
+            for (int p = up[k], end = up[k + 1]; p < end; p++)
             {
-                int s = _ui[p];
+                int s = ui[p];
                 double xs = x[s];
-                _ux[p] = xs;
+                x[s] = 0;
+                ux[p] = xs;
                 if (xs == 0) continue;
-                for (int q = _lp[s]; q < _lp[s + 1]; q++) x[_li[q]] -= _lx[q] * xs;
+                for (int t = lp[s], tend = lp[s + 1]; t < tend; t++) x[li[t]] -= lx[t] * xs;
             }
             double pivot = x[k];
+            x[k] = 0;
             double maxAbs = Math.Abs(pivot);
-            for (int p = _lp[k]; p < _lp[k + 1]; p++) maxAbs = Math.Max(maxAbs, Math.Abs(x[_li[p]]));
-            if (pivot == 0 || Math.Abs(pivot) < tol * maxAbs || !double.IsFinite(maxAbs))
+            int lstart = lp[k], lend = lp[k + 1];
+            for (int t = lstart; t < lend; t++) maxAbs = Math.Max(maxAbs, Math.Abs(x[li[t]]));
+            if (!(Math.Abs(pivot) >= tol * maxAbs) || pivot == 0 || !double.IsFinite(maxAbs))
             {
                 RepivotCount++;
-                Numeric(a);
+                RefactorCount++;
+                Numeric(a, k);
                 return;
             }
-            _ux[last] = pivot;
-            for (int p = _lp[k]; p < _lp[k + 1]; p++) _lx[p] = x[_li[p]] / pivot;
+            ud[k] = pivot;
+            double inv = 1.0 / pivot;
+            for (int t = lstart; t < lend; t++)
+            {
+                int i = li[t];
+                lx[t] = x[i] * inv;
+                x[i] = 0;
+            }
         }
+        RefactorCount++;
     }
 
-    /// <summary>Solves A·x = b in place.</summary>
+    /// <summary>Solves A·x = b in place (b becomes x).</summary>
     public void Solve(Span<double> b)
     {
         if (b.Length != N) throw new ArgumentException($"right-hand side has {b.Length} entries, expected {N}");
         int n = N;
-        var y = new double[n];
-        for (int k = 0; k < n; k++) y[k] = b[_p[k]];
-        for (int k = 0; k < n; k++)
+        var rented = ArrayPool<double>.Shared.Rent(n);
+        try
         {
-            double yk = y[k];
-            if (yk == 0) continue;
-            for (int p = _lp[k]; p < _lp[k + 1]; p++) y[_li[p]] -= _lx[p] * yk;
+            var y = rented.AsSpan(0, n);
+            int[] p = _p, lp = _lp, li = _li, up = _up, ui = _ui;
+            double[] lx = _lx, ux = _ux, ud = _ud;
+            for (int k = 0; k < n; k++) y[k] = b[p[k]];
+            for (int k = 0; k < n; k++)
+            {
+                double yk = y[k];
+                if (yk == 0) continue;
+                for (int t = lp[k], end = lp[k + 1]; t < end; t++) y[li[t]] -= lx[t] * yk;
+            }
+            for (int k = n - 1; k >= 0; k--)
+            {
+                double yk = y[k] / ud[k];
+                y[k] = yk;
+                if (yk == 0) continue;
+                for (int t = up[k], end = up[k + 1]; t < end; t++) y[ui[t]] -= ux[t] * yk;
+            }
+            for (int k = 0; k < n; k++) b[_q[k]] = y[k];
         }
-        for (int k = n - 1; k >= 0; k--)
+        finally
         {
-            int last = _up[k + 1] - 1;
-            double yk = y[k] / _ux[last];
-            y[k] = yk;
-            if (yk == 0) continue;
-            for (int p = _up[k]; p < last; p++) y[_ui[p]] -= _ux[p] * yk;
+            ArrayPool<double>.Shared.Return(rented);
         }
-        for (int k = 0; k < n; k++) b[_q[k]] = y[k];
     }
 
+    /// <summary>Solves A·x = b into <paramref name="x"/>, leaving b unchanged.</summary>
     public void Solve(ReadOnlySpan<double> b, Span<double> x)
     {
+        if (b.Length != N || x.Length != N) throw new ArgumentException($"vectors have {b.Length} and {x.Length} entries, expected {N}");
         b.CopyTo(x);
         Solve(x);
     }
 
-    /// <summary>Solves Aᵀ·x = b in place.</summary>
+    /// <summary>Solves Aᵀ·x = b in place (b becomes x).</summary>
     public void SolveTranspose(Span<double> b)
     {
         if (b.Length != N) throw new ArgumentException($"right-hand side has {b.Length} entries, expected {N}");
         int n = N;
-        var y = new double[n];
-        for (int k = 0; k < n; k++) y[k] = b[_q[k]];
-        // Uᵀ w = z (forward): column k of U is row k of Uᵀ
-        for (int k = 0; k < n; k++)
+        var rented = ArrayPool<double>.Shared.Rent(n);
+        try
         {
-            int last = _up[k + 1] - 1;
-            double s = y[k];
-            for (int p = _up[k]; p < last; p++) s -= _ux[p] * y[_ui[p]];
-            y[k] = s / _ux[last];
+            var y = rented.AsSpan(0, n);
+            int[] lp = _lp, li = _li, up = _up, ui = _ui;
+            double[] lx = _lx, ux = _ux, ud = _ud;
+            for (int k = 0; k < n; k++) y[k] = b[_q[k]];
+            // Uᵀ·w = y, forward: column k of U is row k of Uᵀ
+            for (int k = 0; k < n; k++)
+            {
+                double s = y[k];
+                for (int t = up[k], end = up[k + 1]; t < end; t++) s -= ux[t] * y[ui[t]];
+                y[k] = s / ud[k];
+            }
+            // Lᵀ·v = w, backward
+            for (int k = n - 1; k >= 0; k--)
+            {
+                double s = y[k];
+                for (int t = lp[k], end = lp[k + 1]; t < end; t++) s -= lx[t] * y[li[t]];
+                y[k] = s;
+            }
+            for (int k = 0; k < n; k++) b[_p[k]] = y[k];
         }
-        // Lᵀ v = w (backward)
-        for (int k = n - 1; k >= 0; k--)
+        finally
         {
-            double s = y[k];
-            for (int p = _lp[k]; p < _lp[k + 1]; p++) s -= _lx[p] * y[_li[p]];
-            y[k] = s;
+            ArrayPool<double>.Shared.Return(rented);
         }
-        for (int k = 0; k < n; k++) b[_p[k]] = y[k];
+    }
+
+    /// <summary>Solves Aᵀ·x = b into <paramref name="x"/>, leaving b unchanged.</summary>
+    public void SolveTranspose(ReadOnlySpan<double> b, Span<double> x)
+    {
+        if (b.Length != N || x.Length != N) throw new ArgumentException($"vectors have {b.Length} and {x.Length} entries, expected {N}");
+        b.CopyTo(x);
+        SolveTranspose(x);
     }
 }

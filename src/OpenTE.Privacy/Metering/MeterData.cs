@@ -65,15 +65,7 @@ public sealed class MeterData
 
     public static MeterData Read(string path, ValidationOptions? options = null)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InputException(path, 0, $"cannot read the file ({e.Message})", "check the path and permissions");
-        }
+        string text = InputFiles.ReadText(path);
         return path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? ParseJson(text, path, options) : ParseCsv(text, path, options);
     }
 
