@@ -112,6 +112,21 @@ public sealed class DcNetwork
         return theta;
     }
 
+    /// <summary>
+    /// Angle changes for injection changes <paramref name="dp"/> (p.u.) on the intact network, each island's
+    /// reference bus balancing its island (B⁻¹·Δp on the shared factorisation; phase shifts do not enter).
+    /// </summary>
+    public double[] AngleChange(ReadOnlySpan<double> dp)
+    {
+        var theta = new double[Net.BusCount];
+        if (_unknownBus.Length == 0) return theta;
+        var rhs = new double[_unknownBus.Length];
+        for (int k = 0; k < rhs.Length; k++) rhs[k] = dp[_unknownBus[k]];
+        Factor().Solve(rhs);
+        for (int k = 0; k < rhs.Length; k++) theta[_unknownBus[k]] = rhs[k];
+        return theta;
+    }
+
     /// <summary>Branch flow from → to in p.u. for the given angles.</summary>
     public double Flow(int branch, ReadOnlySpan<double> theta) =>
         B[branch] == 0 ? 0 : B[branch] * (theta[From[branch]] - theta[To[branch]]) + PfInj[branch];

@@ -6,6 +6,9 @@ using OpenTE.Numerics.Optimization;
 
 namespace OpenTE.Market.DcOpf;
 
+/// <summary>The built clearing problem: the model and the handles other formulations extend it through.</summary>
+internal sealed record DcOpfModel(OptimizationModel Model, DcNetwork Dc, Variable?[] Theta, Variable?[] Pg, Constraint?[] Balance, Constraint?[] FlowRow);
+
 /// <summary>Options of the DC optimal power flow / network-constrained clearing.</summary>
 public sealed record DcOpfOptions
 {
@@ -35,12 +38,18 @@ public sealed record DcOpfOptions
 /// </summary>
 public static class DcOpfSolver
 {
-    public static DcOpfResult Solve(Network net, DcOpfOptions? options = null)
+    public static DcOpfResult Solve(Network net, DcOpfOptions? options = null) =>
+        Solve(net, options ?? new DcOpfOptions(), new DcNetwork(net), null, out _, out _);
+
+    /// <summary>
+    /// Builds the clearing problem, lets <paramref name="extend"/> add variables and constraints (security
+    /// constraints of the SCOPF), solves and reads the result. The model and solution are returned for duals.
+    /// </summary>
+    internal static DcOpfResult Solve(Network net, DcOpfOptions o, DcNetwork dc, Action<DcOpfModel>? extend,
+        out DcOpfModel model, out ModelSolution solution)
     {
         var sw = Stopwatch.StartNew();
-        var o = options ?? new DcOpfOptions();
         double baseMva = net.BaseMva;
-        var dc = new DcNetwork(net);
         int nb = net.BusCount, nl = net.Branches.Length, ng = net.Generators.Length;
         var m = new OptimizationModel();
         var messages = new List<string>(dc.Messages);
@@ -118,7 +127,10 @@ public static class DcOpfSolver
                 angleRow[l] = m.AddConstraint($"angle[{l + 1}]", lo, hi, [(tf, 1), (tt, -1)]);
         }
 
+        model = new DcOpfModel(m, dc, theta, pg, balance, flowRow);
+        extend?.Invoke(model);
         var sol = m.Solve(o.Solver);
+        solution = sol;
         sw.Stop();
         return DcOpfResult.From(net, dc, o, m, sol, theta, pg, bidVars, shed, balance, flowRow, angleRow, messages, sw.Elapsed.TotalSeconds);
     }

@@ -1,0 +1,295 @@
+using System.Diagnostics;
+using OpenTE.Grid.Model;
+using OpenTE.Grid.PowerFlow;
+using OpenTE.Market.DcOpf;
+using OpenTE.Numerics.Optimization;
+
+namespace OpenTE.Market.Scopf;
+
+public enum ScopfMode
+{
+    /// <summary>One dispatch that stays within emergency ratings after every contingency without any action.</summary>
+    Preventive,
+    /// <summary>Base dispatch plus a re-dispatch per contingency within ramp limits (|ΔPg| ≤ R).</summary>
+    Corrective,
+}
+
+public sealed record ScopfOptions
+{
+    public ScopfMode Mode { get; init; } = ScopfMode.Preventive;
+    /// <summary>Emergency rating = rateB when set, else rateA × this factor.</summary>
+    public double EmergencyFactor { get; init; } = 1.0;
+    /// <summary>Ramp limit when the case has none (RAMP_30, else 3 × RAMP_10): this share of Pmax.</summary>
+    public double DefaultRampShare { get; init; } = 0.2;
+    /// <summary>Post-contingency flows may exceed the rating by this much (p.u.) before a constraint is added.</summary>
+    public double Tolerance { get; init; } = 1e-6;
+    public int MaxRounds { get; init; } = 30;
+    /// <summary>Constraints added per screening round at most (the most violated first).</summary>
+    public int MaxAddedPerRound { get; init; } = 400;
+    /// <summary>Add every (contingency, branch) constraint at once instead of screening (small cases, for checks).</summary>
+    public bool ExtensiveForm { get; init; }
+    public SolverKind Solver { get; init; } = SolverKind.InteriorPoint;
+    public IProgress<(int Round, int Added, int Violations)>? Progress { get; init; }
+}
+
+/// <summary>A post-contingency limit in the final problem, with its shadow prices ($/MWh).</summary>
+public sealed record SecurityConstraint(Contingency Contingency, int Branch, double PostFlowMw, double LimitMw, double MuSf, double MuSt);
+
+public sealed record ScopfResult(
+    DcOpfResult Opf,
+    ScopfMode Mode,
+    double BaseCost,
+    int Rounds,
+    int ConstraintsAdded,
+    IReadOnlyList<SecurityConstraint> Binding,
+    IReadOnlyList<double> LmpSecurity,
+    IReadOnlyDictionary<Contingency, double[]> Redispatch,
+    ContingencySet Contingencies,
+    double SolveSeconds)
+{
+    public double SecurityCost => Opf.Objective - BaseCost;
+}
+
+/// <summary>
+/// N-1 security-constrained DC OPF by constraint generation. Post-contingency flows come from LODF (branch
+/// outages: f_l + LODF[l,k]·f_k) and PTDF (generator outages: the lost output is taken up by the reference bus,
+/// f_l − PTDF[l,g]·Pg), screened after each solve with one sparse solve per contingency on the base
+/// factorisation; only violated (contingency, branch) limits are added and the problem is solved again.
+/// Corrective mode gives each contingency that needs it a re-dispatch ΔPg^c (Σ ΔPg^c = 0, |ΔPg| ≤ R,
+/// Pmin ≤ Pg + ΔPg^c ≤ Pmax) acting through the post-contingency PTDF.
+/// </summary>
+public static class ScopfSolver
+{
+    public static ScopfResult Solve(Network net, ContingencySet contingencies, ScopfOptions? options = null)
+    {
+        var sw = Stopwatch.StartNew();
+        var o = options ?? new ScopfOptions();
+        var dc = new DcNetwork(net);
+        double baseMva = net.BaseMva;
+        int nl = net.Branches.Length;
+        var opfOptions = new DcOpfOptions { Solver = o.Solver };
+        var baseResult = DcOpfSolver.Solve(net, opfOptions, dc, null, out _, out _);
+        if (baseResult.Status != "optimal")
+            return new ScopfResult(baseResult, o.Mode, double.NaN, 0, 0, [], [], new Dictionary<Contingency, double[]>(), contingencies, sw.Elapsed.TotalSeconds);
+
+        var limit = new double[nl]; // emergency limits, p.u. (∞ = unlimited)
+        for (int l = 0; l < nl; l++)
+        {
+            var br = net.Branches[l];
+            limit[l] = br.RateB > 0 ? br.RateB / baseMva : br.RateA > 0 ? br.RateA * o.EmergencyFactor / baseMva : double.PositiveInfinity;
+        }
+        var monitored = Enumerable.Range(0, nl).Where(l => dc.B[l] != 0 && double.IsFinite(limit[l])).ToArray();
+        var sens = new Sensitivities(net, dc);
+
+        var active = new HashSet<(Contingency C, int L)>();
+        if (o.ExtensiveForm)
+            foreach (var c in contingencies.Secure)
+                foreach (int l in monitored)
+                    if (!(c.Kind == ContingencyKind.Branch && c.Index == l)) active.Add((c, l));
+
+        DcOpfResult result = baseResult;
+        DcOpfModel model = null!;
+        ModelSolution solution = null!;
+        Dictionary<(Contingency, int), Constraint> rows = [];
+        Dictionary<Contingency, Variable?[]> recourse = [];
+        int rounds = 0, added = active.Count;
+        while (true)
+        {
+            rounds++;
+            var rowsNow = new Dictionary<(Contingency, int), Constraint>();
+            var recourseNow = new Dictionary<Contingency, Variable?[]>();
+            result = DcOpfSolver.Solve(net, opfOptions, dc, m => AddSecurity(m, net, dc, sens, o, active, limit, rowsNow, recourseNow), out model, out solution);
+            rows = rowsNow;
+            recourse = recourseNow;
+            if (result.Status != "optimal" || o.ExtensiveForm) break;
+            var violations = Screen(net, dc, sens, contingencies.Secure, monitored, limit, result, solution, recourse, o.Tolerance);
+            o.Progress?.Report((rounds, added, violations.Count));
+            if (violations.Count == 0 || rounds >= o.MaxRounds)
+            {
+                if (violations.Count > 0)
+                    result = result with { Status = "not-converged", Messages = [.. result.Messages, $"screening stopped after {rounds} rounds with {violations.Count} post-contingency violations left"] };
+                break;
+            }
+            foreach (var v in violations.OrderByDescending(v => v.Excess).Take(o.MaxAddedPerRound))
+                if (active.Add((v.C, v.L))) added++;
+        }
+
+        // prices: security part −Σ PTDF_post[l,b]·(μ_Sf − μ_St) over the post-contingency limits
+        var binding = new List<SecurityConstraint>();
+        var lmpSecurity = new double[net.BusCount];
+        if (result.Status == "optimal")
+        {
+            var flows = result.Branches.Select(b => b.Pf / baseMva).ToArray();
+            foreach (var ((c, l), row) in rows)
+            {
+                double dual = solution.Dual(row) / baseMva;
+                double muSf = Math.Max(0, -dual), muSt = Math.Max(0, dual);
+                if (muSf + muSt <= 1e-9) continue;
+                var post = sens.PostPtdfRow(c, l);
+                for (int b = 0; b < net.BusCount; b++) lmpSecurity[b] -= post[b] * (muSf - muSt);
+                double postFlow = PostFlow(net, sens, c, l, flows, result, solution, recourse.GetValueOrDefault(c)) * baseMva;
+                binding.Add(new SecurityConstraint(c, l, postFlow, limit[l] * baseMva, muSf, muSt));
+            }
+        }
+        var redispatch = recourse.ToDictionary(kv => kv.Key, kv => kv.Value.Select(v => v is Variable x ? solution.Value(x) * baseMva : 0).ToArray());
+        return new ScopfResult(result, o.Mode, baseResult.Objective, rounds, added, binding, lmpSecurity, redispatch, contingencies, sw.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Adds the active post-contingency limits (and, in corrective mode, each contingency's re-dispatch) to the model.</summary>
+    private static void AddSecurity(DcOpfModel m, Network net, DcNetwork dc, Sensitivities sens, ScopfOptions o,
+        HashSet<(Contingency C, int L)> active, double[] limit, Dictionary<(Contingency, int), Constraint> rows, Dictionary<Contingency, Variable?[]> recourse)
+    {
+        foreach (var (c, l) in active.OrderBy(a => a.C.Kind).ThenBy(a => a.C.Index).ThenBy(a => a.L))
+        {
+            var terms = new List<(Variable, double)>();
+            double shift = 0;
+            FlowTerms(m, dc, l, 1, terms, ref shift);
+            if (c.Kind == ContingencyKind.Branch)
+                FlowTerms(m, dc, c.Index, sens.Lodf(l, c.Index), terms, ref shift);
+            else if (m.Pg[c.Index] is Variable lost)
+                terms.Add((lost, -sens.PtdfRow(l)[net.BusIndex[net.Generators[c.Index].Bus]]));
+            if (o.Mode == ScopfMode.Corrective)
+            {
+                var delta = Recourse(m, net, c, o, recourse);
+                var post = sens.PostPtdfRow(c, l);
+                for (int g = 0; g < delta.Length; g++)
+                    if (delta[g] is Variable d) terms.Add((d, post[net.BusIndex[net.Generators[g].Bus]]));
+            }
+            rows[(c, l)] = m.Model.AddConstraint($"security[{c.Label},{l + 1}]", -limit[l] - shift, limit[l] - shift, terms);
+        }
+    }
+
+    private static void FlowTerms(DcOpfModel m, DcNetwork dc, int l, double scale, List<(Variable, double)> terms, ref double shift)
+    {
+        if (scale == 0 || dc.B[l] == 0) return;
+        if (m.Theta[dc.From[l]] is Variable tf) terms.Add((tf, scale * dc.B[l]));
+        if (m.Theta[dc.To[l]] is Variable tt) terms.Add((tt, -scale * dc.B[l]));
+        shift += scale * dc.PfInj[l];
+    }
+
+    private static Variable?[] Recourse(DcOpfModel m, Network net, Contingency c, ScopfOptions o, Dictionary<Contingency, Variable?[]> recourse)
+    {
+        if (recourse.TryGetValue(c, out var existing)) return existing;
+        double baseMva = net.BaseMva;
+        var delta = new Variable?[net.Generators.Length];
+        var sum = new List<(Variable, double)>();
+        for (int g = 0; g < delta.Length; g++)
+        {
+            if (m.Pg[g] is not Variable pg || (c.Kind == ContingencyKind.Generator && c.Index == g)) continue;
+            var gen = net.Generators[g];
+            double ramp = gen.Ramp30 > 0 ? gen.Ramp30 : gen.Ramp10 > 0 ? 3 * gen.Ramp10 : o.DefaultRampShare * Math.Abs(gen.Pmax);
+            if (ramp <= 0) continue;
+            var d = m.Model.AddVariable($"redispatch[{c.Label},{g + 1}]", -ramp / baseMva, ramp / baseMva);
+            delta[g] = d;
+            sum.Add((d, 1));
+            m.Model.AddConstraint($"capacity[{c.Label},{g + 1}]", gen.Pmin / baseMva, gen.Pmax / baseMva, [(pg, 1), (d, 1)]);
+        }
+        m.Model.AddEquality($"redispatch-balance[{c.Label}]", 0, sum);
+        recourse[c] = delta;
+        return delta;
+    }
+
+    private sealed record Violation(Contingency C, int L, double Excess);
+
+    /// <summary>Post-contingency flows of every contingency on every monitored branch; the limits they break.</summary>
+    private static List<Violation> Screen(Network net, DcNetwork dc, Sensitivities sens, IReadOnlyList<Contingency> contingencies, int[] monitored,
+        double[] limit, DcOpfResult result, ModelSolution solution, Dictionary<Contingency, Variable?[]> recourse, double tol)
+    {
+        double baseMva = net.BaseMva;
+        var flows = result.Branches.Select(b => b.Pf / baseMva).ToArray();
+        var violations = new List<Violation>();
+        foreach (var c in contingencies)
+        {
+            var post = PostFlows(net, dc, sens, c, flows, result, solution, recourse.GetValueOrDefault(c));
+            foreach (int l in monitored)
+            {
+                if (c.Kind == ContingencyKind.Branch && c.Index == l) continue;
+                double excess = Math.Abs(post[l]) - limit[l];
+                if (excess > tol) violations.Add(new Violation(c, l, excess));
+            }
+        }
+        return violations;
+    }
+
+    /// <summary>All branch flows (p.u.) after contingency c, with its re-dispatch if it has one.</summary>
+    private static double[] PostFlows(Network net, DcNetwork dc, Sensitivities sens, Contingency c, double[] flows, DcOpfResult result,
+        ModelSolution solution, Variable?[]? delta)
+    {
+        int nl = flows.Length;
+        var post = (double[])flows.Clone();
+        // injection changes on the intact network: lost generation (taken by the reference bus) and re-dispatch
+        var dp = new double[net.BusCount];
+        bool any = false;
+        if (c.Kind == ContingencyKind.Generator)
+        {
+            double lost = result.Generators[c.Index].Pg / net.BaseMva;
+            dp[net.BusIndex[net.Generators[c.Index].Bus]] -= lost;
+            any = lost != 0;
+        }
+        if (delta is not null)
+            for (int g = 0; g < delta.Length; g++)
+                if (delta[g] is Variable d) { double v = solution.Value(d); dp[net.BusIndex[net.Generators[g].Bus]] += v; any |= v != 0; }
+        if (any)
+        {
+            var dTheta = dc.AngleChange(dp); // the reference buses balance the change
+            for (int l = 0; l < nl; l++) if (dc.B[l] != 0) post[l] += dc.B[l] * (dTheta[dc.From[l]] - dTheta[dc.To[l]]);
+        }
+        if (c.Kind == ContingencyKind.Branch)
+        {
+            var column = sens.LodfColumn(c.Index);
+            double fk = post[c.Index];
+            for (int l = 0; l < nl; l++) post[l] += column[l] * fk;
+            post[c.Index] = 0;
+        }
+        return post;
+    }
+
+    private static double PostFlow(Network net, Sensitivities sens, Contingency c, int l, double[] flows, DcOpfResult result, ModelSolution solution, Variable?[]? delta) =>
+        PostFlows(net, sens.Dc, sens, c, flows, result, solution, delta)[l];
+
+    /// <summary>Cached PTDF rows and LODF columns on the base factorisation.</summary>
+    private sealed class Sensitivities(Network net, DcNetwork dc)
+    {
+        private readonly Dictionary<int, double[]> _ptdf = [];
+        private readonly Dictionary<int, double[]> _lodf = [];
+        public DcNetwork Dc => dc;
+
+        public double[] PtdfRow(int l)
+        {
+            if (!_ptdf.TryGetValue(l, out var row)) _ptdf[l] = row = dc.Ptdf([l])[0];
+            return row;
+        }
+
+        /// <summary>LODF[:, k]: change of every branch flow per unit of pre-outage flow on k (one solve).</summary>
+        public double[] LodfColumn(int k)
+        {
+            if (_lodf.TryGetValue(k, out var col)) return col;
+            var dp = new double[net.BusCount];
+            dp[dc.From[k]] += 1;
+            dp[dc.To[k]] -= 1;
+            var theta = dc.AngleChange(dp);
+            int nl = net.Branches.Length;
+            col = new double[nl];
+            double hkk = dc.B[k] * (theta[dc.From[k]] - theta[dc.To[k]]);
+            for (int l = 0; l < nl; l++)
+                col[l] = dc.B[l] == 0 || l == k ? 0 : dc.B[l] * (theta[dc.From[l]] - theta[dc.To[l]]) / (1 - hkk); // LODF[l,k] = H_l / (1 − h_kk)
+            _lodf[k] = col;
+            return col;
+        }
+
+        public double Lodf(int l, int k) => LodfColumn(k)[l];
+
+        /// <summary>PTDF of branch l after contingency c: PTDF_l + LODF[l,k]·PTDF_k for a branch outage.</summary>
+        public double[] PostPtdfRow(Contingency c, int l)
+        {
+            var row = PtdfRow(l);
+            if (c.Kind != ContingencyKind.Branch) return row;
+            double lodf = Lodf(l, c.Index);
+            if (lodf == 0) return row;
+            var rk = PtdfRow(c.Index);
+            var post = new double[row.Length];
+            for (int b = 0; b < post.Length; b++) post[b] = row[b] + lodf * rk[b];
+            return post;
+        }
+    }
+}

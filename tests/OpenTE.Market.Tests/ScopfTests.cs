@@ -1,0 +1,138 @@
+using OpenTE.Grid.Model;
+using OpenTE.Grid.PowerFlow;
+using OpenTE.Grid.Tests;
+using OpenTE.Market.DcOpf;
+using OpenTE.Market.Scopf;
+
+namespace OpenTE.Market.Tests;
+
+public class ScopfTests
+{
+    /// <summary>
+    /// Issue #5 independent check: every contingency's DC power flow, recomputed from scratch on the network
+    /// without the element (and with the contingency's re-dispatch in corrective mode), stays within the
+    /// emergency ratings up to 1e-6 p.u.
+    /// </summary>
+    private static void AssertSecure(Network net, ScopfResult r, double emergencyFactor = 1.0)
+    {
+        Assert.Equal("optimal", r.Opf.Status);
+        foreach (var c in r.Contingencies.Secure)
+        {
+            var pg = r.Opf.Generators.Select(g => g.Pg).ToArray();
+            if (r.Redispatch.TryGetValue(c, out var d)) for (int g = 0; g < pg.Length; g++) pg[g] += d[g];
+            var gens = net.Generators.Select((g, i) => g with
+            {
+                Pg = pg[i],
+                Status = c.Kind == ContingencyKind.Generator && c.Index == i ? 0 : g.Status,
+            });
+            var branches = net.Branches.Select((b, i) => c.Kind == ContingencyKind.Branch && c.Index == i ? b with { Status = 0 } : b);
+            var post = DcPowerFlow.Solve(net.With(generators: gens, branches: branches));
+            for (int l = 0; l < net.Branches.Length; l++)
+            {
+                var br = net.Branches[l];
+                double rating = br.RateB > 0 ? br.RateB : br.RateA * emergencyFactor;
+                if (rating <= 0 || (c.Kind == ContingencyKind.Branch && c.Index == l)) continue;
+                Assert.True(Math.Abs(post.Branches[l].Pf) <= rating + 1e-6 * net.BaseMva,
+                    $"{c}: branch {l + 1} carries {post.Branches[l].Pf:0.######} MW over its {rating} MW emergency rating");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("case30", ScopfMode.Preventive)]
+    [InlineData("case30", ScopfMode.Corrective)]
+    [InlineData("case118", ScopfMode.Preventive)]
+    [InlineData("case118", ScopfMode.Corrective)]
+    public void Full_n_minus_1_dispatch_passes_an_independent_post_contingency_check(string name, ScopfMode mode)
+    {
+        var net = TestData.Load(name);
+        var r = ScopfSolver.Solve(net, Contingencies.Default(net), new ScopfOptions { Mode = mode });
+        AssertSecure(net, r);
+    }
+
+    /// <summary>case30 with rateB cleared, so that emergency ratings are rateA × factor.</summary>
+    private static Network WithoutRateB(string name)
+    {
+        var net = TestData.Load(name);
+        return net.With(branches: net.Branches.Select(b => b with { RateB = 0 }));
+    }
+
+    [Theory]
+    [InlineData(0.95)] // emergency ratings at 95 % of rateA: preventive N-1 costs more (at 90 % it is infeasible)
+    [InlineData(1.0)]
+    public void Cost_base_le_corrective_le_preventive(double factor)
+    {
+        var net = WithoutRateB("case30");
+        var set = Contingencies.Default(net);
+        var pre = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = ScopfMode.Preventive, EmergencyFactor = factor });
+        var cor = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = ScopfMode.Corrective, EmergencyFactor = factor });
+        Assert.Equal("optimal", pre.Opf.Status);
+        Assert.Equal("optimal", cor.Opf.Status);
+        double tol = 1e-6 * pre.BaseCost; // the solver's relative accuracy
+        Assert.True(pre.BaseCost <= cor.Opf.Objective + tol, $"base {pre.BaseCost} > corrective {cor.Opf.Objective}");
+        Assert.True(cor.Opf.Objective <= pre.Opf.Objective + tol, $"corrective {cor.Opf.Objective} > preventive {pre.Opf.Objective}");
+        Assert.True(pre.SecurityCost >= -tol);
+        AssertSecure(net, pre, factor);
+        AssertSecure(net, cor, factor);
+        Assert.True(pre.SecurityCost > 0.1, $"preventive security should cost something here, got {pre.SecurityCost}");
+    }
+
+    [Theory]
+    [InlineData(ScopfMode.Preventive)]
+    public void Screening_reaches_the_optimum_of_the_extensive_form(ScopfMode mode)
+    {
+        var net = WithoutRateB("case30");
+        var set = Contingencies.Default(net);
+        var screened = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = mode, EmergencyFactor = 0.95 });
+        var full = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = mode, EmergencyFactor = 0.95, ExtensiveForm = true });
+        Assert.Equal("optimal", full.Opf.Status);
+        Assert.True(full.ConstraintsAdded > 10 * screened.ConstraintsAdded, $"extensive {full.ConstraintsAdded}, screened {screened.ConstraintsAdded}");
+        Assert.Equal(full.Opf.Objective, screened.Opf.Objective, 4);
+        for (int b = 0; b < net.BusCount; b++) Assert.Equal(full.Opf.Buses[b].Lmp, screened.Opf.Buses[b].Lmp, 3);
+    }
+
+    [Fact]
+    public void Prices_carry_the_security_part()
+    {
+        var net = WithoutRateB("case30");
+        var r = ScopfSolver.Solve(net, Contingencies.Default(net), new ScopfOptions { Mode = ScopfMode.Preventive, EmergencyFactor = 0.95 });
+        Assert.NotEmpty(r.Binding);
+        for (int b = 0; b < net.BusCount; b++)
+        {
+            var bus = r.Opf.Buses[b];
+            Assert.True(Math.Abs(bus.Lmp - (bus.LmpEnergy + bus.LmpCongestion + r.LmpSecurity[b])) <= 1e-3,
+                $"bus {bus.Id}: {bus.Lmp} vs {bus.LmpEnergy} + {bus.LmpCongestion} + {r.LmpSecurity[b]}");
+        }
+        Assert.Contains(r.LmpSecurity, s => Math.Abs(s) > 0.01);
+    }
+
+    [Fact]
+    public void Islanding_outages_are_reported_not_dropped()
+    {
+        var net = TestData.Load("case9");
+        var set = Contingencies.Default(net);
+        Assert.Equal(3, set.Islanding.Count); // the generator step-up transformers 1-4, 3-6, 8-2
+        Assert.All(set.Islanding, c => Assert.Equal(ContingencyKind.Branch, c.Kind));
+        Assert.Equal(9, set.Secure.Count);
+    }
+
+    [Fact]
+    public void Matpower_contab_and_csv_lists_are_read()
+    {
+        var net = TestData.Load("case_ACTIVSg2000");
+        var set = Contingencies.Read(Path.Combine(Path.GetDirectoryName(TestData.Case("case9"))!, "contab_ACTIVSg2000.m"), net);
+        Assert.Equal(3190 + 544, set.Secure.Count + set.Islanding.Count + set.AlreadyOut.Count);
+        Assert.Equal(112, set.AlreadyOut.Count); // generators out of service in the case: reported, not dropped
+        string csv = Path.Combine(Path.GetTempPath(), "opente-ctg-" + Guid.NewGuid().ToString("N")[..6] + ".csv");
+        File.WriteAllText(csv, "label,type,index\nL5,branch,5\nG2,generator,2\n");
+        try
+        {
+            var small = Contingencies.Read(csv, TestData.Load("case30"));
+            Assert.Equal(2, small.Secure.Count);
+            File.WriteAllText(csv, "label,type,index\nL5,branch,500\n");
+            var ex = Assert.Throws<OpenTE.Grid.InputException>(() => Contingencies.Read(csv, TestData.Load("case30")));
+            Assert.Contains(":2:", ex.Message);
+        }
+        finally { File.Delete(csv); }
+    }
+}
