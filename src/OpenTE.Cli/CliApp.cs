@@ -50,6 +50,11 @@ public static class CliApp
                     .WithDescription("Optimal power flow (DC): dispatch, LMPs with energy/congestion/loss parts, binding branches.")
                     .WithExample("opf", "case5", "--model", "dc")
                     .WithExample("opf", "case118", "--model", "dc", "--json");
+                config.AddCommand<ScopfCommand>("scopf")
+                    .WithDescription("N-1 security-constrained DC OPF (preventive or corrective) with the security part of the LMPs.")
+                    .WithExample("scopf", "case30")
+                    .WithExample("scopf", "case30", "--mode", "corrective", "--json")
+                    .WithExample("scopf", "case_ACTIVSg2000", "--contingencies", "../shared/cases/contab_ACTIVSg2000.m");
                 config.AddCommand<ClearCommand>("clear")
                     .WithDescription("Clear bids and offers: network-constrained (dcopf) or copper-plate double auction (uniform, pay-as-bid).")
                     .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv")

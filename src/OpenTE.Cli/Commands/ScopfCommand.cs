@@ -1,0 +1,132 @@
+using System.ComponentModel;
+using OpenTE.Market.Scopf;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Spectre.Console.Rendering;
+
+namespace OpenTE.Cli.Commands;
+
+public sealed class ScopfSettings : CaseSettings
+{
+    [CommandOption("--mode <MODE>")]
+    [Description("preventive (one dispatch secure without action) or corrective (re-dispatch within ramp limits after each outage).")]
+    [DefaultValue("preventive")]
+    public string Mode { get; init; } = "preventive";
+
+    [CommandOption("--contingencies <FILE>")]
+    [Description("MATPOWER contab (.m) or CSV label,type,index. Default: every non-islanding branch and every generator.")]
+    public string? ContingencyFile { get; init; }
+
+    [CommandOption("--emergency-factor <F>")]
+    [Description("Emergency rating = rateB, or rateA × F where rateB is 0 (default 1).")]
+    [DefaultValue(1.0)]
+    public double EmergencyFactor { get; init; } = 1.0;
+
+    public override ValidationResult Validate() =>
+        Mode is not ("preventive" or "corrective") ? ValidationResult.Error("--mode must be preventive or corrective")
+        : !(EmergencyFactor > 0) ? ValidationResult.Error("--emergency-factor must be positive")
+        : ValidationResult.Success();
+}
+
+/// <summary>opente scopf: N-1 security-constrained DC OPF with the security part of the prices.</summary>
+public sealed class ScopfCommand : Command<ScopfSettings>
+{
+    public override int Execute(CommandContext context, ScopfSettings s, CancellationToken cancellationToken)
+    {
+        var net = CaseLocator.Load(s.Case).Network;
+        var set = s.ContingencyFile is null ? Contingencies.Default(net) : Contingencies.Read(s.ContingencyFile, net);
+        var options = new ScopfOptions
+        {
+            Mode = s.Mode == "corrective" ? ScopfMode.Corrective : ScopfMode.Preventive,
+            EmergencyFactor = s.EmergencyFactor,
+            Progress = new Progress<(int Round, int Added, int Violations)>(p =>
+                CliApp.Io.Err.WriteLine($"screening round {p.Round}: {p.Violations} post-contingency violations, {p.Added} constraints so far")),
+        };
+        var r = ScopfSolver.Solve(net, set, options);
+        if (s.Json) Output.Emit(ToJson(r), s.Out);
+        else Output.Render(Tables(r), s.Out);
+        if (r.Opf.Status != "optimal")
+        {
+            CliApp.Io.Err.WriteLine($"{r.Opf.Status}: {string.Join("; ", r.Opf.Messages)}");
+            return 1;
+        }
+        return 0;
+    }
+
+    private static string ToJson(ScopfResult r) => Output.Json(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("case", r.Opf.Case);
+        w.WriteString("mode", r.Mode.ToString().ToLowerInvariant());
+        w.WriteString("status", r.Opf.Status);
+        w.Number("objective", r.Opf.Objective);
+        w.Number("baseCost", r.BaseCost);
+        w.Number("securityCost", r.SecurityCost);
+        w.WriteNumber("rounds", r.Rounds);
+        w.WriteNumber("constraintsAdded", r.ConstraintsAdded);
+        w.WriteNumber("contingencies", r.Contingencies.Secure.Count);
+        w.WriteStartArray("islandingOutages");
+        foreach (var c in r.Contingencies.Islanding) w.WriteStringValue(c.ToString());
+        w.WriteEndArray();
+        w.WriteStartArray("alreadyOut");
+        foreach (var c in r.Contingencies.AlreadyOut) w.WriteStringValue(c.ToString());
+        w.WriteEndArray();
+        w.Number("solveSeconds", r.SolveSeconds);
+        w.WriteStartArray("buses");
+        for (int b = 0; b < r.Opf.Buses.Count; b++)
+        {
+            var bus = r.Opf.Buses[b];
+            w.WriteStartObject();
+            w.WriteNumber("id", bus.Id);
+            w.Number("lmp", bus.Lmp);
+            w.Number("lmpEnergy", bus.LmpEnergy);
+            w.Number("lmpCongestion", bus.LmpCongestion);
+            w.Number("lmpSecurity", r.LmpSecurity.Count > b ? r.LmpSecurity[b] : double.NaN);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("generators");
+        foreach (var g in r.Opf.Generators)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("index", g.Index);
+            w.WriteNumber("bus", g.Bus);
+            w.Number("pg", g.Pg);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("bindingContingencies");
+        foreach (var c in r.Binding)
+        {
+            w.WriteStartObject();
+            w.WriteString("contingency", c.Contingency.ToString());
+            w.WriteNumber("branch", c.Branch + 1);
+            w.Number("postFlowMw", c.PostFlowMw);
+            w.Number("limitMw", c.LimitMw);
+            w.Number("muSf", c.MuSf);
+            w.Number("muSt", c.MuSt);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("messages");
+        foreach (var m in r.Opf.Messages) w.WriteStringValue(m);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
+
+    private static IEnumerable<IRenderable> Tables(ScopfResult r)
+    {
+        string status = r.Opf.Status == "optimal" ? "[green]optimal[/]" : $"[red]{r.Opf.Status}[/]";
+        yield return new Markup($"[bold]{Markup.Escape(r.Opf.Case)}[/]: N-1 {r.Mode.ToString().ToLowerInvariant()} SCOPF {status}; " +
+            $"{r.Contingencies.Secure.Count} contingencies ({r.Contingencies.Islanding.Count} islanding outages reported and left out); " +
+            $"{r.Rounds} screening rounds, {r.ConstraintsAdded} constraints added; cost {Output.F(r.Opf.Objective, "0.##")} $/h, " +
+            $"security cost {Output.F(r.SecurityCost, "0.##")} $/h, {r.SolveSeconds:0.00} s\n");
+        foreach (var m in r.Opf.Messages) yield return new Markup($"  {Markup.Escape(m)}\n");
+        if (r.Opf.Status != "optimal") yield break;
+        yield return Output.Table("Binding contingencies", "contingency", "branch", "post flow (MW)", "limit (MW)", "muSf", "muSt")
+            .Rows(r.Binding, c => [c.Contingency.ToString(), (c.Branch + 1).ToString(), Output.F(c.PostFlowMw), Output.F(c.LimitMw, "0.##"), Output.F(c.MuSf), Output.F(c.MuSt)]);
+        var buses = r.Opf.Buses.Select((b, i) => (b, sec: r.LmpSecurity[i])).ToList();
+        yield return Output.Table("Prices ($/MWh)", "bus", "LMP", "energy", "congestion", "security")
+            .Rows(buses, x => [x.b.Id.ToString(), Output.F(x.b.Lmp), Output.F(x.b.LmpEnergy), Output.F(x.b.LmpCongestion), Output.F(x.sec)]);
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text.Json;
+
+namespace OpenTE.Cli.Tests;
+
+public class ScopfCliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = CliApp.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Theory]
+    [InlineData("preventive")]
+    [InlineData("corrective")]
+    public void Scopf_json_has_security_cost_prices_and_screening_rounds(string mode)
+    {
+        var (code, output, err) = Run("scopf", "case30", "--mode", mode, "--json");
+        Assert.True(code == 0, err);
+        var root = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("optimal", root.GetProperty("status").GetString());
+        Assert.True(root.GetProperty("securityCost").GetDouble() >= -1e-3);
+        Assert.True(root.GetProperty("rounds").GetInt32() >= 1);
+        Assert.Equal(3, root.GetProperty("islandingOutages").GetArrayLength());
+        Assert.Contains("screening round 1", err);
+        foreach (var b in root.GetProperty("buses").EnumerateArray())
+            Assert.Equal(b.GetProperty("lmp").GetDouble(),
+                b.GetProperty("lmpEnergy").GetDouble() + b.GetProperty("lmpCongestion").GetDouble() + b.GetProperty("lmpSecurity").GetDouble(), 3);
+    }
+
+    [Fact]
+    public void Bad_contingency_file_and_mode_exit_2()
+    {
+        Assert.Equal(2, Run("scopf", "case30", "--mode", "sometimes").Code);
+        string f = Path.Combine(Path.GetTempPath(), "opente-bad-ctg-" + Guid.NewGuid().ToString("N")[..6] + ".csv");
+        File.WriteAllText(f, "label,type,index\nx,transformer,1\n");
+        try
+        {
+            var (code, _, err) = Run("scopf", "case30", "--contingencies", f);
+            Assert.Equal(2, code);
+            Assert.Contains(f + ":2:", err);
+        }
+        finally { File.Delete(f); }
+        Assert.Equal(0, Run("scopf", "--help").Code);
+    }
+}
