@@ -19,6 +19,14 @@ public class ScopfTests
         foreach (var c in r.Contingencies.Secure)
         {
             var pg = r.Opf.Generators.Select(g => g.Pg).ToArray();
+            if (c.Kind == ContingencyKind.Generator)
+            {
+                // the lost output is taken up by the other generators in proportion to Pmax
+                double lost = pg[c.Index], total = net.Generators.Where((g, i) => i != c.Index && g.InService).Sum(g => Math.Max(g.Pmax, 0));
+                for (int g = 0; g < pg.Length; g++)
+                    if (g != c.Index && net.Generators[g].InService && net.Generators[g].Pmax > 0) pg[g] += lost * net.Generators[g].Pmax / total;
+                pg[c.Index] = 0;
+            }
             if (r.Redispatch.TryGetValue(c, out var d)) for (int g = 0; g < pg.Length; g++) pg[g] += d[g];
             var gens = net.Generators.Select((g, i) => g with
             {

@@ -52,8 +52,8 @@ public sealed record ScopfResult(
 
 /// <summary>
 /// N-1 security-constrained DC OPF by constraint generation. Post-contingency flows come from LODF (branch
-/// outages: f_l + LODF[l,k]·f_k) and PTDF (generator outages: the lost output is taken up by the reference bus,
-/// f_l − PTDF[l,g]·Pg), screened after each solve with one sparse solve per contingency on the base
+/// outages: f_l + LODF[l,k]·f_k) and PTDF (generator outages: the lost output is taken up by the other
+/// generators in proportion to their Pmax, f_l − (PTDF[l,g] − Σ_j α_j·PTDF[l,j])·Pg), screened after each solve with one sparse solve per contingency on the base
 /// factorisation; only violated (contingency, branch) limits are added and the problem is solved again.
 /// Corrective mode gives each contingency that needs it a re-dispatch ΔPg^c (Σ ΔPg^c = 0, |ΔPg| ≤ R,
 /// Pmin ≤ Pg + ΔPg^c ≤ Pmax) acting through the post-contingency PTDF.
@@ -147,7 +147,13 @@ public static class ScopfSolver
             if (c.Kind == ContingencyKind.Branch)
                 FlowTerms(m, dc, c.Index, sens.Lodf(l, c.Index), terms, ref shift);
             else if (m.Pg[c.Index] is Variable lost)
-                terms.Add((lost, -sens.PtdfRow(l)[net.BusIndex[net.Generators[c.Index].Bus]]));
+            {
+                // lost output −Pg at its bus, taken up by the other generators in proportion to Pmax
+                var row = sens.PtdfRow(l);
+                double pickup = 0;
+                foreach (var (bus, share) in sens.Pickup(c.Index)) pickup += share * row[bus];
+                terms.Add((lost, -(row[net.BusIndex[net.Generators[c.Index].Bus]] - pickup)));
+            }
             if (o.Mode == ScopfMode.Corrective)
             {
                 var delta = Recourse(m, net, c, o, recourse);
@@ -224,6 +230,7 @@ public static class ScopfSolver
         {
             double lost = result.Generators[c.Index].Pg / net.BaseMva;
             dp[net.BusIndex[net.Generators[c.Index].Bus]] -= lost;
+            foreach (var (bus, share) in sens.Pickup(c.Index)) dp[bus] += share * lost;
             any = lost != 0;
         }
         if (delta is not null)
@@ -278,6 +285,23 @@ public static class ScopfSolver
         }
 
         public double Lodf(int l, int k) => LodfColumn(k)[l];
+
+        private readonly Dictionary<int, List<(int Bus, double Share)>> _pickup = [];
+
+        /// <summary>Where the output of lost generator g goes: the other in-service generators, in proportion to Pmax.</summary>
+        public List<(int Bus, double Share)> Pickup(int g)
+        {
+            if (_pickup.TryGetValue(g, out var list)) return list;
+            double total = 0;
+            for (int j = 0; j < net.Generators.Length; j++)
+                if (j != g && net.Generators[j].InService && !dc.Dead[net.BusIndex[net.Generators[j].Bus]]) total += Math.Max(net.Generators[j].Pmax, 0);
+            list = [];
+            for (int j = 0; j < net.Generators.Length; j++)
+                if (j != g && net.Generators[j].InService && !dc.Dead[net.BusIndex[net.Generators[j].Bus]] && net.Generators[j].Pmax > 0 && total > 0)
+                    list.Add((net.BusIndex[net.Generators[j].Bus], net.Generators[j].Pmax / total));
+            _pickup[g] = list;
+            return list;
+        }
 
         /// <summary>PTDF of branch l after contingency c: PTDF_l + LODF[l,k]·PTDF_k for a branch outage.</summary>
         public double[] PostPtdfRow(Contingency c, int l)
