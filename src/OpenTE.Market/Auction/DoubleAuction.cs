@@ -1,158 +1,197 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using OpenTE.Market.Bids;
 
 namespace OpenTE.Market.Auction;
 
-public enum PricingRule
-{
-    /// <summary>One price for all: the midpoint of the interval of market-clearing prices (see <see cref="DoubleAuction"/>).</summary>
-    UniformMidpoint,
-    /// <summary>Every accepted buyer pays its bid, every accepted seller receives its offer.</summary>
-    PayAsBid,
-}
-
-/// <summary>One bid's outcome: accepted MW and the price per MWh it pays (buyer) or receives (seller).</summary>
-public readonly record struct Acceptance(Bid Bid, double AcceptedMw, double Price)
-{
-    /// <summary>Buyer: (bid − paid)·q; seller: (received − offer)·q, in $/h.</summary>
-    public double Surplus => Bid.Side == Side.Buy ? (Bid.Price - Price) * AcceptedMw : (Price - Bid.Price) * AcceptedMw;
-}
-
-public sealed record AuctionResult(
-    PricingRule Rule,
-    double? ClearingPrice,
-    double Volume,
-    IReadOnlyList<Acceptance> Accepted,
-    double Welfare,
-    double BuyerPayments,
-    double SellerRevenues)
-{
-    /// <summary>Payments − revenues: 0 under a uniform price, ≥ 0 under pay-as-bid.</summary>
-    public double BudgetSurplus => BuyerPayments - SellerRevenues;
-
-    public IReadOnlyDictionary<string, double> SurplusByParticipant()
-    {
-        var d = new Dictionary<string, double>();
-        foreach (var a in Accepted) d[a.Bid.Participant] = d.GetValueOrDefault(a.Bid.Participant) + a.Surplus;
-        return d;
-    }
-}
-
 /// <summary>
-/// Copper-plate double auction (no network). Bids are sorted once: buys by falling price, sells by rising
-/// price, and blocks of equal price form a level. Levels are matched while the buy price is at least the
-/// sell price, which gives the welfare-maximising volume. A level that is only partly needed is rationed
-/// <b>pro rata</b> to the quantities of its blocks (never by input order).
+/// Copper-plate double auction (no network, bus numbers are ignored).
 /// <para>
-/// Uniform price: every price in [L, U] clears the market, with L = max(last accepted offer, first bid not
-/// fully accepted) and U = min(last accepted bid, first offer not fully accepted). The price is the midpoint
-/// (L + U)/2. When both marginal blocks are fully accepted this is the midpoint of the marginal pair, and a
-/// partly accepted block sets the price to its own. So every accepted buyer bid ≥ price ≥ every accepted
-/// seller's offer, and no rejected block would trade at that price.
+/// <b>Merit order.</b> Sells are sorted by rising price, buys by falling price; blocks of equal price on one
+/// side form a <i>level</i>. Levels are matched while the buy price is at least the sell price, which gives the
+/// welfare-maximising volume (where the supply and demand step curves cross), with a partial block at the
+/// margin. Blocks of 0 MW take no part.
 /// </para>
-/// O(n log n) for the sort, O(n) for the rest.
+/// <para>
+/// <b>Ties.</b> A level that is only partly needed is rationed <b>pro rata</b> to the quantities of its blocks:
+/// each block of the marginal level gets the same fraction of its quantity, whatever the input order.
+/// </para>
+/// <para>
+/// <b>Uniform price.</b> Let b_acc be the lowest accepted buy price and s_acc the highest accepted sell price,
+/// b_out the highest buy price not fully accepted (−∞ if none) and s_out the lowest sell price not fully
+/// accepted (+∞ if none). Every price in [L, U] with L = max(s_acc, b_out) and U = min(b_acc, s_out) clears the
+/// market: at it every accepted buyer bid at least the price, every accepted seller offered at most the price
+/// (individual rationality), no block left (partly) out would trade at it, and demand meets supply. The price
+/// is the midpoint (L + U)/2. Consequences:
+/// <list type="bullet">
+/// <item>both marginal blocks fully accepted and the next blocks out of the money: the midpoint of the marginal
+/// pair, (b_acc + s_acc)/2;</item>
+/// <item>the curves cross inside a block (partly accepted): that block's price, since its owner must be
+/// indifferent (L = U);</item>
+/// <item>a rejected block whose price lies between the marginal pair narrows the interval, so that it
+/// would not want to trade at the price.</item>
+/// </list>
+/// </para>
+/// <para>
+/// <b>Pay-as-bid.</b> The same accepted quantities; every buyer pays its bid and every seller receives its
+/// offer, so the budget surplus (payments − revenues) is ≥ 0.
+/// </para>
+/// <para>
+/// Cost: one sort per side into merit order (a radix sort of the prices' bit patterns, O(n), see
+/// <see cref="MeritOrder"/>), then linear passes over arrays; no look-ups per bid, no LINQ.
+/// </para>
 /// </summary>
 public static class DoubleAuction
 {
+    /// <summary>
+    /// Clears <paramref name="bids"/>. Throws <see cref="ArgumentException"/> for a price that is not finite or a
+    /// quantity that is negative or not finite.
+    /// </summary>
     public static AuctionResult Clear(IReadOnlyList<Bid> bids, PricingRule rule = PricingRule.UniformMidpoint)
     {
-        int n = bids.Count;
+        ArgumentNullException.ThrowIfNull(bids);
+        ReadOnlySpan<Bid> all = bids switch
+        {
+            Bid[] array => array,
+            List<Bid> list => CollectionsMarshal.AsSpan(list),
+            BidBook book => book.AsSpan(),
+            _ => bids.ToArray(),
+        };
+        return Clear(all, rule);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static AuctionResult Clear(ReadOnlySpan<Bid> all, PricingRule rule)
+    {
+        int n = all.Length;
+
+        // ---- one pass: check, split by side (blocks of 0 MW stay out), merit-order keys.
+        // Buys fill keys[0..nb) with the complement of the price key (ascending = falling price),
+        // sells fill keys[n−ns..n) from the back.
+        var quantity = GC.AllocateUninitializedArray<double>(n);
+        var keys = GC.AllocateUninitializedArray<ulong>(n);
+        var idx = GC.AllocateUninitializedArray<int>(n);
         int nb = 0, ns = 0;
         for (int k = 0; k < n; k++)
         {
-            var b = bids[k];
-            if (!double.IsFinite(b.Price) || !(b.Quantity >= 0) || double.IsPositiveInfinity(b.Quantity))
-                throw new ArgumentException($"bid {k + 1} of {b.Participant}: price {b.Price} and quantity {b.Quantity} must be finite, quantity ≥ 0");
-            if (b.Side == Side.Buy) nb++; else ns++;
+            var b = all[k] ?? throw new ArgumentException($"bid {k + 1} is null", "bids");
+            double q = b.Quantity, p = b.Price;
+            if (!double.IsFinite(p) || !double.IsFinite(q) || q < 0)
+                throw new ArgumentException($"bid {k + 1} of {b.Participant}: price {p} and quantity {q} must be finite, quantity ≥ 0", "bids");
+            quantity[k] = q;
+            if (q == 0) continue;
+            if (b.Side == Side.Buy) { keys[nb] = ~MeritOrder.Key(p); idx[nb++] = k; }
+            else { int at = n - 1 - ns++; keys[at] = MeritOrder.Key(p); idx[at] = k; }
         }
-        var buyIdx = new int[nb];
-        var buyKey = new double[nb];
-        var sellIdx = new int[ns];
-        var sellKey = new double[ns];
-        for (int k = 0, ib = 0, iS = 0; k < n; k++)
-        {
-            if (bids[k].Side == Side.Buy) { buyIdx[ib] = k; buyKey[ib++] = -bids[k].Price; }
-            else { sellIdx[iS] = k; sellKey[iS++] = bids[k].Price; }
-        }
-        Array.Sort(buyKey, buyIdx);
-        Array.Sort(sellKey, sellIdx);
-        var buyLevels = Levels(bids, buyIdx);
-        var sellLevels = Levels(bids, sellIdx);
+        int scratch = Math.Max(nb, ns);
+        var scratchKeys = GC.AllocateUninitializedArray<ulong>(scratch);
+        var scratchIdx = GC.AllocateUninitializedArray<int>(scratch);
+        MeritOrder.Sort(keys.AsSpan(0, nb), idx.AsSpan(0, nb), scratchKeys, scratchIdx);
+        MeritOrder.Sort(keys.AsSpan(n - ns, ns), idx.AsSpan(n - ns, ns), scratchKeys, scratchIdx);
 
-        // match levels
-        var fraction = new double[n];
-        int lb = 0, ls = 0;
-        double remB = buyLevels.Count > 0 ? buyLevels[0].Quantity : 0, remS = sellLevels.Count > 0 ? sellLevels[0].Quantity : 0;
-        double volume = 0;
-        int lastB = -1, lastS = -1;
-        while (lb < buyLevels.Count && ls < sellLevels.Count && buyLevels[lb].Price >= sellLevels[ls].Price)
+        // ---- match level against level while the buy price covers the sell price
+        var buys = new Curve(keys.AsSpan(0, nb), idx.AsSpan(0, nb), quantity, descending: true);
+        var sells = new Curve(keys.AsSpan(n - ns, ns), idx.AsSpan(n - ns, ns), quantity, descending: false);
+        double volume = 0, lastBuyPrice = double.NaN, lastSellPrice = double.NaN;
+        while (!buys.Done && !sells.Done && buys.Price >= sells.Price)
         {
-            double q = Math.Min(remB, remS);
-            if (q > 0)
-            {
-                volume += q;
-                lastB = lb;
-                lastS = ls;
-            }
-            remB -= q;
-            remS -= q;
-            if (remB <= 0) { lb++; remB = lb < buyLevels.Count ? buyLevels[lb].Quantity : 0; }
-            if (remS <= 0) { ls++; remS = ls < sellLevels.Count ? sellLevels[ls].Quantity : 0; }
+            double q = Math.Min(buys.Remaining, sells.Remaining); // > 0: levels have positive quantity
+            volume += q;
+            lastBuyPrice = buys.Price;
+            lastSellPrice = sells.Price;
+            buys.Take(q);
+            sells.Take(q);
         }
-        // accepted share of every level: full before the stopping level, partial at it
-        AssignFractions(buyLevels, buyIdx, lb, remB, fraction);
-        AssignFractions(sellLevels, sellIdx, ls, remS, fraction);
+
+        // ---- accepted MW per bid: levels before the stopping one in full, the stopping one pro rata
+        var accepted = new double[n];
+        buys.Assign(accepted);
+        sells.Assign(accepted);
 
         double? price = null;
         if (volume > 0)
         {
-            // first level not fully accepted on each side (the stopping level, partial or untouched)
-            double nextBuy = lb < buyLevels.Count ? buyLevels[lb].Price : double.NegativeInfinity;
-            double nextSell = ls < sellLevels.Count ? sellLevels[ls].Price : double.PositiveInfinity;
-            double lo = Math.Max(sellLevels[lastS].Price, nextBuy);
-            double hi = Math.Min(buyLevels[lastB].Price, nextSell);
-            price = 0.5 * (lo + hi);
+            double buyOut = buys.Done ? double.NegativeInfinity : buys.Price;   // first buy level not fully accepted
+            double sellOut = sells.Done ? double.PositiveInfinity : sells.Price;
+            double lo = Math.Max(lastSellPrice, buyOut);
+            double hi = Math.Min(lastBuyPrice, sellOut);
+            price = 0.5 * lo + 0.5 * hi; // in [lo, hi] in floating point too, and no overflow
         }
 
-        var accepted = new Acceptance[n];
-        double welfare = 0, payments = 0, revenues = 0;
+        // ---- settlement
+        var result = new Acceptance[n];
+        double welfare = 0, payments = 0, revenues = 0, uniform = price ?? 0;
+        bool payAsBid = rule == PricingRule.PayAsBid;
         for (int k = 0; k < n; k++)
         {
-            var b = bids[k];
-            double q = b.Quantity * fraction[k];
-            double p = q > 0 ? (rule == PricingRule.PayAsBid ? b.Price : price!.Value) : 0;
-            accepted[k] = new Acceptance(b, q, p);
+            var b = all[k];
+            double q = accepted[k];
+            double p = q > 0 ? (payAsBid ? b.Price : uniform) : 0;
+            result[k] = new Acceptance(b, q, p);
             if (b.Side == Side.Buy) { welfare += b.Price * q; payments += p * q; }
             else { welfare -= b.Price * q; revenues += p * q; }
         }
-        return new AuctionResult(rule, price, volume, accepted, welfare, payments, revenues);
+        return new AuctionResult(rule, price, volume, result, welfare, payments, revenues);
     }
 
-    private readonly record struct Level(int Start, int End, double Price, double Quantity);
-
-    private static List<Level> Levels(IReadOnlyList<Bid> bids, int[] order)
+    /// <summary>One side's sorted step curve, walked level by level (a level = a run of equal keys).</summary>
+    private ref struct Curve
     {
-        var levels = new List<Level>();
-        int s = 0;
-        while (s < order.Length)
+        private const double Dust = 1e-12;
+        private readonly ReadOnlySpan<ulong> _key;
+        private readonly ReadOnlySpan<int> _idx;
+        private readonly ReadOnlySpan<double> _quantity;
+        private readonly bool _descending;
+        private int _start, _end;   // the current level is [_start, _end) of the sorted arrays
+        private double _levelQuantity;
+
+        public Curve(ReadOnlySpan<ulong> key, ReadOnlySpan<int> idx, ReadOnlySpan<double> quantity, bool descending)
         {
-            double p = bids[order[s]].Price;
-            int e = s;
-            double q = 0;
-            while (e < order.Length && bids[order[e]].Price == p) q += bids[order[e++]].Quantity;
-            levels.Add(new Level(s, e, p, q));
-            s = e;
+            _key = key;
+            _idx = idx;
+            _quantity = quantity;
+            _descending = descending;
+            _start = _end = 0;
+            NextLevel();
         }
-        return levels;
-    }
 
-    private static void AssignFractions(List<Level> levels, int[] order, int stop, double remaining, double[] fraction)
-    {
-        for (int l = 0; l < Math.Min(stop, levels.Count); l++)
-            for (int t = levels[l].Start; t < levels[l].End; t++) fraction[order[t]] = 1;
-        if (stop < levels.Count && levels[stop].Quantity > 0)
+        public readonly bool Done => _start >= _key.Length;
+        /// <summary>Price of the current level.</summary>
+        public readonly double Price => MeritOrder.Price(_descending ? ~_key[_start] : _key[_start]);
+        public double Remaining { get; private set; }
+
+        /// <summary>
+        /// Takes q MW off the level. What is left below <see cref="Dust"/> of the level is rounding (0.3 − 0.1 − 0.2),
+        /// and the level counts as fully accepted: otherwise it would count as partly accepted and set the price.
+        /// </summary>
+        public void Take(double q)
         {
-            double f = (levels[stop].Quantity - remaining) / levels[stop].Quantity;
-            for (int t = levels[stop].Start; t < levels[stop].End; t++) fraction[order[t]] = f;
+            Remaining -= q;
+            if (Remaining <= Dust * _levelQuantity)
+            {
+                _start = _end;
+                NextLevel();
+            }
+        }
+
+        private void NextLevel()
+        {
+            _levelQuantity = 0;
+            if (_start >= _key.Length) { Remaining = 0; return; }
+            ulong key = _key[_start];
+            int e = _start;
+            while (e < _key.Length && _key[e] == key) _levelQuantity += _quantity[_idx[e++]];
+            _end = e;
+            Remaining = _levelQuantity;
+        }
+
+        /// <summary>Everything before the current level in full, the current level pro rata, the rest nothing.</summary>
+        public readonly void Assign(double[] accepted)
+        {
+            for (int t = 0; t < _start; t++) accepted[_idx[t]] = _quantity[_idx[t]];
+            if (Done || Remaining >= _levelQuantity) return;
+            double fraction = (_levelQuantity - Remaining) / _levelQuantity;
+            for (int t = _start; t < _end; t++) accepted[_idx[t]] = _quantity[_idx[t]] * fraction;
         }
     }
 }

@@ -5,114 +5,167 @@ using OpenTE.Grid.Model;
 
 namespace OpenTE.Market.Bids;
 
-/// <summary>A bids file with a format or consistency error (exit code 2 in the CLI).</summary>
-public sealed class BidFormatException(string file, int line, string message, string hint) : InputException(file, line, message, hint);
+/// <summary>
+/// A bids file with a format or consistency error (exit code 2 in the CLI). The message reads
+/// "file:line: field … what is wrong"; <see cref="Field"/> names the column (or "header", "columns").
+/// </summary>
+public sealed class BidFormatException(string file, int line, string field, string message, string hint)
+    : InputException(file, line, message, hint)
+{
+    /// <summary>participant, bus, side, price, quantity, block, header or columns.</summary>
+    public string Field { get; } = field;
+}
 
 /// <summary>
 /// Bids CSV (docs/bids-csv.md): header <c>participant,bus,side,price,quantity[,block]</c>, one block per row,
 /// price in $/MWh, quantity in MW. Per participant, bus and side, blocks must be monotone: sell offers
-/// non-decreasing in price, buy bids non-increasing (block order).
+/// non-decreasing in price, buy bids non-increasing (in block order).
 /// </summary>
 public static class BidFile
 {
-    public static IReadOnlyList<Bid> Read(string path, Network? network = null)
-    {
-        string text = InputFiles.ReadText(path);
-        return Parse(text, path, network);
-    }
+    private static readonly string[] Columns = ["participant", "bus", "side", "price", "quantity", "block"];
+    private const string HeaderText = "participant,bus,side,price,quantity[,block]";
 
-    public static IReadOnlyList<Bid> Parse(string text, string file, Network? network = null)
+    /// <summary>Reads a bids file; with a <paramref name="network"/>, every bus must be one of its buses.</summary>
+    public static BidBook Read(string path, Network? network = null) => Parse(InputFiles.ReadText(path), path, network);
+
+    /// <summary>Parses bids CSV <paramref name="text"/>; <paramref name="file"/> names it in errors.</summary>
+    public static BidBook Parse(string text, string file, Network? network = null)
     {
         var bids = new List<Bid>();
         var lines = text.Split('\n');
-        int headerLine = -1;
-        bool hasBlock = false;
+        bool hasHeader = false, hasBlock = false;
         var autoBlock = new Dictionary<(string, int, Side), int>();
         var seen = new Dictionary<(string, int, Side, int), int>();
         for (int n = 0; n < lines.Length; n++)
         {
             string raw = lines[n].TrimEnd('\r');
+            if (n == 0) raw = raw.TrimStart('\uFEFF');
             int line = n + 1;
-            if (raw.Trim().Length == 0 || raw.TrimStart().StartsWith('#')) continue;
-            var cells = raw.Split(',').Select(c => c.Trim()).ToArray();
-            if (headerLine < 0)
+            string trimmed = raw.Trim();
+            if (trimmed.Length == 0 || trimmed.StartsWith('#')) continue;
+            var cells = raw.Split(',');
+            for (int c = 0; c < cells.Length; c++) cells[c] = cells[c].Trim();
+            if (!hasHeader)
             {
-                var names = cells.Select(c => c.ToLowerInvariant()).ToArray();
-                string[] expected = ["participant", "bus", "side", "price", "quantity"];
-                if (names.Length < 5 || names.Length > 6 || !names.Take(5).SequenceEqual(expected) || (names.Length == 6 && names[5] != "block"))
-                    throw new BidFormatException(file, line, $"the header is '{raw.Trim()}'",
-                        "the first line must be: participant,bus,side,price,quantity (optionally ,block)");
-                headerLine = line;
-                hasBlock = names.Length == 6;
+                bool ok = cells.Length is 5 or 6;
+                for (int c = 0; ok && c < cells.Length; c++) ok = string.Equals(cells[c], Columns[c], StringComparison.OrdinalIgnoreCase);
+                if (!ok)
+                    throw new BidFormatException(file, line, "header", $"the header is '{trimmed}'",
+                        $"the first line that is not blank or a # comment must be: {HeaderText}, in this order");
+                hasHeader = true;
+                hasBlock = cells.Length == 6;
                 continue;
             }
             int want = hasBlock ? 6 : 5;
             if (cells.Length != want)
-                throw new BidFormatException(file, line, $"{cells.Length} columns where the header has {want}", "write participant,bus,side,price,quantity" + (hasBlock ? ",block" : ""));
+                throw new BidFormatException(file, line, "columns", $"the row has {cells.Length} columns where the header has {want}",
+                    "write participant,bus,side,price,quantity" + (hasBlock ? ",block" : "") + " (no commas inside a field)");
             string participant = cells[0];
-            if (participant.Length == 0) throw new BidFormatException(file, line, "participant is empty", "name the participant");
-            if (!int.TryParse(cells[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int bus))
-                throw new BidFormatException(file, line, $"bus '{cells[1]}' is not a bus number", "write the bus number of the case file");
+            if (participant.Length == 0)
+                throw new BidFormatException(file, line, "participant", "participant is empty", "name the participant");
+            if (!int.TryParse(cells[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int bus))
+                throw new BidFormatException(file, line, "bus", $"bus '{cells[1]}' is not a bus number", "write the bus number of the case file, e.g. 3");
             if (network is not null && !network.BusIndex.ContainsKey(bus))
-                throw new BidFormatException(file, line, $"bus {bus} is not in case {network.Name}", "use a bus number of the case");
+                throw new BidFormatException(file, line, "bus", $"bus {bus} is not in case {network.Name}", "use a bus number of the case");
             Side side = cells[2].ToLowerInvariant() switch
             {
                 "buy" => Side.Buy,
                 "sell" => Side.Sell,
-                _ => throw new BidFormatException(file, line, $"side '{cells[2]}' is neither buy nor sell", "write buy or sell"),
+                _ => throw new BidFormatException(file, line, "side", $"side '{cells[2]}' is neither buy nor sell", "write buy or sell"),
             };
             double price = Number(cells[3], file, line, "price");
-            if (!double.IsFinite(price)) throw new BidFormatException(file, line, $"price is {cells[3]}", "give a finite price in $/MWh");
+            if (!double.IsFinite(price))
+                throw new BidFormatException(file, line, "price", $"price is {cells[3]}", "give a finite price in $/MWh");
             double quantity = Number(cells[4], file, line, "quantity");
-            if (!double.IsFinite(quantity) || quantity < 0) throw new BidFormatException(file, line, $"quantity is {cells[4]}", "give a quantity ≥ 0 in MW");
+            if (!double.IsFinite(quantity) || quantity < 0)
+                throw new BidFormatException(file, line, "quantity", $"quantity is {cells[4]}", "give a finite quantity ≥ 0 in MW");
+            if (quantity == 0) quantity = 0; // no "-0"
             var key = (participant, bus, side);
             int block;
             if (hasBlock)
             {
-                if (!int.TryParse(cells[5], NumberStyles.Integer, CultureInfo.InvariantCulture, out block) || block < 1)
-                    throw new BidFormatException(file, line, $"block '{cells[5]}' is not a positive integer", "number the blocks 1, 2, …");
+                if (!int.TryParse(cells[5], NumberStyles.None, CultureInfo.InvariantCulture, out block) || block < 1)
+                    throw new BidFormatException(file, line, "block", $"block '{cells[5]}' is not a positive integer", "number the blocks 1, 2, …");
             }
             else block = autoBlock[key] = autoBlock.GetValueOrDefault(key) + 1;
             if (!seen.TryAdd((participant, bus, side, block), line))
-                throw new BidFormatException(file, line, $"block {block} of {participant} ({side.ToString().ToLowerInvariant()} at bus {bus}) is also on line {seen[(participant, bus, side, block)]}",
-                    "give each block of a participant a distinct number");
+                throw new BidFormatException(file, line, "block",
+                    $"block {block} of {participant} ({SideName(side)} at bus {bus}) is also on line {seen[(participant, bus, side, block)]}",
+                    "give each block of a participant, bus and side a distinct number");
             bids.Add(new Bid(participant, bus, side, price, quantity, block, line));
         }
-        if (headerLine < 0)
-            throw new BidFormatException(file, 1, "the file has no header", "the first line must be: participant,bus,side,price,quantity[,block]");
+        if (!hasHeader)
+            throw new BidFormatException(file, 1, "header", "the file has no header", $"the first line must be: {HeaderText}");
         CheckMonotone(bids, file);
-        return bids;
+        return new BidBook(bids);
     }
+
+    private static string SideName(Side side) => side == Side.Buy ? "buy" : "sell";
 
     private static double Number(string cell, string file, int line, string field) =>
         double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v
-            : throw new BidFormatException(file, line, $"{field} '{cell}' is not a number", $"write the {field} as a plain number, e.g. 42.5");
+            : throw new BidFormatException(file, line, field, $"{field} '{cell}' is not a number", $"write the {field} as a plain number with a decimal point, e.g. 42.5");
 
-    /// <summary>Sell offers rise with the block number, buy bids fall: a stepwise curve that clears as an LP.</summary>
+    /// <summary>
+    /// Sell offers rise with the block number, buy bids fall: a convex cost / concave benefit curve, so that
+    /// clearing is a linear program. The error is reported at the later line and names the earlier one.
+    /// </summary>
     private static void CheckMonotone(List<Bid> bids, string file)
     {
         foreach (var group in bids.GroupBy(b => (b.Participant, b.Bus, b.Side)))
         {
-            var ordered = group.OrderBy(b => b.Block).ToList();
-            for (int k = 1; k < ordered.Count; k++)
+            Bid? previous = null;
+            foreach (var b in group.OrderBy(b => b.Block))
             {
-                var (a, b) = (ordered[k - 1], ordered[k]);
-                bool bad = a.Side == Side.Sell ? b.Price < a.Price : b.Price > a.Price;
-                if (bad)
-                    throw new BidFormatException(file, b.Line,
-                        $"{b.Participant}'s {(b.Side == Side.Sell ? "sell offer" : "buy bid")} block {b.Block} at bus {b.Bus} is priced {b.Price} after block {a.Block} at {a.Price} (line {a.Line})",
-                        b.Side == Side.Sell ? "sell offers must not get cheaper block by block" : "buy bids must not get dearer block by block");
+                if (previous is { } a && (b.Side == Side.Sell ? b.Price < a.Price : b.Price > a.Price))
+                {
+                    string what = b.Side == Side.Sell ? "sell offer" : "buy bid";
+                    string compare = b.Side == Side.Sell ? "below" : "above";
+                    throw new BidFormatException(file, Math.Max(a.Line, b.Line), "price",
+                        $"price {P(b.Price)} of {b.Participant}'s {what} block {b.Block} at bus {b.Bus} (line {b.Line}) is {compare} " +
+                        $"price {P(a.Price)} of its block {a.Block} (line {a.Line})",
+                        b.Side == Side.Sell ? "sell offers must not get cheaper block by block: reorder or renumber the blocks"
+                                            : "buy bids must not get dearer block by block: reorder or renumber the blocks");
+                }
+                previous = b;
             }
         }
     }
 
+    private static string P(double v) => v.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Bids CSV with the block column, one row per bid in the given order; <see cref="Parse"/> reads it back to
+    /// the same bids (apart from <see cref="Bid.Line"/>). Throws <see cref="ArgumentException"/> for a bid the
+    /// format cannot hold: a participant that is empty, has a comma, line break, surrounding spaces or a leading
+    /// '#', a price that is not finite, a quantity that is negative or not finite, or a block below 1.
+    /// </summary>
     public static string Write(IEnumerable<Bid> bids)
     {
+        ArgumentNullException.ThrowIfNull(bids);
         var sb = new StringBuilder("participant,bus,side,price,quantity,block\n");
+        int k = 0;
         foreach (var b in bids)
-            sb.Append(b.Participant).Append(',').Append(b.Bus).Append(',').Append(b.Side == Side.Buy ? "buy" : "sell").Append(',')
-              .Append(b.Price.ToString("R", CultureInfo.InvariantCulture)).Append(',')
-              .Append(b.Quantity.ToString("R", CultureInfo.InvariantCulture)).Append(',').Append(b.Block).Append('\n');
+        {
+            k++;
+            string? problem =
+                b.Participant.Length == 0 || b.Participant.Trim() != b.Participant ? "participant is empty or has surrounding spaces"
+                : b.Participant.AsSpan().IndexOfAny(",\r\n") >= 0 ? "participant has a comma or line break"
+                : b.Participant[0] == '#' ? "participant starts with '#' (read as a comment)"
+                : !double.IsFinite(b.Price) ? $"price is {b.Price}"
+                : !double.IsFinite(b.Quantity) || b.Quantity < 0 ? $"quantity is {b.Quantity}"
+                : b.Block < 1 ? $"block is {b.Block}"
+                : null;
+            if (problem is not null)
+                throw new ArgumentException($"bid {k} ({b.Participant}, bus {b.Bus}): {problem}, which the bids CSV cannot hold", nameof(bids));
+            sb.Append(b.Participant).Append(',')
+              .Append(b.Bus.ToString(CultureInfo.InvariantCulture)).Append(',')
+              .Append(SideName(b.Side)).Append(',')
+              .Append(P(b.Price)).Append(',')
+              .Append(P(b.Quantity == 0 ? 0 : b.Quantity)).Append(',')
+              .Append(b.Block.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
         return sb.ToString();
     }
 }
