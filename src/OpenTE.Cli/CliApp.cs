@@ -18,8 +18,12 @@ public static class CliApp
 
     public static CliIo Io => Current.Value ?? throw new InvalidOperationException("no CLI context");
 
+    /// <summary>Command groups: given alone they print their help (exit 0), as <c>opente</c> alone does.</summary>
+    private static readonly string[] Branches = ["case", "meter", "privacy"];
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        if (args is [var only] && Branches.Contains(only)) args = [only, "--help"];
         bool redirected = !ReferenceEquals(stdout, Console.Out) || Console.IsOutputRedirected;
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
@@ -36,6 +40,7 @@ public static class CliApp
             app.Configure(config =>
             {
                 config.SetApplicationName("opente");
+                config.UseAssemblyInformationalVersion();
                 config.UseStrictParsing();
                 config.ConfigureConsole(console);
                 config.SetExceptionHandler((ex, _) => HandleError(ex, stderr));
@@ -88,7 +93,8 @@ public static class CliApp
                         .WithExample("case", "info", "case_ACTIVSg2000");
                     c.AddCommand<CaseConvertCommand>("convert")
                         .WithDescription("Convert a case between MATPOWER (.m) and OpenTE JSON (.json).")
-                        .WithExample("case", "convert", "case9", "--to", "json", "--out", "case9.json");
+                        .WithExample("case", "convert", "case9", "--to", "json", "--out", "case9.json")
+                        .WithExample("case", "convert", "case9.json", "--out", "case9.m");
                 });
             });
             return app.Run(args);

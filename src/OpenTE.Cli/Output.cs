@@ -1,16 +1,20 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Spectre.Console;
 
 namespace OpenTE.Cli;
 
-/// <summary>JSON and table helpers. JSON is plain (no ANSI), invariant culture; non-finite numbers are written as null.</summary>
+/// <summary>
+/// JSON and table helpers. JSON is plain (no ANSI), invariant culture, UTF-8 text without needless
+/// \uXXXX escapes (it is written to files and terminals, never embedded in HTML); non-finite numbers are written as null.
+/// </summary>
 public static class Output
 {
     public static string Json(Action<Utf8JsonWriter> write)
     {
         using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             write(w);
         return Encoding.UTF8.GetString(ms.ToArray());
     }
@@ -63,11 +67,15 @@ public static class Output
         return t;
     }
 
-    /// <summary>Adds at most <see cref="MaxRows"/> rows, then a note of how many more there are.</summary>
+    /// <summary>
+    /// Adds the rows; a long table (more than <see cref="MaxRows"/> + 10) shows its first <see cref="MaxRows"/>
+    /// rows and a note of how many more there are (a cut of a few rows would save nothing).
+    /// </summary>
     public static Table Rows<T>(this Table t, IReadOnlyList<T> items, Func<T, string[]> row)
     {
-        foreach (var item in items.Take(MaxRows)) t.AddRow(row(item).Select(Markup.Escape).ToArray());
-        if (items.Count > MaxRows) t.Caption($"… {items.Count - MaxRows} more rows: use --json for all");
+        int shown = items.Count <= MaxRows + 10 ? items.Count : MaxRows;
+        foreach (var item in items.Take(shown)) t.AddRow(row(item).Select(Markup.Escape).ToArray());
+        if (items.Count > shown) t.Caption($"… {items.Count - shown} more rows: use --json for all");
         return t;
     }
 

@@ -85,15 +85,20 @@ public sealed class ConvertSettings : CommandSettings
     public string Case { get; init; } = "";
 
     [CommandOption("--to <FORMAT>")]
-    [Description("Target format: json or m.")]
-    public string To { get; init; } = "";
+    [Description("Target format: json (docs/case-json.md) or m (MATPOWER version 2). May be left out when --out ends in .json or .m.")]
+    public string? To { get; init; }
 
     [CommandOption("--out <FILE>")]
     [Description("Write to FILE instead of standard output.")]
     public string? Out { get; init; }
 
+    /// <summary>The target format: --to, or the extension of --out.</summary>
+    public string Format => To ?? Path.GetExtension(Out ?? "").TrimStart('.').ToLowerInvariant();
+
     public override ValidationResult Validate() =>
-        To is "json" or "m" ? ValidationResult.Success() : ValidationResult.Error("--to must be 'json' or 'm'");
+        Format is "json" or "m" ? ValidationResult.Success()
+        : To is null ? ValidationResult.Error("give the target format with --to json or --to m")
+        : ValidationResult.Error($"--to {To}: the format must be 'json' or 'm'");
 }
 
 public sealed class CaseConvertCommand : Command<ConvertSettings>
@@ -102,7 +107,7 @@ public sealed class CaseConvertCommand : Command<ConvertSettings>
     {
         var read = CaseLocator.Load(s.Case);
         foreach (var w in read.Warnings) CliApp.Io.Err.WriteLine($"warning: {w}");
-        string text = s.To == "json" ? CaseJson.Write(read.Network) : MatpowerCase.Write(read.Network);
+        string text = s.Format == "json" ? CaseJson.Write(read.Network) : MatpowerCase.Write(read.Network);
         Output.Emit(text.TrimEnd('\n'), s.Out);
         return 0;
     }

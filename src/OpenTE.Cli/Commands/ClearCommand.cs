@@ -11,7 +11,7 @@ namespace OpenTE.Cli.Commands;
 public sealed class ClearSettings : CaseSettings
 {
     [CommandOption("--bids <FILE>")]
-    [Description("Bids CSV: participant,bus,side,price,quantity[,block] (docs/bids-csv.md).")]
+    [Description("Bids CSV: participant,bus,side,price,quantity[[,block]] (docs/bids-csv.md).")]
     public string Bids { get; init; } = "";
 
     [CommandOption("--mechanism <MECHANISM>")]

@@ -201,7 +201,7 @@ public sealed class ReleaseSettings : MeterDataSettings
     public double Delta { get; init; }
 
     [CommandOption("--max-kwh <M>")]
-    [Description("Clamp each household reading to [0, M] kWh: the sensitivity of a sum is M per interval.")]
+    [Description("Clamp each household reading to [[0, M]] kWh: the sensitivity of a sum is M per interval.")]
     public double MaxKwh { get; init; }
 
     [CommandOption("--budget <E>")]

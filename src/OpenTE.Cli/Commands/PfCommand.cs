@@ -63,7 +63,10 @@ public sealed class PfCommand : Command<PfSettings>
         else Output.Render(Tables(result, read.Warnings.Select(w => w.ToString())), s.Out);
         if (!result.Converged)
         {
-            CliApp.Io.Err.WriteLine($"not converged: {string.Join("; ", result.Messages.Where(m => m.Contains("converge") || m.Contains("cannot")))}");
+            var reasons = result.Messages.Where(m => m.Contains("converge") || m.Contains("cannot")).ToList();
+            CliApp.Io.Err.WriteLine(reasons.Count > 0
+                ? $"not converged: {string.Join("; ", reasons)}"
+                : $"not converged after {result.Iterations} Newton iterations (try --max-it, --flat-start or --enforce-q-lims)");
             return 1;
         }
         return 0;
