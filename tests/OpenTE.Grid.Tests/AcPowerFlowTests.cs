@@ -136,3 +136,38 @@ public class AcPowerFlowTests
         Assert.Contains(r.Messages, m => m.Contains("did not converge"));
     }
 }
+
+public class IsolatedBusTests
+{
+    [Fact]
+    public void A_branch_to_an_isolated_bus_carries_nothing()
+    {
+        const string text = """
+            mpc.baseMVA = 100;
+            mpc.bus = [
+              1 3 0 0 0 0 1 1 0 230 1 1.1 0.9;
+              2 1 50 10 0 0 1 1 0 230 1 1.1 0.9;
+              3 4 20 5 0 0 1 1 0 230 1 1.1 0.9;
+            ];
+            mpc.gen = [1 0 0 100 -100 1.02 100 1 200 0];
+            mpc.branch = [1 2 0.01 0.1 0.02 0 0 0 0 0 1 -360 360; 2 3 0.01 0.1 0.02 0 0 0 0 0 1 -360 360];
+            """;
+        var net = OpenTE.Grid.Matpower.MatpowerCase.Parse(text, "iso.m").Network;
+        var ac = AcPowerFlow.Solve(net);
+        Assert.True(ac.Converged);
+        Assert.Equal(0, ac.Branches[1].Pf);
+        Assert.Equal(0, ac.Branches[1].Qf);
+        Assert.Equal(50 + ac.Branches[0].Pf + ac.Branches[0].Pt, ac.Generators[0].Pg, 6); // load of bus 2 plus losses only
+        var dc = DcPowerFlow.Solve(net);
+        Assert.Equal(0, dc.Branches[1].Pf);
+    }
+
+    [Theory]
+    [InlineData("mpc.bus = [1 3 Inf 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 0 0 0 0 1 1 0 230 1 1.1 0.9];", "infinite")]
+    [InlineData("mpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 1e400 0 0 0 1 1 0 230 1 1.1 0.9];", "infinite")]
+    public void Infinite_loads_are_refused(string bus, string expected)
+    {
+        string text = "mpc.baseMVA = 100;\n" + bus + "\nmpc.gen = [1 0 0 100 -100 1 100 1 200 0];\nmpc.branch = [1 2 0.01 0.1 0 0 0 0 0 0 1 -360 360];\n";
+        Assert.Contains(expected, Assert.Throws<CaseFormatException>(() => OpenTE.Grid.Matpower.MatpowerCase.Parse(text, "inf.m")).Message);
+    }
+}

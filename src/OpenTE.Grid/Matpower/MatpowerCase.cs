@@ -65,6 +65,9 @@ public static class MatpowerCase
             if (type is < 1 or > 4)
                 throw new CaseFormatException(file, line, $"bus {id} has type {type}", "bus type must be 1 (PQ), 2 (PV), 3 (reference) or 4 (isolated)");
             Finite(row, 13, file, line, $"bus {id}");
+            for (int k = 2; k <= 9; k++)
+                if (double.IsInfinity(row[k]))
+                    throw new CaseFormatException(file, line, $"bus {id}: column {k + 1} is infinite", "loads, shunts, voltages and base kV must be finite numbers");
             if (row[11] < row[12])
                 throw new CaseFormatException(file, line, $"bus {id} has Vmax {row[11]} below Vmin {row[12]}", "swap the voltage limits (columns 12 and 13)");
             if (row[9] < 0)
@@ -114,6 +117,9 @@ public static class MatpowerCase
                 if (!busLine.ContainsKey(b))
                     throw new CaseFormatException(file, line, $"branch {r + 1} ({f}-{t}) refers to bus {b}, which is not in mpc.bus", "use bus numbers defined in mpc.bus");
             Finite(row, 11, file, line, $"branch {r + 1} ({f}-{t})");
+            foreach (int k in (int[])[2, 3, 4, 8, 9])
+                if (double.IsInfinity(row[k]))
+                    throw new CaseFormatException(file, line, $"branch {r + 1} ({f}-{t}): column {k + 1} is infinite", "impedance, charging, tap and shift must be finite numbers");
             int status = Integer(row[10], file, line, "branch status (column 11)");
             if (row[2] < 0)
                 throw new CaseFormatException(file, line, $"branch {r + 1} ({f}-{t}) has negative resistance r = {row[2]}", "resistance (column 3) must be ≥ 0");

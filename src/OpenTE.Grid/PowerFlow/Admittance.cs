@@ -119,7 +119,8 @@ public sealed class Admittance
             var br = net.Branches[l];
             f[l] = net.BusIndex[br.From];
             t[l] = net.BusIndex[br.To];
-            if (!br.InService) continue;
+            // a branch to an isolated bus (type 4) is open at that end: it carries nothing, as in the topology
+            if (!br.InService || net.Buses[f[l]].Type == BusType.Isolated || net.Buses[t[l]].Type == BusType.Isolated) continue;
             Complex ys = 1.0 / new Complex(br.R, br.X);
             Complex tap = Complex.FromPolarCoordinates(br.Tap, br.AngleDeg * Math.PI / 180.0);
             Complex ychg = new(0, br.B / 2);

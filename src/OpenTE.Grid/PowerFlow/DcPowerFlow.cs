@@ -47,7 +47,7 @@ public sealed class DcNetwork
             var br = net.Branches[l];
             int f = From[l] = net.BusIndex[br.From];
             int t = To[l] = net.BusIndex[br.To];
-            if (!br.InService) continue;
+            if (!br.InService || net.Buses[f].Type == BusType.Isolated || net.Buses[t].Type == BusType.Isolated) continue;
             double b = 1.0 / (br.X * br.Tap);
             B[l] = b;
             PfInj[l] = -b * br.AngleDeg * Math.PI / 180;
