@@ -230,7 +230,7 @@ public static class Amd
                     int e = lpList[t];
                     if (_status[e] != Element) continue;
                     var le = _list[e]!;
-                    for (int u = 0, le_n = _len[e]; u < le_n; u++)
+                    for (int u = 0, leLen = _len[e]; u < leLen; u++)
                     {
                         int j = le[u];
                         if (_status[j] != Variable || _inLp[j] == step) continue;

@@ -80,11 +80,16 @@ public static class MinimumDegree
 
     private static long Key(int degree, int node) => ((long)degree << 32) | (uint)node;
 
-    /// <summary>Approximate-minimum-degree column order on the pattern of AᵀA (two columns adjacent when they share a row).</summary>
+    /// <summary>
+    /// Approximate-minimum-degree column order on the pattern of AᵀA (two columns adjacent when they share a
+    /// row). Rows with more than max(16, 10·√n) entries are left out of AᵀA (as COLAMD does), since each would
+    /// make its columns a clique; such rows are dealt with by the pivoting.
+    /// </summary>
     public static int[] OrderColumns(SparseMatrix a)
     {
         var at = a.Transpose(); // rows of A as columns
         int n = a.Cols;
+        double dense = Math.Max(16.0, 10.0 * Math.Sqrt(n));
         var colPtr = new int[n + 1];
         var rows = new List<int>(4 * a.Nnz);
         var mark = new int[n];
@@ -94,6 +99,7 @@ public static class MinimumDegree
             for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
             {
                 int r = a.RowIdx[p];
+                if (at.ColPtr[r + 1] - at.ColPtr[r] > dense) continue;
                 for (int q = at.ColPtr[r]; q < at.ColPtr[r + 1]; q++)
                 {
                     int k = at.RowIdx[q];

@@ -21,6 +21,13 @@ public enum Ordering
     /// </summary>
     ColumnMinimumDegree,
     /// <summary>
+    /// <see cref="Amd"/> when the diagonal looks usable — at least 95% of the columns have a diagonal entry
+    /// passing the pivot threshold on A itself (|a_jj| ≥ PivotTolerance·max|A(:, j)|) — otherwise
+    /// <see cref="ColumnMinimumDegree"/>. Symmetric orderings assume diagonal pivots; matrices with many weak
+    /// or zero diagonal entries (KKT systems, general unsymmetric matrices) fill far less with the AᵀA order.
+    /// </summary>
+    Auto,
+    /// <summary>
     /// For symmetric saddle-point (KKT) matrices with zero diagonal entries: each zero-diagonal node is
     /// paired with a neighbour (largest coupling), pairs are ordered as one node by approximate minimum degree
     /// on A + Aᵀ and eliminated together, so pivoting inside a pair costs no fill beyond the predicted one.

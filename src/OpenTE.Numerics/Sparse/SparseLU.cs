@@ -27,9 +27,19 @@ public sealed record LuOptions
     /// accepts more growth for speed (pair it with iterative refinement).
     /// </summary>
     public double? RefactorPivotTolerance { get; init; }
+    /// <summary>The fill-reducing column ordering; AMD on A + Aᵀ by default (see <see cref="Sparse.Ordering"/>).</summary>
     public Ordering Ordering { get; init; } = Ordering.Amd;
     /// <summary>A column order computed by the caller (perm[k] = column factorised k-th); overrides <see cref="Ordering"/>.</summary>
     public int[]? ColumnOrder { get; init; }
+    /// <summary>
+    /// How a column whose diagonal fails the threshold picks its pivot. True (the default): among the rows
+    /// within max(<see cref="PivotTolerance"/>, 0.1) of the column's largest entry, a row whose own column is
+    /// already factorised (left free by an earlier off-diagonal pivot), the largest such; otherwise the row
+    /// whose column comes soonest in the column order, which disturbs the symmetric fill-reducing order least
+    /// (in effect a 2×2 pivot with that column). On symmetric indefinite (KKT) matrices this cuts the fill
+    /// several-fold. False: the largest entry (classic threshold pivoting).
+    /// </summary>
+    public bool OffDiagonalPivotsByOrder { get; init; } = true;
 }
 
 /// <summary>
@@ -39,7 +49,8 @@ public sealed record LuOptions
 /// search that also yields a topological order for the numeric solve; the search skips the parts of L
 /// columns made redundant by symmetric pruning (Eisenstat–Liu). The pivot is then chosen by threshold
 /// partial pivoting: the diagonal entry (the row with the column's original index, so the symmetric
-/// fill-reducing order is kept) when |x_diag| ≥ tol·max|x|, otherwise the largest entry.
+/// fill-reducing order is kept) when |x_diag| ≥ tol·max|x|, otherwise an off-diagonal row chosen for
+/// stability and fill (see <see cref="LuOptions.OffDiagonalPivotsByOrder"/>).
 /// <para>
 /// Q is a fill-reducing ordering (<see cref="Ordering.Amd"/> on A + Aᵀ by default). <see cref="Refactorize"/>
 /// reuses Q, the pivot sequence and the patterns of L and U for a matrix with the same pattern and new values
@@ -47,13 +58,23 @@ public sealed record LuOptions
 /// threshold, the columns already done are kept and the factorisation continues from that column with a
 /// fresh pivot search (same Q).
 /// </para>
+/// <para>
+/// Symmetric orderings (AMD, the default) assume mostly diagonal pivots. Matrices with many zero or weak
+/// diagonal entries — interior-point KKT systems with a (near-)zero constraint block, general unsymmetric
+/// matrices — fill far less with <see cref="Ordering.ColumnMinimumDegree"/>, which <see cref="Ordering.Auto"/>
+/// picks for them.
+/// </para>
 /// <para>The factors are read-only during <see cref="Solve(Span{double})"/>, so concurrent solves on one
-/// factorisation are safe; <see cref="Refactorize"/> must not run concurrently with anything else.</para>
+/// factorisation are safe; <see cref="Refactorize"/> must not run concurrently with anything else. If a
+/// refactorisation's fallback throws <see cref="SingularMatrixException"/>, solves throw until a later
+/// <see cref="Refactorize"/> (which then does a full pivot search) succeeds.</para>
 /// </summary>
 public sealed class SparseLU
 {
     private readonly LuOptions _options;
     private readonly int[] _q;          // column order: step k factorises original column _q[k]
+    private readonly int[] _qinv;       // original column → step
+    private readonly bool _byOrder;     // off-diagonal pivot rows chosen by the column order (see LuOptions)
     private readonly int[]? _partner;   // saddle-point pairs: the second-choice pivot row of a column
     private int[] _p = [];              // row pivot: step k pivots on original row _p[k]
     private int[] _pinv = [];           // original row → step
@@ -67,6 +88,7 @@ public sealed class SparseLU
     // the factorised pattern (for Refactorize) and each of its entries' pivot step
     private readonly int[] _aColPtr, _aRowIdx;
     private int[] _aStep = [];
+    private bool _valid;                // false after a refactorisation failed half-way
 
     public int N { get; }
     /// <summary>Non-zeros of L, including its unit diagonal.</summary>
@@ -108,6 +130,9 @@ public sealed class SparseLU
     {
         N = a.Cols;
         _q = q;
+        _qinv = new int[N];
+        for (int k = 0; k < N; k++) _qinv[q[k]] = k;
+        _byOrder = options.OffDiagonalPivotsByOrder;
         _partner = partner;
         _options = options;
         _aColPtr = (int[])a.ColPtr.Clone();
@@ -133,11 +158,31 @@ public sealed class SparseLU
                 Ordering.MinimumDegree => MinimumDegree.Order(a),
                 Ordering.ColumnMinimumDegree => MinimumDegree.OrderColumns(a),
                 Ordering.SaddlePoint => MinimumDegree.OrderSaddlePoint(a, out partner),
+                Ordering.Auto => UsableDiagonalFraction(a, o.PivotTolerance) >= 0.95 ? Amd.Order(a) : MinimumDegree.OrderColumns(a),
                 _ => Amd.Order(a),
             };
         var lu = new SparseLU(a, q, partner, o);
         lu.Numeric(a, 0);
         return lu;
+    }
+
+    /// <summary>The fraction of columns whose diagonal entry passes the pivot threshold on A itself.</summary>
+    internal static double UsableDiagonalFraction(SparseMatrix a, double tol)
+    {
+        if (a.Cols == 0) return 1;
+        int usable = 0;
+        for (int j = 0; j < a.Cols; j++)
+        {
+            double max = 0, diag = 0;
+            for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
+            {
+                double v = Math.Abs(a.Values[p]);
+                max = Math.Max(max, v);
+                if (a.RowIdx[p] == j) diag = v;
+            }
+            if (diag > 0 && diag >= tol * max) usable++;
+        }
+        return (double)usable / a.Cols;
     }
 
     private static int[] CheckPermutation(int[] perm, int n)
@@ -208,6 +253,7 @@ public sealed class SparseLU
         var stack = new int[n];
         var pstack = new int[n];
         var topo = new int[n];       // reach in topological order, filled from the end
+        int[] qinv = _qinv;
 
         for (int k = k0; k < n; k++)
         {
@@ -239,23 +285,47 @@ public sealed class SparseLU
             // ---- pivot: the diagonal (or the saddle-point partner) if within the threshold, else the largest
             int pivotRow = -1;
             double maxAbs = -1;
+            bool finite = true;
             for (int t = top; t < n; t++)
             {
                 int i = topo[t];
                 if (pinv[i] >= 0) continue;
                 double v = Math.Abs(x[i]);
                 if (v > maxAbs) { maxAbs = v; pivotRow = i; }
+                else if (double.IsNaN(v)) finite = false;
             }
-            if (pivotRow < 0 || !(maxAbs > 0) || !double.IsFinite(maxAbs))
+            if (!double.IsFinite(maxAbs)) finite = false;
+            if (pivotRow < 0 || !(maxAbs > 0) || !finite)
             {
                 for (int t = top; t < n; t++) x[topo[t]] = 0;
-                string why = pivotRow < 0 ? "structurally singular" : !double.IsFinite(maxAbs) ? "numerically unstable (overflow)" : "singular";
+                string why = pivotRow < 0 ? "structurally singular" : !finite ? "numerically unstable (overflow)" : "singular";
                 throw new SingularMatrixException($"the matrix is {why}: no acceptable pivot in column {col}", col);
             }
-            if (pinv[col] < 0 && mark[col] == k && Math.Abs(x[col]) >= tol * maxAbs) pivotRow = col;
+            double threshold = tol * maxAbs;
+            if (pinv[col] < 0 && mark[col] == k && Math.Abs(x[col]) >= threshold) pivotRow = col;
             else if (_partner is not null && _partner[col] is int mate && mate >= 0 && pinv[mate] < 0 && mark[mate] == k
-                     && Math.Abs(x[mate]) >= tol * maxAbs)
+                     && Math.Abs(x[mate]) >= threshold)
                 pivotRow = mate; // keep the pivot inside the pair the ordering planned for
+            else if (_byOrder)
+            {
+                // among the rows within max(tol, 0.1) of the largest (no less stable than classic threshold
+                // pivoting): one whose column is done (left free by an earlier off-diagonal pivot), the largest;
+                // otherwise the one whose column comes soonest
+                double offThreshold = Math.Max(tol, 0.1) * maxAbs;
+                int leftover = -1, soonest = -1, soonestStep = int.MaxValue;
+                double leftoverAbs = -1;
+                for (int t = top; t < n; t++)
+                {
+                    int i = topo[t];
+                    if (pinv[i] >= 0) continue;
+                    double v = Math.Abs(x[i]);
+                    if (v < offThreshold) continue;
+                    int si = qinv[i];
+                    if (si < k) { if (v > leftoverAbs) { leftoverAbs = v; leftover = i; } }
+                    else if (si < soonestStep) { soonestStep = si; soonest = i; }
+                }
+                pivotRow = leftover >= 0 ? leftover : soonest >= 0 ? soonest : pivotRow;
+            }
             double pivot = x[pivotRow];
 
             // ---- store U(:, k) (pivoted rows, as steps) and L(:, k) (the other rows, divided by the pivot)
@@ -319,6 +389,12 @@ public sealed class SparseLU
         _ud = ud;
         if (_aStep.Length != _aRowIdx.Length) _aStep = new int[_aRowIdx.Length];
         for (int t = 0; t < _aRowIdx.Length; t++) _aStep[t] = pinv[_aRowIdx[t]];
+        _valid = true;
+    }
+
+    private void EnsureValid()
+    {
+        if (!_valid) throw new InvalidOperationException("the factorisation is invalid: the last Refactorize failed (singular matrix)");
     }
 
     private static void Grow(ref int[] idx, ref double[] val, int need)
@@ -385,6 +461,13 @@ public sealed class SparseLU
             || !a.RowIdx.AsSpan(0, a.Nnz).SequenceEqual(_aRowIdx))
             throw new ArgumentException("Refactorize needs a matrix with the same pattern as the factorised one");
         CheckFinite(a);
+        if (!_valid)
+        {
+            // the previous refactorisation failed half-way: start over with a full pivot search
+            RefactorCount++;
+            Numeric(a, 0);
+            return;
+        }
         int n = N;
         double tol = _options.RefactorPivotTolerance ?? _options.PivotTolerance / 10;
         int[] colPtr = a.ColPtr, aStep = _aStep, lp = _lp, li = _li, up = _up, ui = _ui;
@@ -412,6 +495,7 @@ public sealed class SparseLU
             {
                 RepivotCount++;
                 RefactorCount++;
+                _valid = false; // until the fresh pivot search completes
                 Numeric(a, k);
                 return;
             }
@@ -431,6 +515,7 @@ public sealed class SparseLU
     public void Solve(Span<double> b)
     {
         if (b.Length != N) throw new ArgumentException($"right-hand side has {b.Length} entries, expected {N}");
+        EnsureValid();
         int n = N;
         var rented = ArrayPool<double>.Shared.Rent(n);
         try
@@ -472,6 +557,7 @@ public sealed class SparseLU
     public void SolveTranspose(Span<double> b)
     {
         if (b.Length != N) throw new ArgumentException($"right-hand side has {b.Length} entries, expected {N}");
+        EnsureValid();
         int n = N;
         var rented = ArrayPool<double>.Shared.Rent(n);
         try

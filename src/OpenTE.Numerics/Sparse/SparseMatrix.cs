@@ -3,7 +3,8 @@ namespace OpenTE.Numerics.Sparse;
 /// <summary>
 /// A real sparse matrix in compressed-sparse-column form: row indices sorted within each column, no
 /// duplicates. Explicit zeros are kept, so a Jacobian's pattern stays fixed while its values change;
-/// <see cref="Values"/> may be updated in place for that purpose.
+/// <see cref="Values"/> may be updated in place for that purpose (see <see cref="SetValuesFromTriplets"/>).
+/// The shape and pattern are fixed once built.
 /// </summary>
 public sealed class SparseMatrix
 {
@@ -14,8 +15,15 @@ public sealed class SparseMatrix
     public double[] Values { get; }
     public int Nnz => ColPtr[Cols];
 
+    /// <summary>
+    /// Wraps CSC arrays without copying. The caller promises row indices sorted and distinct within each
+    /// column and in range (only the array lengths are checked here).
+    /// </summary>
     public SparseMatrix(int rows, int cols, int[] colPtr, int[] rowIdx, double[] values)
     {
+        ArgumentNullException.ThrowIfNull(colPtr);
+        ArgumentNullException.ThrowIfNull(rowIdx);
+        ArgumentNullException.ThrowIfNull(values);
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(cols);
         if (colPtr.Length != cols + 1) throw new ArgumentException("colPtr must have cols + 1 entries");
@@ -38,6 +46,8 @@ public sealed class SparseMatrix
     public static SparseMatrix FromTriplets(int rows, int cols, ReadOnlySpan<int> rowIdx, ReadOnlySpan<int> colIdx,
         ReadOnlySpan<double> values, out int[] tripletToSlot)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(cols);
         int nz = rowIdx.Length;
         if (colIdx.Length != nz || values.Length != nz) throw new ArgumentException("triplet arrays differ in length");
         var count = new int[cols + 1];
@@ -94,6 +104,19 @@ public sealed class SparseMatrix
         return new SparseMatrix(rows, cols, colPtr, ri, vals);
     }
 
+    /// <summary>
+    /// Refills <see cref="Values"/> from triplet values of the pattern this matrix was built from:
+    /// clears them, then <c>Values[tripletToSlot[k]] += values[k]</c> (duplicates summed), in O(nnz).
+    /// </summary>
+    public void SetValuesFromTriplets(ReadOnlySpan<int> tripletToSlot, ReadOnlySpan<double> values)
+    {
+        if (tripletToSlot.Length != values.Length)
+            throw new ArgumentException($"{tripletToSlot.Length} slots for {values.Length} values");
+        var v = Values.AsSpan(0, Nnz);
+        v.Clear();
+        for (int k = 0; k < values.Length; k++) v[tripletToSlot[k]] += values[k];
+    }
+
     public static SparseMatrix Identity(int n)
     {
         var cp = new int[n + 1];
@@ -121,10 +144,13 @@ public sealed class SparseMatrix
         return d;
     }
 
+    /// <summary>Entry (i, j) by binary search in column j; 0 when not stored.</summary>
     public double this[int i, int j]
     {
         get
         {
+            if ((uint)i >= (uint)Rows || (uint)j >= (uint)Cols)
+                throw new ArgumentOutOfRangeException(nameof(i), $"({i}, {j}) is outside a {Rows}x{Cols} matrix");
             int p = Array.BinarySearch(RowIdx, ColPtr[j], ColPtr[j + 1] - ColPtr[j], i);
             return p >= 0 ? Values[p] : 0;
         }
@@ -133,6 +159,7 @@ public sealed class SparseMatrix
     /// <summary>y = A·x.</summary>
     public void Multiply(ReadOnlySpan<double> x, Span<double> y)
     {
+        if (x.Length < Cols || y.Length < Rows) throw new ArgumentException("vector length does not match the matrix");
         y[..Rows].Clear();
         MultiplyAdd(x, y);
     }
@@ -179,7 +206,15 @@ public sealed class SparseMatrix
         return new SparseMatrix(Cols, Rows, count, ri, v);
     }
 
-    /// <summary>α·A + β·B (same shape).</summary>
+    /// <summary>α·A (same pattern, new arrays).</summary>
+    public SparseMatrix Scale(double alpha)
+    {
+        var v = new double[Nnz];
+        for (int p = 0; p < v.Length; p++) v[p] = alpha * Values[p];
+        return new SparseMatrix(Rows, Cols, (int[])ColPtr.Clone(), RowIdx[..Nnz], v);
+    }
+
+    /// <summary>α·A + β·B (same shape); the pattern is the union of both (entries that cancel stay as explicit zeros).</summary>
     public SparseMatrix Add(SparseMatrix other, double alpha = 1, double beta = 1)
     {
         if (other.Rows != Rows || other.Cols != Cols) throw new ArgumentException("shapes differ");
@@ -224,18 +259,32 @@ public sealed class SparseMatrix
         return new SparseMatrix(Rows, other.Cols, cp, [.. ri], [.. vals]);
     }
 
-    /// <summary>The submatrix of the listed rows and columns, in the order given.</summary>
+    /// <summary>
+    /// The submatrix of the listed rows and columns, in the order given (an index may be listed more than
+    /// once; it is then repeated).
+    /// </summary>
     public SparseMatrix SubMatrix(int[] rows, int[] cols)
     {
-        var rowMap = new int[Rows];
-        Array.Fill(rowMap, -1);
-        for (int k = 0; k < rows.Length; k++) rowMap[rows[k]] = k;
-        var b = new TripletBuilder(rows.Length, cols.Length);
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(cols);
+        // new positions of each original row, as linked lists (usually one entry each)
+        var first = new int[Rows];
+        Array.Fill(first, -1);
+        var nextPos = new int[rows.Length];
+        for (int k = rows.Length - 1; k >= 0; k--)
+        {
+            int r = rows[k];
+            if ((uint)r >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(rows), $"row {r} (entry {k}) is outside 0..{Rows - 1}");
+            nextPos[k] = first[r];
+            first[r] = k;
+        }
+        var b = new TripletBuilder(rows.Length, cols.Length, Math.Max(16, Nnz / Math.Max(1, Cols) * cols.Length));
         for (int c = 0; c < cols.Length; c++)
         {
             int j = cols[c];
+            if ((uint)j >= (uint)Cols) throw new ArgumentOutOfRangeException(nameof(cols), $"column {j} (entry {c}) is outside 0..{Cols - 1}");
             for (int p = ColPtr[j]; p < ColPtr[j + 1]; p++)
-                if (rowMap[RowIdx[p]] >= 0) b.Add(rowMap[RowIdx[p]], c, Values[p]);
+                for (int k = first[RowIdx[p]]; k >= 0; k = nextPos[k]) b.Add(k, c, Values[p]);
         }
         return b.ToCsc();
     }
@@ -256,6 +305,7 @@ public sealed class SparseMatrix
 /// <summary>Collects (row, column, value) triplets and turns them into a <see cref="SparseMatrix"/>.</summary>
 public sealed class TripletBuilder(int rows, int cols, int capacity = 16)
 {
+    // indices are checked when the matrix is built (ToCsc), which names the offending triplet
     private int[] _i = new int[Math.Max(capacity, 4)];
     private int[] _j = new int[Math.Max(capacity, 4)];
     private double[] _v = new double[Math.Max(capacity, 4)];
@@ -281,5 +331,19 @@ public sealed class TripletBuilder(int rows, int cols, int capacity = 16)
 
     public void Clear() => Count = 0;
 
-    public SparseMatrix ToCsc() => SparseMatrix.FromTriplets(Rows, Cols, _i.AsSpan(0, Count), _j.AsSpan(0, Count), _v.AsSpan(0, Count));
+    public ReadOnlySpan<int> RowIndices => _i.AsSpan(0, Count);
+    public ReadOnlySpan<int> ColIndices => _j.AsSpan(0, Count);
+    /// <summary>The values added so far, in order (for <see cref="SparseMatrix.SetValuesFromTriplets"/>).</summary>
+    public ReadOnlySpan<double> Values => _v.AsSpan(0, Count);
+
+    /// <summary>Builds the matrix (duplicates summed, explicit zeros kept).</summary>
+    public SparseMatrix ToCsc() => SparseMatrix.FromTriplets(Rows, Cols, RowIndices, ColIndices, Values);
+
+    /// <summary>
+    /// Builds the matrix and the map from each added triplet to its slot in <see cref="SparseMatrix.Values"/>:
+    /// after <see cref="Clear"/> and adding the same (i, j) sequence with new values,
+    /// <c>matrix.SetValuesFromTriplets(tripletToSlot, builder.Values)</c> refills the matrix in O(nnz).
+    /// </summary>
+    public SparseMatrix ToCsc(out int[] tripletToSlot) =>
+        SparseMatrix.FromTriplets(Rows, Cols, RowIndices, ColIndices, Values, out tripletToSlot);
 }
