@@ -16,9 +16,9 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
     private int[]? _slotPa, _slotPm, _slotQa, _slotQm;
     private int[]? _patternPv, _patternPq;
     private int[]? _order;
-    // minimum-degree order of the bus graph (Ybus pattern), computed once: the Jacobian has 2×2 blocks on
+    // approximate-minimum-degree order of the bus graph (Ybus pattern), computed once: the Jacobian has 2×2 blocks on
     // that graph, so the bus order expanded to (θ, |V|) per bus is a fill-reducing order at a quarter of the cost
-    private readonly Lazy<int[]> _busOrder = new(() => MinimumDegree.Order(ybus.Rows, RowPtrAsColPtr(ybus), ybus.ColIdx));
+    private readonly Lazy<int[]> _busOrder = new(() => Amd.Order(ybus.Rows, RowPtrAsColPtr(ybus), ybus.ColIdx));
 
     private static int[] RowPtrAsColPtr(ComplexCsr y) => y.RowPtr; // Ybus is structurally symmetric: CSR pattern = CSC pattern
 
