@@ -4,13 +4,7 @@ namespace OpenTE.Cli.Tests;
 
 public class CliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = CliApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static string Temp(string name) => Path.Combine(Path.GetTempPath(), "opente-cli-" + Guid.NewGuid().ToString("N")[..8] + "-" + name);
 
@@ -162,13 +156,7 @@ public class CliTests
 
 public class ClearCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = CliApp.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static string Bids(string text)
     {
