@@ -120,6 +120,7 @@ public static class ScopfSolver
         if (result.Status == "optimal")
         {
             var flows = result.Branches.Select(b => b.Pf / baseMva).ToArray();
+            var postOf = new Dictionary<Contingency, double[]>(); // one post-contingency solve per contingency
             foreach (var ((c, l), row) in rows)
             {
                 double dual = solution.Dual(row) / baseMva;
@@ -127,7 +128,9 @@ public static class ScopfSolver
                 if (muSf + muSt <= 1e-9) continue;
                 var post = sens.PostPtdfRow(c, l);
                 for (int b = 0; b < net.BusCount; b++) lmpSecurity[b] -= post[b] * (muSf - muSt);
-                double postFlow = PostFlow(net, sens, c, l, flows, result, solution, recourse.GetValueOrDefault(c)) * baseMva;
+                if (!postOf.TryGetValue(c, out var post_))
+                    postOf[c] = post_ = PostFlows(net, dc, sens, c, flows, result, solution, recourse.GetValueOrDefault(c));
+                double postFlow = post_[l] * baseMva;
                 binding.Add(new SecurityConstraint(c, l, postFlow, limit[l] * baseMva, muSf, muSt));
             }
         }
@@ -251,15 +254,11 @@ public static class ScopfSolver
         return post;
     }
 
-    private static double PostFlow(Network net, Sensitivities sens, Contingency c, int l, double[] flows, DcOpfResult result, ModelSolution solution, Variable?[]? delta) =>
-        PostFlows(net, sens.Dc, sens, c, flows, result, solution, delta)[l];
-
     /// <summary>Cached PTDF rows and LODF columns on the base factorisation.</summary>
     private sealed class Sensitivities(Network net, DcNetwork dc)
     {
         private readonly Dictionary<int, double[]> _ptdf = [];
         private readonly Dictionary<int, double[]> _lodf = [];
-        public DcNetwork Dc => dc;
 
         public double[] PtdfRow(int l)
         {
