@@ -25,6 +25,27 @@ public static class Output
         else w.WriteNull(name);
     }
 
+    /// <summary>The generator fields of DESIGN.md §5 (inside an object the caller opens and closes).</summary>
+    public static void GeneratorFields(this Utf8JsonWriter w, int index, int bus, double pg, double qg)
+    {
+        w.WriteNumber("index", index);
+        w.WriteNumber("bus", bus);
+        w.Number("pg", pg);
+        w.Number("qg", qg);
+    }
+
+    /// <summary>The branch fields of DESIGN.md §5 (inside an object the caller opens and closes).</summary>
+    public static void BranchFields(this Utf8JsonWriter w, int index, int from, int to, double pf, double qf, double pt, double qt)
+    {
+        w.WriteNumber("index", index);
+        w.WriteNumber("from", from);
+        w.WriteNumber("to", to);
+        w.Number("pf", pf);
+        w.Number("qf", qf);
+        w.Number("pt", pt);
+        w.Number("qt", qt);
+    }
+
     /// <summary>Writes the text to --out FILE when given, else to standard output.</summary>
     public static void Emit(string text, string? outFile)
     {

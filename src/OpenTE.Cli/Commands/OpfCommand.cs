@@ -77,10 +77,7 @@ public sealed class OpfCommand : Command<OpfSettings>
         foreach (var g in r.Generators)
         {
             w.WriteStartObject();
-            w.WriteNumber("index", g.Index);
-            w.WriteNumber("bus", g.Bus);
-            w.Number("pg", g.Pg);
-            w.WriteNumber("qg", 0);
+            w.GeneratorFields(g.Index, g.Bus, g.Pg, 0);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -88,13 +85,7 @@ public sealed class OpfCommand : Command<OpfSettings>
         foreach (var l in r.Branches)
         {
             w.WriteStartObject();
-            w.WriteNumber("index", l.Index);
-            w.WriteNumber("from", l.From);
-            w.WriteNumber("to", l.To);
-            w.Number("pf", l.Pf);
-            w.WriteNumber("qf", 0);
-            w.Number("pt", l.Pt);
-            w.WriteNumber("qt", 0);
+            w.BranchFields(l.Index, l.From, l.To, l.Pf, 0, l.Pt, 0);
             w.Number("muSf", l.MuSf);
             w.Number("muSt", l.MuSt);
             w.WriteEndObject();

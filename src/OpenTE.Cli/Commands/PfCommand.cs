@@ -93,13 +93,7 @@ public sealed class PfCommand : Command<PfSettings>
         foreach (var l in r.Branches)
         {
             w.WriteStartObject();
-            w.WriteNumber("index", l.Index);
-            w.WriteNumber("from", l.From);
-            w.WriteNumber("to", l.To);
-            w.Number("pf", l.Pf);
-            w.Number("qf", l.Qf);
-            w.Number("pt", l.Pt);
-            w.Number("qt", l.Qt);
+            w.BranchFields(l.Index, l.From, l.To, l.Pf, l.Qf, l.Pt, l.Qt);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -107,10 +101,7 @@ public sealed class PfCommand : Command<PfSettings>
         foreach (var g in r.Generators)
         {
             w.WriteStartObject();
-            w.WriteNumber("index", g.Index);
-            w.WriteNumber("bus", g.Bus);
-            w.Number("pg", g.Pg);
-            w.Number("qg", g.Qg);
+            w.GeneratorFields(g.Index, g.Bus, g.Pg, g.Qg);
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -89,9 +89,7 @@ public sealed class ScopfCommand : Command<ScopfSettings>
         foreach (var g in r.Opf.Generators)
         {
             w.WriteStartObject();
-            w.WriteNumber("index", g.Index);
-            w.WriteNumber("bus", g.Bus);
-            w.Number("pg", g.Pg);
+            w.GeneratorFields(g.Index, g.Bus, g.Pg, 0);
             w.WriteEndObject();
         }
         w.WriteEndArray();
