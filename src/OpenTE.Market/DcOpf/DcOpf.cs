@@ -18,6 +18,8 @@ public sealed record DcOpfOptions
     public double? ValueOfLostLoad { get; init; }
     /// <summary>Solver: Auto = GLOP for linear costs, interior point for quadratic costs.</summary>
     public SolverKind Solver { get; init; } = SolverKind.Auto;
+    /// <summary>Interior-point settings when that solver runs (null: its defaults).</summary>
+    public InteriorPointOptions? InteriorPoint { get; init; }
     /// <summary>Include the generators of the case (their gencost) as offers. Default true.</summary>
     public bool IncludeCaseGenerators { get; init; } = true;
     /// <summary>Include the case's fixed demand Pd. Default true.</summary>
@@ -129,7 +131,7 @@ public static class DcOpfSolver
 
         model = new DcOpfModel(m, dc, theta, pg, balance, flowRow);
         extend?.Invoke(model);
-        var sol = m.Solve(o.Solver);
+        var sol = m.Solve(o.Solver, o.InteriorPoint);
         solution = sol;
         sw.Stop();
         return DcOpfResult.From(net, dc, o, m, sol, theta, pg, bidVars, shed, balance, flowRow, angleRow, messages, sw.Elapsed.TotalSeconds);

@@ -175,6 +175,9 @@ public static class InteriorPoint
 
         Lagrangian();
         SparseLU? lu = null;
+        // once the static pivots fail the refinement, the rest of the run factorises with threshold pivoting
+        // (refactorising on those pivots) instead of trying static pivots afresh at every iteration
+        bool strict = !o.StaticPivoting;
         int it = 0;
         string message = "";
         var status = SolverStatus.NotConverged;
@@ -230,6 +233,7 @@ public static class InteriorPoint
                 if (pass == 1 && res > 1e-9 * scale)
                 {
                     lu = SparseLU.Factorize(assembler.Matrix, KktLuStrict);
+                    strict = true;
                     rhs.CopyTo(sol, 0);
                     lu.Solve(sol);
                     continue;
@@ -294,7 +298,7 @@ public static class InteriorPoint
             try
             {
                 if (lu is not null && !assembler.Rebuilt) lu.Refactorize(kkt);
-                else lu = SparseLU.Factorize(kkt, o.StaticPivoting ? KktLu : KktLuStrict);
+                else lu = SparseLU.Factorize(kkt, strict ? KktLuStrict : KktLu);
             }
             catch (SingularMatrixException e)
             {
@@ -385,7 +389,7 @@ public static class InteriorPoint
 
     // KKT systems: column ordering that tolerates off-diagonal pivots; refactorisations keep their pivots
     // unless they fall below 1e-3 of their column (each solve is followed by a step of iterative refinement)
-    private static readonly LuOptions KktLuStrict = new() { Ordering = Ordering.SaddlePoint, PivotTolerance = 0.1, RefactorPivotTolerance = 0.01 };
+    private static readonly LuOptions KktLuStrict = new() { Ordering = Ordering.ColumnMinimumDegree, PivotTolerance = 0.1, RefactorPivotTolerance = 0.01 };
     private static readonly LuOptions KktLu = new() { Ordering = Ordering.SaddlePoint, PivotTolerance = 1e-6, RefactorPivotTolerance = 1e-8 };
 
     private static double NormInf(ReadOnlySpan<double> v)
