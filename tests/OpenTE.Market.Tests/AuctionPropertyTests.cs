@@ -101,8 +101,8 @@ public class AuctionPropertyTests
         CoarseBooks.Sample(book =>
         {
             var r = DoubleAuction.Clear(book);
-            Assert.Equal(BruteForceWelfare(book), r.Welfare, 6);
-            Assert.Equal(book.Sum(b => b.Price * (b.Side == Side.Buy ? 1 : -1) * r.Accepted.First(a => ReferenceEquals(a.Bid, b)).AcceptedMw), r.Welfare, 6);
+            Assert.Equal(BruteForceWelfare(book), r.Welfare, 1e-6);
+            Assert.Equal(book.Sum(b => b.Price * (b.Side == Side.Buy ? 1 : -1) * r.Accepted.First(a => ReferenceEquals(a.Bid, b)).AcceptedMw), r.Welfare, 1e-6);
         }, iter: 1000);
     }
 
@@ -180,10 +180,10 @@ public class AuctionPropertyTests
             new Random(seed).Shuffle(shuffled);
             var again = DoubleAuction.Clear(shuffled);
             Assert.Equal(r.ClearingPrice is null, again.ClearingPrice is null);
-            if (r.ClearingPrice is double p) Assert.Equal(p, again.ClearingPrice!.Value, 9);
+            if (r.ClearingPrice is double p) Assert.Equal(p, again.ClearingPrice!.Value, 1e-9);
             var byBid = again.Accepted.ToDictionary(a => a.Bid, (IEqualityComparer<Bid>)ReferenceEqualityComparer.Instance);
             foreach (var a in r.Accepted)
-                Assert.Equal(a.AcceptedMw, byBid[a.Bid].AcceptedMw, 9);
+                Assert.Equal(a.AcceptedMw, byBid[a.Bid].AcceptedMw, 1e-9);
         }, iter: 500);
     }
 
