@@ -22,6 +22,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Contains("--scopf")) return ScopfBench.Run(args.Where(a => a != "--scopf").ToArray());
         if (args.Contains("--bdn"))
         {
             BenchmarkRunner.Run<PowerFlowBenchmarks>(args: args.Where(a => a != "--bdn").ToArray());

@@ -13,9 +13,11 @@ public class ScopfTests
     /// without the element (and with the contingency's re-dispatch in corrective mode), stays within the
     /// emergency ratings up to 1e-6 p.u.
     /// </summary>
-    private static void AssertSecure(Network net, ScopfResult r, double emergencyFactor = 1.0)
+    private static void AssertSecure(Network net, ScopfResult r, double emergencyFactor = 1.0, bool allowRelaxed = false)
     {
+
         Assert.Equal("optimal", r.Opf.Status);
+        if (!allowRelaxed) Assert.Empty(r.Relaxed);
         foreach (var c in r.Contingencies.Secure)
         {
             var pg = r.Opf.Generators.Select(g => g.Pg).ToArray();
@@ -38,7 +40,8 @@ public class ScopfTests
             for (int l = 0; l < net.Branches.Length; l++)
             {
                 var br = net.Branches[l];
-                double rating = br.RateB > 0 ? br.RateB : br.RateA * emergencyFactor;
+                double rating = (br.RateB > 0 ? br.RateB : br.RateA * emergencyFactor)
+                    + r.Relaxed.Where(x => x.Contingency == c && x.Branch == l).Sum(x => x.ViolationMw); // reported relaxations only
                 if (rating <= 0 || (c.Kind == ContingencyKind.Branch && c.Index == l)) continue;
                 Assert.True(Math.Abs(post.Branches[l].Pf) <= rating + 1e-6 * net.BaseMva,
                     $"{c}: branch {l + 1} carries {post.Branches[l].Pf:0.######} MW over its {rating} MW emergency rating");
@@ -92,7 +95,7 @@ public class ScopfTests
         var net = WithoutRateB("case30");
         var set = Contingencies.Default(net);
         var screened = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = mode, EmergencyFactor = 0.95 });
-        var full = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = mode, EmergencyFactor = 0.95, ExtensiveForm = true });
+        var full = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = mode, EmergencyFactor = 0.95, ExtensiveForm = true, ViolationPenalty = 0 });
         Assert.Equal("optimal", full.Opf.Status);
         Assert.True(full.ConstraintsAdded > 10 * screened.ConstraintsAdded, $"extensive {full.ConstraintsAdded}, screened {screened.ConstraintsAdded}");
         Assert.Equal(full.Opf.Objective, screened.Opf.Objective, 4);
@@ -112,6 +115,66 @@ public class ScopfTests
                 $"bus {bus.Id}: {bus.Lmp} vs {bus.LmpEnergy} + {bus.LmpCongestion} + {r.LmpSecurity[b]}");
         }
         Assert.Contains(r.LmpSecurity, s => Math.Abs(s) > 0.01);
+    }
+
+    [Theory]
+    [InlineData(ScopfMode.Preventive)]
+    [InlineData(ScopfMode.Corrective)]
+    public void Limits_no_dispatch_can_meet_are_relaxed_at_the_penalty_and_reported(ScopfMode mode)
+    {
+        // emergency ratings at 60 % of rateA: some post-contingency limits cannot be met by any dispatch
+        var net = WithoutRateB("case30");
+        var set = Contingencies.Default(net);
+        var hard = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = mode, EmergencyFactor = 0.6, ViolationPenalty = 0 });
+        Assert.NotEqual("optimal", hard.Opf.Status);
+        var soft = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = mode, EmergencyFactor = 0.6, ViolationPenalty = 1000 });
+        Assert.Equal("optimal", soft.Opf.Status);
+        Assert.NotEmpty(soft.Relaxed);
+        Assert.Contains(soft.Opf.Messages, m => m.Contains("cannot be met"));
+        // every other limit holds in the independent check, the relaxed ones by no more than reported
+        AssertSecure(net, soft, 0.6, allowRelaxed: true);
+        // a relaxed limit is priced at the penalty: its shadow price is the penalty
+        var binding = soft.Binding.Where(b => soft.Relaxed.Any(x => x.Contingency == b.Contingency && x.Branch == b.Branch)).ToList();
+        Assert.NotEmpty(binding);
+        Assert.All(binding, b => Assert.Equal(1000, b.MuSf + b.MuSt, 2));
+        // the cost includes the penalty: a dearer penalty can only cost more
+        var dearer = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = mode, EmergencyFactor = 0.6, ViolationPenalty = 2000 });
+        Assert.True(dearer.Opf.Objective >= soft.Opf.Objective - 1e-6 * soft.Opf.Objective, $"{dearer.Opf.Status} {dearer.Opf.Objective} < {soft.Opf.Objective}: {string.Join("; ", dearer.Opf.Messages)}");
+        Assert.True(dearer.Relaxed.Sum(x => x.ViolationMw) <= soft.Relaxed.Sum(x => x.ViolationMw) + 1e-4);
+    }
+
+    [Fact]
+    public void Fewer_recourse_generators_cost_at_least_as_much_and_stay_secure()
+    {
+        var net = WithoutRateB("case30"); // 6 generators: K = 2 leaves most of them out of each contingency's recourse
+        var set = Contingencies.Default(net);
+        var pre = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = ScopfMode.Preventive, EmergencyFactor = 0.95 });
+        var all = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = ScopfMode.Corrective, EmergencyFactor = 0.95, RecourseGenerators = 0 });
+        var few = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = ScopfMode.Corrective, EmergencyFactor = 0.95, RecourseGenerators = 2 });
+        double tol = 1e-6 * pre.BaseCost;
+        Assert.True(all.Opf.Objective <= few.Opf.Objective + tol, $"all {all.Opf.Objective} > few {few.Opf.Objective}");
+        Assert.True(few.Opf.Objective <= pre.Opf.Objective + tol, $"few {few.Opf.Objective} > preventive {pre.Opf.Objective}");
+        Assert.True(pre.SecurityCost > all.SecurityCost + 0.1, $"corrective action should save something at 95 % ratings: {pre.SecurityCost} vs {all.SecurityCost}");
+        AssertSecure(net, few, 0.95);
+        AssertSecure(net, all, 0.95);
+        // K = 2: each limit in the model brings at most one generator from each end of its sensitivity ranking
+        Assert.NotEmpty(few.Redispatch);
+        int moving = few.Redispatch.Values.Sum(d => d.Count(x => Math.Abs(x) > 1e-9));
+        Assert.True(moving <= 2 * few.ConstraintsAdded, $"{moving} re-dispatch moves for {few.ConstraintsAdded} limits");
+        Assert.Contains(all.Redispatch.Values, d => d.Count(x => Math.Abs(x) > 1e-9) > 2);
+    }
+
+    [Fact]
+    public void Fixed_units_are_not_redispatched()
+    {
+        var net = WithoutRateB("case30");
+        // generator 2 fixed at its dispatch (Pmin = Pmax): no room to move after an outage
+        net = net.With(generators: net.Generators.Select((g, i) => i == 1 ? g with { Pmin = 40, Pmax = 40 } : g));
+        var r = ScopfSolver.Solve(net, Contingencies.Default(net), new ScopfOptions { Mode = ScopfMode.Corrective, EmergencyFactor = 0.95 });
+        Assert.Equal("optimal", r.Opf.Status);
+        Assert.NotEmpty(r.Redispatch);
+        Assert.All(r.Redispatch.Values, d => Assert.Equal(0, d[1]));
+        AssertSecure(net, r, 0.95);
     }
 
     [Fact]

@@ -22,9 +22,21 @@ public sealed class ScopfSettings : CaseSettings
     [DefaultValue(1.0)]
     public double EmergencyFactor { get; init; } = 1.0;
 
+    [CommandOption("--penalty <PRICE>")]
+    [Description("$/MWh for each MW a post-contingency limit is exceeded when no dispatch can meet it (default 1000); 0 makes the limits hard.")]
+    [DefaultValue(1000.0)]
+    public double Penalty { get; init; } = 1000;
+
+    [CommandOption("--recourse-generators <K>")]
+    [Description("Corrective mode: generators allowed to re-dispatch per contingency, the K most effective on its limits (default 24; 0 = all).")]
+    [DefaultValue(24)]
+    public int RecourseGenerators { get; init; } = 24;
+
     public override ValidationResult Validate() =>
         Mode is not ("preventive" or "corrective") ? ValidationResult.Error("--mode must be preventive or corrective")
         : !(EmergencyFactor > 0) ? ValidationResult.Error("--emergency-factor must be positive")
+        : !(Penalty >= 0) || double.IsPositiveInfinity(Penalty) ? ValidationResult.Error("--penalty must be a finite price ≥ 0 (0 = hard limits)")
+        : RecourseGenerators < 0 ? ValidationResult.Error("--recourse-generators must be ≥ 0 (0 = every generator)")
         : ValidationResult.Success();
 }
 
@@ -39,6 +51,8 @@ public sealed class ScopfCommand : Command<ScopfSettings>
         {
             Mode = s.Mode == "corrective" ? ScopfMode.Corrective : ScopfMode.Preventive,
             EmergencyFactor = s.EmergencyFactor,
+            ViolationPenalty = s.Penalty,
+            RecourseGenerators = s.RecourseGenerators,
             Progress = new Progress<(int Round, int Added, int Violations)>(p =>
                 CliApp.Io.Err.WriteLine($"screening round {p.Round}: {p.Violations} post-contingency violations, {p.Added} constraints so far")),
         };
@@ -106,6 +120,17 @@ public sealed class ScopfCommand : Command<ScopfSettings>
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        w.WriteStartArray("relaxedLimits");
+        foreach (var c in r.Relaxed)
+        {
+            w.WriteStartObject();
+            w.WriteString("contingency", c.Contingency.ToString());
+            w.WriteNumber("branch", c.Branch + 1);
+            w.Number("violationMw", c.ViolationMw);
+            w.Number("limitMw", c.LimitMw);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
         w.WriteStartArray("messages");
         foreach (var m in r.Opf.Messages) w.WriteStringValue(m);
         w.WriteEndArray();
@@ -123,6 +148,9 @@ public sealed class ScopfCommand : Command<ScopfSettings>
         if (r.Opf.Status != "optimal") yield break;
         yield return Output.Table("Binding contingencies", "contingency", "branch", "post flow (MW)", "limit (MW)", "muSf", "muSt")
             .Rows(r.Binding, c => [c.Contingency.ToString(), (c.Branch + 1).ToString(), Output.F(c.PostFlowMw), Output.F(c.LimitMw, "0.##"), Output.F(c.MuSf), Output.F(c.MuSt)]);
+        if (r.Relaxed.Count > 0)
+            yield return Output.Table("Limits no dispatch could meet (relaxed at the penalty price)", "contingency", "branch", "over by (MW)", "limit (MW)")
+                .Rows(r.Relaxed, c => [c.Contingency.ToString(), (c.Branch + 1).ToString(), Output.F(c.ViolationMw), Output.F(c.LimitMw, "0.##")]);
         var buses = r.Opf.Buses.Select((b, i) => (b, sec: r.LmpSecurity[i])).ToList();
         yield return Output.Table("Prices ($/MWh)", "bus", "LMP", "energy", "congestion", "security")
             .Rows(buses, x => [x.b.Id.ToString(), Output.F(x.b.Lmp), Output.F(x.b.LmpEnergy), Output.F(x.b.LmpCongestion), Output.F(x.sec)]);

@@ -29,11 +29,31 @@ public sealed record ScopfOptions
     /// <summary>Add every (contingency, branch) constraint at once instead of screening (small cases, for checks).</summary>
     public bool ExtensiveForm { get; init; }
     public SolverKind Solver { get; init; } = SolverKind.InteriorPoint;
+    /// <summary>
+    /// Price of violating a post-contingency limit, $/MWh per MW over the emergency rating (a transmission-constraint
+    /// penalty factor, as ISOs use). A limit that no dispatch can meet is then relaxed at this price and reported in
+    /// <see cref="ScopfResult.Relaxed"/> instead of making the whole market infeasible. 0 or less: hard limits.
+    /// </summary>
+    public double ViolationPenalty { get; init; } = 1000;
+    /// <summary>
+    /// Corrective mode: generators allowed to re-dispatch for one contingency, chosen per post-contingency limit by
+    /// their effect on it (the most positive and most negative post-contingency PTDFs, half each). 0: every generator.
+    /// </summary>
+    public int RecourseGenerators { get; init; } = 24;
+    /// <summary>
+    /// Corrective mode: a small quadratic cost on re-dispatch, ½·w·ΔPg² with w in $/MW²h. It picks the smallest
+    /// re-dispatch among equally cheap ones (a unique answer) and keeps the interior point's KKT systems regular
+    /// (free zero-cost variables make them singular). Δ = 0 stays feasible and free, so cost(corrective) ≤ cost(preventive).
+    /// </summary>
+    public double RedispatchWeight { get; init; } = 0.01;
     public IProgress<(int Round, int Added, int Violations)>? Progress { get; init; }
 }
 
 /// <summary>A post-contingency limit in the final problem, with its shadow prices ($/MWh).</summary>
 public sealed record SecurityConstraint(Contingency Contingency, int Branch, double PostFlowMw, double LimitMw, double MuSf, double MuSt);
+
+/// <summary>A post-contingency limit no dispatch could meet: relaxed by <paramref name="ViolationMw"/> at the penalty price.</summary>
+public sealed record RelaxedConstraint(Contingency Contingency, int Branch, double ViolationMw, double LimitMw);
 
 public sealed record ScopfResult(
     DcOpfResult Opf,
@@ -47,6 +67,9 @@ public sealed record ScopfResult(
     ContingencySet Contingencies,
     double SolveSeconds)
 {
+    /// <summary>Post-contingency limits relaxed at <see cref="ScopfOptions.ViolationPenalty"/> (empty when every limit is met).</summary>
+    public IReadOnlyList<RelaxedConstraint> Relaxed { get; init; } = [];
+
     public double SecurityCost => Opf.Objective - BaseCost;
 }
 
@@ -67,8 +90,10 @@ public static class ScopfSolver
         var dc = new DcNetwork(net);
         double baseMva = net.BaseMva;
         int nl = net.Branches.Length;
-        var opfOptions = new DcOpfOptions { Solver = o.Solver };
-        var baseResult = DcOpfSolver.Solve(net, opfOptions, dc, null, out _, out _);
+        var baseResult = DcOpfSolver.Solve(net, new DcOpfOptions { Solver = o.Solver }, dc, null, out _, out _);
+        // with security rows and their penalised slacks the KKT systems need threshold pivoting: static pivots
+        // stall there (measured on case_ACTIVSg2000: 200 iterations without convergence, then 26–75 with it)
+        var opfOptions = new DcOpfOptions { Solver = o.Solver, InteriorPoint = new InteriorPointOptions { StaticPivoting = false } };
         if (baseResult.Status != "optimal")
             return new ScopfResult(baseResult, o.Mode, double.NaN, 0, 0, [], [], new Dictionary<Contingency, double[]>(), contingencies, sw.Elapsed.TotalSeconds);
 
@@ -90,19 +115,23 @@ public static class ScopfSolver
         DcOpfResult result = baseResult;
         DcOpfModel model = null!;
         ModelSolution solution = null!;
-        Dictionary<(Contingency, int), Constraint> rows = [];
+        Dictionary<(Contingency, int), Constraint[]> rows = [];
         Dictionary<Contingency, Variable?[]> recourse = [];
+        Dictionary<(Contingency, int), (Variable Up, Variable Down)> slacks = [];
         int rounds = 0, added = active.Count;
         while (true)
         {
             rounds++;
-            var rowsNow = new Dictionary<(Contingency, int), Constraint>();
+            var rowsNow = new Dictionary<(Contingency, int), Constraint[]>();
             var recourseNow = new Dictionary<Contingency, Variable?[]>();
-            result = DcOpfSolver.Solve(net, opfOptions, dc, m => AddSecurity(m, net, dc, sens, o, active, limit, rowsNow, recourseNow), out model, out solution);
+            var slacksNow = new Dictionary<(Contingency, int), (Variable, Variable)>();
+            result = DcOpfSolver.Solve(net, opfOptions, dc, m => AddSecurity(m, net, dc, sens, o, active, limit, rowsNow, recourseNow, slacksNow), out model, out solution);
             rows = rowsNow;
             recourse = recourseNow;
+            slacks = slacksNow;
             if (result.Status != "optimal" || o.ExtensiveForm) break;
-            var violations = Screen(net, dc, sens, contingencies.Secure, monitored, limit, result, solution, recourse, o.Tolerance);
+            var violations = Screen(net, dc, sens, contingencies.Secure, monitored, limit, result, solution, recourse, o.Tolerance)
+                .Where(v => !active.Contains((v.C, v.L))).ToList(); // a limit in the model and still over is relaxed at the penalty
             o.Progress?.Report((rounds, added, violations.Count));
             if (violations.Count == 0 || rounds >= o.MaxRounds)
             {
@@ -123,7 +152,7 @@ public static class ScopfSolver
             var postOf = new Dictionary<Contingency, double[]>(); // one post-contingency solve per contingency
             foreach (var ((c, l), row) in rows)
             {
-                double dual = solution.Dual(row) / baseMva;
+                double dual = row.Sum(solution.Dual) / baseMva;
                 double muSf = Math.Max(0, -dual), muSt = Math.Max(0, dual);
                 if (muSf + muSt <= 1e-9) continue;
                 var post = sens.PostPtdfRow(c, l);
@@ -134,15 +163,35 @@ public static class ScopfSolver
                 binding.Add(new SecurityConstraint(c, l, postFlow, limit[l] * baseMva, muSf, muSt));
             }
         }
+        var relaxed = new List<RelaxedConstraint>();
+        if (result.Status == "optimal")
+            foreach (var ((c, l), (up, down)) in slacks)
+            {
+                double mw = solution.Value(up) + solution.Value(down); // slacks are in MW
+                if (mw > 1e-6) relaxed.Add(new RelaxedConstraint(c, l, mw, limit[l] * baseMva));
+            }
+        if (relaxed.Count > 0)
+            result = result with { Messages = [.. result.Messages, $"{relaxed.Count} post-contingency limits cannot be met by {(o.Mode == ScopfMode.Corrective ? "dispatch and re-dispatch" : "dispatch")}: relaxed by {relaxed.Sum(r => r.ViolationMw):0.###} MW in all at {o.ViolationPenalty} $/MWh"] };
         var redispatch = recourse.ToDictionary(kv => kv.Key, kv => kv.Value.Select(v => v is Variable x ? solution.Value(x) * baseMva : 0).ToArray());
-        return new ScopfResult(result, o.Mode, baseResult.Objective, rounds, added, binding, lmpSecurity, redispatch, contingencies, sw.Elapsed.TotalSeconds);
+        return new ScopfResult(result, o.Mode, baseResult.Objective, rounds, added, binding, lmpSecurity, redispatch, contingencies, sw.Elapsed.TotalSeconds)
+        {
+            Relaxed = relaxed,
+        };
     }
 
     /// <summary>Adds the active post-contingency limits (and, in corrective mode, each contingency's re-dispatch) to the model.</summary>
     private static void AddSecurity(DcOpfModel m, Network net, DcNetwork dc, Sensitivities sens, ScopfOptions o,
-        HashSet<(Contingency C, int L)> active, double[] limit, Dictionary<(Contingency, int), Constraint> rows, Dictionary<Contingency, Variable?[]> recourse)
+        HashSet<(Contingency C, int L)> active, double[] limit, Dictionary<(Contingency, int), Constraint[]> rows, Dictionary<Contingency, Variable?[]> recourse,
+        Dictionary<(Contingency, int), (Variable, Variable)> slacks)
     {
-        foreach (var (c, l) in active.OrderBy(a => a.C.Kind).ThenBy(a => a.C.Index).ThenBy(a => a.L))
+        var ordered = active.OrderBy(a => a.C.Kind).ThenBy(a => a.C.Index).ThenBy(a => a.L).ToList();
+        if (o.Mode == ScopfMode.Corrective)
+            foreach (var group in ordered.GroupBy(a => a.C))
+                Recourse(m, net, sens, group.Key, group.Select(a => a.L).ToList(), o, recourse);
+        double baseMva = net.BaseMva;
+        // no flow exceeds a limit by more than all generation and load together: a finite box keeps the interior point's barrier on both sides
+        double slackBound = (net.Generators.Where(g => g.InService).Sum(g => Math.Abs(g.Pmax)) + net.Buses.Sum(b => Math.Abs(b.Pd))) + baseMva; // MW
+        foreach (var (c, l) in ordered)
         {
             var terms = new List<(Variable, double)>();
             double shift = 0;
@@ -159,12 +208,21 @@ public static class ScopfSolver
             }
             if (o.Mode == ScopfMode.Corrective)
             {
-                var delta = Recourse(m, net, c, o, recourse);
+                var delta = recourse[c];
                 var post = sens.PostPtdfRow(c, l);
                 for (int g = 0; g < delta.Length; g++)
                     if (delta[g] is Variable d) terms.Add((d, post[net.BusIndex[net.Generators[g].Bus]]));
             }
-            rows[(c, l)] = m.Model.AddConstraint($"security[{c.Label},{l + 1}]", -limit[l] - shift, limit[l] - shift, terms);
+            if (o.ViolationPenalty > 0)
+            {
+                // slacks in MW (cost = the penalty itself): better scaled for the interior point than p.u. at penalty × baseMVA
+                var up = m.Model.AddVariable($"over[{c.Label},{l + 1}]", 0, slackBound, o.ViolationPenalty);
+                var down = m.Model.AddVariable($"under[{c.Label},{l + 1}]", 0, slackBound, o.ViolationPenalty);
+                slacks[(c, l)] = (up, down);
+                terms.Add((up, -1 / baseMva));
+                terms.Add((down, 1 / baseMva));
+            }
+            rows[(c, l)] = [m.Model.AddConstraint($"security[{c.Label},{l + 1}]", -limit[l] - shift, limit[l] - shift, terms)];
         }
     }
 
@@ -176,26 +234,52 @@ public static class ScopfSolver
         shift += scale * dc.PfInj[l];
     }
 
-    private static Variable?[] Recourse(DcOpfModel m, Network net, Contingency c, ScopfOptions o, Dictionary<Contingency, Variable?[]> recourse)
+    /// <summary>How far a generator can move after an outage (MW): its 30-minute ramp, at most its operating range (0 for a fixed unit).</summary>
+    private static double Ramp(Generator gen, ScopfOptions o) =>
+        Math.Min(gen.Ramp30 > 0 ? gen.Ramp30 : gen.Ramp10 > 0 ? 3 * gen.Ramp10 : o.DefaultRampShare * Math.Abs(gen.Pmax), Math.Max(0, gen.Pmax - gen.Pmin));
+
+    /// <summary>
+    /// The re-dispatch variables of contingency c. With <see cref="ScopfOptions.RecourseGenerators"/> = K the
+    /// generators are, for each of c's limits in the model, the K/2 with the largest and the K/2 with the smallest
+    /// post-contingency PTDF (moving output from the second kind to the first relieves the limit most per MW).
+    /// </summary>
+    private static void Recourse(DcOpfModel m, Network net, Sensitivities sens, Contingency c, List<int> branches, ScopfOptions o,
+        Dictionary<Contingency, Variable?[]> recourse)
     {
-        if (recourse.TryGetValue(c, out var existing)) return existing;
         double baseMva = net.BaseMva;
-        var delta = new Variable?[net.Generators.Length];
+        int ng = net.Generators.Length;
+        bool Eligible(int g) => m.Pg[g] is Variable && !(c.Kind == ContingencyKind.Generator && c.Index == g) && Ramp(net.Generators[g], o) > 0;
+        var chosen = new bool[ng];
+        var eligible = Enumerable.Range(0, ng).Where(Eligible).ToArray();
+        if (o.RecourseGenerators <= 0 || eligible.Length <= o.RecourseGenerators)
+            foreach (int g in eligible) chosen[g] = true;
+        else
+            foreach (int l in branches)
+            {
+                var post = sens.PostPtdfRow(c, l);
+                var bySensitivity = eligible.OrderBy(g => post[net.BusIndex[net.Generators[g].Bus]]).ThenBy(g => g).ToArray();
+                int half = Math.Max(1, o.RecourseGenerators / 2);
+                for (int k = 0; k < half; k++)
+                {
+                    chosen[bySensitivity[k]] = true;
+                    chosen[bySensitivity[^(k + 1)]] = true;
+                }
+            }
+        var delta = new Variable?[ng];
         var sum = new List<(Variable, double)>();
-        for (int g = 0; g < delta.Length; g++)
+        for (int g = 0; g < ng; g++)
         {
-            if (m.Pg[g] is not Variable pg || (c.Kind == ContingencyKind.Generator && c.Index == g)) continue;
+            if (!chosen[g] || m.Pg[g] is not Variable pg) continue;
             var gen = net.Generators[g];
-            double ramp = gen.Ramp30 > 0 ? gen.Ramp30 : gen.Ramp10 > 0 ? 3 * gen.Ramp10 : o.DefaultRampShare * Math.Abs(gen.Pmax);
-            if (ramp <= 0) continue;
+            double ramp = Ramp(gen, o);
             var d = m.Model.AddVariable($"redispatch[{c.Label},{g + 1}]", -ramp / baseMva, ramp / baseMva);
+            if (o.RedispatchWeight > 0) m.Model.AddQuadraticCost(d, d, o.RedispatchWeight * baseMva * baseMva);
             delta[g] = d;
             sum.Add((d, 1));
             m.Model.AddConstraint($"capacity[{c.Label},{g + 1}]", gen.Pmin / baseMva, gen.Pmax / baseMva, [(pg, 1), (d, 1)]);
         }
         m.Model.AddEquality($"redispatch-balance[{c.Label}]", 0, sum);
         recourse[c] = delta;
-        return delta;
     }
 
     private sealed record Violation(Contingency C, int L, double Excess);
