@@ -390,4 +390,17 @@ public static class AnsiConsoleProgress
         console.Status().Start(what + " …", _ => result = work());
         return result;
     }
+
+    /// <summary>
+    /// Long work that reports its steps: on an interactive terminal a spinner whose text is the latest step;
+    /// otherwise each step is one line on standard error (so logs and tests see them).
+    /// </summary>
+    public static T Run<T>(string what, Func<Action<string>, T> work)
+    {
+        var console = CliApp.Io.Console;
+        if (!console.Profile.Capabilities.Interactive) return work(step => CliApp.Io.Err.WriteLine(step));
+        T result = default!;
+        console.Status().Start(what + " …", ctx => result = work(step => ctx.Status(Markup.Escape($"{what}: {step}"))));
+        return result;
+    }
 }

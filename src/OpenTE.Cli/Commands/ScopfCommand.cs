@@ -53,10 +53,11 @@ public sealed class ScopfCommand : Command<ScopfSettings>
             EmergencyFactor = s.EmergencyFactor,
             ViolationPenalty = s.Penalty,
             RecourseGenerators = s.RecourseGenerators,
-            Progress = new Progress<(int Round, int Added, int Violations)>(p =>
-                CliApp.Io.Err.WriteLine($"screening round {p.Round}: {p.Violations} post-contingency violations, {p.Added} constraints so far")),
         };
-        var r = ScopfSolver.Solve(net, set, options);
+        var r = AnsiConsoleProgress.Run($"N-1 SCOPF of {net.Name}", step => ScopfSolver.Solve(net, set, options with
+        {
+            Progress = new Inline(p => step($"screening round {p.Round}: {p.Violations} post-contingency violations, {p.Added} constraints so far")),
+        }));
         if (s.Json) Output.Emit(ToJson(r), s.Out);
         else Output.Render(Tables(r), s.Out);
         if (r.Opf.Status != "optimal")
@@ -65,6 +66,12 @@ public sealed class ScopfCommand : Command<ScopfSettings>
             return 1;
         }
         return 0;
+    }
+
+    /// <summary>Reports on the solver's thread at once (Progress&lt;T&gt; would post to the thread pool, out of order).</summary>
+    private sealed class Inline(Action<(int Round, int Added, int Violations)> report) : IProgress<(int Round, int Added, int Violations)>
+    {
+        public void Report((int Round, int Added, int Violations) value) => report(value);
     }
 
     private static string ToJson(ScopfResult r) => Output.Json(w =>
