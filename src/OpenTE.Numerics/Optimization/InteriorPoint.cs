@@ -45,6 +45,11 @@ public sealed record InteriorPointOptions
     /// refinement). If that run does not converge, the solve is repeated with threshold pivoting (0.1).
     /// </summary>
     public bool StaticPivoting { get; init; } = true;
+    /// <summary>
+    /// The objective is multiplied by this inside the solver (MIPS's <c>cost_mult</c>; MATPOWER's AC OPF uses 1e-4)
+    /// so that its multipliers are on the scale of the constraints; results are reported unscaled.
+    /// </summary>
+    public double CostScale { get; init; } = 1;
 }
 
 /// <summary>
@@ -74,6 +79,14 @@ public static class InteriorPoint
     public static InteriorPointResult Solve(INonlinearProgram problem, InteriorPointOptions? options = null)
     {
         var o = options ?? new InteriorPointOptions();
+        if (o.CostScale != 1)
+        {
+            if (!(o.CostScale > 0) || !double.IsFinite(o.CostScale)) throw new ArgumentException("CostScale must be positive and finite");
+            double s = o.CostScale;
+            var r = Solve(new ScaledObjective(problem, s), o with { CostScale = 1 });
+            static double[] Div(double[] v, double s) => [.. v.Select(a => a / s)];
+            return r with { Objective = r.Objective / s, Lambda = Div(r.Lambda, s), Mu = Div(r.Mu, s), MuLower = Div(r.MuLower, s), MuUpper = Div(r.MuUpper, s) };
+        }
         var first = SolveOnce(problem, o);
         if (first.Status == SolverStatus.Optimal || !o.StaticPivoting) return first;
         // static pivots can lose the accuracy the last iterations need: solve again with threshold pivoting
@@ -391,6 +404,28 @@ public static class InteriorPoint
     // unless they fall below 1e-3 of their column (each solve is followed by a step of iterative refinement)
     private static readonly LuOptions KktLuStrict = new() { Ordering = Ordering.ColumnMinimumDegree, PivotTolerance = 0.1, RefactorPivotTolerance = 0.01 };
     private static readonly LuOptions KktLu = new() { Ordering = Ordering.SaddlePoint, PivotTolerance = 1e-6, RefactorPivotTolerance = 1e-8 };
+
+    /// <summary>The same program with its objective (and so its gradient and Hessian weight) multiplied by s.</summary>
+    private sealed class ScaledObjective(INonlinearProgram p, double s) : INonlinearProgram
+    {
+        public int Variables => p.Variables;
+        public int Equalities => p.Equalities;
+        public int Inequalities => p.Inequalities;
+        public ReadOnlySpan<double> Lower => p.Lower;
+        public ReadOnlySpan<double> Upper => p.Upper;
+
+        public double Objective(ReadOnlySpan<double> x, Span<double> gradient)
+        {
+            double f = p.Objective(x, gradient);
+            for (int i = 0; i < gradient.Length; i++) gradient[i] *= s;
+            return f * s;
+        }
+
+        public void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h) => p.Constraints(x, g, h);
+        public (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x) => p.Jacobians(x);
+        public SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu) => p.Hessian(x, sigma * s, lambda, mu);
+        public double[] InitialPoint() => p.InitialPoint();
+    }
 
     private static double NormInf(ReadOnlySpan<double> v)
     {

@@ -287,7 +287,7 @@ public sealed class OptimizationModel
 
         public (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x) => (_aEq, _aIq);
 
-        public SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu) => _q;
+        public SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu) => sigma == 1 ? _q : _q.Scale(sigma);
 
         public double[] InitialPoint()
         {
