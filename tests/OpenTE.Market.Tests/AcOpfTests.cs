@@ -190,3 +190,56 @@ public class AcOpfInvariantTests
         Assert.Contains(r.Messages, m => m.Contains("IPM"));
     }
 }
+
+public class AcOpfDecompositionTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("case9")]
+    [InlineData("case30")]
+    [InlineData("case33bw")]
+    [InlineData("case118")]
+    [InlineData("case300")]
+    [InlineData("case_ACTIVSg2000")]
+    public void Price_parts_add_up_to_the_prices(string name)
+    {
+        var net = TestData.Load(name);
+        var r = AcOpfSolver.Solve(net);
+        Assert.Equal("optimal", r.Status);
+        double worst = 0;
+        foreach (var b in r.Buses)
+        {
+            var p = b.Parts!;
+            // the parts come from separate linear solves on the balance Jacobian; the prices from the interior point
+            double eP = Math.Abs(p.Energy + p.Loss + p.Congestion + p.Voltage - b.Lmp), eQ = Math.Abs(p.QLoss + p.QCongestion + p.QVoltage - b.LmpQ);
+            worst = Math.Max(worst, Math.Max(eP, eQ));
+            Assert.True(eP <= 1e-5 * Math.Max(1, Math.Abs(b.Lmp)) && eQ <= 1e-5 * Math.Max(1, Math.Abs(b.Lmp)),
+                $"bus {b.Id}: λP {b.Lmp} vs {p.Energy} + {p.Loss} + {p.Congestion} + {p.Voltage}; λQ {b.LmpQ} vs {p.QLoss} + {p.QCongestion} + {p.QVoltage}");
+        }
+        output.WriteLine($"{name}: parts add up to within {worst:E1}");
+        // no branch limit binds → no congestion part; no voltage limit binds → no voltage part
+        if (r.Branches.All(l => !(l.MuSf > 1e-8 || l.MuSt > 1e-8)))
+            Assert.All(r.Buses, b => Assert.True(Math.Abs(b.Parts!.Congestion) < 1e-6 && Math.Abs(b.Parts.QCongestion) < 1e-6));
+        if (r.Buses.All(b => b.MuVmax < 1e-8 && b.MuVmin < 1e-8))
+            Assert.All(r.Buses, b => Assert.True(Math.Abs(b.Parts!.Voltage) < 1e-6));
+    }
+
+    [Fact]
+    public void Prices_on_a_radial_feeder_rise_with_distance_and_carry_a_loss_part()
+    {
+        // case33bw: one source at bus 1 (the reference, |V| fixed at 1 p.u.: its voltage multiplier gives every bus a
+        // voltage part), no binding flow limits; marginal losses raise the price along the main feeder 1 → 18
+        var net = TestData.Load("case33bw");
+        var r = AcOpfSolver.Solve(net);
+        var feeder = Enumerable.Range(1, 18).Select(id => r.Buses[net.BusIndex[id]]).ToList();
+        for (int k = 1; k < feeder.Count; k++)
+        {
+            Assert.True(feeder[k].Lmp > feeder[k - 1].Lmp, $"bus {feeder[k].Id}: LMP {feeder[k].Lmp} not above bus {feeder[k - 1].Id}'s");
+            Assert.True(feeder[k].Parts!.Loss > feeder[k - 1].Parts!.Loss, $"bus {feeder[k].Id}: loss part {feeder[k].Parts!.Loss} not above bus {feeder[k - 1].Id}'s");
+            Assert.Equal(0, feeder[k].Parts!.Congestion, 1e-9);
+            output.WriteLine($"bus {feeder[k].Id}: λP {feeder[k].Lmp:F4} = {feeder[k].Parts!.Energy:F4} + loss {feeder[k].Parts!.Loss:F4} + voltage {feeder[k].Parts!.Voltage:F4}; λQ {feeder[k].LmpQ:F4} = loss {feeder[k].Parts!.QLoss:F4} + voltage {feeder[k].Parts!.QVoltage:F4}");
+        }
+        var sub = r.Buses[net.BusIndex[1]];
+        Assert.Equal(0, sub.Parts!.Loss, 1e-9);
+        Assert.Equal(sub.Lmp, sub.Parts.Energy + sub.Parts.Voltage, 1e-6);
+    }
+}

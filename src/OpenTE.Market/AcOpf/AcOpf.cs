@@ -18,7 +18,11 @@ public sealed record AcOpfOptions
 /// Bus result. <c>Lmp</c> ($/MWh) and <c>LmpQ</c> ($/MVArh) are the multipliers of the P and Q balance;
 /// <c>MuVmax</c>/<c>MuVmin</c> ($/p.u./h) those of the voltage limits.
 /// </summary>
-public sealed record AcOpfBus(int Id, double Vm, double VaDeg, double Lmp, double LmpQ, double MuVmax, double MuVmin);
+public sealed record AcOpfBus(int Id, double Vm, double VaDeg, double Lmp, double LmpQ, double MuVmax, double MuVmin)
+{
+    /// <summary>λ_P = energy + loss + congestion + voltage and λ_Q = loss + congestion + voltage (docs/ac-opf.md).</summary>
+    public PriceParts? Parts { get; init; }
+}
 
 public sealed record AcOpfGenerator(int Index, int Bus, double Pg, double Qg, bool InService, double MuPmax, double MuPmin, double MuQmax, double MuQmin);
 
@@ -101,6 +105,8 @@ public static class AcOpfSolver
             branches[l] = new AcOpfBranch(l + 1, br.From, br.To, pf * baseMva, qf * baseMva, pt * baseMva, qt * baseMva, br.RateA, Num(muSf[l]), Num(muSt[l]));
         }
         if (!ok) messages.Add("no optimal solution: prices are not reported");
+        else if (AcOpfPrices.Decompose(net, program, r, messages) is { } parts)
+            for (int i = 0; i < nb; i++) buses[i] = buses[i] with { Parts = parts[i] };
         return new AcOpfResult(net.Name, status, ok ? r.Objective : double.NaN, sw.Elapsed.TotalSeconds, r.Iterations, buses, gens, branches, messages);
     }
 }
