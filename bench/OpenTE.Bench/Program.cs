@@ -28,7 +28,7 @@ public static class Program
             BenchmarkRunner.Run<PowerFlowBenchmarks>(args: args.Where(a => a != "--bdn").ToArray());
             return 0;
         }
-        string[] cases = args.Length > 0 ? args : ["case118", "case300", "case_ACTIVSg2000"];
+        string[] cases = args.Where(a => !a.StartsWith("--")).ToArray() is { Length: > 0 } named ? named : ["case118", "case300", "case_ACTIVSg2000"];
         Console.WriteLine("AC and DC power flow (median wall time per solve; speed-up = MATPOWER runpf seconds / ours, same machine kind)");
         Console.WriteLine($"{"case",-18} {"buses",6} {"AC PF median ms",16} {"MATPOWER ms",12} {"speed-up",9} {"LU fill",9} {"DC PF ms",9}");
         foreach (var name in cases)
@@ -50,6 +50,18 @@ public static class Program
             var (median, its) = Measure(() => DcOpfSolver.Solve(net, new DcOpfOptions { Solver = SolverKind.InteriorPoint }), r => r.Iterations);
             Console.WriteLine($"{name,-18} {median * 1e3,10:0.0} {reference * 1e3,12:0.0} {reference / median,8:0.0}x {its,10}");
         }
+
+        Console.WriteLine();
+        Console.WriteLine("AC OPF (interior point, MIPS iteration, exact Hessians; speed-up = MATPOWER runopf seconds / ours)");
+        Console.WriteLine($"{"case",-18} {"median ms",10} {"MATPOWER ms",12} {"speed-up",9} {"iterations",10} {"ms/iteration",13}");
+        foreach (var name in cases)
+        {
+            var net = BenchCases.Load(name);
+            double reference = BenchCases.ReferenceSeconds(name, "acopf");
+            var (median, its) = Measure(() => OpenTE.Market.AcOpf.AcOpfSolver.Solve(net), r => r.Iterations);
+            Console.WriteLine($"{name,-18} {median * 1e3,10:0.0} {reference * 1e3,12:0.0} {reference / median,8:0.0}x {its,10} {median * 1e3 / its,13:0.00}");
+        }
+        if (args.Contains("--acopf")) return 0;
 
         Console.WriteLine();
         var net118 = BenchCases.Load("case118");

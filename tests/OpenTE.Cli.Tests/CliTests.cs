@@ -104,7 +104,9 @@ public class CliTests
     [InlineData("pf", "no-such-case")]
     [InlineData("pf", "case9", "--tol", "-1")]
     [InlineData("case", "convert", "case9", "--to", "xml")]
-    [InlineData("opf", "case9", "--model", "ac")]
+    [InlineData("opf", "case9", "--model", "acdc")]
+    [InlineData("opf", "case9", "--model", "ac", "--solver", "glop")]
+    [InlineData("opf", "case9", "--model", "ac", "--voll", "1000")]
     public void Usage_errors_exit_2(params string[] args)
     {
         var (code, _, err) = Run(args);
@@ -151,6 +153,49 @@ public class CliTests
         foreach (var b in root.GetProperty("buses").EnumerateArray())
             Assert.Equal(b.GetProperty("lmp").GetDouble(), b.GetProperty("lmpEnergy").GetDouble() + b.GetProperty("lmpCongestion").GetDouble(), 4);
         Assert.Contains(root.GetProperty("branches").EnumerateArray(), l => l.GetProperty("muSf").GetDouble() + l.GetProperty("muSt").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void Ac_opf_json_follows_the_contract_with_reactive_prices_and_their_parts()
+    {
+        var (code, output, err) = Run("opf", "case30", "--model", "ac", "--json");
+        Assert.True(code == 0, err);
+        var root = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(["case", "model", "status", "objective", "solveSeconds"], root.EnumerateObject().Select(p => p.Name).Take(5));
+        Assert.Equal("ac", root.GetProperty("model").GetString());
+        Assert.Equal("optimal", root.GetProperty("status").GetString());
+        Assert.Equal(576.8923361980255, root.GetProperty("objective").GetDouble(), 576.89 * 1e-6); // MATPOWER runopf
+        foreach (var b in root.GetProperty("buses").EnumerateArray())
+        {
+            double P(string f) => b.GetProperty(f).GetDouble();
+            Assert.Equal(P("lmp"), P("lmpEnergy") + P("lmpLoss") + P("lmpCongestion") + P("lmpVoltage"), 1e-6);
+            Assert.Equal(P("lmpQ"), P("lmpQLoss") + P("lmpQCongestion") + P("lmpQVoltage"), 1e-6);
+            Assert.InRange(P("vm"), 0.9, 1.1);
+        }
+        var gen = root.GetProperty("generators")[0];
+        Assert.True(gen.TryGetProperty("qg", out _));
+        var br = root.GetProperty("branches")[0];
+        foreach (var f in new[] { "index", "from", "to", "pf", "qf", "pt", "qt", "muSf", "muSt" }) Assert.True(br.TryGetProperty(f, out _), f);
+        Assert.True(br.GetProperty("pf").GetDouble() + br.GetProperty("pt").GetDouble() > 0, "a line's losses are positive");
+    }
+
+    [Fact]
+    public void Ac_opf_that_cannot_be_solved_exits_1_with_the_reason_and_no_prices()
+    {
+        string f = Path.Combine(Path.GetTempPath(), "opente-acbad-" + Guid.NewGuid().ToString("N")[..6] + ".m");
+        var net = OpenTE.Grid.Matpower.MatpowerCase.Read(ScopfCliTests.CaseFile("case9")).Network;
+        OpenTE.Grid.Matpower.MatpowerCase.Save(net.With(buses: net.Buses.Select(b => b with { Vmin = 1.3, Vmax = 1.31 }),
+            generators: net.Generators.Select(g => g with { Qmax = 1, Qmin = -1 })), f);
+        try
+        {
+            var (code, output, err) = Run("opf", f, "--model", "ac", "--json");
+            Assert.Equal(1, code);
+            Assert.Contains("IPM", err);
+            var root = JsonDocument.Parse(output).RootElement;
+            Assert.NotEqual("optimal", root.GetProperty("status").GetString());
+            Assert.All(root.GetProperty("buses").EnumerateArray(), b => Assert.Equal(JsonValueKind.Null, b.GetProperty("lmp").ValueKind));
+        }
+        finally { File.Delete(f); }
     }
 }
 

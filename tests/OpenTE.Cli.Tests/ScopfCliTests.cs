@@ -49,7 +49,7 @@ public class ScopfCliTests
         finally { File.Delete(m); }
     }
 
-    private static string CaseFile(string name)
+    internal static string CaseFile(string name)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using OpenTE.Market.AcOpf;
 using OpenTE.Market.DcOpf;
 using OpenTE.Numerics.Optimization;
 using Spectre.Console;
@@ -10,7 +11,7 @@ namespace OpenTE.Cli.Commands;
 public sealed class OpfSettings : CaseSettings
 {
     [CommandOption("--model <MODEL>")]
-    [Description("dc (the linear network model). ac is tracked in issue #4.")]
+    [Description("dc (linear network model, LMPs with congestion) or ac (full AC OPF: voltages, reactive prices, losses).")]
     [DefaultValue("dc")]
     public string Model { get; init; } = "dc";
 
@@ -24,8 +25,10 @@ public sealed class OpfSettings : CaseSettings
     public double? Voll { get; init; }
 
     public override ValidationResult Validate() =>
-        Model != "dc" ? ValidationResult.Error($"--model {Model} is not available yet: use --model dc")
+        Model is not ("dc" or "ac") ? ValidationResult.Error($"--model must be dc or ac, not {Model}")
         : Solver is not ("auto" or "glop" or "ipm") ? ValidationResult.Error("--solver must be auto, glop or ipm")
+        : Model == "ac" && Solver == "glop" ? ValidationResult.Error("--model ac is nonlinear: GLOP cannot solve it; use --solver ipm (or auto)")
+        : Model == "ac" && Voll is not null ? ValidationResult.Error("--voll applies to --model dc only")
         : Voll is double v && !(v > 0 && double.IsFinite(v)) ? ValidationResult.Error("--voll must be a positive price")
         : ValidationResult.Success();
 
@@ -37,6 +40,18 @@ public sealed class OpfCommand : Command<OpfSettings>
     public override int Execute(CommandContext context, OpfSettings s, CancellationToken cancellationToken)
     {
         var read = CaseLocator.Load(s.Case);
+        if (s.Model == "ac")
+        {
+            var ac = AnsiConsoleProgress.Run($"AC OPF of {read.Network.Name}", () => AcOpfSolver.Solve(read.Network));
+            if (s.Json) Output.Emit(AcJson(ac), s.Out);
+            else Output.Render(AcTables(ac), s.Out);
+            if (ac.Status != "optimal")
+            {
+                CliApp.Io.Err.WriteLine($"{ac.Status}: {string.Join("; ", ac.Messages)}");
+                return 1;
+            }
+            return 0;
+        }
         var r = DcOpfSolver.Solve(read.Network, new DcOpfOptions { Solver = s.SolverKind, ValueOfLostLoad = s.Voll });
         if (s.Json) Output.Emit(ToJson(r), s.Out);
         else Output.Render(Tables(r), s.Out);
@@ -99,6 +114,82 @@ public sealed class OpfCommand : Command<OpfSettings>
         w.WriteEndArray();
         w.WriteEndObject();
     });
+
+    public static string AcJson(AcOpfResult r) => Output.Json(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("case", r.Case);
+        w.WriteString("model", "ac");
+        w.WriteString("status", r.Status);
+        w.Number("objective", r.Objective);
+        w.WriteNumber("solveSeconds", r.SolveSeconds);
+        w.WriteStartArray("buses");
+        foreach (var b in r.Buses)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("id", b.Id);
+            w.Number("vm", b.Vm);
+            w.Number("vaDeg", b.VaDeg);
+            w.Number("lmp", b.Lmp);
+            w.Number("lmpQ", b.LmpQ);
+            w.Number("muVmax", b.MuVmax);
+            w.Number("muVmin", b.MuVmin);
+            w.Number("lmpEnergy", b.Parts?.Energy ?? double.NaN);
+            w.Number("lmpCongestion", b.Parts?.Congestion ?? double.NaN);
+            w.Number("lmpLoss", b.Parts?.Loss ?? double.NaN);
+            w.Number("lmpVoltage", b.Parts?.Voltage ?? double.NaN);
+            w.Number("lmpQLoss", b.Parts?.QLoss ?? double.NaN);
+            w.Number("lmpQCongestion", b.Parts?.QCongestion ?? double.NaN);
+            w.Number("lmpQVoltage", b.Parts?.QVoltage ?? double.NaN);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("generators");
+        foreach (var g in r.Generators)
+        {
+            w.WriteStartObject();
+            w.GeneratorFields(g.Index, g.Bus, g.Pg, g.Qg);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("branches");
+        foreach (var l in r.Branches)
+        {
+            w.WriteStartObject();
+            w.BranchFields(l.Index, l.From, l.To, l.Pf, l.Qf, l.Pt, l.Qt);
+            w.Number("muSf", l.MuSf);
+            w.Number("muSt", l.MuSt);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.Number("lossesMw", r.LossesMw);
+        w.WriteNumber("iterations", r.Iterations);
+        w.WriteStartArray("messages");
+        foreach (var m in r.Messages) w.WriteStringValue(m);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
+
+    private static IEnumerable<IRenderable> AcTables(AcOpfResult r)
+    {
+        string status = r.Status == "optimal" ? "[green]optimal[/]" : $"[red]{r.Status}[/]";
+        yield return new Markup($"[bold]{Markup.Escape(r.Case)}[/]: AC OPF {status} ({r.Iterations} interior-point iterations, {r.SolveSeconds * 1000:0.0} ms); " +
+            $"cost {Output.F(r.Objective, "0.##")} $/h; losses {Output.F(r.LossesMw, "0.###")} MW\n");
+        foreach (var m in r.Messages) yield return new Markup($"  {Markup.Escape(m)}\n");
+        if (r.Status != "optimal") yield break;
+        yield return Output.Table("Prices: λP ($/MWh) = energy + loss + congestion + voltage; λQ ($/MVArh) = loss + congestion + voltage",
+                "bus", "|V| (p.u.)", "Va (deg)", "λP", "energy", "loss", "congestion", "voltage", "λQ", "Q loss", "Q cong.", "Q voltage")
+            .Rows(r.Buses, b => [b.Id.ToString(), Output.F(b.Vm, "0.0000"), Output.F(b.VaDeg), Output.F(b.Lmp), Output.F(b.Parts?.Energy ?? double.NaN),
+                Output.F(b.Parts?.Loss ?? double.NaN), Output.F(b.Parts?.Congestion ?? double.NaN), Output.F(b.Parts?.Voltage ?? double.NaN), Output.F(b.LmpQ),
+                Output.F(b.Parts?.QLoss ?? double.NaN), Output.F(b.Parts?.QCongestion ?? double.NaN), Output.F(b.Parts?.QVoltage ?? double.NaN)]);
+        yield return Output.Table("Dispatch", "gen", "bus", "Pg (MW)", "Qg (MVAr)")
+            .Rows(r.Generators.Where(g => g.InService).ToList(), g => [g.Index.ToString(), g.Bus.ToString(), Output.F(g.Pg), Output.F(g.Qg)]);
+        var binding = r.Branches.Where(b => b.MuSf > 1e-6 || b.MuSt > 1e-6).ToList();
+        yield return binding.Count == 0
+            ? new Markup("No binding branch limits.\n")
+            : Output.Table("Binding branches", "#", "from", "to", "Pf (MW)", "Qf (MVAr)", "rateA (MVA)", "muSf", "muSt")
+                .Rows(binding, l => [l.Index.ToString(), l.From.ToString(), l.To.ToString(), Output.F(l.Pf), Output.F(l.Qf), Output.F(l.RateA, "0.##"), Output.F(l.MuSf), Output.F(l.MuSt)]);
+    }
 
     private static IEnumerable<IRenderable> Tables(DcOpfResult r)
     {

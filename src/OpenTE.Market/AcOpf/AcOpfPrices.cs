@@ -35,11 +35,17 @@ internal static class AcOpfPrices
         var (jg, jh) = program.Jacobians(r.X);
         int refRow = program.BalanceP[refBus], refQRow = program.BalanceQ[refBus];
         // state columns: θ of every energised non-reference bus, |V| of every energised non-reference bus (the
-        // reference bus holds its voltage and supplies the reactive power, as the slack of a power flow)
-        var state = new List<int>();
-        for (int i = 0; i < nb; i++) if (program.BalanceP[i] >= 0 && i != refBus) state.Add(program.ThetaVar(i));
-        for (int i = 0; i < nb; i++) if (program.BalanceP[i] >= 0 && i != refBus) state.Add(program.VmVar(i));
+        // reference bus holds its voltage and supplies the reactive power, as the slack of a power flow); column
+        // numbers follow the balance rows (θ_i with P_i, |V_i| with Q_i) so the matrix has a power-flow Jacobian's
+        // structure and a symmetric ordering keeps its fill low
         int n = program.Equalities - 1; // unknowns: every balance multiplier but the reference bus's Q
+        var state = new List<(int Var, int Col)>();
+        for (int i = 0; i < nb; i++)
+        {
+            if (program.BalanceP[i] < 0 || i == refBus) continue;
+            state.Add((program.ThetaVar(i), program.BalanceP[i] < refQRow ? program.BalanceP[i] : program.BalanceP[i] - 1));
+            state.Add((program.VmVar(i), program.BalanceQ[i] < refQRow ? program.BalanceQ[i] : program.BalanceQ[i] - 1));
+        }
         if (state.Count + 1 != n)
         {
             messages.Add("price decomposition: the balance Jacobian is not square with the reference equation: parts not reported");
@@ -47,17 +53,17 @@ internal static class AcOpfPrices
         }
         int Row(int eqRow) => eqRow < refQRow ? eqRow : eqRow - 1;
         var b = new TripletBuilder(n, n, jg.Nnz + 1);
-        var refQCoef = new double[state.Count]; // J[Q_ref, c]: moves λ_Q,ref to the right-hand side
-        for (int c = 0; c < state.Count; c++)
+        var refQCoef = new double[n]; // J[Q_ref, c]: moves λ_Q,ref to the right-hand side
+        foreach (var (v, c) in state)
         {
-            int v = state[c];
             for (int p = jg.ColPtr[v]; p < jg.ColPtr[v + 1]; p++)
             {
-                if (jg.RowIdx[p] == refQRow) refQCoef[c] = jg.Values[p];
+                if (jg.RowIdx[p] == refQRow) refQCoef[c] += jg.Values[p];
                 else b.Add(Row(jg.RowIdx[p]), c, jg.Values[p]);
             }
         }
-        b.Add(Row(refRow), n - 1, 1);
+        int refCol = Row(refRow);
+        b.Add(refCol, refCol, 1);
         SparseLU lu;
         try { lu = SparseLU.Factorize(b.ToCsc(), new LuOptions { PivotTolerance = 0.1 }); }
         catch (SingularMatrixException)
@@ -72,13 +78,12 @@ internal static class AcOpfPrices
         var unit = new double[n];
         var cong = new double[n];
         var volt = new double[n];
-        for (int c = 0; c < state.Count; c++)
+        foreach (var (v, c) in state)
         {
-            int v = state[c];
             cong[c] = -jhTmu[v];
             volt[c] = -(r.MuUpper[v] - r.MuLower[v]) - refQCoef[c] * lambdaQRef;
         }
-        unit[n - 1] = 1;
+        unit[refCol] = 1;
         lu.SolveTranspose(unit);
         lu.SolveTranspose(cong);
         lu.SolveTranspose(volt);

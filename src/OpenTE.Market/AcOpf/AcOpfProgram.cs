@@ -276,18 +276,25 @@ internal sealed class AcOpfProgram : INonlinearProgram
 
     // ---------------- constraints ----------------
 
-    public void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h) => Evaluate(x, g, h, null, null);
+    // the interior point asks for g, h and then their Jacobians at the same point: one pass serves both
+    private double[]? _lastX;
+    private SparseMatrix? _lastJg, _lastJh;
 
-    public (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x)
+    public void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h)
     {
-        var g = new double[_nEq];
-        var h = new double[_nIq];
         _jg ??= new Emitter(_nEq, Variables);
         _jh ??= new Emitter(_nIq, Variables);
         _jg.Begin();
         _jh.Begin();
         Evaluate(x, g, h, _jg, _jh);
-        return (_jg.Finish(), _jh.Finish());
+        (_lastJg, _lastJh) = (_jg.Finish(), _jh.Finish());
+        _lastX = x.ToArray();
+    }
+
+    public (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x)
+    {
+        if (_lastX is null || !x.SequenceEqual(_lastX)) Constraints(x, new double[_nEq], new double[_nIq]);
+        return (_lastJg!, _lastJh!);
     }
 
     private Emitter? _jg, _jh, _hess;

@@ -142,6 +142,8 @@ public static class InteriorPoint
         var lx = new double[n];
 
         SparseMatrix? lastJgP = null, lastJhP = null, lastJg = null, lastJh = null;
+        var augG = new UnitRowAugmenter(fixedVars, 1.0, [], 0, n);
+        var augH = new UnitRowAugmenter(upperVars, 1.0, lowerVars, -1.0, n);
         double Eval(double[] xx, out SparseMatrix jg, out SparseMatrix jh)
         {
             double f = problem.Objective(xx, grad);
@@ -153,8 +155,8 @@ public static class InteriorPoint
             for (int k = 0; k < upperVars.Count; k++) h[niqP + k] = xx[upperVars[k]] - upper[upperVars[k]];
             for (int k = 0; k < lowerVars.Count; k++) h[niqP + upperVars.Count + k] = lower[lowerVars[k]] - xx[lowerVars[k]];
             // constant Jacobians (linear constraints) come back as the same objects: keep their augmented forms
-            if (!ReferenceEquals(jgP, lastJgP)) { lastJgP = jgP; lastJg = AppendUnitRows(jgP, fixedVars, 1.0, n); }
-            if (!ReferenceEquals(jhP, lastJhP)) { lastJhP = jhP; lastJh = AppendUnitRows(AppendUnitRows(jhP, upperVars, 1.0, n), lowerVars, -1.0, n); }
+            if (!ReferenceEquals(jgP, lastJgP)) { lastJgP = jgP; lastJg = augG.Apply(jgP); }
+            if (!ReferenceEquals(jhP, lastJhP)) { lastJhP = jhP; lastJh = augH.Apply(jhP); }
             jg = lastJg!;
             jh = lastJh!;
             return f;
@@ -432,6 +434,33 @@ public static class InteriorPoint
         double m = 0;
         foreach (double a in v) m = Math.Max(m, Math.Abs(a));
         return m;
+    }
+
+    /// <summary>
+    /// Stacks the bound rows under a Jacobian. A Jacobian whose pattern arrays are the same objects as last time
+    /// (a program that refills one pattern) only has its values copied into the stacked pattern: no re-sorting.
+    /// </summary>
+    private sealed class UnitRowAugmenter(List<int> first, double firstSign, List<int> second, double secondSign, int n)
+    {
+        private int[]? _srcColPtr, _srcRowIdx;
+        private SparseMatrix? _template;
+
+        public SparseMatrix Apply(SparseMatrix a)
+        {
+            if (first.Count + second.Count == 0) return a;
+            if (_template is null || !ReferenceEquals(a.ColPtr, _srcColPtr) || !ReferenceEquals(a.RowIdx, _srcRowIdx))
+            {
+                _srcColPtr = a.ColPtr;
+                _srcRowIdx = a.RowIdx;
+                _template = AppendUnitRows(AppendUnitRows(a, first, firstSign, n), second, secondSign, n);
+                return _template;
+            }
+            // in each column the original rows come first (they are numbered below the appended ones)
+            var values = (double[])_template.Values.Clone();
+            for (int j = 0; j < a.Cols; j++)
+                Array.Copy(a.Values, a.ColPtr[j], values, _template.ColPtr[j], a.ColPtr[j + 1] - a.ColPtr[j]);
+            return new SparseMatrix(_template.Rows, _template.Cols, _template.ColPtr, _template.RowIdx, values);
+        }
     }
 
     /// <summary>Stacks unit rows (sign·e_i for each listed variable) under A.</summary>
