@@ -60,6 +60,10 @@ public static class CliApp
                     .WithExample("scopf", "case30")
                     .WithExample("scopf", "case30", "--mode", "corrective", "--json")
                     .WithExample("scopf", "case_ACTIVSg2000", "--contingencies", "../shared/cases/contab_ACTIVSg2000.m");
+                config.AddCommand<VarMarketCommand>("var-market")
+                    .WithDescription("Local reactive-power market: DER inverters offer Q in blocks, cleared by the AC OPF; dispatch, λQ, payments and the voltage profile with and without the market (table + PNG).")
+                    .WithExample("var-market", "case33bw", "--ders", "examples/case33bw-ders.csv")
+                    .WithExample("var-market", "case33bw", "--ders", "examples/case33bw-ders.csv", "--vmin", "0.94", "--json");
                 config.AddCommand<ClearCommand>("clear")
                     .WithDescription("Clear bids and offers: network-constrained (dcopf) or copper-plate double auction (uniform, pay-as-bid).")
                     .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv")

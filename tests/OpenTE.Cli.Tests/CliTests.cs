@@ -119,6 +119,7 @@ public class CliTests
     [InlineData("--help")]
     [InlineData("pf", "--help")]
     [InlineData("opf", "--help")]
+    [InlineData("var-market", "--help")]
     [InlineData("demo", "--help")]
     [InlineData("case", "--help")]
     [InlineData("case", "info", "--help")]
@@ -177,6 +178,39 @@ public class CliTests
         var br = root.GetProperty("branches")[0];
         foreach (var f in new[] { "index", "from", "to", "pf", "qf", "pt", "qt", "muSf", "muSt" }) Assert.True(br.TryGetProperty(f, out _), f);
         Assert.True(br.GetProperty("pf").GetDouble() + br.GetProperty("pt").GetDouble() > 0, "a line's losses are positive");
+    }
+
+    private static string RepoFile(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, relative))) return Path.Combine(dir.FullName, relative);
+        throw new FileNotFoundException(relative);
+    }
+
+    [Fact]
+    public void Var_market_clears_the_example_writes_the_plot_and_rejects_bad_offers()
+    {
+        string png = Path.Combine(Path.GetTempPath(), "opente-var-" + Guid.NewGuid().ToString("N")[..6] + ".png");
+        string bad = Path.Combine(Path.GetTempPath(), "opente-ders-" + Guid.NewGuid().ToString("N")[..6] + ".csv");
+        try
+        {
+            var (code, output, err) = Run("var-market", "case33bw", "--ders", RepoFile("examples/case33bw-ders.csv"), "--plot", png, "--json");
+            Assert.True(code == 0, err);
+            var root = JsonDocument.Parse(output).RootElement;
+            Assert.Equal("optimal", root.GetProperty("status").GetString());
+            Assert.True(root.GetProperty("violationsWithout").GetInt32() > 0);
+            Assert.Equal(0, root.GetProperty("violationsWith").GetInt32());
+            foreach (var d in root.GetProperty("ders").EnumerateArray())
+                Assert.Equal(d.GetProperty("lmpQ").GetDouble() * d.GetProperty("qMvar").GetDouble(), d.GetProperty("payment").GetDouble(), 1e-9);
+            Assert.True(new FileInfo(png).Length > 1000);
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(png)[..4]);
+            File.WriteAllText(bad, "der,bus,p_mw,s_mva,direction,price,q_mvar\npv,77,0.1,0.2,inject,1,0.1\n");
+            var (badCode, _, badErr) = Run("var-market", "case33bw", "--ders", bad, "--plot", png);
+            Assert.Equal(2, badCode);
+            Assert.Contains(bad + ":2:", badErr);
+            Assert.Equal(2, Run("var-market", "case33bw").Code);
+        }
+        finally { File.Delete(png); File.Delete(bad); }
     }
 
     [Fact]

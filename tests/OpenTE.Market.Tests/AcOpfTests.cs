@@ -243,3 +243,75 @@ public class AcOpfDecompositionTests(ITestOutputHelper output)
         Assert.Equal(sub.Lmp, sub.Parts.Energy + sub.Parts.Voltage, 1e-6);
     }
 }
+
+public class VarMarketTests
+{
+    private static List<Der> Ders(OpenTE.Grid.Model.Network net)
+    {
+        // the example offers, written here so the test does not depend on where the repository is checked out
+        const string csv = """
+            der,bus,p_mw,s_mva,direction,price,q_mvar
+            pv14,14,0.10,0.50,inject,1.5,0.15
+            pv14,14,0.10,0.50,inject,3.5,0.15
+            pv14,14,0.10,0.50,absorb,3.0,0.10
+            pv18,18,0.06,0.35,inject,1.0,0.12
+            pv18,18,0.06,0.35,inject,2.5,0.12
+            pv25,25,0.12,0.60,inject,2.5,0.15
+            pv30,30,0.15,0.75,inject,1.8,0.20
+            pv30,30,0.15,0.75,inject,3.0,0.20
+            pv33,33,0.08,0.40,inject,1.2,0.12
+            pv33,33,0.08,0.40,inject,2.2,0.12
+            """;
+        return DerFile.Parse(csv, "ders.csv", net);
+    }
+
+    [Fact]
+    public void Reactive_market_on_case33bw_fixes_the_voltages_and_pays_the_nodal_reactive_price()
+    {
+        var net = TestData.Load("case33bw");
+        var ders = Ders(net);
+        var r = VarMarket.Run(net, ders, new VarMarketOptions { VoltageBand = (0.95, 1.05) });
+        Assert.Equal("optimal", r.Market.Status);
+        Assert.True(r.ViolationsWithout > 5, $"{r.ViolationsWithout} buses below 0.95 p.u. without the market");
+        Assert.Equal(0, r.ViolationsWith);
+        Assert.Contains(r.Market.Ders, d => d.QMvar > 0.01);
+        foreach (var (d, der) in r.Market.Ders.Zip(ders))
+        {
+            // capability and offered quantity respected; payment is λQ × Q
+            Assert.True(d.QMvar * d.QMvar + d.PMw * d.PMw <= der.SMva * der.SMva + 1e-6);
+            Assert.InRange(d.QMvar, -der.Blocks.Where(b => !b.Inject).Sum(b => b.QMvar) - 1e-6, der.Blocks.Where(b => b.Inject).Sum(b => b.QMvar) + 1e-6);
+            Assert.Equal(d.LmpQ * d.QMvar, d.Payment, 1e-9);
+            // merit order at the bus price: blocks cheaper than λQ are full, dearer ones empty (inject side)
+            double cumulative = 0;
+            foreach (var b in der.Blocks.Where(b => b.Inject).OrderBy(b => b.Price))
+            {
+                if (b.Price < d.LmpQ - 1e-3) cumulative += b.QMvar;
+                else if (b.Price > d.LmpQ + 1e-3) continue;
+                else { cumulative = double.NaN; break; } // a marginal block may be partly taken
+            }
+            if (!double.IsNaN(cumulative) && d.QMvar >= -1e-6 && d.QMvar * d.QMvar + d.PMw * d.PMw < der.SMva * der.SMva - 1e-4)
+                Assert.Equal(cumulative, d.QMvar, 1e-4);
+        }
+        Assert.True(r.TotalPayment > 0);
+    }
+
+    [Fact]
+    public void Der_rows_are_validated_with_their_line()
+    {
+        var net = TestData.Load("case33bw");
+        void Bad(string row, string expect)
+        {
+            var ex = Assert.Throws<OpenTE.Grid.InputException>(() => DerFile.Parse("der,bus,p_mw,s_mva,direction,price,q_mvar\n" + row + "\n", "d.csv", net));
+            Assert.Contains("d.csv:2:", ex.Message);
+            Assert.Contains(expect, ex.Message);
+        }
+        Bad("a,99,0.1,0.2,inject,1,0.1", "bus");
+        Bad("a,5,0.3,0.2,inject,1,0.1", "p_mw");
+        Bad("a,5,0.1,0.2,sideways,1,0.1", "direction");
+        Bad("a,5,0.1,0.2,inject,NaN,0.1", "price");
+        Bad("a,5,0.1,0.2,inject,1,-0.1", "q_mvar");
+        Bad("a,5,0.1,0.2,inject,1", "fields");
+        var ex = Assert.Throws<OpenTE.Grid.InputException>(() => DerFile.Parse("der,bus,p_mw,s_mva,direction,price,q_mvar\na,5,0.1,0.2,inject,1,0.1\na,6,0.1,0.2,inject,2,0.1\n", "d.csv", net));
+        Assert.Contains("d.csv:3:", ex.Message);
+    }
+}

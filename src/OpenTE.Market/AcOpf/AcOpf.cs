@@ -12,6 +12,8 @@ public sealed record AcOpfOptions
     /// iterations), the objective scaled by 1e-4 inside the solver (as MATPOWER does for OPF), tolerances 1e-8.
     /// </summary>
     public InteriorPointOptions Solver { get; init; } = new() { CostScale = 1e-4, PredictorCorrector = false };
+    /// <summary>Inverter-based DERs with reactive-power offers (their P is a negative load at their bus).</summary>
+    public IReadOnlyList<Der> Ders { get; init; } = [];
 }
 
 /// <summary>
@@ -42,6 +44,8 @@ public sealed record AcOpfResult(
 {
     /// <summary>Active losses Σ(Pf + Pt) in MW.</summary>
     public double LossesMw => Branches.Sum(b => b.Pf + b.Pt);
+    /// <summary>DER reactive dispatch and payments (empty without DERs).</summary>
+    public IReadOnlyList<DerDispatch> Ders { get; init; } = [];
 }
 
 /// <summary>AC optimal power flow (MATPOWER's <c>runopf</c> formulation) solved by the interior-point method.</summary>
@@ -51,7 +55,7 @@ public static class AcOpfSolver
     {
         var sw = Stopwatch.StartNew();
         var o = options ?? new AcOpfOptions();
-        var program = new AcOpfProgram(net);
+        var program = new AcOpfProgram(net, o.Ders);
         var r = InteriorPoint.Solve(program, o.Solver);
         string status = r.Status switch
         {
@@ -107,6 +111,16 @@ public static class AcOpfSolver
         if (!ok) messages.Add("no optimal solution: prices are not reported");
         else if (AcOpfPrices.Decompose(net, program, r, messages) is { } parts)
             for (int i = 0; i < nb; i++) buses[i] = buses[i] with { Parts = parts[i] };
-        return new AcOpfResult(net.Name, status, ok ? r.Objective : double.NaN, sw.Elapsed.TotalSeconds, r.Iterations, buses, gens, branches, messages);
+        var ders = new List<DerDispatch>();
+        for (int d = 0; d < o.Ders.Count; d++)
+        {
+            var der = o.Ders[d];
+            double q = program.DerQ(x, d) * baseMva, lq = buses[net.BusIndex[der.Bus]].LmpQ;
+            ders.Add(new DerDispatch(der.Id, der.Bus, der.PMw, q, Math.Sqrt(Math.Max(0, der.SMva * der.SMva - der.PMw * der.PMw)), lq, Num(lq * q)));
+        }
+        return new AcOpfResult(net.Name, status, ok ? r.Objective : double.NaN, sw.Elapsed.TotalSeconds, r.Iterations, buses, gens, branches, messages)
+        {
+            Ders = ders,
+        };
     }
 }

@@ -42,6 +42,7 @@ internal sealed class AcOpfProgram : INonlinearProgram
     private readonly List<(int Var, int Y, double Slope, double Rhs)> _pwlRows = [];
     private readonly int _nEq, _nIq, _nFlowRows, _nAngleRows;
     private readonly List<int>[] _gensAt;
+    private readonly List<int>[] _derAt;
 
     public int Variables { get; }
     public int Equalities => _nEq;
@@ -55,8 +56,17 @@ internal sealed class AcOpfProgram : INonlinearProgram
     public int AngleRow(int k) => 2 * FlowLimited.Length + k;
     private int _firstY;
 
-    public AcOpfProgram(Network net)
+    /// <summary>Inverter-based DERs: fixed P, reactive offers as blocks, capability P² + Q² ≤ S² (p.u.).</summary>
+    public IReadOnlyList<Der> Ders { get; }
+    /// <summary>Per DER, its block variables: (variable, +1 inject / −1 absorb, price $/MVArh).</summary>
+    public (int Var, double Sign, double Price)[][] DerBlocks { get; }
+    private int _yCount;
+
+    public int DerRow(int d) => _nFlowRows + _nAngleRows + _pwlRows.Count + d;
+
+    public AcOpfProgram(Network net, IReadOnlyList<Der>? ders = null)
     {
+        Ders = ders ?? [];
         _net = net;
         _y = Admittance.Build(net);
         _base = net.BaseMva;
@@ -65,7 +75,8 @@ internal sealed class AcOpfProgram : INonlinearProgram
         PgVar = new int[ng];
         QgVar = new int[ng];
         _gensAt = new List<int>[_nb];
-        for (int i = 0; i < _nb; i++) _gensAt[i] = [];
+        _derAt = new List<int>[_nb];
+        for (int i = 0; i < _nb; i++) { _gensAt[i] = []; _derAt[i] = []; }
         int nv = 2 * _nb;
         for (int g = 0; g < ng; g++)
         {
@@ -88,6 +99,10 @@ internal sealed class AcOpfProgram : INonlinearProgram
         }
         int firstY = _firstY = nv;
         nv += pwlY.Count;
+        _yCount = pwlY.Count;
+        DerBlocks = new (int, double, double)[Ders.Count][];
+        for (int d = 0; d < Ders.Count; d++)
+            DerBlocks[d] = [.. Ders[d].Blocks.Select(b => (nv++, b.Inject ? 1.0 : -1.0, b.Price))];
         for (int k = 0; k < pwlY.Count; k++)
         {
             var (v, cost) = pwlY[k];
@@ -154,7 +169,18 @@ internal sealed class AcOpfProgram : INonlinearProgram
         AngleRows = [.. angles];
         _nFlowRows = 2 * FlowLimited.Length;
         _nAngleRows = AngleRows.Length;
-        _nIq = _nFlowRows + _nAngleRows + _pwlRows.Count;
+        _nIq = _nFlowRows + _nAngleRows + _pwlRows.Count + Ders.Count;
+        for (int d = 0; d < Ders.Count; d++)
+        {
+            int b = net.BusIndex[Ders[d].Bus];
+            _pd[b] -= Ders[d].PMw / _base; // the DER's active output is a negative load
+            for (int k = 0; k < DerBlocks[d].Length; k++)
+            {
+                _lower[DerBlocks[d][k].Var] = 0;
+                _upper[DerBlocks[d][k].Var] = Ders[d].Blocks[k].QMvar / _base;
+            }
+            _derAt[b].Add(d);
+        }
     }
 
     private void AddCost(int v, GenCost cost, List<(int Var, GenCost Cost)> pwl)
@@ -182,6 +208,14 @@ internal sealed class AcOpfProgram : INonlinearProgram
         return x;
     }
 
+    /// <summary>DER d's reactive output (p.u., + inject): Σ inject blocks − Σ absorb blocks.</summary>
+    public double DerQ(ReadOnlySpan<double> x, int d)
+    {
+        double q = 0;
+        foreach (var (v, sign, _) in DerBlocks[d]) q += sign * x[v];
+        return q;
+    }
+
     // ---------------- objective ----------------
 
     public double Objective(ReadOnlySpan<double> x, Span<double> gradient)
@@ -194,7 +228,9 @@ internal sealed class AcOpfProgram : INonlinearProgram
             f += c;
             gradient[v] += d1 * _base;
         }
-        for (int j = _firstY; j < Variables; j++) { f += x[j]; gradient[j] += 1; }
+        for (int j = _firstY; j < _firstY + _yCount; j++) { f += x[j]; gradient[j] += 1; }
+        foreach (var blocks in DerBlocks)
+            foreach (var (v, _, price) in blocks) { f += price * _base * x[v]; gradient[v] += price * _base; }
         return f;
     }
 
@@ -339,6 +375,12 @@ internal sealed class AcOpfProgram : INonlinearProgram
                 jg?.Add(rp, PgVar[gen], -1);
                 jg?.Add(rq, QgVar[gen], -1);
             }
+            foreach (int di in _derAt[i])
+                foreach (var (v, sign, _) in DerBlocks[di])
+                {
+                    q -= sign * x[v];
+                    jg?.Add(rq, v, -sign);
+                }
             g[rp] = p;
             g[rq] = q;
         }
@@ -382,6 +424,13 @@ internal sealed class AcOpfProgram : INonlinearProgram
             jh?.Add(r0 + k, v, slope);
             jh?.Add(r0 + k, y, -1);
         }
+        // inverter capability: Q_d² − (S_d² − P_d²) ≤ 0
+        for (int di = 0; di < Ders.Count; di++)
+        {
+            double qd = DerQ(x, di), s2 = Ders[di].SMva / _base, p2 = Ders[di].PMw / _base;
+            h[DerRow(di)] = qd * qd - (s2 * s2 - p2 * p2);
+            foreach (var (v, sign, _) in DerBlocks[di]) jh?.Add(DerRow(di), v, 2 * qd * sign);
+        }
     }
 
     // ---------------- Hessian of the Lagrangian ----------------
@@ -423,6 +472,13 @@ internal sealed class AcOpfProgram : INonlinearProgram
                     for (int b = 0; b < 4; b++)
                         H.Add(vars[a], vars[b], lp * hp[4 * a + b] + lq * hq[4 * a + b]);
             }
+        }
+
+        for (int d = 0; d < Ders.Count; d++)
+        {
+            double m = mu[DerRow(d)];
+            foreach (var (v1, s1, _) in DerBlocks[d])
+                foreach (var (v2, s2, _) in DerBlocks[d]) H.Add(v1, v2, 2 * m * s1 * s2);
         }
 
         // flow rows: ∇²(P² + Q²) = 2(∇P∇Pᵀ + P∇²P + ∇Q∇Qᵀ + Q∇²Q)
