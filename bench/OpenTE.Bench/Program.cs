@@ -59,7 +59,13 @@ public static class Program
             var net = BenchCases.Load(name);
             double reference = BenchCases.ReferenceSeconds(name, "acopf");
             var (median, its) = Measure(() => OpenTE.Market.AcOpf.AcOpfSolver.Solve(net), r => r.Iterations);
-            Console.WriteLine($"{name,-18} {median * 1e3,10:0.0} {reference * 1e3,12:0.0} {reference / median,8:0.0}x {its,10} {median * 1e3 / its,13:0.00}");
+            string ipopt = "";
+            if (OpenTE.Numerics.Optimization.Ipopt.IsAvailable)
+            {
+                var (ipoptMedian, _) = Measure(() => OpenTE.Market.AcOpf.AcOpfSolver.Solve(net, new OpenTE.Market.AcOpf.AcOpfOptions { Backend = OpenTE.Market.AcOpf.AcOpfBackend.Ipopt }), _ => 0);
+                ipopt = $"   Ipopt (libipopt, MUMPS) {ipoptMedian * 1e3:0.0} ms: ours/Ipopt {median / ipoptMedian:0.00}";
+            }
+            Console.WriteLine($"{name,-18} {median * 1e3,10:0.0} {reference * 1e3,12:0.0} {reference / median,8:0.0}x {its,10} {median * 1e3 / its,13:0.00}{ipopt}");
         }
         if (args.Contains("--acopf")) return 0;
 

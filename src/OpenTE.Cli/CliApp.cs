@@ -52,8 +52,9 @@ public static class CliApp
                     .WithExample("pf", "../shared/cases/case118.m", "--json")
                     .WithExample("pf", "case300", "--enforce-q-lims");
                 config.AddCommand<OpfCommand>("opf")
-                    .WithDescription("Optimal power flow (DC): dispatch, LMPs with energy/congestion/loss parts, binding branches.")
+                    .WithDescription("Optimal power flow, DC or AC: dispatch, LMPs with their parts (AC: voltages, reactive prices λQ, losses), binding branches.")
                     .WithExample("opf", "case5", "--model", "dc")
+                    .WithExample("opf", "case30", "--model", "ac")
                     .WithExample("opf", "case118", "--model", "dc", "--json");
                 config.AddCommand<ScopfCommand>("scopf")
                     .WithDescription("N-1 security-constrained DC OPF (preventive or corrective) with the security part of the LMPs.")

@@ -315,3 +315,45 @@ public class VarMarketTests
         Assert.Contains("d.csv:3:", ex.Message);
     }
 }
+
+/// <summary>A fact that is skipped, with the reason, where libipopt is not installed.</summary>
+public sealed class IpoptTheoryAttribute : TheoryAttribute
+{
+    public IpoptTheoryAttribute()
+    {
+        if (!OpenTE.Numerics.Optimization.Ipopt.IsAvailable)
+            Skip = "libipopt is not installed (Debian: apt-get install coinor-libipopt-dev; .ci/run installs it): the Ipopt cross-check is skipped";
+    }
+}
+
+public class AcOpfIpoptTests(ITestOutputHelper output)
+{
+    /// <summary>Issue #4: the same program solved by Ipopt gives the same answer as our interior point.</summary>
+    [IpoptTheory]
+    [InlineData("case9", 1e-4, 1e-3)]
+    [InlineData("case30", 1e-4, 1e-3)]
+    [InlineData("case33bw", 1e-4, 1e-3)]
+    [InlineData("case118", 1e-4, 1e-3)]
+    // the two big cases: λQ agree to 1.0e-3 (case300, flat in |V|) and 3.4e-3 (2000 buses) — measured
+    [InlineData("case300", 2e-3, 5e-3)]
+    [InlineData("case_ACTIVSg2000", 1e-4, 5e-3)]
+    public void Ipopt_and_the_managed_interior_point_agree(string name, double vmTol, double lambdaTol)
+    {
+        var net = TestData.Load(name);
+        var ours = AcOpfSolver.Solve(net);
+        var ipopt = AcOpfSolver.Solve(net, new AcOpfOptions { Backend = AcOpfBackend.Ipopt });
+        output.WriteLine($"{name}: ours {ours.Objective:R} ({ours.SolveSeconds:0.000} s), Ipopt {ipopt.Objective:R} ({ipopt.SolveSeconds:0.000} s, {string.Join("; ", ipopt.Messages)})");
+        Assert.Equal("optimal", ipopt.Status);
+        Assert.True(Math.Abs(ours.Objective - ipopt.Objective) <= 1e-6 * Math.Abs(ours.Objective), $"{ours.Objective} vs {ipopt.Objective}");
+        double dv = 0, dp = 0, dq = 0;
+        for (int i = 0; i < net.BusCount; i++)
+        {
+            dv = Math.Max(dv, Math.Abs(ours.Buses[i].Vm - ipopt.Buses[i].Vm));
+            dp = Math.Max(dp, Math.Abs(ours.Buses[i].Lmp - ipopt.Buses[i].Lmp) / Math.Max(1, 1e-2 * Math.Abs(ours.Buses[i].Lmp)));
+            dq = Math.Max(dq, Math.Abs(ours.Buses[i].LmpQ - ipopt.Buses[i].LmpQ) / Math.Max(1, 1e-2 * Math.Abs(ours.Buses[i].LmpQ)));
+        }
+        output.WriteLine($"  max |ΔVm| {dv:E2}, λP {dp:E2}, λQ {dq:E2}");
+        Assert.True(dv <= vmTol, $"|ΔVm| {dv}");
+        Assert.True(dp <= lambdaTol && dq <= lambdaTol, $"λP {dp}, λQ {dq}");
+    }
+}

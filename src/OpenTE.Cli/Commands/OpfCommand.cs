@@ -16,7 +16,7 @@ public sealed class OpfSettings : CaseSettings
     public string Model { get; init; } = "dc";
 
     [CommandOption("--solver <SOLVER>")]
-    [Description("auto (GLOP for linear costs, interior point for quadratic), glop or ipm.")]
+    [Description("auto (dc: GLOP for linear costs, interior point for quadratic; ac: our interior point), glop, ipm, or ipopt (ac, when libipopt is installed).")]
     [DefaultValue("auto")]
     public string Solver { get; init; } = "auto";
 
@@ -26,7 +26,9 @@ public sealed class OpfSettings : CaseSettings
 
     public override ValidationResult Validate() =>
         Model is not ("dc" or "ac") ? ValidationResult.Error($"--model must be dc or ac, not {Model}")
-        : Solver is not ("auto" or "glop" or "ipm") ? ValidationResult.Error("--solver must be auto, glop or ipm")
+        : Solver is not ("auto" or "glop" or "ipm" or "ipopt") ? ValidationResult.Error("--solver must be auto, glop, ipm or ipopt")
+        : Model == "dc" && Solver == "ipopt" ? ValidationResult.Error("--solver ipopt is for --model ac; the DC OPF uses auto, glop or ipm")
+        : Solver == "ipopt" && !OpenTE.Numerics.Optimization.Ipopt.IsAvailable ? ValidationResult.Error("--solver ipopt needs libipopt (Debian: apt-get install coinor-libipopt-dev); use --solver ipm")
         : Model == "ac" && Solver == "glop" ? ValidationResult.Error("--model ac is nonlinear: GLOP cannot solve it; use --solver ipm (or auto)")
         : Model == "ac" && Voll is not null ? ValidationResult.Error("--voll applies to --model dc only")
         : Voll is double v && !(v > 0 && double.IsFinite(v)) ? ValidationResult.Error("--voll must be a positive price")
@@ -42,7 +44,8 @@ public sealed class OpfCommand : Command<OpfSettings>
         var read = CaseLocator.Load(s.Case);
         if (s.Model == "ac")
         {
-            var ac = AnsiConsoleProgress.Run($"AC OPF of {read.Network.Name}", () => AcOpfSolver.Solve(read.Network));
+            var options = new AcOpfOptions { Backend = s.Solver == "ipopt" ? AcOpfBackend.Ipopt : AcOpfBackend.Managed };
+            var ac = AnsiConsoleProgress.Run($"AC OPF of {read.Network.Name}", () => AcOpfSolver.Solve(read.Network, options));
             if (s.Json) Output.Emit(AcJson(ac), s.Out);
             else Output.Render(AcTables(ac), s.Out);
             if (ac.Status != "optimal")
@@ -173,7 +176,7 @@ public sealed class OpfCommand : Command<OpfSettings>
     private static IEnumerable<IRenderable> AcTables(AcOpfResult r)
     {
         string status = r.Status == "optimal" ? "[green]optimal[/]" : $"[red]{r.Status}[/]";
-        yield return new Markup($"[bold]{Markup.Escape(r.Case)}[/]: AC OPF {status} ({r.Iterations} interior-point iterations, {r.SolveSeconds * 1000:0.0} ms); " +
+        yield return new Markup($"[bold]{Markup.Escape(r.Case)}[/]: AC OPF {status} ({(r.Iterations > 0 ? $"{r.Iterations} interior-point iterations, " : "")}{r.SolveSeconds * 1000:0.0} ms); " +
             $"cost {Output.F(r.Objective, "0.##")} $/h; losses {Output.F(r.LossesMw, "0.###")} MW\n");
         foreach (var m in r.Messages) yield return new Markup($"  {Markup.Escape(m)}\n");
         if (r.Status != "optimal") yield break;

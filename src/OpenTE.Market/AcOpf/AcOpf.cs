@@ -4,8 +4,17 @@ using OpenTE.Numerics.Optimization;
 
 namespace OpenTE.Market.AcOpf;
 
+public enum AcOpfBackend
+{
+    /// <summary>Our interior point (<see cref="InteriorPoint"/>), always available.</summary>
+    Managed,
+    /// <summary>COIN-OR Ipopt through P/Invoke, when libipopt is installed (<see cref="Ipopt.IsAvailable"/>).</summary>
+    Ipopt,
+}
+
 public sealed record AcOpfOptions
 {
+    public AcOpfBackend Backend { get; init; } = AcOpfBackend.Managed;
     /// <summary>
     /// Interior-point settings. Default: MIPS's own iteration (no Mehrotra predictor–corrector: on this nonconvex
     /// problem it diverged on case300 with 0.01 MW more load at one bus, where plain MIPS steps converge in 21
@@ -56,7 +65,7 @@ public static class AcOpfSolver
         var sw = Stopwatch.StartNew();
         var o = options ?? new AcOpfOptions();
         var program = new AcOpfProgram(net, o.Ders);
-        var r = InteriorPoint.Solve(program, o.Solver);
+        var r = o.Backend == AcOpfBackend.Ipopt ? Ipopt.Solve(program) : InteriorPoint.Solve(program, o.Solver);
         string status = r.Status switch
         {
             SolverStatus.Optimal => "optimal",
@@ -65,7 +74,7 @@ public static class AcOpfSolver
             SolverStatus.NotConverged => "not-converged",
             _ => "error",
         };
-        var messages = new List<string> { "IPM: " + r.Message };
+        var messages = new List<string> { (o.Backend == AcOpfBackend.Ipopt ? "" : "IPM: ") + r.Message };
         bool ok = status == "optimal";
         double baseMva = net.BaseMva;
         var x = r.X;
