@@ -25,6 +25,37 @@ public static class Output
         else w.WriteNull(name);
     }
 
+    /// <summary>An array of objects: one object per item, its fields written by <paramref name="fields"/>.</summary>
+    public static void Objects<T>(this Utf8JsonWriter w, string name, IEnumerable<T> items, Action<T> fields)
+    {
+        w.WriteStartArray(name);
+        foreach (var item in items)
+        {
+            w.WriteStartObject();
+            fields(item);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    /// <summary>An array of strings (messages, labels).</summary>
+    public static void Strings(this Utf8JsonWriter w, string name, IEnumerable<string> items)
+    {
+        w.WriteStartArray(name);
+        foreach (var s in items) w.WriteStringValue(s);
+        w.WriteEndArray();
+    }
+
+    /// <summary>The head of every OPF answer (DESIGN.md §5): case, model, status, objective, solveSeconds.</summary>
+    public static void OpfHead(this Utf8JsonWriter w, string @case, string model, string status, double objective, double solveSeconds)
+    {
+        w.WriteString("case", @case);
+        w.WriteString("model", model);
+        w.WriteString("status", status);
+        w.Number("objective", objective);
+        w.WriteNumber("solveSeconds", solveSeconds);
+    }
+
     /// <summary>The generator fields of DESIGN.md §5 (inside an object the caller opens and closes).</summary>
     public static void GeneratorFields(this Utf8JsonWriter w, int index, int bus, double pg, double qg)
     {

@@ -69,15 +69,9 @@ public sealed class OpfCommand : Command<OpfSettings>
     public static string ToJson(DcOpfResult r) => Output.Json(w =>
     {
         w.WriteStartObject();
-        w.WriteString("case", r.Case);
-        w.WriteString("model", "dc");
-        w.WriteString("status", r.Status);
-        w.Number("objective", r.Objective);
-        w.WriteNumber("solveSeconds", r.SolveSeconds);
-        w.WriteStartArray("buses");
-        foreach (var b in r.Buses)
+        w.OpfHead(r.Case, "dc", r.Status, r.Objective, r.SolveSeconds);
+        w.Objects("buses", r.Buses, b =>
         {
-            w.WriteStartObject();
             w.WriteNumber("id", b.Id);
             w.WriteNumber("vm", 1);
             w.Number("vaDeg", b.VaDeg);
@@ -88,48 +82,27 @@ public sealed class OpfCommand : Command<OpfSettings>
             w.Number("lmpEnergy", b.LmpEnergy);
             w.Number("lmpCongestion", b.LmpCongestion);
             w.Number("lmpLoss", b.LmpLoss);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("generators");
-        foreach (var g in r.Generators)
+        });
+        w.Objects("generators", r.Generators, g => w.GeneratorFields(g.Index, g.Bus, g.Pg, 0));
+        w.Objects("branches", r.Branches, l =>
         {
-            w.WriteStartObject();
-            w.GeneratorFields(g.Index, g.Bus, g.Pg, 0);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("branches");
-        foreach (var l in r.Branches)
-        {
-            w.WriteStartObject();
             w.BranchFields(l.Index, l.From, l.To, l.Pf, 0, l.Pt, 0);
             w.Number("muSf", l.MuSf);
             w.Number("muSt", l.MuSt);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
         w.Number("congestionRent", r.CongestionRent);
         w.Number("merchandisingSurplus", r.MerchandisingSurplus);
         w.WriteString("solver", r.Solver);
-        w.WriteStartArray("messages");
-        foreach (var m in r.Messages) w.WriteStringValue(m);
-        w.WriteEndArray();
+        w.Strings("messages", r.Messages);
         w.WriteEndObject();
     });
 
     public static string AcJson(AcOpfResult r) => Output.Json(w =>
     {
         w.WriteStartObject();
-        w.WriteString("case", r.Case);
-        w.WriteString("model", "ac");
-        w.WriteString("status", r.Status);
-        w.Number("objective", r.Objective);
-        w.WriteNumber("solveSeconds", r.SolveSeconds);
-        w.WriteStartArray("buses");
-        foreach (var b in r.Buses)
+        w.OpfHead(r.Case, "ac", r.Status, r.Objective, r.SolveSeconds);
+        w.Objects("buses", r.Buses, b =>
         {
-            w.WriteStartObject();
             w.WriteNumber("id", b.Id);
             w.Number("vm", b.Vm);
             w.Number("vaDeg", b.VaDeg);
@@ -144,32 +117,17 @@ public sealed class OpfCommand : Command<OpfSettings>
             w.Number("lmpQLoss", b.Parts?.QLoss ?? double.NaN);
             w.Number("lmpQCongestion", b.Parts?.QCongestion ?? double.NaN);
             w.Number("lmpQVoltage", b.Parts?.QVoltage ?? double.NaN);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("generators");
-        foreach (var g in r.Generators)
+        });
+        w.Objects("generators", r.Generators, g => w.GeneratorFields(g.Index, g.Bus, g.Pg, g.Qg));
+        w.Objects("branches", r.Branches, l =>
         {
-            w.WriteStartObject();
-            w.GeneratorFields(g.Index, g.Bus, g.Pg, g.Qg);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("branches");
-        foreach (var l in r.Branches)
-        {
-            w.WriteStartObject();
             w.BranchFields(l.Index, l.From, l.To, l.Pf, l.Qf, l.Pt, l.Qt);
             w.Number("muSf", l.MuSf);
             w.Number("muSt", l.MuSt);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
         w.Number("lossesMw", r.LossesMw);
         w.WriteNumber("iterations", r.Iterations);
-        w.WriteStartArray("messages");
-        foreach (var m in r.Messages) w.WriteStringValue(m);
-        w.WriteEndArray();
+        w.Strings("messages", r.Messages);
         w.WriteEndObject();
     });
 

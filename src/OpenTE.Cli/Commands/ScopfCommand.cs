@@ -86,61 +86,35 @@ public sealed class ScopfCommand : Command<ScopfSettings>
         w.WriteNumber("rounds", r.Rounds);
         w.WriteNumber("constraintsAdded", r.ConstraintsAdded);
         w.WriteNumber("contingencies", r.Contingencies.Secure.Count);
-        w.WriteStartArray("islandingOutages");
-        foreach (var c in r.Contingencies.Islanding) w.WriteStringValue(c.ToString());
-        w.WriteEndArray();
-        w.WriteStartArray("alreadyOut");
-        foreach (var c in r.Contingencies.AlreadyOut) w.WriteStringValue(c.ToString());
-        w.WriteEndArray();
+        w.Strings("islandingOutages", r.Contingencies.Islanding.Select(c => c.ToString()));
+        w.Strings("alreadyOut", r.Contingencies.AlreadyOut.Select(c => c.ToString()));
         w.Number("solveSeconds", r.SolveSeconds);
-        w.WriteStartArray("buses");
-        for (int b = 0; b < r.Opf.Buses.Count; b++)
+        w.Objects("buses", r.Opf.Buses.Select((bus, b) => (bus, b)), x =>
         {
-            var bus = r.Opf.Buses[b];
-            w.WriteStartObject();
-            w.WriteNumber("id", bus.Id);
-            w.Number("lmp", bus.Lmp);
-            w.Number("lmpEnergy", bus.LmpEnergy);
-            w.Number("lmpCongestion", bus.LmpCongestion);
-            w.Number("lmpSecurity", r.LmpSecurity.Count > b ? r.LmpSecurity[b] : double.NaN);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("generators");
-        foreach (var g in r.Opf.Generators)
+            w.WriteNumber("id", x.bus.Id);
+            w.Number("lmp", x.bus.Lmp);
+            w.Number("lmpEnergy", x.bus.LmpEnergy);
+            w.Number("lmpCongestion", x.bus.LmpCongestion);
+            w.Number("lmpSecurity", r.LmpSecurity.Count > x.b ? r.LmpSecurity[x.b] : double.NaN);
+        });
+        w.Objects("generators", r.Opf.Generators, g => w.GeneratorFields(g.Index, g.Bus, g.Pg, 0));
+        w.Objects("bindingContingencies", r.Binding, c =>
         {
-            w.WriteStartObject();
-            w.GeneratorFields(g.Index, g.Bus, g.Pg, 0);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("bindingContingencies");
-        foreach (var c in r.Binding)
-        {
-            w.WriteStartObject();
             w.WriteString("contingency", c.Contingency.ToString());
             w.WriteNumber("branch", c.Branch + 1);
             w.Number("postFlowMw", c.PostFlowMw);
             w.Number("limitMw", c.LimitMw);
             w.Number("muSf", c.MuSf);
             w.Number("muSt", c.MuSt);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("relaxedLimits");
-        foreach (var c in r.Relaxed)
+        });
+        w.Objects("relaxedLimits", r.Relaxed, c =>
         {
-            w.WriteStartObject();
             w.WriteString("contingency", c.Contingency.ToString());
             w.WriteNumber("branch", c.Branch + 1);
             w.Number("violationMw", c.ViolationMw);
             w.Number("limitMw", c.LimitMw);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("messages");
-        foreach (var m in r.Opf.Messages) w.WriteStringValue(m);
-        w.WriteEndArray();
+        });
+        w.Strings("messages", r.Opf.Messages);
         w.WriteEndObject();
     });
 

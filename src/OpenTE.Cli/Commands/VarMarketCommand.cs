@@ -84,10 +84,8 @@ public sealed class VarMarketCommand : Command<VarMarketSettings>
         w.WriteNumber("violationsWithout", r.ViolationsWithout);
         w.WriteNumber("violationsWith", r.ViolationsWith);
         w.WriteString("png", png);
-        w.WriteStartArray("ders");
-        foreach (var d in r.Market.Ders)
+        w.Objects("ders", r.Market.Ders, d =>
         {
-            w.WriteStartObject();
             w.WriteString("der", d.Id);
             w.WriteNumber("bus", d.Bus);
             w.Number("pMw", d.PMw);
@@ -95,28 +93,18 @@ public sealed class VarMarketCommand : Command<VarMarketSettings>
             w.Number("capabilityMvar", d.CapabilityMvar);
             w.Number("lmpQ", d.LmpQ);
             w.Number("payment", d.Payment);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("buses");
-        for (int i = 0; i < r.Profile.Count; i++)
+        });
+        w.Objects("buses", r.Profile.Zip(r.Market.Buses), x =>
         {
-            var p = r.Profile[i];
-            var b = r.Market.Buses[i];
-            w.WriteStartObject();
-            w.WriteNumber("id", p.Bus);
-            w.Number("vmWithout", p.VmWithout);
-            w.Number("vmWith", p.VmWith);
-            w.Number("vmin", p.Vmin);
-            w.Number("vmax", p.Vmax);
-            w.Number("lmp", b.Lmp);
-            w.Number("lmpQ", b.LmpQ);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("messages");
-        foreach (var m in r.Market.Messages) w.WriteStringValue(m);
-        w.WriteEndArray();
+            w.WriteNumber("id", x.First.Bus);
+            w.Number("vmWithout", x.First.VmWithout);
+            w.Number("vmWith", x.First.VmWith);
+            w.Number("vmin", x.First.Vmin);
+            w.Number("vmax", x.First.Vmax);
+            w.Number("lmp", x.Second.Lmp);
+            w.Number("lmpQ", x.Second.LmpQ);
+        });
+        w.Strings("messages", r.Market.Messages);
         w.WriteEndObject();
     });
 
