@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using OpenTE.Grid.Model;
+using OpenTE.Grid.PowerFlow;
+using OpenTE.Numerics.Optimization;
+
+namespace OpenTE.Market.MultiPeriod;
+
+/// <summary>
+/// Loads and PV per bus and interval (MW). A bus not listed at an interval keeps the case's Pd and has no PV.
+/// Intervals are consecutive, <see cref="StepHours"/> apart (0.25 or 1 usually).
+/// </summary>
+public sealed record TimeSeries(IReadOnlyList<DateTimeOffset> Times, double StepHours,
+    IReadOnlyDictionary<int, double[]> LoadMw, IReadOnlyDictionary<int, double[]> PvMw)
+{
+    public int Count => Times.Count;
+}
+
+public sealed record MultiPeriodOptions
+{
+    public IReadOnlyList<StorageUnit> Storage { get; init; } = [];
+    /// <summary>Ramp limit per hour when a generator has none in the case (RAMP_30 × 2, else RAMP_10 × 6): this share of Pmax; null = no limit.</summary>
+    public double? DefaultRampSharePerHour { get; init; }
+    /// <summary>Value of lost load ($/MWh): when set, load may be shed at this price instead of an infeasible market.</summary>
+    public double? ValueOfLostLoad { get; init; }
+    public SolverKind Solver { get; init; } = SolverKind.Auto;
+}
+
+public sealed record StorageSchedule(string Id, int Bus, double[] ChargeMw, double[] DischargeMw, double[] SocMwh);
+
+public sealed record MultiPeriodResult(
+    string Case, string Status, double Objective, double SolveSeconds,
+    IReadOnlyList<DateTimeOffset> Times,
+    double[][] Lmp,          // [t][bus index], $/MWh
+    double[][] PgMw,         // [t][generator]
+    double[][] PvUsedMw,     // [t][bus index]
+    double[][] ShedMw,       // [t][bus index]
+    IReadOnlyList<StorageSchedule> Storage,
+    IReadOnlyList<string> Messages);
+
+/// <summary>
+/// Market clearing over T intervals on the DC network, coupled by storage and generator ramps:
+/// <code>
+/// min  Σ_t Δt·(Σ_g C_g(Pg_t,g) + VoLL·Σ shed)
+/// s.t. balance[t,b]:  Σ Pg + PV used + Σ (d − c) + shed − Σ_k B_bk·θ_t,k = Pd_t,b     (λ_t,b → LMP)
+///      flow[t,l]:     |B_l·(θ_f − θ_t)| ≤ rateA
+///      soc[t,s]:      s_t = s_{t−1} + η_c·c_t·Δt − d_t·Δt/η_d,   Emin ≤ s_t ≤ Emax,   s_T ≥ terminal
+///      ramp[t,g]:     |Pg_t − Pg_{t−1}| ≤ R_g·Δt
+///      0 ≤ PV used ≤ PV available (curtailable at no cost)
+/// </code>
+/// Prices per bus and interval are the balance duals divided by Δt ($/MWh).
+/// </summary>
+public static class MultiPeriodClearing
+{
+    public static MultiPeriodResult Solve(Network net, TimeSeries series, MultiPeriodOptions? options = null)
+    {
+        var sw = Stopwatch.StartNew();
+        var o = options ?? new MultiPeriodOptions();
+        var dc = new DcNetwork(net);
+        double baseMva = net.BaseMva, dt = series.StepHours;
+        int T = series.Count, nb = net.BusCount, ng = net.Generators.Length, nl = net.Branches.Length;
+        if (T == 0) throw new ArgumentException("the time series has no intervals");
+        foreach (var s in o.Storage)
+        {
+            s.Validate();
+            if (!net.BusIndex.ContainsKey(s.Bus)) throw new ArgumentException($"storage {s.Id}: bus {s.Bus} is not in {net.Name}");
+        }
+        var m = new OptimizationModel();
+        var messages = new List<string>(dc.Messages);
+        var isRef = new bool[nb];
+        foreach (int r in dc.ReferenceBuses) isRef[r] = true;
+
+        var theta = new Variable?[T, nb];
+        var pg = new Variable?[T, ng];
+        var pv = new Variable?[T, nb];
+        var shed = new Variable?[T, nb];
+        var charge = new Variable[T, o.Storage.Count];
+        var discharge = new Variable[T, o.Storage.Count];
+        var soc = new Variable[T, o.Storage.Count];
+        var balance = new Constraint?[T, nb];
+        var load = new double[T, nb];
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < nb; b++)
+                load[t, b] = series.LoadMw.TryGetValue(net.Buses[b].Id, out var l) ? l[t] : net.Buses[b].Pd;
+
+        for (int t = 0; t < T; t++)
+        {
+            var terms = new List<(Variable, double)>[nb];
+            for (int b = 0; b < nb; b++) terms[b] = [];
+            for (int b = 0; b < nb; b++)
+            {
+                if (dc.Dead[b]) continue;
+                double va = net.Buses[b].VaDeg * Math.PI / 180;
+                theta[t, b] = isRef[b] ? m.AddVariable($"theta[{t},{net.Buses[b].Id}]", va, va) : m.AddVariable($"theta[{t},{net.Buses[b].Id}]", double.NegativeInfinity, double.PositiveInfinity);
+                if (series.PvMw.TryGetValue(net.Buses[b].Id, out var p) && p[t] > 0)
+                {
+                    pv[t, b] = m.AddVariable($"pv[{t},{net.Buses[b].Id}]", 0, p[t] / baseMva);
+                    terms[b].Add((pv[t, b]!.Value, 1));
+                }
+                if (o.ValueOfLostLoad is double voll && load[t, b] > 0)
+                {
+                    shed[t, b] = m.AddVariable($"shed[{t},{net.Buses[b].Id}]", 0, load[t, b] / baseMva, voll * baseMva * dt);
+                    terms[b].Add((shed[t, b]!.Value, 1));
+                }
+            }
+            for (int g = 0; g < ng; g++)
+            {
+                var gen = net.Generators[g];
+                int b = net.BusIndex[gen.Bus];
+                if (!gen.InService || dc.Dead[b]) continue;
+                var v = m.AddVariable($"pg[{t},{g + 1}]", gen.Pmin / baseMva, gen.Pmax / baseMva);
+                pg[t, g] = v;
+                AddCost(m, net, g, v, baseMva, dt);
+                terms[b].Add((v, 1));
+            }
+            for (int k = 0; k < o.Storage.Count; k++)
+            {
+                var s = o.Storage[k];
+                int b = net.BusIndex[s.Bus];
+                charge[t, k] = m.AddVariable($"charge[{t},{s.Id}]", 0, s.ChargeMaxMw / baseMva);
+                discharge[t, k] = m.AddVariable($"discharge[{t},{s.Id}]", 0, s.DischargeMaxMw / baseMva);
+                soc[t, k] = m.AddVariable($"soc[{t + 1},{s.Id}]", s.EnergyMinMwh, s.EnergyMaxMwh);
+                terms[b].Add((discharge[t, k], 1));
+                terms[b].Add((charge[t, k], -1));
+            }
+            for (int j = 0; j < nb; j++)
+                for (int p = dc.Bbus.ColPtr[j]; p < dc.Bbus.ColPtr[j + 1]; p++)
+                    if (theta[t, j] is Variable th && dc.Bbus.Values[p] != 0) terms[dc.Bbus.RowIdx[p]].Add((th, -dc.Bbus.Values[p]));
+            for (int b = 0; b < nb; b++)
+            {
+                if (dc.Dead[b]) continue;
+                double rhs = load[t, b] / baseMva + net.Buses[b].Gs / baseMva + dc.PbusInj[b];
+                balance[t, b] = m.AddEquality($"balance[{t},{net.Buses[b].Id}]", rhs, terms[b]);
+            }
+            for (int l = 0; l < nl; l++)
+            {
+                var br = net.Branches[l];
+                if (dc.B[l] == 0 || br.RateA <= 0 || theta[t, dc.From[l]] is not Variable tf || theta[t, dc.To[l]] is not Variable tt) continue;
+                double rate = br.RateA / baseMva;
+                m.AddConstraint($"flow[{t},{l + 1}]", -rate - dc.PfInj[l], rate - dc.PfInj[l], [(tf, dc.B[l]), (tt, -dc.B[l])]);
+            }
+            // state of charge (MWh; powers are p.u.)
+            for (int k = 0; k < o.Storage.Count; k++)
+            {
+                var s = o.Storage[k];
+                var row = new List<(Variable, double)> { (soc[t, k], 1), (charge[t, k], -s.EtaCharge * dt * baseMva), (discharge[t, k], dt * baseMva / s.EtaDischarge) };
+                if (t > 0) row.Add((soc[t - 1, k], -1));
+                m.AddEquality($"soc-balance[{t + 1},{s.Id}]", t == 0 ? s.InitialMwh : 0, row);
+            }
+            // ramps
+            if (t > 0)
+                for (int g = 0; g < ng; g++)
+                {
+                    if (pg[t, g] is not Variable now || pg[t - 1, g] is not Variable before) continue;
+                    var gen = net.Generators[g];
+                    double perHour = gen.Ramp30 > 0 ? 2 * gen.Ramp30 : gen.Ramp10 > 0 ? 6 * gen.Ramp10 : o.DefaultRampSharePerHour is double share ? share * gen.Pmax : double.PositiveInfinity;
+                    if (!double.IsFinite(perHour)) continue;
+                    double r = perHour * dt / baseMva;
+                    m.AddConstraint($"ramp[{t},{g + 1}]", -r, r, [(now, 1), (before, -1)]);
+                }
+        }
+        for (int k = 0; k < o.Storage.Count; k++)
+            m.AddConstraint($"terminal[{o.Storage[k].Id}]", o.Storage[k].Terminal, double.PositiveInfinity, [(soc[T - 1, k], 1)]);
+
+        var sol = m.Solve(o.Solver);
+        string status = sol.Status switch
+        {
+            SolverStatus.Optimal => "optimal",
+            SolverStatus.Infeasible => "infeasible",
+            SolverStatus.Unbounded => "unbounded",
+            SolverStatus.NotConverged => "not-converged",
+            _ => "error",
+        };
+        bool ok = status == "optimal";
+        messages.Add(sol.Message);
+        if (!ok) messages.Add("no optimal schedule: prices are not reported" + (o.ValueOfLostLoad is null ? "; a value of lost load lets the market shed load instead" : ""));
+        var lmp = new double[T][];
+        var pgMw = new double[T][];
+        var pvUsed = new double[T][];
+        var shedMw = new double[T][];
+        for (int t = 0; t < T; t++)
+        {
+            lmp[t] = new double[nb];
+            pvUsed[t] = new double[nb];
+            shedMw[t] = new double[nb];
+            pgMw[t] = new double[ng];
+            for (int b = 0; b < nb; b++)
+            {
+                lmp[t][b] = ok && balance[t, b] is Constraint c ? sol.Dual(c) / baseMva / dt : double.NaN;
+                pvUsed[t][b] = ok && pv[t, b] is Variable v ? sol.Value(v) * baseMva : 0;
+                shedMw[t][b] = ok && shed[t, b] is Variable sv ? sol.Value(sv) * baseMva : 0;
+            }
+            for (int g = 0; g < ng; g++) pgMw[t][g] = ok && pg[t, g] is Variable v ? sol.Value(v) * baseMva : 0;
+        }
+        var storage = o.Storage.Select((s, k) => new StorageSchedule(s.Id, s.Bus,
+            [.. Enumerable.Range(0, T).Select(t => ok ? Math.Max(0, sol.Value(charge[t, k])) * baseMva : double.NaN)],
+            [.. Enumerable.Range(0, T).Select(t => ok ? Math.Max(0, sol.Value(discharge[t, k])) * baseMva : double.NaN)],
+            [s.InitialMwh, .. Enumerable.Range(0, T).Select(t => ok ? sol.Value(soc[t, k]) : double.NaN)])).ToList();
+        return new MultiPeriodResult(net.Name, status, ok ? sol.Objective : double.NaN, sw.Elapsed.TotalSeconds, series.Times, lmp, pgMw, pvUsed, shedMw, storage, messages);
+    }
+
+    private static void AddCost(OptimizationModel m, Network net, int g, Variable pg, double baseMva, double dt)
+    {
+        var cost = net.ActiveCost(g);
+        if (cost is null) return;
+        if (cost.Model == CostModel.Polynomial)
+        {
+            var c = cost.Coefficients;
+            int degree = c.Length - 1;
+            while (degree > 0 && c[c.Length - 1 - degree] == 0) degree--;
+            if (degree > 2) throw new NotSupportedException($"generator {g + 1}: polynomial cost of degree {degree}; use degree ≤ 2 or piecewise linear");
+            double c0 = c.Length >= 1 ? c[^1] : 0, c1 = c.Length >= 2 ? c[^2] : 0, c2 = c.Length >= 3 ? c[^3] : 0;
+            m.ObjectiveConstant += c0 * dt;
+            m.AddCost(pg, c1 * baseMva * dt);
+            if (c2 != 0) m.AddQuadraticCost(pg, pg, 2 * c2 * baseMva * baseMva * dt);
+            return;
+        }
+        int n = cost.Points;
+        if (n < 2) { if (n == 1) m.ObjectiveConstant += cost.Coefficients[1] * dt; return; }
+        var y = m.AddVariable($"cost[{pg.Name}]", double.NegativeInfinity, double.PositiveInfinity, dt);
+        for (int k = 0; k < n - 1; k++)
+        {
+            double x0 = cost.Coefficients[2 * k], y0 = cost.Coefficients[2 * k + 1];
+            double x1 = cost.Coefficients[2 * k + 2], y1 = cost.Coefficients[2 * k + 3];
+            double slope = (y1 - y0) / (x1 - x0);
+            m.AddConstraint($"pwl[{pg.Name},{k + 1}]", double.NegativeInfinity, slope * x0 - y0, [(pg, slope * baseMva), (y, -1)]);
+        }
+    }
+}
