@@ -65,6 +65,10 @@ public static class CliApp
                     .WithDescription("Local reactive-power market: DER inverters offer Q in blocks, cleared by the AC OPF; dispatch, λQ, payments and the voltage profile with and without the market (table + PNG).")
                     .WithExample("var-market", "case33bw", "--ders", "examples/case33bw-ders.csv")
                     .WithExample("var-market", "case33bw", "--ders", "examples/case33bw-ders.csv", "--vmin", "0.94", "--json");
+                config.AddCommand<MultiPeriodCommand>("multiperiod")
+                    .WithDescription("Clear many intervals at once on the DC network: storage (state of charge, efficiencies) and ramps couple them; prices per bus and interval, CSV and plots.")
+                    .WithExample("multiperiod", "case30", "--series", "examples/case30-day.csv", "--storage", "examples/case30-storage.csv")
+                    .WithExample("multiperiod", "case30", "--series", "examples/case30-day.csv", "--out-dir", "out", "--json");
                 config.AddCommand<ClearCommand>("clear")
                     .WithDescription("Clear bids and offers: network-constrained (dcopf) or copper-plate double auction (uniform, pay-as-bid).")
                     .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv")

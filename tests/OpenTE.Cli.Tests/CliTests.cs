@@ -120,6 +120,7 @@ public class CliTests
     [InlineData("pf", "--help")]
     [InlineData("opf", "--help")]
     [InlineData("var-market", "--help")]
+    [InlineData("multiperiod", "--help")]
     [InlineData("demo", "--help")]
     [InlineData("case", "--help")]
     [InlineData("case", "info", "--help")]
@@ -211,6 +212,34 @@ public class CliTests
             Assert.Equal(2, Run("var-market", "case33bw").Code);
         }
         finally { File.Delete(png); File.Delete(bad); }
+    }
+
+    [Fact]
+    public void Multiperiod_clears_the_example_day_and_writes_csv_and_plots()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "opente-mp-" + Guid.NewGuid().ToString("N")[..6]);
+        string bad = Path.Combine(Path.GetTempPath(), "opente-series-" + Guid.NewGuid().ToString("N")[..6] + ".csv");
+        try
+        {
+            var (code, output, err) = Run("multiperiod", "case30", "--series", RepoFile("examples/case30-day.csv"), "--storage", RepoFile("examples/case30-storage.csv"),
+                "--out-dir", dir, "--json");
+            Assert.True(code == 0, err);
+            var root = JsonDocument.Parse(output).RootElement;
+            Assert.Equal("optimal", root.GetProperty("status").GetString());
+            Assert.Equal(24, root.GetProperty("intervals").GetArrayLength());
+            Assert.Equal(2, root.GetProperty("storage").GetArrayLength());
+            foreach (var f in new[] { "prices.csv", "dispatch.csv", "storage.csv", "prices.png", "soc.png" }) Assert.True(File.Exists(Path.Combine(dir, f)), f);
+            Assert.Equal(1 + 24 * 30, File.ReadAllLines(Path.Combine(dir, "prices.csv")).Length);
+            File.WriteAllText(bad, "timestamp,bus,load_mw,pv_mw\n2026-06-01T01:00:00+02:00,5,90,0\n2026-06-01T00:00:00+02:00,5,90,0\n");
+            var (badCode, _, badErr) = Run("multiperiod", "case30", "--series", bad);
+            Assert.Equal(2, badCode);
+            Assert.Contains(bad + ":3:", badErr);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+            File.Delete(bad);
+        }
     }
 
     [Fact]
