@@ -1,0 +1,120 @@
+using OpenTE.Grid.Model;
+using OpenTE.Market.Bids;
+using OpenTE.Market.DcOpf;
+using OpenTE.Market.Island;
+using OpenTE.Numerics.Optimization;
+
+namespace OpenTE.Agents;
+
+/// <summary>Everything a simulation recorded, interval by interval.</summary>
+public sealed record SimulationResult(
+    Scenario Scenario,
+    IReadOnlyList<DateTimeOffset> Times,
+    IReadOnlyList<string> Mode,               // "grid" or "island"
+    double[][] Price,                         // [t][bus index], $/MWh
+    double[][] AgentNetMw,                    // [t][prosumer]: + delivered, − taken
+    double[] DemandMw, double[] ServedMw,     // bids to buy vs what was served
+    double[] CriticalDemandMw, double[] CriticalServedMw,
+    double[] ReserveMw, double[] GridFormingMw,
+    IReadOnlyDictionary<string, double[]> SocMwh,   // battery id → T + 1 values
+    IReadOnlyList<string> Messages)
+{
+    public double[] CurtailedMw => [.. DemandMw.Zip(ServedMw, (d, s) => Math.Max(0, d - s))];
+}
+
+/// <summary>
+/// Steps a scenario: in each interval every prosumer bids from its own state, the market clears — the DC OPF
+/// with bids while connected (LMPs per bus), the islanded microgrid market while the point of common coupling is
+/// open — and each prosumer is told what it delivered or took and at what price.
+/// </summary>
+public static class ScenarioRunner
+{
+    public static SimulationResult Run(Scenario s, Network net, IProgress<int>? progress = null)
+    {
+        int T = s.Intervals, nb = net.BusCount, n = s.Prosumers.Count;
+        var forecast = Enumerable.Range(0, T).Select(s.GridPrice).ToArray();
+        int refBus = net.Buses.FirstOrDefault(b => b.Type == BusType.Ref)?.Id ?? net.Buses[0].Id;
+        var substation = new SourceAgent("substation", refBus, 1e4, forecast);
+        SourceAgent? former = s.Microgrid is { } mg ? new SourceAgent(mg.GridFormingId, mg.GridFormingBus, mg.GridFormingMw, Enumerable.Repeat(mg.GridFormingPrice, T).ToArray()) : null;
+        var index = new Dictionary<string, int>();
+        for (int k = 0; k < n; k++) index[s.Prosumers[k].Id] = k;
+
+        var times = new DateTimeOffset[T];
+        var mode = new string[T];
+        var price = new double[T][];
+        var net_ = new double[T][];
+        double[] demand = new double[T], served = new double[T], critD = new double[T], critS = new double[T], reserve = new double[T], gfMw = new double[T];
+        var batteries = s.Prosumers.OfType<BatteryAgent>().ToList();
+        var soc = batteries.ToDictionary(b => b.Id, b => { var a = new double[T + 1]; a[0] = b.SocMwh; return a; });
+        var messages = new List<string>();
+        bool island = false;
+        int ev = 0;
+        for (int t = 0; t < T; t++)
+        {
+            times[t] = s.Time(t);
+            while (ev < s.Events.Count && s.Events[ev].At <= times[t]) island = s.Events[ev++].Type == "pcc-open";
+            mode[t] = island ? "island" : "grid";
+            var view = new MarketView(t, s.StepHours, forecast, s.ValueOfLostLoad);
+            var bids = new List<Bid>();
+            var owner = new List<int>(); // prosumer index, −1 substation, −2 grid-forming unit
+            for (int k = 0; k < n; k++)
+                foreach (var b in s.Prosumers[k].Bids(view)) { bids.Add(b); owner.Add(k); }
+            var accepted = new double[bids.Count];
+            price[t] = new double[nb];
+            if (!island)
+            {
+                foreach (var b in substation.Bids(view)) { bids.Add(b); owner.Add(-1); }
+                if (former is not null) foreach (var b in former.Bids(view)) { bids.Add(b); owner.Add(-2); }
+                var r = DcOpfSolver.Solve(net, new DcOpfOptions { Bids = bids, IncludeCaseGenerators = false, IncludeCaseLoad = false, Solver = SolverKind.Glop });
+                if (r.Status != "optimal") throw new InvalidOperationException($"interval {t} ({times[t]:yyyy-MM-ddTHH:mm}): the grid-connected market is {r.Status}: {string.Join("; ", r.Messages)}");
+                for (int b = 0; b < nb; b++) price[t][b] = r.Buses[b].Lmp;
+                accepted = [.. r.Bids.Select(c => c.AcceptedMw)];
+                if (accepted.Length != bids.Count) throw new InvalidOperationException("the clearing returned a different number of bids");
+                reserve[t] = 0;
+            }
+            else
+            {
+                var m = s.Microgrid!;
+                var units = new List<IslandUnit>();
+                var loads = new List<IslandLoad>();
+                var unitOf = new List<int>();
+                var loadOf = new List<int>();
+                foreach (var b in former!.Bids(view)) { bids.Add(b); owner.Add(-2); }
+                for (int k = 0; k < bids.Count; k++)
+                {
+                    var b = bids[k];
+                    string id = $"{k}";
+                    if (b.Side == Side.Sell) { units.Add(new IslandUnit(id, b.Bus, b.Quantity, b.Price, GridForming: owner[k] == -2)); unitOf.Add(k); }
+                    else { loads.Add(new IslandLoad(id, b.Bus, b.Quantity, b.Price, Critical: owner[k] >= 0 && s.Prosumers[owner[k]].Critical)); loadOf.Add(k); }
+                }
+                accepted = new double[bids.Count];
+                var r = IslandMarket.Clear(net, [m.PccBranch - 1], units, loads, new IslandOptions { ReserveMw = m.ReserveMw, ValueOfLostLoad = s.ValueOfLostLoad });
+                for (int u = 0; u < units.Count; u++) accepted[unitOf[u]] = r.Units[u].Mw;
+                for (int l = 0; l < loads.Count; l++) accepted[loadOf[l]] = r.Loads[l].ServedMw;
+                var inside = new HashSet<int>(r.IslandBuses);
+                for (int b = 0; b < nb; b++) price[t][b] = inside.Contains(net.Buses[b].Id) ? r.Price : forecast[t];
+                reserve[t] = r.ReserveMw;
+                foreach (var msg in r.Messages) messages.Add($"{times[t]:yyyy-MM-ddTHH:mm}: {msg}");
+            }
+            net_[t] = new double[n];
+            for (int k = 0; k < bids.Count; k++)
+            {
+                var b = bids[k];
+                double signed = b.Side == Side.Sell ? accepted[k] : -accepted[k];
+                if (owner[k] >= 0) net_[t][owner[k]] += signed;
+                if (owner[k] == -2) gfMw[t] += accepted[k];
+                if (b.Side == Side.Buy)
+                {
+                    demand[t] += b.Quantity;
+                    served[t] += accepted[k];
+                    if (owner[k] >= 0 && s.Prosumers[owner[k]].Critical) { critD[t] += b.Quantity; critS[t] += accepted[k]; }
+                }
+            }
+            for (int k = 0; k < n; k++)
+                s.Prosumers[k].Apply(view, net_[t][k], price[t][net.BusIndex[s.Prosumers[k].Bus]]);
+            foreach (var b in batteries) soc[b.Id][t + 1] = b.SocMwh;
+            progress?.Report(t + 1);
+        }
+        return new SimulationResult(s, times, mode, price, net_, demand, served, critD, critS, reserve, gfMw, soc, messages);
+    }
+}
