@@ -22,6 +22,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Contains("--simulate")) return SimulateBench.Run();
         if (args.Contains("--scopf")) return ScopfBench.Run(args.Where(a => a != "--scopf").ToArray());
         if (args.Contains("--bdn"))
         {

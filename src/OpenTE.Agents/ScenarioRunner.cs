@@ -13,7 +13,7 @@ public sealed record SimulationResult(
     IReadOnlyList<string> Mode,               // "grid" or "island"
     double[][] Price,                         // [t][bus index], $/MWh
     double[][] AgentNetMw,                    // [t][prosumer]: + delivered, − taken
-    double[] DemandMw, double[] ServedMw,     // bids to buy vs what was served
+    double[] DemandMw, double[] ServedMw,     // base and critical load asked for vs served
     double[] CriticalDemandMw, double[] CriticalServedMw,
     double[] ReserveMw, double[] GridFormingMw,
     IReadOnlyDictionary<string, double[]> SocMwh,   // battery id → T + 1 values
@@ -103,7 +103,9 @@ public static class ScenarioRunner
                 double signed = b.Side == Side.Sell ? accepted[k] : -accepted[k];
                 if (owner[k] >= 0) net_[t][owner[k]] += signed;
                 if (owner[k] == -2) gfMw[t] += accepted[k];
-                if (b.Side == Side.Buy)
+                // demand that must be served (base and critical load): flexible loads, EVs and batteries that wait for a
+                // better price are not curtailed, they shift
+                if (b.Side == Side.Buy && owner[k] >= 0 && s.Prosumers[owner[k]] is BaseLoadAgent or CriticalLoadAgent)
                 {
                     demand[t] += b.Quantity;
                     served[t] += accepted[k];

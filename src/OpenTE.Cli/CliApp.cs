@@ -69,6 +69,10 @@ public static class CliApp
                     .WithDescription("Clear many intervals at once on the DC network: storage (state of charge, efficiencies) and ramps couple them; prices per bus and interval, CSV and plots.")
                     .WithExample("multiperiod", "case30", "--series", "examples/case30-day.csv", "--storage", "examples/case30-storage.csv")
                     .WithExample("multiperiod", "case30", "--series", "examples/case30-day.csv", "--out-dir", "out", "--json");
+                config.AddCommand<SimulateCommand>("simulate")
+                    .WithDescription("Step a prosumer scenario (JSON) through the markets interval by interval: bids from each agent's state, grid-connected or islanded clearing, CSV and PNG results.")
+                    .WithExample("simulate", "examples/microgrid-day.json")
+                    .WithExample("simulate", "examples/microgrid-day.json", "--out", "out", "--json");
                 config.AddCommand<ClearCommand>("clear")
                     .WithDescription("Clear bids and offers: network-constrained (dcopf) or copper-plate double auction (uniform, pay-as-bid).")
                     .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv")

@@ -121,6 +121,7 @@ public class CliTests
     [InlineData("opf", "--help")]
     [InlineData("var-market", "--help")]
     [InlineData("multiperiod", "--help")]
+    [InlineData("simulate", "--help")]
     [InlineData("demo", "--help")]
     [InlineData("case", "--help")]
     [InlineData("case", "info", "--help")]
@@ -234,6 +235,35 @@ public class CliTests
             var (badCode, _, badErr) = Run("multiperiod", "case30", "--series", bad);
             Assert.Equal(2, badCode);
             Assert.Contains(bad + ":3:", badErr);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+            File.Delete(bad);
+        }
+    }
+
+    [Fact]
+    public void Simulate_runs_the_example_scenario_and_writes_csv_and_plots()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "opente-sim-" + Guid.NewGuid().ToString("N")[..6]);
+        string bad = Path.Combine(Path.GetTempPath(), "opente-scn-" + Guid.NewGuid().ToString("N")[..6] + ".json");
+        try
+        {
+            var (code, output, err) = Run("simulate", RepoFile("examples/microgrid-day.json"), "--out", dir, "--json");
+            Assert.True(code == 0, err);
+            var root = JsonDocument.Parse(output).RootElement;
+            Assert.Equal(96, root.GetProperty("intervals").GetInt32());
+            Assert.Equal(12, root.GetProperty("islandedIntervals").GetInt32());
+            Assert.Equal(0, root.GetProperty("criticalCurtailedMwh").GetDouble(), 9);
+            foreach (var f in new[] { "intervals.csv", "prices.csv", "agents.csv", "soc.csv", "prices.png", "soc.png", "load.png" })
+                Assert.True(File.Exists(Path.Combine(dir, f)), f);
+            Assert.Equal(97, File.ReadAllLines(Path.Combine(dir, "intervals.csv")).Length);
+            File.WriteAllText(bad, File.ReadAllText(RepoFile("examples/microgrid-day.json")).Replace("\"etaCharge\": 0.95", "\"etaCharge\": 1.5"));
+            var (badCode, _, badErr) = Run("simulate", bad, "--out", dir);
+            Assert.Equal(2, badCode);
+            Assert.Contains("etaCharge", badErr);
+            Assert.Contains(bad, badErr);
         }
         finally
         {

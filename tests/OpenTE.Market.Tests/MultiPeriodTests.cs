@@ -93,6 +93,28 @@ public class MultiPeriodTests
     }
 
     [Fact]
+    public void Bids_clear_in_their_own_interval_against_its_price()
+    {
+        var net = TestData.Load("case30");
+        var series = Profile(net, [0.6, 1.0]);
+        var plain = MultiPeriodClearing.Solve(net, series);
+        int b5 = net.BusIndex[5];
+        // a buyer paying more than either interval's price, a seller cheaper than the peak price but dearer than the night's
+        double mid = (plain.Lmp[0][b5] + plain.Lmp[1][b5]) / 2;
+        var bids = SeriesFile.ParseBids("timestamp,participant,bus,side,price,quantity\n" +
+            $"{series.Times[0]:yyyy-MM-ddTHH:mm:sszzz},buyer,5,buy,{plain.Lmp[1][b5] + 20},3\n" +
+            $"{series.Times[0]:yyyy-MM-ddTHH:mm:sszzz},seller,5,sell,{mid},4\n" +
+            $"{series.Times[1]:yyyy-MM-ddTHH:mm:sszzz},seller,5,sell,{mid},4\n", "b.csv", net, series);
+        var r = MultiPeriodClearing.Solve(net, series, new MultiPeriodOptions { Bids = bids });
+        Assert.Equal("optimal", r.Status);
+        Assert.Equal(3, r.AcceptedBidMw[0], 1e-5);   // the buyer gets its 3 MW
+        Assert.Equal(0, r.AcceptedBidMw[1], 1e-5);   // night: the seller is dearer than the price
+        Assert.Equal(4, r.AcceptedBidMw[2], 1e-5);   // peak: the seller is cheaper than the price
+        var e = Assert.Throws<OpenTE.Grid.InputException>(() => SeriesFile.ParseBids("timestamp,participant,bus,side,price,quantity\n2030-01-01T00:00:00+00:00,x,5,buy,10,1\n", "b.csv", net, series));
+        Assert.Contains("b.csv:2:", e.Message);
+    }
+
+    [Fact]
     public void Series_and_storage_files_are_validated_with_their_line()
     {
         var net = TestData.Load("case9");

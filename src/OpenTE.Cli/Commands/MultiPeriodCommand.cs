@@ -18,6 +18,10 @@ public sealed class MultiPeriodSettings : CaseSettings
     [Description("Storage units: id,bus,energy_mwh,min_mwh,charge_mw,discharge_mw,eta_charge,eta_discharge,initial_mwh[[,terminal_mwh]].")]
     public string? Storage { get; init; }
 
+    [CommandOption("--bids <FILE>")]
+    [Description("Bids per interval: timestamp,participant,bus,side,price,quantity (each timestamp one of the series' intervals).")]
+    public string? Bids { get; init; }
+
     [CommandOption("--ramp-share <X>")]
     [Description("Ramp limit per hour as a share of Pmax for generators without ramp data in the case.")]
     public double? RampShare { get; init; }
@@ -45,8 +49,9 @@ public sealed class MultiPeriodCommand : Command<MultiPeriodSettings>
         var net = CaseLocator.Load(s.Case).Network;
         var series = SeriesFile.ReadSeries(s.Series, net);
         var storage = s.Storage is null ? [] : SeriesFile.ReadStorage(s.Storage, net);
+        var bids = s.Bids is null ? [] : SeriesFile.ReadBids(s.Bids, net, series);
         var r = AnsiConsoleProgress.Run($"clearing {series.Count} intervals of {net.Name}", () => MultiPeriodClearing.Solve(net, series,
-            new MultiPeriodOptions { Storage = storage, DefaultRampSharePerHour = s.RampShare, ValueOfLostLoad = s.Voll }));
+            new MultiPeriodOptions { Storage = storage, Bids = bids, DefaultRampSharePerHour = s.RampShare, ValueOfLostLoad = s.Voll }));
         if (s.OutDir is not null && r.Status == "optimal") WriteFiles(r, net, s.OutDir);
         if (s.Json) Output.Emit(ToJson(r, net), s.Out);
         else Output.Render(Tables(r, net, series, s.OutDir), s.Out);

@@ -23,6 +23,8 @@ public sealed record MultiPeriodOptions
     /// <summary>Value of lost load ($/MWh): when set, load may be shed at this price instead of an infeasible market.</summary>
     public double? ValueOfLostLoad { get; init; }
     public SolverKind Solver { get; init; } = SolverKind.Auto;
+    /// <summary>Price-quantity bids per interval (interval index, bid): cleared with the case's generators and loads.</summary>
+    public IReadOnlyList<(int Interval, OpenTE.Market.Bids.Bid Bid)> Bids { get; init; } = [];
 }
 
 public sealed record StorageSchedule(string Id, int Bus, double[] ChargeMw, double[] DischargeMw, double[] SocMwh);
@@ -35,7 +37,11 @@ public sealed record MultiPeriodResult(
     double[][] PvUsedMw,     // [t][bus index]
     double[][] ShedMw,       // [t][bus index]
     IReadOnlyList<StorageSchedule> Storage,
-    IReadOnlyList<string> Messages);
+    IReadOnlyList<string> Messages)
+{
+    /// <summary>Accepted MW of each bid in <see cref="MultiPeriodOptions.Bids"/>, in its order.</summary>
+    public IReadOnlyList<double> AcceptedBidMw { get; init; } = [];
+}
 
 /// <summary>
 /// Market clearing over T intervals on the DC network, coupled by storage and generator ramps:
@@ -77,6 +83,10 @@ public static class MultiPeriodClearing
         var discharge = new Variable[T, o.Storage.Count];
         var soc = new Variable[T, o.Storage.Count];
         var balance = new Constraint?[T, nb];
+        var bidVars = new Variable?[o.Bids.Count];
+        var bidsAt = o.Bids.Select((x, k) => (x.Bid, k, x.Interval)).ToLookup(x => x.Interval, x => (x.Bid, x.k));
+        foreach (var (it, bid) in o.Bids)
+            if (it < 0 || it >= T) throw new ArgumentException($"bid of {bid.Participant} for interval {it} outside 0…{T - 1}");
         var load = new double[T, nb];
         for (int t = 0; t < T; t++)
             for (int b = 0; b < nb; b++)
@@ -111,6 +121,15 @@ public static class MultiPeriodClearing
                 pg[t, g] = v;
                 AddCost(m, net, g, v, baseMva, dt);
                 terms[b].Add((v, 1));
+            }
+            foreach (var (bid, k) in bidsAt[t])
+            {
+                if (!net.BusIndex.TryGetValue(bid.Bus, out int bb)) throw new ArgumentException($"bid of {bid.Participant} at unknown bus {bid.Bus}");
+                if (dc.Dead[bb]) { messages.Add($"bid of {bid.Participant} at bus {bid.Bus} is on a de-energised bus"); continue; }
+                bool sell = bid.Side == OpenTE.Market.Bids.Side.Sell;
+                var v = m.AddVariable($"bid[{t},{k + 1}]", 0, bid.Quantity / baseMva, (sell ? 1 : -1) * bid.Price * baseMva * dt);
+                bidVars[k] = v;
+                terms[bb].Add((v, sell ? 1 : -1));
             }
             for (int k = 0; k < o.Storage.Count; k++)
             {
@@ -195,7 +214,10 @@ public static class MultiPeriodClearing
             [.. Enumerable.Range(0, T).Select(t => ok ? Math.Max(0, sol.Value(charge[t, k])) * baseMva : double.NaN)],
             [.. Enumerable.Range(0, T).Select(t => ok ? Math.Max(0, sol.Value(discharge[t, k])) * baseMva : double.NaN)],
             [s.InitialMwh, .. Enumerable.Range(0, T).Select(t => ok ? sol.Value(soc[t, k]) : double.NaN)])).ToList();
-        return new MultiPeriodResult(net.Name, status, ok ? sol.Objective : double.NaN, sw.Elapsed.TotalSeconds, series.Times, lmp, pgMw, pvUsed, shedMw, storage, messages);
+        return new MultiPeriodResult(net.Name, status, ok ? sol.Objective : double.NaN, sw.Elapsed.TotalSeconds, series.Times, lmp, pgMw, pvUsed, shedMw, storage, messages)
+        {
+            AcceptedBidMw = [.. bidVars.Select(v => ok && v is Variable x ? sol.Value(x) * baseMva : 0)],
+        };
     }
 
     private static void AddCost(OptimizationModel m, Network net, int g, Variable pg, double baseMva, double dt)

@@ -79,6 +79,41 @@ public static class SeriesFile
         return new TimeSeries(times, stepHours, loadMw, pvMw);
     }
 
+    public const string BidsHeader = "timestamp,participant,bus,side,price,quantity";
+
+    public static List<(int Interval, OpenTE.Market.Bids.Bid Bid)> ReadBids(string path, Network net, TimeSeries series) => ParseBids(InputFiles.ReadText(path), path, net, series);
+
+    /// <summary>Bids per interval: <c>timestamp,participant,bus,side,price,quantity</c>; the timestamp must be one of the series' intervals.</summary>
+    public static List<(int Interval, OpenTE.Market.Bids.Bid Bid)> ParseBids(string text, string file, Network net, TimeSeries series)
+    {
+        var lines = text.Replace("\r\n", "\n").Split('\n');
+        if (lines[0].Trim().Replace(" ", "").ToLowerInvariant() != BidsHeader)
+            throw new InputException(file, 1, $"the header must be '{BidsHeader}'", "put the column names on the first line, in this order");
+        var index = series.Times.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => x.i);
+        var bids = new List<(int, OpenTE.Market.Bids.Bid)>();
+        for (int n = 1; n < lines.Length; n++)
+        {
+            string line = lines[n].Trim();
+            if (line.Length == 0 || line.StartsWith('#')) continue;
+            int ln = n + 1;
+            var f = line.Split(',');
+            if (f.Length != 6) throw new InputException(file, ln, $"{f.Length} fields instead of 6", $"each row is {BidsHeader}");
+            if (!DateTimeOffset.TryParseExact(f[0].Trim(), ["yyyy-MM-ddTHH:mm:sszzz", "yyyy-MM-ddTHH:mmzzz"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var ts))
+                throw new InputException(file, ln, $"timestamp: '{f[0].Trim()}' is not an ISO-8601 time with offset", "write e.g. 2026-06-01T14:15:00+02:00");
+            if (!index.TryGetValue(ts, out int t)) throw new InputException(file, ln, $"timestamp: {f[0].Trim()} is not an interval of the series", "use the start time of one of the series' intervals");
+            if (!int.TryParse(f[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out int bus) || !net.BusIndex.ContainsKey(bus))
+                throw new InputException(file, ln, $"bus: '{f[2].Trim()}' is not a bus of {net.Name}", "use a bus number from the case's bus table");
+            string side = f[3].Trim().ToLowerInvariant();
+            if (side is not ("buy" or "sell")) throw new InputException(file, ln, $"side: '{f[3].Trim()}' is not buy or sell", "write buy or sell");
+            if (!double.TryParse(f[4], NumberStyles.Float, CultureInfo.InvariantCulture, out double price) || !double.IsFinite(price))
+                throw new InputException(file, ln, $"price: '{f[4].Trim()}' is not a finite number", "write the price in $/MWh");
+            if (!double.TryParse(f[5], NumberStyles.Float, CultureInfo.InvariantCulture, out double q) || !double.IsFinite(q) || q < 0)
+                throw new InputException(file, ln, $"quantity: '{f[5].Trim()}' is not a number ≥ 0", "write the quantity in MW");
+            bids.Add((t, new OpenTE.Market.Bids.Bid(f[1].Trim(), bus, side == "buy" ? OpenTE.Market.Bids.Side.Buy : OpenTE.Market.Bids.Side.Sell, price, q, 1, ln)));
+        }
+        return bids;
+    }
+
     public static List<StorageUnit> ReadStorage(string path, Network net) => ParseStorage(InputFiles.ReadText(path), path, net);
 
     public static List<StorageUnit> ParseStorage(string text, string file, Network net)
