@@ -1,0 +1,296 @@
+using OpenTE.Numerics.Optimization;
+
+namespace OpenTE.Market.P2p;
+
+/// <summary>
+/// A peer's private data: quadratic cost ½·a·P² + b·P ($/h, P in MW; for a consumer, P ≤ 0 and the cost is minus its
+/// utility of consuming −P, so b is its marginal utility at zero and C'(P) its marginal utility),
+/// its limits (a producer has 0 ≤ Pmin ≤ P ≤ Pmax, a consumer Pmin ≤ P ≤ Pmax ≤ 0), and its per-partner trade
+/// charges c_nm ($/MWh on |P_nm|: distance, green premium as a negative charge, grid fees).
+/// </summary>
+public sealed record Peer(string Id, double A, double B, double Pmin, double Pmax, IReadOnlyDictionary<int, double> Partners)
+{
+    public bool Producer => Pmin >= 0 && Pmax >= 0;
+    public double Cost(double p) => 0.5 * A * p * p + B * p;
+}
+
+/// <summary>A P2P market: peers and who may trade with whom (each partnership listed on both sides, producer–consumer).</summary>
+public sealed record P2pMarketData(IReadOnlyList<Peer> Peers)
+{
+    /// <summary>Checks the market: limits, partner symmetry, producer–consumer pairs. Throws ArgumentException naming the peer.</summary>
+    public void Validate()
+    {
+        for (int n = 0; n < Peers.Count; n++)
+        {
+            var p = Peers[n];
+            if (!(p.A > 0) || !double.IsFinite(p.A) || !double.IsFinite(p.B)) throw new ArgumentException($"peer {p.Id}: the quadratic coefficient a must be positive and finite (got {p.A})");
+            if (!(p.Pmin <= p.Pmax)) throw new ArgumentException($"peer {p.Id}: Pmin {p.Pmin} is above Pmax {p.Pmax}");
+            if (!(p.Pmin >= 0 || p.Pmax <= 0)) throw new ArgumentException($"peer {p.Id}: limits [{p.Pmin}, {p.Pmax}] straddle 0; a peer is either a producer (≥ 0) or a consumer (≤ 0)");
+            foreach (var (m, c) in p.Partners)
+            {
+                if (m < 0 || m >= Peers.Count || m == n) throw new ArgumentException($"peer {p.Id}: partner {m} does not exist");
+                if (!Peers[m].Partners.ContainsKey(n)) throw new ArgumentException($"peer {p.Id} lists {Peers[m].Id} as a partner but not the other way round");
+                if (Peers[m].Producer == p.Producer) throw new ArgumentException($"peers {p.Id} and {Peers[m].Id} are both {(p.Producer ? "producers" : "consumers")}: trades pair a producer with a consumer");
+                if (!double.IsFinite(c)) throw new ArgumentException($"peer {p.Id}: trade charge towards {Peers[m].Id} is not finite");
+            }
+        }
+    }
+}
+
+/// <summary>The result: trades P_nm (n sells to m when positive), the bilateral prices λ_nm, welfare and the ADMM history.</summary>
+public sealed record P2pResult(
+    string Status,
+    int Iterations,
+    double Welfare,
+    double[] Power,                                   // per peer: Σ_m P_nm
+    IReadOnlyList<Dictionary<int, double>> Trades,     // per peer n: partner m → P_nm
+    IReadOnlyList<Dictionary<int, double>> Prices,     // per peer n: partner m → the trade's price −λ_nm ($/MWh): producer's MC + its charge = consumer's MU − its charge
+    IReadOnlyList<(double Primal, double Dual, double Rho)> History,
+    double Seconds)
+{
+    /// <summary>Σ over peers of cost (utility counts negative) plus trade charges, with the sign flipped: $/h.</summary>
+    public static double WelfareOf(P2pMarketData data, IReadOnlyList<Dictionary<int, double>> trades)
+    {
+        double cost = 0;
+        for (int n = 0; n < data.Peers.Count; n++)
+        {
+            var peer = data.Peers[n];
+            cost += peer.Cost(trades[n].Values.Sum());
+            foreach (var (m, p) in trades[n]) cost += peer.Partners[m] * Math.Abs(p);
+        }
+        return -cost;
+    }
+}
+
+public sealed record AdmmOptions
+{
+    public double Rho { get; init; } = 1.0;
+    /// <summary>Stop when the primal (reciprocity) and dual residuals are both below this (MW, 2-norm over all trades).</summary>
+    public double Tolerance { get; init; } = 1e-4;
+    public int MaxIterations { get; init; } = 20_000;
+    /// <summary>Residual balancing (Boyd et al. §3.4.1): ρ ×/÷ τ when one residual exceeds μ times the other.</summary>
+    public bool AdaptiveRho { get; init; } = true;
+    public double Mu { get; init; } = 10;
+    public double Tau { get; init; } = 2;
+    public IProgress<(int Iteration, double Primal, double Dual)>? Progress { get; init; }
+}
+
+/// <summary>
+/// One peer's ADMM step (Sorin, Baroche &amp; Pinson 2019): with t_nm = (P_nm − P_mn)/2 − λ_nm/ρ from the last round,
+/// <code>min  C_n(Σ_m P_nm) + Σ_m c_nm·|P_nm| + Σ_m ρ/2·(P_nm − t_nm)²,   sign(P_nm) fixed by the role, Pmin ≤ Σ P_nm ≤ Pmax</code>
+/// For a total P the trades are P_nm = clip(t_nm − (C'(P) + ν + c_nm·sign)/ρ) — decreasing in P — so the total solving
+/// P = Σ_m P_nm(P) is found by bisection (and clipped to the limits with ν the bound multiplier): exact, O(partners).
+/// Only the peer's own data and its partners' proposals P_mn are used: this runs unchanged inside an agent.
+/// </summary>
+public static class PeerStep
+{
+    /// <param name="target">t_nm per partner (at least as long as <paramref name="partners"/>).</param>
+    /// <param name="trades">Receives P_nm per partner.</param>
+    public static void Solve(Peer peer, IReadOnlyList<int> partners, double[] target, double rho, double[] trades)
+    {
+        double sign = peer.Producer ? 1 : -1;
+        var charge = new double[partners.Count];
+        for (int k = 0; k < partners.Count; k++) charge[k] = peer.Partners[partners[k]] * sign;
+        // g(P) = P − Σ_m P_nm(C'(P)) is increasing in P; its root is the unconstrained total
+        double lo = peer.Pmin, hi = peer.Pmax;
+        if (P(lo) - Sum(peer.A * lo + peer.B) >= 0) { Pin(lo); return; }
+        if (P(hi) - Sum(peer.A * hi + peer.B) <= 0) { Pin(hi); return; }
+        for (int it = 0; it < 200 && hi - lo > 1e-13 * Math.Max(1, Math.Abs(hi)); it++)
+        {
+            double mid = 0.5 * (lo + hi);
+            if (mid - Sum(peer.A * mid + peer.B) > 0) hi = mid; else lo = mid;
+        }
+        Sum(peer.A * 0.5 * (lo + hi) + peer.B);
+        return;
+
+        static double P(double x) => x;
+
+        // trades for a marginal cost μ: P_nm = clip(t_nm − (μ + c_nm·sign)/ρ) to the role's sign; returns Σ
+        double Sum(double mu)
+        {
+            double s = 0;
+            for (int k = 0; k < charge.Length; k++)
+            {
+                double v = target[k] - (mu + charge[k]) / rho;
+                v = sign > 0 ? Math.Max(0, v) : Math.Min(0, v);
+                trades[k] = v;
+                s += v;
+            }
+            return s;
+        }
+
+        // a total at a limit: the μ (marginal cost plus the limit's multiplier) at which the trades add up to it
+        void Pin(double total)
+        {
+            double a = -1e9, b = 1e9; // Sum is decreasing in μ
+            for (int it = 0; it < 300 && b - a > 1e-12 * Math.Max(1, Math.Abs(a) + Math.Abs(b)); it++)
+            {
+                double mid = 0.5 * (a + b);
+                if (Sum(mid) > total) a = mid; else b = mid;
+            }
+            Sum(0.5 * (a + b));
+        }
+    }
+}
+
+/// <summary>The consensus ADMM P2P market, all peers in this process (the reference engine; the Orleans engine runs the same steps in grains).</summary>
+public static class P2pAdmm
+{
+    public static P2pResult Solve(P2pMarketData data, AdmmOptions? options = null)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var o = options ?? new AdmmOptions();
+        data.Validate();
+        int N = data.Peers.Count;
+        var partners = data.Peers.Select(p => p.Partners.Keys.Order().ToArray()).ToArray();
+        // position of n in m's partner list, for reading P_mn
+        var back = new int[N][];
+        for (int n = 0; n < N; n++)
+            back[n] = [.. partners[n].Select(m => Array.BinarySearch(partners[m], n))];
+        var P = partners.Select(p => new double[p.Length]).ToArray();
+        var Pnew = partners.Select(p => new double[p.Length]).ToArray();
+        var lam = partners.Select(p => new double[p.Length]).ToArray();
+        var target = new double[partners.Max(p => p.Length) + 1];
+        double rho = o.Rho;
+        var history = new List<(double, double, double)>();
+        string status = "not-converged";
+        int iter = 0;
+        for (iter = 1; iter <= o.MaxIterations; iter++)
+        {
+            for (int n = 0; n < N; n++)
+            {
+                for (int k = 0; k < partners[n].Length; k++)
+                    target[k] = 0.5 * (P[n][k] - P[partners[n][k]][back[n][k]]) - lam[n][k] / rho;
+                PeerStep.Solve(data.Peers[n], partners[n], target, rho, Pnew[n]);
+            }
+            double primal = 0, dual = 0;
+            for (int n = 0; n < N; n++)
+                for (int k = 0; k < partners[n].Length; k++)
+                {
+                    double mismatch = Pnew[n][k] + Pnew[partners[n][k]][back[n][k]];
+                    primal += mismatch * mismatch;
+                    // consensus value z_nm = (P_nm − P_mn)/2, its change is the dual residual
+                    double zNew = 0.5 * (Pnew[n][k] - Pnew[partners[n][k]][back[n][k]]);
+                    double zOld = 0.5 * (P[n][k] - P[partners[n][k]][back[n][k]]);
+                    dual += (zNew - zOld) * (zNew - zOld);
+                }
+            for (int n = 0; n < N; n++)
+                for (int k = 0; k < partners[n].Length; k++)
+                    lam[n][k] += 0.5 * rho * (Pnew[n][k] + Pnew[partners[n][k]][back[n][k]]); // λ_nm += ρ·(P_nm − z_nm)
+            (P, Pnew) = (Pnew, P);
+            primal = Math.Sqrt(primal);
+            dual = rho * Math.Sqrt(dual);
+            history.Add((primal, dual, rho));
+            if (iter % 50 == 0) o.Progress?.Report((iter, primal, dual));
+            if (primal <= o.Tolerance && dual <= o.Tolerance) { status = "converged"; break; }
+            if (o.AdaptiveRho)
+            {
+                if (primal > o.Mu * dual) rho *= o.Tau;
+                else if (dual > o.Mu * primal) rho /= o.Tau;
+            }
+        }
+        iter = Math.Min(iter, o.MaxIterations);
+        return Result(data, partners, P, lam, status, iter, history, sw.Elapsed.TotalSeconds);
+    }
+
+    internal static P2pResult Result(P2pMarketData data, int[][] partners, double[][] P, double[][] lam, string status, int iterations,
+        List<(double, double, double)> history, double seconds)
+    {
+        int N = data.Peers.Count;
+        var trades = new List<Dictionary<int, double>>(N);
+        var prices = new List<Dictionary<int, double>>(N);
+        for (int n = 0; n < N; n++)
+        {
+            trades.Add(partners[n].Select((m, k) => (m, k)).ToDictionary(x => x.m, x => P[n][x.k]));
+            prices.Add(partners[n].Select((m, k) => (m, k)).ToDictionary(x => x.m, x => -lam[n][x.k]));
+        }
+        return new P2pResult(status, iterations, P2pResult.WelfareOf(data, trades), [.. trades.Select(t => t.Values.Sum())], trades, prices, history, seconds);
+    }
+}
+
+/// <summary>The same market solved centrally as one QP (interior point): the reference the ADMM must reach.</summary>
+public static class P2pCentral
+{
+    public static P2pResult Solve(P2pMarketData data)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        data.Validate();
+        int N = data.Peers.Count;
+        var m = new OptimizationModel();
+        var partners = data.Peers.Select(p => p.Partners.Keys.Order().ToArray()).ToArray();
+        var vars = new Variable[N][];
+        for (int n = 0; n < N; n++)
+        {
+            var peer = data.Peers[n];
+            double sign = peer.Producer ? 1 : -1;
+            vars[n] = [.. partners[n].Select(k => m.AddVariable($"P[{n},{k}]", sign > 0 ? 0 : double.NegativeInfinity, sign > 0 ? double.PositiveInfinity : 0, peer.Partners[k] * sign))];
+            var total = m.AddVariable($"P[{n}]", peer.Pmin, peer.Pmax, peer.B);
+            m.AddQuadraticCost(total, total, peer.A);
+            m.AddEquality($"sum[{n}]", 0, [(total, 1), .. vars[n].Select(v => (v, -1.0))]);
+        }
+        var recip = new Constraint[N][];
+        for (int n = 0; n < N; n++)
+        {
+            recip[n] = new Constraint[partners[n].Length];
+            for (int k = 0; k < partners[n].Length; k++)
+            {
+                int mm = partners[n][k];
+                if (mm < n) continue;
+                int kb = Array.BinarySearch(partners[mm], n);
+                recip[n][k] = m.AddEquality($"reciprocity[{n},{mm}]", 0, [(vars[n][k], 1), (vars[mm][kb], 1)]);
+            }
+        }
+        var sol = m.Solve(SolverKind.InteriorPoint);
+        var P = vars.Select(v => v.Select(sol.Value).ToArray()).ToArray();
+        // λ_nm: the price of the reciprocity constraint (same for both sides)
+        var lam = partners.Select(p => new double[p.Length]).ToArray();
+        for (int n = 0; n < N; n++)
+            for (int k = 0; k < partners[n].Length; k++)
+            {
+                int mm = partners[n][k];
+                var row = mm > n ? recip[n][k] : recip[mm][Array.BinarySearch(partners[mm], n)];
+                lam[n][k] = -sol.Dual(row);
+            }
+        return P2pAdmm.Result(data, partners, P, lam, sol.Status == SolverStatus.Optimal ? "optimal" : sol.Status.ToString().ToLowerInvariant(), sol.Iterations, [], sw.Elapsed.TotalSeconds);
+    }
+}
+
+/// <summary>Random markets for tests and benchmarks: producers and consumers with quadratic costs/utilities, a few partners each.</summary>
+public static class P2pGenerator
+{
+    public static P2pMarketData Random(int peers, int partnersPerPeer, int seed, double chargeSpread = 2)
+    {
+        var rnd = new Random(seed);
+        int producers = peers / 2;
+        var isProducer = Enumerable.Range(0, peers).Select(n => n < producers).ToArray();
+        var links = Enumerable.Range(0, peers).Select(_ => new Dictionary<int, double>()).ToArray();
+        for (int n = 0; n < peers; n++)
+        {
+            int wanted = partnersPerPeer;
+            for (int tries = 0; links[n].Count < wanted && tries < 20 * wanted; tries++)
+            {
+                int m = isProducer[n] ? producers + rnd.Next(peers - producers) : rnd.Next(producers);
+                if (links[n].ContainsKey(m) || links[m].Count >= 2 * partnersPerPeer) continue;
+                links[n][m] = Math.Round(chargeSpread * rnd.NextDouble(), 3);
+                links[m][n] = Math.Round(chargeSpread * rnd.NextDouble(), 3);
+            }
+        }
+        var list = new List<Peer>(peers);
+        for (int n = 0; n < peers; n++)
+        {
+            if (links[n].Count == 0)
+            {
+                // an isolated peer still needs one partner
+                int m = isProducer[n] ? producers + rnd.Next(peers - producers) : rnd.Next(producers);
+                links[n][m] = 1;
+                links[m][n] = 1;
+            }
+        }
+        for (int n = 0; n < peers; n++)
+            list.Add(isProducer[n]
+                ? new Peer($"prod{n}", 0.05 + 0.2 * rnd.NextDouble(), 10 + 30 * rnd.NextDouble(), 0, 20 + 60 * rnd.NextDouble(), links[n])
+                // a consumer's cost of P ≤ 0 is minus its utility of −P: C(P) = ½·a·P² + b·P with b = marginal utility at 0
+                : new Peer($"cons{n}", 0.05 + 0.2 * rnd.NextDouble(), 40 + 50 * rnd.NextDouble(), -(10 + 50 * rnd.NextDouble()), 0, links[n]));
+        return new P2pMarketData(list);
+    }
+}

@@ -1,0 +1,121 @@
+using OpenTE.Market.P2p;
+using Xunit.Abstractions;
+
+namespace OpenTE.Market.Tests;
+
+public class P2pTests(ITestOutputHelper output)
+{
+    /// <summary>Issue #7: ADMM reaches the centralized optimum — welfare within 1e-4 relative, trades within tolerance — for 50 random peers, several seeds.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void Admm_reaches_the_central_optimum_with_50_random_peers(int seed)
+    {
+        var data = P2pGenerator.Random(50, 5, seed);
+        var admm = P2pAdmm.Solve(data);
+        var central = P2pCentral.Solve(data);
+        output.WriteLine($"seed {seed}: ADMM {admm.Status} in {admm.Iterations} iterations, welfare {admm.Welfare:F4}; central {central.Status} {central.Welfare:F4}");
+        Assert.Equal("converged", admm.Status);
+        Assert.Equal("optimal", central.Status);
+        Assert.True(Math.Abs(admm.Welfare - central.Welfare) <= 1e-4 * Math.Abs(central.Welfare), $"welfare {admm.Welfare} vs {central.Welfare}");
+        double worstTrade = 0, worstPrice = 0;
+        for (int n = 0; n < data.Peers.Count; n++)
+        {
+            Assert.Equal(central.Power[n], admm.Power[n], 0.01);
+            foreach (var (m, p) in admm.Trades[n])
+            {
+                // reciprocity and the same prices on both sides
+                Assert.Equal(-admm.Trades[m][n], p, 1e-3);
+                worstTrade = Math.Max(worstTrade, Math.Abs(p - central.Trades[n][m]));
+                // a trade's price is unique where it is active (at zero any price in a band supports it)
+                if (Math.Abs(central.Trades[n][m]) > 0.05)
+                    worstPrice = Math.Max(worstPrice, Math.Abs(admm.Prices[n][m] - central.Prices[n][m]));
+            }
+        }
+        output.WriteLine($"  max |Δtrade| {worstTrade:E2} MW, max |Δprice| {worstPrice:E2} $/MWh");
+        Assert.True(worstPrice < 0.05, $"prices of active trades differ by {worstPrice}");
+        // the totals are unique (strictly convex costs); single trades may split differently between equally charged partners
+        Assert.True(worstTrade < 2, $"trades differ by {worstTrade} MW");
+    }
+
+    [Fact]
+    public void Trade_prices_separate_marginal_cost_and_utility_by_the_charges()
+    {
+        var data = P2pGenerator.Random(30, 4, 7);
+        var r = P2pAdmm.Solve(data);
+        for (int n = 0; n < data.Peers.Count; n++)
+        {
+            var peer = data.Peers[n];
+            double marginal = peer.A * r.Power[n] + peer.B;
+            bool atLimit = r.Power[n] <= peer.Pmin + 1e-3 || r.Power[n] >= peer.Pmax - 1e-3;
+            foreach (var (m, p) in r.Trades[n])
+            {
+                if (Math.Abs(p) < 1e-3 || atLimit) continue;
+                double sign = peer.Producer ? 1 : -1;
+                // active trade: the price is the peer's marginal cost plus its charge (producer) or marginal utility minus its charge (consumer)
+                Assert.Equal(marginal + sign * peer.Partners[m], r.Prices[n][m], 0.02);
+            }
+        }
+    }
+
+    [Fact]
+    public void A_market_with_bad_data_is_refused_naming_the_peer()
+    {
+        var good = P2pGenerator.Random(6, 2, 1);
+        var bad = good with { Peers = [.. good.Peers.Select((p, i) => i == 0 ? p with { A = -1 } : p)] };
+        Assert.Contains(good.Peers[0].Id, Assert.Throws<ArgumentException>(() => P2pAdmm.Solve(bad)).Message);
+        var straddle = good with { Peers = [.. good.Peers.Select((p, i) => i == 1 ? p with { Pmin = -5, Pmax = 5 } : p)] };
+        Assert.Contains("straddle", Assert.Throws<ArgumentException>(() => P2pCentral.Solve(straddle)).Message);
+    }
+}
+
+public class P2pNetworkTests
+{
+    [Fact]
+    public void Full_producer_consumer_network_reaches_the_central_optimum()
+    {
+        // every producer may trade with every consumer (10 × 10)
+        var rnd = new Random(5);
+        var peers = new List<Peer>();
+        for (int n = 0; n < 20; n++)
+        {
+            bool prod = n < 10;
+            var partners = Enumerable.Range(prod ? 10 : 0, 10).ToDictionary(m => m, _ => Math.Round(rnd.NextDouble(), 3));
+            peers.Add(prod ? new Peer($"p{n}", 0.1 + 0.1 * rnd.NextDouble(), 15 + 20 * rnd.NextDouble(), 0, 40, partners)
+                           : new Peer($"c{n}", 0.1 + 0.1 * rnd.NextDouble(), 50 + 30 * rnd.NextDouble(), -40, 0, partners));
+        }
+        var data = new P2pMarketData(peers);
+        var admm = P2pAdmm.Solve(data);
+        var central = P2pCentral.Solve(data);
+        Assert.Equal("converged", admm.Status);
+        Assert.True(Math.Abs(admm.Welfare - central.Welfare) <= 1e-4 * Math.Abs(central.Welfare), $"{admm.Welfare} vs {central.Welfare}");
+        for (int n = 0; n < 20; n++) Assert.Equal(central.Power[n], admm.Power[n], 0.01);
+    }
+
+    [Fact]
+    public void Grid_charges_follow_electrical_distance_and_shift_trades_to_neighbours()
+    {
+        var net = OpenTE.Grid.Tests.TestData.Load("case30");
+        var data = P2pGenerator.Random(40, 4, 9, chargeSpread: 0);
+        var rnd = new Random(2);
+        var busOf = data.Peers.Select(_ => net.Buses[rnd.Next(net.BusCount)].Id).ToArray();
+        var (charged, distance) = GridCharges.Apply(data, net, busOf, feePerMwh: 5);
+        // distances: zero on the same bus, symmetric, positive otherwise
+        for (int x = 0; x < distance.GetLength(0); x++)
+        {
+            Assert.Equal(0, distance[x, x]);
+            for (int y = 0; y < distance.GetLength(0); y++) Assert.Equal(distance[x, y], distance[y, x], 12);
+        }
+        var free = P2pAdmm.Solve(data);
+        var paid = P2pAdmm.Solve(charged);
+        Assert.Equal("converged", paid.Status);
+        Assert.True(paid.Welfare < free.Welfare, "network charges cost something");
+        // MW-weighted electrical distance of the traded energy falls when trades pay for it
+        double Weighted(P2pResult r) => Enumerable.Range(0, data.Peers.Count).Where(n => data.Peers[n].Producer)
+            .Sum(n => r.Trades[n].Sum(t => t.Value * (charged.Peers[n].Partners[t.Key] - data.Peers[n].Partners[t.Key])));
+        Assert.True(Weighted(paid) < Weighted(free), $"{Weighted(paid)} vs {Weighted(free)}");
+        Assert.Throws<ArgumentException>(() => GridCharges.Apply(data, net, busOf, -1));
+    }
+}
