@@ -1,3 +1,4 @@
+using CsCheck;
 using OpenTE.Market.P2p;
 using Xunit.Abstractions;
 
@@ -38,6 +39,19 @@ public class P2pTests(ITestOutputHelper output)
         Assert.True(worstPrice < 0.05, $"prices of active trades differ by {worstPrice}");
         // the totals are unique (strictly convex costs); single trades may split differently between equally charged partners
         Assert.True(worstTrade < 2, $"trades differ by {worstTrade} MW");
+    }
+
+    [Fact]
+    public void Random_markets_all_converge_to_the_central_welfare()
+    {
+        Gen.Select(Gen.Int[6, 60], Gen.Int[1, 6], Gen.Int).Sample((peers, partners, seed) =>
+        {
+            var data = P2pGenerator.Random(peers, partners, seed);
+            var admm = P2pAdmm.Solve(data);
+            var central = P2pCentral.Solve(data);
+            Assert.True(admm.Status == "converged", $"{peers} peers × {partners}, seed {seed}: {admm.Status}, residuals {admm.History[^1]}");
+            Assert.True(Math.Abs(admm.Welfare - central.Welfare) <= 1e-4 * Math.Max(1, Math.Abs(central.Welfare)), $"{admm.Welfare} vs {central.Welfare}");
+        }, iter: 40);
     }
 
     [Fact]

@@ -72,6 +72,10 @@ public sealed record AdmmOptions
     public bool AdaptiveRho { get; init; } = true;
     public double Mu { get; init; } = 10;
     public double Tau { get; init; } = 2;
+    /// <summary>ρ adapts only in the first iterations (ADMM converges for a fixed ρ; endless adaptation can stall it).</summary>
+    public int AdaptUntil { get; init; } = 5000;
+    public double RhoMin { get; init; } = 1e-3;
+    public double RhoMax { get; init; } = 1e3;
     public IProgress<(int Iteration, double Primal, double Dual)>? Progress { get; init; }
 }
 
@@ -183,17 +187,18 @@ public static class P2pAdmm
             history.Add((primal, dual, rho));
             if (iter % 50 == 0) o.Progress?.Report((iter, primal, dual));
             if (primal <= o.Tolerance && dual <= o.Tolerance) { status = "converged"; break; }
-            if (o.AdaptiveRho)
+            if (o.AdaptiveRho && iter <= o.AdaptUntil)
             {
-                if (primal > o.Mu * dual) rho *= o.Tau;
-                else if (dual > o.Mu * primal) rho /= o.Tau;
+                if (primal > o.Mu * dual) rho = Math.Min(rho * o.Tau, o.RhoMax);
+                else if (dual > o.Mu * primal) rho = Math.Max(rho / o.Tau, o.RhoMin);
             }
         }
         iter = Math.Min(iter, o.MaxIterations);
         return Result(data, partners, P, lam, status, iter, history, sw.Elapsed.TotalSeconds);
     }
 
-    internal static P2pResult Result(P2pMarketData data, int[][] partners, double[][] P, double[][] lam, string status, int iterations,
+    /// <summary>Packs trades and multipliers (λ, per peer and partner in ascending partner order) into a result.</summary>
+    public static P2pResult Result(P2pMarketData data, int[][] partners, double[][] P, double[][] lam, string status, int iterations,
         List<(double, double, double)> history, double seconds)
     {
         int N = data.Peers.Count;

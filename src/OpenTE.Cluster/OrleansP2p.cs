@@ -1,0 +1,80 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTE.Market.P2p;
+
+namespace OpenTE.Cluster;
+
+/// <summary>
+/// The ADMM P2P market with every peer in an Orleans grain. A coordinator routes trade proposals between
+/// partners and computes the residuals (which need only the proposals), exactly the iteration of
+/// <see cref="P2pAdmm"/>: the same market gives the same iterates. Grains may live on any silo of the cluster.
+/// </summary>
+public static class OrleansP2p
+{
+    public static async Task<P2pResult> SolveAsync(IGrainFactory grains, P2pMarketData data, AdmmOptions? options = null, string market = "market")
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var o = options ?? new AdmmOptions();
+        data.Validate();
+        int N = data.Peers.Count;
+        var partners = data.Peers.Select(p => p.Partners.Keys.Order().ToArray()).ToArray();
+        var back = new int[N][];
+        for (int n = 0; n < N; n++) back[n] = [.. partners[n].Select(m => Array.BinarySearch(partners[m], n))];
+        var peers = Enumerable.Range(0, N).Select(n => grains.GetGrain<IPeerGrain>($"{market}/{n}")).ToArray();
+        await Task.WhenAll(Enumerable.Range(0, N).Select(n =>
+        {
+            var p = data.Peers[n];
+            return peers[n].Init(p.Id, p.A, p.B, p.Pmin, p.Pmax, partners[n], [.. partners[n].Select(m => p.Partners[m])]);
+        }));
+        var P = partners.Select(p => new double[p.Length]).ToArray();
+        double rho = o.Rho, rhoPrev = o.Rho;
+        var history = new List<(double, double, double)>();
+        string status = "not-converged";
+        int iter;
+        double[] Incoming(double[][] proposals, int n) => [.. partners[n].Select((m, k) => proposals[m][back[n][k]])];
+        for (iter = 1; iter <= o.MaxIterations; iter++)
+        {
+            var current = P;
+            var next = await Task.WhenAll(Enumerable.Range(0, N).Select(n => peers[n].Round(Incoming(current, n), rhoPrev, rho, iter == 1)));
+            double primal = 0, dual = 0;
+            for (int n = 0; n < N; n++)
+                for (int k = 0; k < partners[n].Length; k++)
+                {
+                    double mismatch = next[n][k] + next[partners[n][k]][back[n][k]];
+                    primal += mismatch * mismatch;
+                    double zNew = 0.5 * (next[n][k] - next[partners[n][k]][back[n][k]]);
+                    double zOld = 0.5 * (current[n][k] - current[partners[n][k]][back[n][k]]);
+                    dual += (zNew - zOld) * (zNew - zOld);
+                }
+            P = next;
+            primal = Math.Sqrt(primal);
+            dual = rho * Math.Sqrt(dual);
+            history.Add((primal, dual, rho));
+            if (iter % 50 == 0) o.Progress?.Report((iter, primal, dual));
+            rhoPrev = rho;
+            if (primal <= o.Tolerance && dual <= o.Tolerance) { status = "converged"; break; }
+            if (o.AdaptiveRho && iter <= o.AdaptUntil)
+            {
+                if (primal > o.Mu * dual) rho = Math.Min(rho * o.Tau, o.RhoMax);
+                else if (dual > o.Mu * primal) rho = Math.Max(rho / o.Tau, o.RhoMin);
+            }
+        }
+        var final = P;
+        var prices = await Task.WhenAll(Enumerable.Range(0, N).Select(n => peers[n].Finish(Incoming(final, n), rhoPrev)));
+        var result = P2pAdmm.Result(data, partners, P, [.. prices.Select(p => p.Select(v => -v).ToArray())], status, Math.Min(iter, o.MaxIterations), history, sw.Elapsed.TotalSeconds);
+        return result;
+    }
+
+    /// <summary>Starts a single silo in this process (localhost clustering), solves, and stops it: the default Orleans engine.</summary>
+    public static async Task<P2pResult> SolveInProcessAsync(P2pMarketData data, AdmmOptions? options = null)
+    {
+        using var host = Host.CreateDefaultBuilder()
+            .UseOrleans(silo => silo.UseLocalhostClustering())
+            .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
+            .Build();
+        await host.StartAsync();
+        try { return await SolveAsync(host.Services.GetRequiredService<IGrainFactory>(), data, options); }
+        finally { await host.StopAsync(); }
+    }
+}
