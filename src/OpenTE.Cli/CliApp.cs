@@ -73,6 +73,10 @@ public static class CliApp
                     .WithDescription("Step a prosumer scenario (JSON) through the markets interval by interval: bids from each agent's state, grid-connected or islanded clearing, CSV and PNG results.")
                     .WithExample("simulate", "examples/microgrid-day.json")
                     .WithExample("simulate", "examples/microgrid-day.json", "--out", "out", "--json");
+                config.AddCommand<P2pCommand>("p2p")
+                    .WithDescription("Peer-to-peer market by consensus ADMM: bilateral trades and prices, welfare, residual plot; peers in this process or as Orleans grains.")
+                    .WithExample("p2p", "examples/p2p-community.json")
+                    .WithExample("p2p", "examples/p2p-community.json", "--engine", "orleans", "--json");
                 config.AddCommand<ClearCommand>("clear")
                     .WithDescription("Clear bids and offers: network-constrained (dcopf) or copper-plate double auction (uniform, pay-as-bid).")
                     .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv")

@@ -71,7 +71,7 @@ public static class OrleansP2p
     {
         using var host = Host.CreateDefaultBuilder()
             .UseOrleans(silo => silo.UseLocalhostClustering())
-            .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
+            .ConfigureLogging(l => l.ClearProviders().SetMinimumLevel(LogLevel.Error)) // stdout is the command's: no console logger
             .Build();
         await host.StartAsync();
         try { return await SolveAsync(host.Services.GetRequiredService<IGrainFactory>(), data, options); }

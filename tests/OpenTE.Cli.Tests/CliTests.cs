@@ -122,6 +122,7 @@ public class CliTests
     [InlineData("var-market", "--help")]
     [InlineData("multiperiod", "--help")]
     [InlineData("simulate", "--help")]
+    [InlineData("p2p", "--help")]
     [InlineData("demo", "--help")]
     [InlineData("case", "--help")]
     [InlineData("case", "info", "--help")]
@@ -270,6 +271,28 @@ public class CliTests
             if (Directory.Exists(dir)) Directory.Delete(dir, true);
             File.Delete(bad);
         }
+    }
+
+    [Theory]
+    [InlineData("local")]
+    [InlineData("orleans")]
+    public void P2p_clears_the_example_with_either_engine(string engine)
+    {
+        string png = Path.Combine(Path.GetTempPath(), "opente-p2p-" + Guid.NewGuid().ToString("N")[..6] + ".png");
+        try
+        {
+            var (code, output, err) = Run("p2p", RepoFile("examples/p2p-community.json"), "--engine", engine, "--plot", png, "--json");
+            Assert.True(code == 0, err);
+            var root = JsonDocument.Parse(output).RootElement;
+            Assert.Equal("converged", root.GetProperty("status").GetString());
+            Assert.Equal(engine, root.GetProperty("engine").GetString());
+            Assert.Equal(7922.6, root.GetProperty("welfare").GetDouble(), 0.05); // the central QP's optimum, see P2pTests
+            Assert.True(root.GetProperty("primalResidual").GetDouble() <= 1e-4);
+            Assert.True(new FileInfo(png).Length > 1000);
+            foreach (var t in root.GetProperty("trades").EnumerateArray())
+                Assert.Equal(t.GetProperty("sellerPrice").GetDouble(), t.GetProperty("buyerPrice").GetDouble(), 1e-6);
+        }
+        finally { File.Delete(png); }
     }
 
     [Fact]

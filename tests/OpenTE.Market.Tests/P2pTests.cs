@@ -133,3 +133,24 @@ public class P2pNetworkTests
         Assert.Throws<ArgumentException>(() => GridCharges.Apply(data, net, busOf, -1));
     }
 }
+
+public class P2pScenarioTests
+{
+    [Fact]
+    public void The_example_community_matches_the_central_qp_and_bad_files_name_the_field()
+    {
+        string? file = null;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && file is null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "examples", "p2p-community.json"))) file = Path.Combine(dir.FullName, "examples", "p2p-community.json");
+        var data = P2pScenario.Read(file ?? throw new FileNotFoundException("examples/p2p-community.json"), OpenTE.Grid.Tests.TestData.Load);
+        var admm = P2pAdmm.Solve(data);
+        var central = P2pCentral.Solve(data);
+        Assert.Equal(central.Welfare, admm.Welfare, 1e-4 * Math.Abs(central.Welfare));
+        Assert.Equal(7922.6, central.Welfare, 0.05);
+        string Bad(string json) => Assert.Throws<OpenTE.Grid.InputException>(() =>
+            P2pScenario.Parse(System.Text.Json.JsonDocument.Parse(json).RootElement, "m.json", OpenTE.Grid.Tests.TestData.Load)).Message;
+        Assert.Contains("$.peers[0].a", Bad("""{ "peers": [ { "id": "p", "a": -1, "b": 1, "pmin": 0, "pmax": 5 } ], "trades": [] }"""));
+        Assert.Contains("$.trades[0].buyer", Bad("""{ "peers": [ { "id": "p", "a": 1, "b": 1, "pmin": 0, "pmax": 5 } ], "trades": [ { "seller": "p", "buyer": "x" } ] }"""));
+        Assert.Contains("$.peers[0]", Bad("""{ "peers": [ { "id": "p", "a": 1, "b": 1, "pmin": -5, "pmax": 5 } ], "trades": [] }"""));
+    }
+}

@@ -1,0 +1,125 @@
+using System.ComponentModel;
+using OpenTE.Cluster;
+using OpenTE.Market.P2p;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Spectre.Console.Rendering;
+
+namespace OpenTE.Cli.Commands;
+
+public sealed class P2pSettings : CommandSettings
+{
+    [CommandArgument(0, "<SCENARIO>")]
+    [Description("P2P market JSON (docs/p2p.md), e.g. examples/p2p-community.json.")]
+    public string Scenario { get; init; } = "";
+
+    [CommandOption("--engine <ENGINE>")]
+    [Description("local (all peers in this process) or orleans (each peer a grain on an in-process silo).")]
+    [DefaultValue("local")]
+    public string Engine { get; init; } = "local";
+
+    [CommandOption("--tolerance <MW>")]
+    [Description("Stop when the primal and dual residuals are both below this (default 1e-4).")]
+    [DefaultValue(1e-4)]
+    public double Tolerance { get; init; } = 1e-4;
+
+    [CommandOption("--plot <PNG>")]
+    [Description("Residuals per iteration (log scale), default p2p-residuals.png.")]
+    [DefaultValue("p2p-residuals.png")]
+    public string Plot { get; init; } = "p2p-residuals.png";
+
+    [CommandOption("--json")]
+    [Description("Print JSON instead of tables.")]
+    public bool Json { get; init; }
+
+    [CommandOption("--out <FILE>")]
+    [Description("Write the output to FILE instead of standard output.")]
+    public string? Out { get; init; }
+
+    public override ValidationResult Validate() =>
+        Engine is not ("local" or "orleans") ? ValidationResult.Error("--engine must be local or orleans")
+        : !(Tolerance > 0) ? ValidationResult.Error("--tolerance must be positive")
+        : ValidationResult.Success();
+}
+
+/// <summary>opente p2p: a peer-to-peer market cleared by consensus ADMM, locally or with peers as Orleans grains.</summary>
+public sealed class P2pCommand : Command<P2pSettings>
+{
+    public override int Execute(CommandContext context, P2pSettings s, CancellationToken cancellationToken)
+    {
+        var data = P2pScenario.Read(s.Scenario, name => CaseLocator.Load(name).Network);
+        var result = AnsiConsoleProgress.Run($"ADMM over {data.Peers.Count} peers ({s.Engine})", step =>
+        {
+            var options = new AdmmOptions
+            {
+                Tolerance = s.Tolerance,
+                Progress = new Inline(p => step($"iteration {p.Iteration}: primal {p.Primal:E1}, dual {p.Dual:E1}")),
+            };
+            return s.Engine == "orleans" ? OrleansP2p.SolveInProcessAsync(data, options).GetAwaiter().GetResult() : P2pAdmm.Solve(data, options);
+        });
+        Plot(result, s.Plot);
+        if (s.Json) Output.Emit(ToJson(result, data, s), s.Out);
+        else Output.Render(Tables(result, data, s), s.Out);
+        if (result.Status != "converged")
+        {
+            CliApp.Io.Err.WriteLine($"not converged in {result.Iterations} iterations (residuals {result.History[^1].Primal:E2}, {result.History[^1].Dual:E2})");
+            return 1;
+        }
+        return 0;
+    }
+
+    private sealed class Inline(Action<(int Iteration, double Primal, double Dual)> report) : IProgress<(int Iteration, double Primal, double Dual)>
+    {
+        public void Report((int Iteration, double Primal, double Dual) value) => report(value);
+    }
+
+    private static void Plot(P2pResult r, string png)
+    {
+        var plot = new ScottPlot.Plot();
+        double[] it = [.. Enumerable.Range(1, r.History.Count).Select(i => (double)i)];
+        plot.Add.Scatter(it, r.History.Select(h => Math.Log10(Math.Max(h.Primal, 1e-16))).ToArray()).LegendText = "primal residual (reciprocity), log10 MW";
+        plot.Add.Scatter(it, r.History.Select(h => Math.Log10(Math.Max(h.Dual, 1e-16))).ToArray()).LegendText = "dual residual, log10 MW";
+        plot.Add.Scatter(it, r.History.Select(h => Math.Log10(h.Rho)).ToArray()).LegendText = "log10 ρ";
+        plot.Title($"ADMM residuals: {r.Status} in {r.Iterations} iterations");
+        plot.XLabel("iteration");
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        plot.SavePng(png, 900, 520);
+    }
+
+    private static string ToJson(P2pResult r, P2pMarketData data, P2pSettings s) => Output.Json(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("status", r.Status);
+        w.WriteString("engine", s.Engine);
+        w.WriteNumber("iterations", r.Iterations);
+        w.Number("welfare", r.Welfare);
+        w.Number("seconds", r.Seconds);
+        w.Number("primalResidual", r.History.Count > 0 ? r.History[^1].Primal : double.NaN);
+        w.Number("dualResidual", r.History.Count > 0 ? r.History[^1].Dual : double.NaN);
+        w.WriteString("png", s.Plot);
+        w.Objects("peers", Enumerable.Range(0, data.Peers.Count), n =>
+        {
+            w.WriteString("id", data.Peers[n].Id);
+            w.Number("powerMw", r.Power[n]);
+        });
+        w.Objects("trades", Enumerable.Range(0, data.Peers.Count).Where(n => data.Peers[n].Producer).SelectMany(n => r.Trades[n].Select(t => (n, t.Key, t.Value))), x =>
+        {
+            w.WriteString("seller", data.Peers[x.n].Id);
+            w.WriteString("buyer", data.Peers[x.Key].Id);
+            w.Number("mw", x.Value);
+            w.Number("sellerPrice", r.Prices[x.n][x.Key]);
+            w.Number("buyerPrice", r.Prices[x.Key][x.n]);
+        });
+        w.WriteEndObject();
+    });
+
+    private static IEnumerable<IRenderable> Tables(P2pResult r, P2pMarketData data, P2pSettings s)
+    {
+        string status = r.Status == "converged" ? "[green]converged[/]" : $"[red]{r.Status}[/]";
+        yield return new Markup($"P2P market, {data.Peers.Count} peers, engine {s.Engine}: {status} in {r.Iterations} iterations ({r.Seconds:0.00} s); welfare {Output.F(r.Welfare, "0.##")} $/h; residual plot {Markup.Escape(s.Plot)}\n");
+        var trades = Enumerable.Range(0, data.Peers.Count).Where(n => data.Peers[n].Producer)
+            .SelectMany(n => r.Trades[n].Where(t => t.Value > 1e-3).Select(t => (n, m: t.Key, mw: t.Value))).OrderByDescending(x => x.mw).ToList();
+        yield return Output.Table("Trades (largest first)", "seller", "buyer", "MW", "seller's price", "buyer's price")
+            .Rows(trades, x => [data.Peers[x.n].Id, data.Peers[x.m].Id, Output.F(x.mw), Output.F(r.Prices[x.n][x.m]), Output.F(r.Prices[x.m][x.n])]);
+    }
+}

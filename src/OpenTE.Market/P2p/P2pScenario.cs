@@ -1,0 +1,92 @@
+using System.Text.Json;
+using OpenTE.Grid;
+using OpenTE.Grid.Model;
+
+namespace OpenTE.Market.P2p;
+
+/// <summary>
+/// P2P scenario JSON (docs/p2p.md): explicit peers and partnerships, or a generated market, optionally placed on a
+/// case's buses with a grid fee. Errors name the file and JSON path.
+/// </summary>
+public static class P2pScenario
+{
+    public static P2pMarketData Read(string path, Func<string, Network> loadCase)
+    {
+        string text = InputFiles.ReadText(path);
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        catch (JsonException e) { throw new InputException(path, (int)(e.LineNumber ?? 0) + 1, "not valid JSON: " + e.Message.Split('.')[0], "fix the JSON syntax"); }
+        using (doc) return Parse(doc.RootElement, path, loadCase);
+    }
+
+    public static P2pMarketData Parse(JsonElement root, string file, Func<string, Network> loadCase)
+    {
+        InputException Err(string where, string what, string hint) => new(file, 0, $"{where}: {what}", hint);
+        double Num(JsonElement e, string name, string where, double? fallback = null)
+        {
+            if (!e.TryGetProperty(name, out var v)) return fallback ?? throw Err($"{where}.{name}", "missing", $"add \"{name}\"");
+            if (v.ValueKind != JsonValueKind.Number || !double.IsFinite(v.GetDouble())) throw Err($"{where}.{name}", $"'{v}' is not a finite number", "write a plain number");
+            return v.GetDouble();
+        }
+        P2pMarketData data;
+        var busOf = new List<int>();
+        if (root.TryGetProperty("generate", out var gen))
+        {
+            int peers = (int)Num(gen, "peers", "$.generate"), partners = (int)Num(gen, "partners", "$.generate"), seed = (int)Num(gen, "seed", "$.generate", 1);
+            if (peers < 2 || peers > 10_000_000) throw Err("$.generate.peers", $"{peers} is out of range", "2 to 10,000,000 peers");
+            if (partners < 1 || partners > peers / 2) throw Err("$.generate.partners", $"{partners} is out of range", $"1 to {peers / 2} partners per peer");
+            data = P2pGenerator.Random(peers, partners, seed);
+        }
+        else
+        {
+            if (!root.TryGetProperty("peers", out var list) || list.ValueKind != JsonValueKind.Array) throw Err("$.peers", "missing", "list the peers, or give \"generate\"");
+            var ids = new Dictionary<string, int>();
+            var specs = new List<(string Id, double A, double B, double Pmin, double Pmax)>();
+            int k = 0;
+            foreach (var e in list.EnumerateArray())
+            {
+                string where = $"$.peers[{k++}]";
+                string id = e.TryGetProperty("id", out var idv) && idv.ValueKind == JsonValueKind.String ? idv.GetString()! : throw Err(where + ".id", "missing", "give every peer an id");
+                if (!ids.TryAdd(id, specs.Count)) throw Err(where + ".id", $"'{id}' is used twice", "give every peer its own id");
+                double a = Num(e, "a", where), b = Num(e, "b", where), pmin = Num(e, "pmin", where), pmax = Num(e, "pmax", where);
+                if (!(a > 0)) throw Err(where + ".a", $"{a} must be positive", "the cost (or utility) must be strictly convex (concave)");
+                if (pmin > pmax || (pmin < 0 && pmax > 0)) throw Err(where, $"limits [{pmin}, {pmax}] are inverted or straddle 0", "a producer has 0 ≤ pmin ≤ pmax, a consumer pmin ≤ pmax ≤ 0");
+                specs.Add((id, a, b, pmin, pmax));
+                if (e.TryGetProperty("bus", out _)) busOf.Add((int)Num(e, "bus", where));
+            }
+            var links = specs.Select(_ => new Dictionary<int, double>()).ToArray();
+            if (!root.TryGetProperty("trades", out var trades) || trades.ValueKind != JsonValueKind.Array) throw Err("$.trades", "missing", "list the partnerships: { \"seller\", \"buyer\", \"sellerCharge\", \"buyerCharge\" }");
+            k = 0;
+            foreach (var e in trades.EnumerateArray())
+            {
+                string where = $"$.trades[{k++}]";
+                string S(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw Err($"{where}.{name}", "missing", $"name the {name} by its id");
+                string seller = S("seller"), buyer = S("buyer");
+                if (!ids.TryGetValue(seller, out int s)) throw Err(where + ".seller", $"'{seller}' is not a peer", "use an id from $.peers");
+                if (!ids.TryGetValue(buyer, out int bb)) throw Err(where + ".buyer", $"'{buyer}' is not a peer", "use an id from $.peers");
+                if (specs[s].Pmax <= 0 || specs[bb].Pmin >= 0) throw Err(where, $"{seller} must be a producer and {buyer} a consumer", "pair a producer (seller) with a consumer (buyer)");
+                links[s][bb] = Num(e, "sellerCharge", where, 0);
+                links[bb][s] = Num(e, "buyerCharge", where, 0);
+            }
+            data = new P2pMarketData([.. specs.Select((p, n) => new Peer(p.Id, p.A, p.B, p.Pmin, p.Pmax, links[n]))]);
+        }
+        try { data.Validate(); }
+        catch (ArgumentException e) { throw Err("$", e.Message, "fix the peer's data"); }
+        if (root.TryGetProperty("network", out var netSpec))
+        {
+            string caseName = netSpec.TryGetProperty("case", out var cv) && cv.ValueKind == JsonValueKind.String ? cv.GetString()! : throw Err("$.network.case", "missing", "name the case");
+            double fee = Num(netSpec, "feePerMwh", "$.network");
+            if (!(fee >= 0)) throw Err("$.network.feePerMwh", $"{fee} is negative", "the grid fee is ≥ 0");
+            var net = loadCase(caseName);
+            if (busOf.Count == 0)
+            {
+                var rnd = new Random(7); // generated markets: peers spread over the case's buses
+                busOf = [.. data.Peers.Select(_ => net.Buses[rnd.Next(net.BusCount)].Id)];
+            }
+            if (busOf.Count != data.Peers.Count) throw Err("$.peers", "some peers have a bus and some do not", "give every peer a bus, or none");
+            foreach (var b in busOf) if (!net.BusIndex.ContainsKey(b)) throw Err("$.peers", $"bus {b} is not in {net.Name}", "use bus numbers of the case");
+            data = GridCharges.Apply(data, net, busOf, fee).Market;
+        }
+        return data;
+    }
+}
