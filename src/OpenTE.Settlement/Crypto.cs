@@ -46,6 +46,8 @@ public sealed class KeyPair
 /// <summary>Addresses, Keccak and the ABI-style encoding (each field one 32-byte big-endian word) used for digests.</summary>
 public static class Addr
 {
+    private const string HalfOrder = "7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0";
+
     public static string Normalize(string address)
     {
         if (!IsAddress(address)) throw new FormatException($"'{address}' is not an address (0x and 40 hex digits)");
@@ -66,6 +68,8 @@ public static class Addr
         {
             var h = signatureHex.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? signatureHex[2..] : signatureHex;
             if (h.Length != 130 || !h.All(Uri.IsHexDigit)) return null;
+            // only low-s signatures (EIP-2), as the contract's check: no malleated twin of a valid signature
+            if (string.CompareOrdinal(h.Substring(64, 64).ToLowerInvariant(), HalfOrder) > 0) return null;
             return Normalize(new EthereumMessageSigner().EcRecover(digest32, signatureHex));
         }
         catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or ArithmeticException or IndexOutOfRangeException)

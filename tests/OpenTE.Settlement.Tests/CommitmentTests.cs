@@ -80,6 +80,21 @@ public class CommitmentTests
     }
 
     [Fact]
+    public void Malleated_high_s_signature_is_refused_like_the_contract()
+    {
+        var good = C(nonce: 77).Sign(B, S);
+        var h = good.BuyerSignature[2..];
+        var n = System.Numerics.BigInteger.Parse("0FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", System.Globalization.NumberStyles.HexNumber);
+        var sv = System.Numerics.BigInteger.Parse("0" + h.Substring(64, 64), System.Globalization.NumberStyles.HexNumber);
+        var twin = (n - sv).ToString("x64")[^64..];
+        var v = Convert.ToInt32(h.Substring(128, 2), 16) == 27 ? "1c" : "1b";
+        var malleated = "0x" + h[..64] + twin + v;
+        Assert.Equal(B.Address, Addr.Recover(good.Commitment.Digest(), good.BuyerSignature));
+        Assert.Null(Addr.Recover(good.Commitment.Digest(), malleated));
+        Assert.Equal(Refusal.BadBuyerSignature, Keys.Engine().Open(good with { BuyerSignature = malleated }, Keys.T0 - 10).Refusal);
+    }
+
+    [Fact]
     public void Funds_overflow_and_fields_are_checked()
     {
         var e = Keys.Engine(deposit: 50);
