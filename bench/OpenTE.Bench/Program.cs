@@ -22,6 +22,11 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Contains("--settle-chain"))
+        {
+            ChainSettleBench.Run(args);
+            return 0;
+        }
         if (args.Contains("--settle"))
         {
             SettleBench.Run(args);
