@@ -24,6 +24,16 @@ public static class Program
     {
         if (args.Contains("--simulate")) return SimulateBench.Run();
         if (args.Contains("--scopf")) return ScopfBench.Run(args.Where(a => a != "--scopf").ToArray());
+        if (args.Contains("--settle-chain"))
+        {
+            ChainSettleBench.Run(args);
+            return 0;
+        }
+        if (args.Contains("--settle"))
+        {
+            SettleBench.Run(args);
+            return 0;
+        }
         if (args.Contains("--bdn"))
         {
             BenchmarkRunner.Run<PowerFlowBenchmarks>(args: args.Where(a => a != "--bdn").ToArray());

@@ -19,7 +19,7 @@ public static class CliApp
     public static CliIo Io => Current.Value ?? throw new InvalidOperationException("no CLI context");
 
     /// <summary>Command groups: given alone they print their help (exit 0), as <c>opente</c> alone does.</summary>
-    private static readonly string[] Branches = ["case", "meter", "privacy"];
+    private static readonly string[] Branches = ["case", "meter", "privacy", "ledger", "keys"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -81,6 +81,27 @@ public static class CliApp
                     .WithDescription("Clear bids and offers: network-constrained (dcopf) or copper-plate double auction (uniform, pay-as-bid).")
                     .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv")
                     .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv", "--mechanism", "uniform", "--json");
+                config.AddCommand<SettleCommand>("settle")
+                    .WithDescription("Settle signed trade commitments against signed meter readings by the escrow rules; post to a hash-chained ledger.")
+                    .WithExample("settle", "examples/settle/trades.csv", "examples/settle/meter-readings.csv", "--ledger", "ledger.db")
+                    .WithExample("settle", "trades.csv", "readings.csv", "--market", "market.json", "--json");
+                config.AddBranch("ledger", c =>
+                {
+                    c.SetDescription("The settlement ledger: verify the hash chain, read balances.");
+                    c.AddCommand<LedgerVerifyCommand>("verify")
+                        .WithDescription("Check the hash chain and the balance of every entry; exit 1 and the index of the first bad entry if not.")
+                        .WithExample("ledger", "verify", "ledger.db");
+                    c.AddCommand<LedgerBalanceCommand>("balance")
+                        .WithDescription("Balances per participant (available, escrow, collateral, energy) from the journal.")
+                        .WithExample("ledger", "balance", "ledger.db", "--participant", "0x0123456789abcdef0123456789abcdef01234567");
+                });
+                config.AddBranch("keys", c =>
+                {
+                    c.SetDescription("Participant and meter keys (secp256k1, Ethereum addresses).");
+                    c.AddCommand<KeysNewCommand>("new")
+                        .WithDescription("Generate a key pair: address and private key (keep it secret).")
+                        .WithExample("keys", "new", "--json");
+                });
                 config.AddBranch("meter", c =>
                 {
                     c.SetDescription("Meter data: validation, reconciliation, synthetic data.");

@@ -1,0 +1,233 @@
+using System.Numerics;
+using System.Text.Json;
+using Nethereum.Hex.HexTypes;
+using Nethereum.Web3;
+using Nethereum.Web3.Accounts;
+
+namespace OpenTE.Settlement.Ethereum;
+
+/// <summary>
+/// The escrow rules run by contracts/EnergyEscrow.sol on an Ethereum chain (a local anvil in the tests).
+/// The operator account deploys the contract, registers meters, sets imbalance prices and relays signed
+/// commitments and readings (the contract checks the signatures, so anyone may relay). As a keeper it
+/// calls settleGroup / refund for what is due; the contract refuses anything early or repeated.
+/// The engine clock is mapped to block time with evm_setNextBlockTimestamp (strictly increasing).
+/// </summary>
+public sealed class EthereumBackend : ISettlementBackend
+{
+    private readonly Web3 _web3;
+    private readonly string _from;
+    private readonly Nethereum.Contracts.Contract _c;
+    private readonly MarketRules _rules;
+    private readonly byte[] _market;
+    private readonly Dictionary<string, string> _errors;
+    private readonly Dictionary<string, string> _ownerMeter = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<(long Interval, string Seller), List<string>> _open = [];
+    private long _time;
+
+    public string Name => "ethereum";
+    public string Address { get; }
+    public Web3 Web3 => _web3;
+    public Nethereum.Contracts.Contract Contract => _c;
+    public string Abi { get; }
+
+    public EthereumBackend(string rpcUrl, string operatorKey, MarketRules rules, string artifactPath, long chainId = 31337)
+    {
+        _rules = rules;
+        _market = Addr.Keccak(rules.Market);
+        var account = new Account(operatorKey, chainId);
+        _web3 = new Web3(account, rpcUrl);
+        _from = account.Address;
+        using var doc = JsonDocument.Parse(File.ReadAllText(artifactPath));
+        Abi = doc.RootElement.GetProperty("abi").GetRawText();
+        var bytecode = doc.RootElement.GetProperty("bytecode").GetString()!;
+        _errors = doc.RootElement.GetProperty("abi").EnumerateArray().Where(e => e.GetProperty("type").GetString() == "error")
+            .Select(e => e.GetProperty("name").GetString()!)
+            .ToDictionary(n => Convert.ToHexStringLower(Addr.Keccak(n + "()"))[..8], n => n);
+        _time = Sync(LatestTimestamp());
+        var receipt = _web3.Eth.DeployContract.SendRequestAndWaitForReceiptAsync(Abi, bytecode, _from, new HexBigInteger(6_000_000), null,
+            rules.Market, (ulong)rules.IntervalSeconds, (ulong)rules.GraceSeconds, (ulong)rules.ImbalancePriceCap,
+            (ulong)rules.DefaultImbalancePrice, (ulong)rules.LossPpm).GetAwaiter().GetResult();
+        if (receipt.Status.Value != 1) throw new InvalidOperationException("contract deployment failed");
+        Address = receipt.ContractAddress;
+        _time = Sync(LatestTimestamp());
+        _c = _web3.Eth.GetContract(Abi, Address);
+    }
+
+    private static T Sync<T>(Task<T> t) => t.GetAwaiter().GetResult();
+
+    private Task<long> LatestTimestamp() => _web3.Eth.Blocks.GetBlockWithTransactionsHashesByNumber
+        .SendRequestAsync(Nethereum.RPC.Eth.DTOs.BlockParameter.CreateLatest())
+        .ContinueWith(t => (long)t.Result.Timestamp.Value);
+
+    private void SetTime(long now)
+    {
+        long ts = Math.Max(now, _time + 1);
+        Sync(_web3.Client.SendRequestAsync<object>("evm_setNextBlockTimestamp", null, ts));
+        _time = ts;
+    }
+
+    /// <summary>Sends a transaction at engine time <paramref name="now"/>; a revert is returned as its custom error name.</summary>
+    private string? Send(long now, string function, BigInteger? value, params object[] args)
+    {
+        SetTime(now);
+        try
+        {
+            var fn = _c.GetFunction(function);
+            var v = value is null ? null : new HexBigInteger(value.Value);
+            var gas = Sync(fn.EstimateGasAsync(_from, null, v, args));   // a refusal surfaces here as the custom error
+            var hash = Sync(fn.SendTransactionAsync(_from, new HexBigInteger(gas.Value * 13 / 10 + 10_000), v, args));
+            var r = WaitReceipt(hash);
+            if (r.Status.Value != 1) return "Reverted";
+            return null;
+        }
+        catch (Exception e)
+        {
+            // the estimate reverted: nothing was mined, the clock did not move
+            _time--;
+            Sync(_web3.Client.SendRequestAsync<object>("evm_setNextBlockTimestamp", null, _time + 1));
+            return ErrorName(e) ?? throw new InvalidOperationException($"{function} failed: {e.Message}", e);
+        }
+    }
+
+    private Nethereum.RPC.Eth.DTOs.TransactionReceipt WaitReceipt(string hash)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var r = Sync(_web3.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(hash));
+            if (r is not null) return r;
+            if (sw.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException($"no receipt for {hash} after 30 s");
+            Thread.Sleep(2);
+        }
+    }
+
+    /// <summary>Sends any contract function directly at engine time <paramref name="now"/> (tests, tools); returns the custom error name or null.</summary>
+    public string? Transact(long now, string function, BigInteger? value, params object[] args) => Send(now, function, value, args);
+
+    internal string? ErrorName(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+        {
+            var text = x.ToString().ToLowerInvariant();
+            if (x is Nethereum.JsonRpc.Client.RpcResponseException rpc && rpc.RpcError?.Data is { } d) text += (d.ToString() ?? "").ToLowerInvariant();
+            if (x is Nethereum.Contracts.SmartContractCustomErrorRevertException ce) text += ce.ExceptionEncodedData?.ToLowerInvariant();
+            foreach (var (sel, name) in _errors)
+                if (text.Contains("0x" + sel, StringComparison.Ordinal)) return name;
+        }
+        return null;
+    }
+
+    private static Refusal Map(string? error) => error is null ? Refusal.None
+        : Enum.TryParse<Refusal>(error, out var r) ? r : throw new InvalidOperationException($"contract refused: {error}");
+
+    public void RegisterMeter(string meter, string owner)
+    {
+        var e = Send(_time, "registerMeter", null, Addr.Normalize(meter), Addr.Normalize(owner));
+        if (e is not null) throw new InvalidOperationException($"registerMeter: {e}");
+        _ownerMeter[Addr.Normalize(owner)] = Addr.Normalize(meter);
+    }
+
+    public void SetImbalancePrice(long intervalStart, long pricePerMWh)
+    {
+        if (pricePerMWh < 0 || pricePerMWh > _rules.ImbalancePriceCap) throw new ArgumentOutOfRangeException(nameof(pricePerMWh));
+        var e = Send(_time, "setImbalancePrice", null, (ulong)intervalStart, (ulong)pricePerMWh);
+        if (e is not null) throw new InvalidOperationException($"setImbalancePrice: {e}");
+    }
+
+    public Refusal Deposit(string participant, long amount, long now) =>
+        amount <= 0 ? Refusal.InvalidFields : Map(Send(now, "depositFor", amount, Addr.Normalize(participant)));
+
+    public Refusal Open(SignedCommitment sc, long now)
+    {
+        var c = sc.Commitment;
+        if (!Addr.IsAddress(c.Buyer) || !Addr.IsAddress(c.Seller) || c.QuantityWh <= 0 || c.PricePerMWh < 0 || c.IntervalStart < 0 || c.Expiry < 0)
+            return Refusal.InvalidFields;
+        var r = Map(Send(now, "open", null, Addr.Keccak(c.Market), (ulong)c.IntervalStart, Addr.Normalize(c.Buyer), Addr.Normalize(c.Seller),
+            (ulong)c.QuantityWh, (ulong)c.PricePerMWh, c.Nonce, (ulong)c.Expiry, Sig(sc.BuyerSignature), Sig(sc.SellerSignature)));
+        if (r == Refusal.None)
+        {
+            var key = (c.IntervalStart, Addr.Normalize(c.Seller));
+            if (!_open.TryGetValue(key, out var l)) _open[key] = l = [];
+            l.Add(c.Id);
+        }
+        return r;
+    }
+
+    private static byte[] Sig(string hex)
+    {
+        var h = hex.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? hex[2..] : hex;
+        return h.Length % 2 == 0 && h.All(Uri.IsHexDigit) ? Convert.FromHexString(h) : [];
+    }
+
+    public Refusal PostReading(SignedReading sr, long now)
+    {
+        var r = sr.Reading;
+        if (!Addr.IsAddress(r.Meter) || r.EnergyWh < 0 || r.IntervalStart < 0) return Refusal.InvalidFields;
+        var meter = Addr.Normalize(r.Meter);
+        bool had = Sync(_c.GetFunction("hasReading").CallAsync<bool>(meter, (ulong)r.IntervalStart));
+        long old = had ? (long)Sync(_c.GetFunction("readingOf").CallAsync<ulong>(meter, (ulong)r.IntervalStart)) : 0;
+        var e = Map(Send(now, "postReading", null, Addr.Keccak(r.Market), meter, (ulong)r.IntervalStart, (ulong)r.EnergyWh, Sig(sr.Signature)));
+        if (e != Refusal.None || !had) return e;
+        return old == r.EnergyWh ? Refusal.DuplicateReading : Refusal.ConflictingReading;
+    }
+
+    public int Advance(long now)
+    {
+        int changed = 0;
+        var done = new List<(long, string)>();
+        foreach (var (key, ids) in _open)
+        {
+            var (interval, seller) = key;
+            if (now < _rules.IntervalEnd(interval)) continue;
+            bool has = Sync(_c.GetFunction("hasReading").CallAsync<bool>(_ownerMeter[seller], (ulong)interval));
+            if (has)
+            {
+                var sorted = ids.Order(StringComparer.Ordinal).Select(i => Convert.FromHexString(i[2..])).ToList();
+                var e = Send(now, "settleGroup", null, (ulong)interval, seller, sorted);
+                if (e is not null) throw new InvalidOperationException($"settleGroup: {e}");
+            }
+            else if (now >= _rules.Deadline(interval))
+            {
+                foreach (var id in ids)
+                {
+                    var e = Send(now, "refund", null, Convert.FromHexString(id[2..]));
+                    if (e is not null) throw new InvalidOperationException($"refund: {e}");
+                }
+            }
+            else continue;
+            changed += ids.Count;
+            done.Add(key);
+        }
+        foreach (var k in done) _open.Remove(k);
+        return changed;
+    }
+
+    private long View(string fn, params object[] args) => (long)Sync(_c.GetFunction(fn).CallAsync<BigInteger>(args));
+
+    public ParticipantBalance Balance(string p)
+    {
+        p = Addr.Normalize(p);
+        return new(p, View("available", p), View("escrowOf", p), View("collateralOf", p), View("energyOf", p));
+    }
+
+    public (long Deposits, long ImbalanceMoney, long ImbalanceEnergy, long LossesEnergy) SystemBalances() =>
+        (View("deposits"), View("imbalanceMoney"), View("imbalanceEnergy"), View("lossesEnergy"));
+
+    /// <summary>The EVM-side amount rule (a pure call), to compare with <see cref="Money.Amount"/>.</summary>
+    public string? AmountError(long price, long wh, out long result)
+    {
+        result = 0;
+        try
+        {
+            result = (long)Sync(_c.GetFunction("amount").CallAsync<BigInteger>(new BigInteger(price), new BigInteger(wh)));
+            return null;
+        }
+        catch (Exception e)
+        {
+            return ErrorName(e) ?? e.Message;
+        }
+    }
+
+    public void Dispose() { }
+}

@@ -1,0 +1,315 @@
+using OpenTE.Settlement.Ledger;
+
+namespace OpenTE.Settlement;
+
+/// <summary>
+/// The rules of one market. Times are unix seconds, prices minor currency units per MWh.
+/// A trade's settlement deadline is interval start + <see cref="IntervalSeconds"/> + <see cref="GraceSeconds"/>.
+/// </summary>
+public sealed record MarketRules(
+    string Market,
+    long IntervalSeconds = 900,
+    long GraceSeconds = 3600,
+    long ImbalancePriceCap = 500_000,
+    long DefaultImbalancePrice = 10_000,
+    long LossPpm = 0)
+{
+    public long IntervalEnd(long start) => checked(start + IntervalSeconds);
+    public long Deadline(long start) => checked(start + IntervalSeconds + GraceSeconds);
+}
+
+public enum TradeState { Open, Settled, Refunded }
+
+/// <summary>Why a commitment or a reading was refused. The names are the custom errors of the contract port.</summary>
+public enum Refusal
+{
+    None, InvalidFields, WrongMarket, BadBuyerSignature, BadSellerSignature, Expired, GateClosed, Replay, NonceReused,
+    Overflow, InsufficientBuyerFunds, InsufficientSellerCollateral, SellerHasNoMeter,
+    NotOracle, BadSignature, Misaligned, TooEarly, Late, ConflictingReading, DuplicateReading, InsufficientFunds,
+}
+
+/// <summary>The result of one engine call: the postings it made (empty when refused) and the refusal with its reason.</summary>
+public sealed record EngineResult(Refusal Refusal, string Message, IReadOnlyList<Posting> Postings)
+{
+    public bool Accepted => Refusal == Refusal.None;
+    internal static EngineResult Ok(params Posting[] p) => new(Refusal.None, "ok", p);
+    internal static EngineResult No(Refusal r, string m) => new(r, m, []);
+}
+
+/// <summary>An opened trade: its terms, the locked amounts and, once settled, the outcome.</summary>
+public sealed class TradeRecord(string id, TradeCommitment c, long escrow, long collateral)
+{
+    public string Id { get; } = id;
+    public TradeCommitment Commitment { get; } = c;
+    public long Escrow { get; } = escrow;
+    public long Collateral { get; } = collateral;
+    public TradeState State { get; internal set; } = TradeState.Open;
+    public long DeliveredWh { get; internal set; }
+    public long ShortfallWh { get; internal set; }
+    public long ExcessWh { get; internal set; }
+    public long SellerPaid { get; internal set; }
+    public long BuyerRefund { get; internal set; }
+    public long ImbalanceAmount { get; internal set; }
+    public long ImbalancePrice { get; internal set; }
+}
+
+/// <summary>
+/// The escrow contract: a small state machine over trades (Open → Settled | Refunded) with the rules of
+/// docs/settlement.md, written so that each method maps to one contract function. Every state change
+/// returns balanced postings for the ledger (keys: open:ID, settle:ID, refund:ID, and the caller's keys
+/// for deposits and withdrawals); the engine applies them to its own balances at once, so its checks
+/// ("no negative balance without a credit line") see every earlier call.
+/// </summary>
+public sealed class EscrowEngine(MarketRules rules)
+{
+    public const string Deposits = "system:deposits";
+    public const string Imbalance = "system:imbalance";
+    public const string Losses = "system:losses";
+
+    public static string Available(string p) => p + ":available";
+    public static string EscrowAccount(string p) => p + ":escrow";
+    public static string CollateralAccount(string p) => p + ":collateral";
+    public static string Energy(string p) => p + ":energy";
+
+    public MarketRules Rules { get; } = rules;
+
+    private readonly Dictionary<(string, Commodity), long> _bal = [];
+    private readonly Dictionary<string, TradeRecord> _trades = new(StringComparer.Ordinal);
+    private readonly HashSet<(string, ulong)> _nonces = [];
+    private readonly Dictionary<string, string> _meterOwner = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _ownerMeter = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Meter, long Interval), long> _readings = [];
+    private readonly Dictionary<long, long> _imbalancePrice = [];
+    private readonly SortedDictionary<(long Interval, string Seller), List<TradeRecord>> _openGroups = [];
+    private readonly List<string> _conflicts = [];
+
+    public IReadOnlyDictionary<string, TradeRecord> Trades => _trades;
+    public IReadOnlyList<string> Conflicts => _conflicts;
+    public IReadOnlyDictionary<(string Account, Commodity Commodity), long> Balances => _bal;
+
+    public long Balance(string account, Commodity c = Commodity.Money) => _bal.GetValueOrDefault((account, c));
+
+    /// <summary>The explicit credit line of an account: system accounts may go negative without limit, participants' money accounts not at all.</summary>
+    public static long CreditLine(string account) => account.StartsWith("system:", StringComparison.Ordinal) ? long.MaxValue : 0;
+
+    /// <summary>Registers a meter's oracle key (its address) for a participant; one meter per participant.</summary>
+    public void RegisterMeter(string meter, string owner)
+    {
+        meter = Addr.Normalize(meter);
+        owner = Addr.Normalize(owner);
+        if (_meterOwner.TryGetValue(meter, out var o) && o != owner) throw new InvalidOperationException($"meter {meter} is already registered to {o}");
+        if (_ownerMeter.TryGetValue(owner, out var m) && m != meter) throw new InvalidOperationException($"{owner} already has meter {m}");
+        _meterOwner[meter] = owner;
+        _ownerMeter[owner] = meter;
+    }
+
+    /// <summary>The interval's imbalance price (e.g. its LMP); 0 ≤ price ≤ the cap that sized the sellers' collateral.</summary>
+    public void SetImbalancePrice(long intervalStart, long pricePerMWh)
+    {
+        if (pricePerMWh < 0 || pricePerMWh > Rules.ImbalancePriceCap)
+            throw new ArgumentOutOfRangeException(nameof(pricePerMWh), $"imbalance price must be in [0, {Rules.ImbalancePriceCap}]");
+        if (_openGroups.Keys.Any(k => k.Interval == intervalStart) && _imbalancePrice.TryGetValue(intervalStart, out var old) && old != pricePerMWh)
+            throw new InvalidOperationException("the imbalance price of an interval with open trades cannot change");
+        _imbalancePrice[intervalStart] = pricePerMWh;
+    }
+
+    public long ImbalancePrice(long intervalStart) => _imbalancePrice.GetValueOrDefault(intervalStart, Rules.DefaultImbalancePrice);
+
+    public EngineResult Deposit(string participant, long amount, string key, long now)
+    {
+        participant = Addr.Normalize(participant);
+        if (amount <= 0) return EngineResult.No(Refusal.InvalidFields, "a deposit must be > 0");
+        return Apply(new Posting(key, "deposit", now, [new(Deposits, Commodity.Money, -amount), new(Available(participant), Commodity.Money, amount)]));
+    }
+
+    public EngineResult Withdraw(string participant, long amount, string key, long now)
+    {
+        participant = Addr.Normalize(participant);
+        if (amount <= 0) return EngineResult.No(Refusal.InvalidFields, "a withdrawal must be > 0");
+        if (Balance(Available(participant)) < amount) return EngineResult.No(Refusal.InsufficientFunds, "withdrawal exceeds the available balance");
+        return Apply(new Posting(key, "withdraw", now, [new(Available(participant), Commodity.Money, -amount), new(Deposits, Commodity.Money, amount)]));
+    }
+
+    /// <summary>
+    /// Opens a trade from a commitment signed by both sides: checks fields, market, both signatures, replay,
+    /// nonces, expiry and gate closure, then locks the buyer's escrow = amount(price, quantity) and the
+    /// seller's collateral = amount(imbalance cap, quantity).
+    /// </summary>
+    public EngineResult Open(SignedCommitment sc, long now) => Open(sc, now, false);
+
+    internal EngineResult Open(SignedCommitment sc, long now, bool skipSignatureCheck)
+    {
+        var c = sc.Commitment;
+        if (!Addr.IsAddress(c.Buyer) || !Addr.IsAddress(c.Seller)) return EngineResult.No(Refusal.InvalidFields, "buyer and seller must be addresses");
+        if (c.QuantityWh <= 0 || c.PricePerMWh < 0 || c.IntervalStart < 0 || c.Expiry < 0)
+            return EngineResult.No(Refusal.InvalidFields, "quantity must be > 0, price, interval and expiry ≥ 0");
+        if (c.IntervalStart % Rules.IntervalSeconds != 0) return EngineResult.No(Refusal.Misaligned, "the interval start is not on an interval boundary");
+        c = c with { Buyer = Addr.Normalize(c.Buyer), Seller = Addr.Normalize(c.Seller) };
+        if (c.Buyer == c.Seller) return EngineResult.No(Refusal.InvalidFields, "buyer and seller are the same");
+        if (c.Market != Rules.Market) return EngineResult.No(Refusal.WrongMarket, $"commitment is for market '{c.Market}', not '{Rules.Market}'");
+        var digest = c.Digest();
+        var id = "0x" + Convert.ToHexStringLower(digest);
+        if (!skipSignatureCheck)
+        {
+            if (Addr.Recover(digest, sc.BuyerSignature) != c.Buyer) return EngineResult.No(Refusal.BadBuyerSignature, "the buyer's signature does not match the commitment");
+            if (Addr.Recover(digest, sc.SellerSignature) != c.Seller) return EngineResult.No(Refusal.BadSellerSignature, "the seller's signature does not match the commitment");
+        }
+        if (_trades.ContainsKey(id)) return EngineResult.No(Refusal.Replay, $"trade {id} was already submitted");
+        if (_nonces.Contains((c.Buyer, c.Nonce)) || _nonces.Contains((c.Seller, c.Nonce)))
+            return EngineResult.No(Refusal.NonceReused, $"nonce {c.Nonce} was already used by the buyer or the seller");
+        if (now > c.Expiry) return EngineResult.No(Refusal.Expired, "the commitment expired before it was submitted");
+        if (now >= c.IntervalStart) return EngineResult.No(Refusal.GateClosed, "the interval has started (gate closed)");
+        if (!_ownerMeter.ContainsKey(c.Seller)) return EngineResult.No(Refusal.SellerHasNoMeter, "the seller has no registered meter");
+        long escrow, collateral;
+        try
+        {
+            escrow = Money.Amount(c.PricePerMWh, c.QuantityWh);
+            collateral = Money.Amount(Rules.ImbalancePriceCap, c.QuantityWh);
+        }
+        catch (OverflowException)
+        {
+            return EngineResult.No(Refusal.Overflow, "price × quantity does not fit in 64 bits");
+        }
+        if (Balance(Available(c.Buyer)) < escrow) return EngineResult.No(Refusal.InsufficientBuyerFunds, $"the buyer needs {escrow} available for the escrow");
+        if (Balance(Available(c.Seller)) < collateral) return EngineResult.No(Refusal.InsufficientSellerCollateral, $"the seller needs {collateral} available as collateral");
+
+        var t = new TradeRecord(id, c, escrow, collateral);
+        _trades[id] = t;
+        _nonces.Add((c.Buyer, c.Nonce));
+        _nonces.Add((c.Seller, c.Nonce));
+        var key = (c.IntervalStart, c.Seller);
+        if (!_openGroups.TryGetValue(key, out var g)) _openGroups[key] = g = [];
+        g.Add(t);
+        var lines = new List<Line>(4);
+        Move(lines, Available(c.Buyer), EscrowAccount(c.Buyer), Commodity.Money, escrow);
+        Move(lines, Available(c.Seller), CollateralAccount(c.Seller), Commodity.Money, collateral);
+        return Apply(new Posting("open:" + id, "open", now, lines));
+    }
+
+    /// <summary>
+    /// Accepts a signed meter reading from a registered oracle. An identical repeat is idempotent
+    /// (<see cref="Refusal.DuplicateReading"/>, nothing changes); a different value for the same meter and
+    /// interval is flagged (<see cref="Refusal.ConflictingReading"/>, listed in <see cref="Conflicts"/>) and the
+    /// first value stays. Readings before the interval's end or after its deadline are refused.
+    /// </summary>
+    public EngineResult PostReading(SignedReading sr, long now) => PostReading(sr, now, false);
+
+    internal EngineResult PostReading(SignedReading sr, long now, bool skipSignatureCheck)
+    {
+        var r = sr.Reading;
+        if (!Addr.IsAddress(r.Meter) || r.EnergyWh < 0 || r.IntervalStart < 0) return EngineResult.No(Refusal.InvalidFields, "meter must be an address, energy and interval ≥ 0");
+        var meter = Addr.Normalize(r.Meter);
+        r = r with { Meter = meter };
+        if (r.Market != Rules.Market) return EngineResult.No(Refusal.WrongMarket, $"reading is for market '{r.Market}'");
+        if (!_meterOwner.ContainsKey(meter)) return EngineResult.No(Refusal.NotOracle, $"{meter} is not a registered meter");
+        if (!skipSignatureCheck && Addr.Recover(r.Digest(), sr.Signature) != meter) return EngineResult.No(Refusal.BadSignature, "the reading is not signed by the meter's key");
+        if (r.IntervalStart % Rules.IntervalSeconds != 0) return EngineResult.No(Refusal.Misaligned, "the interval start is not on an interval boundary");
+        if (_readings.TryGetValue((meter, r.IntervalStart), out var old))
+        {
+            if (old == r.EnergyWh) return EngineResult.No(Refusal.DuplicateReading, "identical reading already accepted (no change)");
+            _conflicts.Add($"meter {meter} interval {r.IntervalStart}: kept {old} Wh, refused {r.EnergyWh} Wh");
+            return EngineResult.No(Refusal.ConflictingReading, $"a different reading ({old} Wh) was already accepted; kept it");
+        }
+        if (now < Rules.IntervalEnd(r.IntervalStart)) return EngineResult.No(Refusal.TooEarly, "the interval is not over yet");
+        if (now >= Rules.Deadline(r.IntervalStart)) return EngineResult.No(Refusal.Late, "the settlement deadline of the interval has passed");
+        _readings[(meter, r.IntervalStart)] = r.EnergyWh;
+        return EngineResult.Ok();
+    }
+
+    /// <summary>
+    /// Moves the clock to <paramref name="now"/>: every open (interval, seller) group whose interval is over and
+    /// whose seller's meter has reported is settled; every group without a reading at its deadline is refunded.
+    /// </summary>
+    public IReadOnlyList<Posting> Advance(long now)
+    {
+        var done = new List<(long, string)>();
+        var postings = new List<Posting>();
+        foreach (var (key, group) in _openGroups)
+        {
+            var (interval, seller) = key;
+            if (now < Rules.IntervalEnd(interval)) continue;
+            if (_readings.TryGetValue((_ownerMeter[seller], interval), out var delivered))
+                SettleGroup(interval, group, delivered, now, postings);
+            else if (now >= Rules.Deadline(interval))
+                foreach (var t in group) postings.Add(Refund(t, now));
+            else continue;
+            done.Add(key);
+        }
+        foreach (var k in done) _openGroups.Remove(k);
+        return postings;
+    }
+
+    private void SettleGroup(long interval, List<TradeRecord> group, long delivered, long now, List<Posting> postings)
+    {
+        group.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+        long price = ImbalancePrice(interval);
+        long remaining = delivered;
+        for (int i = 0; i < group.Count; i++)
+        {
+            var t = group[i];
+            var c = t.Commitment;
+            long m = Math.Min(c.QuantityWh, remaining);
+            remaining -= m;
+            long shortfall = c.QuantityWh - m;
+            long excess = i == group.Count - 1 ? remaining : 0;
+            long pay = Money.Amount(c.PricePerMWh, m);
+            long refund = t.Escrow - pay;
+            long charge = Money.Amount(price, shortfall);
+            long credit = Money.Amount(price, excess);
+            long loss = checked(m * Rules.LossPpm) / 1_000_000;
+
+            var lines = new List<Line>(12);
+            Move(lines, EscrowAccount(c.Buyer), Available(c.Seller), Commodity.Money, pay);
+            Move(lines, EscrowAccount(c.Buyer), Available(c.Buyer), Commodity.Money, refund);
+            Move(lines, CollateralAccount(c.Seller), Imbalance, Commodity.Money, charge);
+            Move(lines, CollateralAccount(c.Seller), Available(c.Seller), Commodity.Money, t.Collateral - charge);
+            Move(lines, Imbalance, Available(c.Seller), Commodity.Money, credit);
+            Move(lines, Energy(c.Seller), Energy(c.Buyer), Commodity.EnergyWh, m - loss);
+            Move(lines, Energy(c.Seller), Losses, Commodity.EnergyWh, loss);
+            Move(lines, Imbalance, Energy(c.Buyer), Commodity.EnergyWh, shortfall);
+            Move(lines, Energy(c.Seller), Imbalance, Commodity.EnergyWh, excess);
+
+            t.State = TradeState.Settled;
+            t.DeliveredWh = m;
+            t.ShortfallWh = shortfall;
+            t.ExcessWh = excess;
+            t.SellerPaid = pay;
+            t.BuyerRefund = refund;
+            t.ImbalancePrice = price;
+            t.ImbalanceAmount = credit - charge;
+            postings.Add(Apply(new Posting("settle:" + t.Id, "settle", now, lines)).Postings[0]);
+        }
+    }
+
+    private Posting Refund(TradeRecord t, long now)
+    {
+        var c = t.Commitment;
+        var lines = new List<Line>(4);
+        Move(lines, EscrowAccount(c.Buyer), Available(c.Buyer), Commodity.Money, t.Escrow);
+        Move(lines, CollateralAccount(c.Seller), Available(c.Seller), Commodity.Money, t.Collateral);
+        t.State = TradeState.Refunded;
+        t.BuyerRefund = t.Escrow;
+        return Apply(new Posting("refund:" + t.Id, "refund", now, lines)).Postings[0];
+    }
+
+    private static void Move(List<Line> lines, string from, string to, Commodity c, long amount)
+    {
+        if (amount == 0) return;
+        if (amount < 0) throw new InvalidOperationException("internal: negative transfer");
+        lines.Add(new Line(from, c, -amount));
+        lines.Add(new Line(to, c, amount));
+    }
+
+    private EngineResult Apply(Posting p)
+    {
+        if (!p.IsBalanced) throw new InvalidOperationException($"internal: unbalanced posting {p.Key}");
+        var next = new Dictionary<(string, Commodity), long>();
+        foreach (var l in p.Lines)
+            next[(l.Account, l.Commodity)] = checked(next.GetValueOrDefault((l.Account, l.Commodity), Balance(l.Account, l.Commodity)) + l.Amount);
+        foreach (var ((acct, c), nb) in next)
+            if (c == Commodity.Money && nb < 0 && CreditLine(acct) != long.MaxValue && -nb > CreditLine(acct))
+                throw new InvalidOperationException($"internal: {acct} would go below its credit line");
+        foreach (var (k, v) in next) _bal[k] = v;
+        return EngineResult.Ok(p);
+    }
+}

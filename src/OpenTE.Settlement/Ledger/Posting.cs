@@ -1,0 +1,161 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace OpenTE.Settlement.Ledger;
+
+/// <summary>What a line counts: money in integer minor currency units, or energy in Wh.</summary>
+public enum Commodity : byte { Money = 0, EnergyWh = 1 }
+
+/// <summary>
+/// One line of a posting. <see cref="Amount"/> &gt; 0 is a debit (the account receives), &lt; 0 a credit
+/// (the account gives). A posting is balanced when the amounts of each commodity sum to zero.
+/// </summary>
+public readonly record struct Line(string Account, Commodity Commodity, long Amount);
+
+/// <summary>
+/// One journal entry. <see cref="Key"/> is its idempotency key: a posting with a key already in the
+/// journal is not posted again. <see cref="Time"/> is the engine's clock (unix seconds).
+/// </summary>
+public sealed record Posting(string Key, string Kind, long Time, IReadOnlyList<Line> Lines)
+{
+    /// <summary>Σ amount per commodity is zero (checked arithmetic: an overflowing posting is unbalanced).</summary>
+    public bool IsBalanced
+    {
+        get
+        {
+            try
+            {
+                long money = 0, energy = 0;
+                foreach (var l in Lines)
+                {
+                    if (l.Commodity == Commodity.Money) money = checked(money + l.Amount);
+                    else if (l.Commodity == Commodity.EnergyWh) energy = checked(energy + l.Amount);
+                    else return false;
+                }
+                return money == 0 && energy == 0;
+            }
+            catch (OverflowException)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The canonical encoding that is stored and hashed: "OTE1", seq (u64 BE), time (i64 BE),
+    /// key, kind (each u16 BE length + UTF-8), line count (u32 BE), then per line account (u16 + UTF-8),
+    /// commodity (1 byte), amount (i64 BE).
+    /// </summary>
+    public byte[] Encode(long seq)
+    {
+        var buf = new ArrayBufferWriterLite(64 + Lines.Count * 48);
+        buf.Bytes("OTE1"u8);
+        buf.I64(seq);
+        buf.I64(Time);
+        buf.Str(Key);
+        buf.Str(Kind);
+        buf.U32((uint)Lines.Count);
+        foreach (var l in Lines)
+        {
+            buf.Str(l.Account);
+            buf.Byte((byte)l.Commodity);
+            buf.I64(l.Amount);
+        }
+        return buf.ToArray();
+    }
+
+    /// <summary>Decodes <see cref="Encode"/>; throws <see cref="FormatException"/> on any malformed byte.</summary>
+    public static (long Seq, Posting Posting) Decode(byte[] data)
+    {
+        var r = new Reader(data);
+        if (!r.Take(4).SequenceEqual("OTE1"u8)) throw new FormatException("bad magic");
+        long seq = r.I64();
+        long time = r.I64();
+        string key = r.Str();
+        string kind = r.Str();
+        uint n = r.U32();
+        if (n > 10_000) throw new FormatException("too many lines");
+        var lines = new Line[n];
+        for (int i = 0; i < n; i++)
+        {
+            string acct = r.Str();
+            byte c = r.Byte();
+            if (c > 1) throw new FormatException("bad commodity");
+            lines[i] = new Line(acct, (Commodity)c, r.I64());
+        }
+        if (!r.AtEnd) throw new FormatException("trailing bytes");
+        return (seq, new Posting(key, kind, time, lines));
+    }
+
+    /// <summary>hash = SHA-256(previous hash ‖ canonical encoding); the first entry's previous hash is 32 zero bytes.</summary>
+    public static byte[] ChainHash(ReadOnlySpan<byte> prev, ReadOnlySpan<byte> encoded)
+    {
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        h.AppendData(prev);
+        h.AppendData(encoded);
+        return h.GetHashAndReset();
+    }
+
+    private sealed class ArrayBufferWriterLite(int capacity)
+    {
+        private byte[] _b = new byte[capacity];
+        private int _n;
+
+        private Span<byte> Grow(int k)
+        {
+            if (_n + k > _b.Length) Array.Resize(ref _b, Math.Max(_b.Length * 2, _n + k));
+            var s = _b.AsSpan(_n, k);
+            _n += k;
+            return s;
+        }
+
+        public void Bytes(ReadOnlySpan<byte> b) => b.CopyTo(Grow(b.Length));
+        public void Byte(byte v) => Grow(1)[0] = v;
+        public void I64(long v) => BinaryPrimitives.WriteInt64BigEndian(Grow(8), v);
+        public void U32(uint v) => BinaryPrimitives.WriteUInt32BigEndian(Grow(4), v);
+
+        public void Str(string s)
+        {
+            int len = Encoding.UTF8.GetByteCount(s);
+            if (len > ushort.MaxValue) throw new ArgumentException("string too long for the ledger encoding");
+            BinaryPrimitives.WriteUInt16BigEndian(Grow(2), (ushort)len);
+            Encoding.UTF8.GetBytes(s, Grow(len));
+        }
+
+        public byte[] ToArray() => _b.AsSpan(0, _n).ToArray();
+    }
+
+    private ref struct Reader(byte[] data)
+    {
+        private readonly byte[] _d = data;
+        private int _p;
+
+        public readonly bool AtEnd => _p == _d.Length;
+
+        public ReadOnlySpan<byte> Take(int k)
+        {
+            if (k < 0 || _p + k > _d.Length) throw new FormatException("truncated entry");
+            var s = _d.AsSpan(_p, k);
+            _p += k;
+            return s;
+        }
+
+        public byte Byte() => Take(1)[0];
+        public long I64() => BinaryPrimitives.ReadInt64BigEndian(Take(8));
+        public uint U32() => BinaryPrimitives.ReadUInt32BigEndian(Take(4));
+
+        public string Str()
+        {
+            int len = BinaryPrimitives.ReadUInt16BigEndian(Take(2));
+            try
+            {
+                return new UTF8Encoding(false, true).GetString(Take(len));
+            }
+            catch (ArgumentException e)
+            {
+                throw new FormatException("bad UTF-8", e);
+            }
+        }
+    }
+}

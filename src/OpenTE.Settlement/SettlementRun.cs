@@ -1,0 +1,179 @@
+using OpenTE.Settlement.Ledger;
+
+namespace OpenTE.Settlement;
+
+public sealed record TradeOutcome(int Line, string Id, string Status, string? Reason, long QuantityWh, long DeliveredWh,
+    long SellerPaid, long BuyerRefund, long ImbalanceAmount);
+
+public sealed record ReadingOutcome(int Line, string Meter, long IntervalStart, string Status, string? Reason);
+
+public sealed record ParticipantBalance(string Participant, long Available, long Escrow, long Collateral, long EnergyWh);
+
+public sealed record SettleReport(
+    string Market, int Trades, int Opened, int Refused, int Settled, int Refunded, int StillOpen,
+    int Readings, int ReadingsAccepted, int ReadingsDuplicate, int ReadingsConflicting, int ReadingsRefused,
+    int Postings, int NewPostings, long LedgerEntries, string? LedgerHead,
+    IReadOnlyList<TradeOutcome> TradeOutcomes, IReadOnlyList<ReadingOutcome> ReadingOutcomes,
+    IReadOnlyList<string> Conflicts, IReadOnlyList<ParticipantBalance> Balances, long MoneyTotal, long EnergyTotal);
+
+/// <summary>
+/// Settles a trades file against a meter-data file: the files are replayed on the engine's clock —
+/// deposits and commitments at <c>openAt</c> (default: one second before the earliest interval),
+/// each reading at its interval's end, then the clock moves to <c>at</c> — and the postings go to the
+/// ledger in batches. Re-running with the same files posts nothing twice (idempotency keys).
+/// </summary>
+public static class SettlementRun
+{
+    public static SettleReport Run(string tradesPath, string readingsPath, MarketFile market, string? ledgerPath, long at, long? openAt = null, int batchSize = 1000)
+    {
+        var trades = SettlementCsv.ReadTrades(tradesPath);
+        var readings = SettlementCsv.ReadReadings(readingsPath);
+        var engine = new EscrowEngine(market.Rules);
+        foreach (var m in market.Meters)
+        {
+            try
+            {
+                engine.RegisterMeter(m.Meter, m.Owner);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new OpenTE.Grid.InputException("market file", 0, e.Message, "one meter per participant and one owner per meter");
+            }
+        }
+        foreach (var p in market.ImbalancePrices)
+        {
+            SettlementCsv.TryTime(p.Interval, out var iv);
+            engine.SetImbalancePrice(iv, p.Price);
+        }
+        long t0 = openAt ?? (trades.Count == 0 ? 0 : trades.Min(t => t.Trade.Commitment.IntervalStart) - 1);
+        var postings = new List<Posting>();
+        for (int i = 0; i < market.Deposits.Count; i++)
+        {
+            var d = market.Deposits[i];
+            postings.AddRange(engine.Deposit(d.Participant, d.Amount, $"deposit:{i + 1}:{Addr.Normalize(d.Participant)}", t0).Postings);
+        }
+        var refused = new Dictionary<int, (string Id, string Reason, long Q)>();
+        var lineOf = new Dictionary<string, int>();
+        foreach (var (line, sc) in trades)
+        {
+            var r = engine.Open(sc, t0);
+            string id;
+            try { id = sc.Commitment.Id; } catch (ArgumentException) { id = ""; }
+            if (r.Accepted) { postings.AddRange(r.Postings); lineOf[id] = line; }
+            else refused[line] = (id, $"{r.Refusal}: {r.Message}", sc.Commitment.QuantityWh);
+        }
+        var readingOutcomes = new List<ReadingOutcome>();
+        foreach (var (line, sr) in readings.OrderBy(x => x.Reading.Reading.IntervalStart).ThenBy(x => x.Line))
+        {
+            var when = market.Rules.IntervalEnd(sr.Reading.IntervalStart);
+            if (when > at)
+            {
+                readingOutcomes.Add(new(line, sr.Reading.Meter, sr.Reading.IntervalStart, "not-yet", "the interval ends after --at"));
+                continue;
+            }
+            var r = engine.PostReading(sr, Math.Max(when, t0));
+            var status = r.Refusal switch
+            {
+                Refusal.None => "accepted", Refusal.DuplicateReading => "duplicate", Refusal.ConflictingReading => "conflict", _ => "refused",
+            };
+            readingOutcomes.Add(new(line, sr.Reading.Meter, sr.Reading.IntervalStart, status, r.Accepted ? null : $"{r.Refusal}: {r.Message}"));
+        }
+        readingOutcomes.Sort((a, b) => a.Line.CompareTo(b.Line));
+        postings.AddRange(engine.Advance(Math.Max(at, t0)));
+
+        int newPostings = 0;
+        long entries = 0;
+        string? head = null;
+        if (ledgerPath is not null)
+        {
+            using var ledger = SqliteLedger.Open(ledgerPath);
+            for (int i = 0; i < postings.Count; i += batchSize)
+                newPostings += ledger.PostBatch(postings.GetRange(i, Math.Min(batchSize, postings.Count - i)));
+            entries = ledger.Count;
+            head = ledger.HeadHash;
+        }
+
+        var outcomes = new List<TradeOutcome>();
+        foreach (var (line, sc) in trades)
+        {
+            if (refused.TryGetValue(line, out var rf)) { outcomes.Add(new(line, rf.Id, "refused", rf.Reason, rf.Q, 0, 0, 0, 0)); continue; }
+            var t = engine.Trades[sc.Commitment.Id];
+            outcomes.Add(new(line, t.Id, t.State.ToString().ToLowerInvariant(), null, t.Commitment.QuantityWh, t.DeliveredWh, t.SellerPaid, t.BuyerRefund, t.ImbalanceAmount));
+        }
+        var participants = engine.Balances.Keys.Select(k => k.Account).Where(a => !a.StartsWith("system:", StringComparison.Ordinal))
+            .Select(a => a[..a.IndexOf(':')]).Distinct().Order(StringComparer.Ordinal);
+        var balances = participants.Select(p => new ParticipantBalance(p, engine.Balance(EscrowEngine.Available(p)), engine.Balance(EscrowEngine.EscrowAccount(p)),
+            engine.Balance(EscrowEngine.CollateralAccount(p)), engine.Balance(EscrowEngine.Energy(p), Commodity.EnergyWh))).ToList();
+        long money = engine.Balances.Where(kv => kv.Key.Commodity == Commodity.Money).Sum(kv => kv.Value);
+        long energy = engine.Balances.Where(kv => kv.Key.Commodity == Commodity.EnergyWh).Sum(kv => kv.Value);
+        return new SettleReport(market.Market, trades.Count, trades.Count - refused.Count, refused.Count,
+            outcomes.Count(o => o.Status == "settled"), outcomes.Count(o => o.Status == "refunded"), outcomes.Count(o => o.Status == "open"),
+            readings.Count, readingOutcomes.Count(r => r.Status == "accepted"), readingOutcomes.Count(r => r.Status == "duplicate"),
+            readingOutcomes.Count(r => r.Status == "conflict"), readingOutcomes.Count(r => r.Status is "refused" or "not-yet"),
+            postings.Count, newPostings, entries, head, outcomes, readingOutcomes, engine.Conflicts, balances, money, energy);
+    }
+
+    /// <summary>Per participant balances read back from a ledger file (all accounts of the participant, by kind).</summary>
+    public static IReadOnlyList<ParticipantBalance> LedgerBalances(string ledgerPath, string? participant = null)
+    {
+        var b = SqliteLedger.Balances(ledgerPath);
+        var ps = b.Keys.Select(k => k.Account).Select(a => a[..a.IndexOf(':')]).Distinct().Order(StringComparer.Ordinal)
+            .Where(p => participant is null || string.Equals(p, participant, StringComparison.OrdinalIgnoreCase)).ToList();
+        long G(string a, Commodity c) => b.GetValueOrDefault((a, c));
+        return ps.Select(p => p == "system"
+            ? new ParticipantBalance(p, G(EscrowEngine.Deposits, Commodity.Money) + G(EscrowEngine.Imbalance, Commodity.Money), 0, 0,
+                G(EscrowEngine.Imbalance, Commodity.EnergyWh) + G(EscrowEngine.Losses, Commodity.EnergyWh))
+            : new ParticipantBalance(p, G(EscrowEngine.Available(p), Commodity.Money), G(EscrowEngine.EscrowAccount(p), Commodity.Money),
+                G(EscrowEngine.CollateralAccount(p), Commodity.Money), G(EscrowEngine.Energy(p), Commodity.EnergyWh))).ToList();
+    }
+}
+
+/// <summary>Signed sample data: participants, meters, trades, readings (some short, some long, one missing), for examples, tests and benchmarks.</summary>
+public static class SampleData
+{
+    public sealed record Set(MarketFile Market, List<KeyPair> Participants, List<KeyPair> Meters, List<SignedCommitment> Trades, List<SignedReading> Readings);
+
+    public static Set Generate(int participants, int trades, int seed, string market = "demo", long firstInterval = 1_780_272_000)
+    {
+        var rng = new Random(seed);
+        var keys = Enumerable.Range(0, participants).Select(_ => KeyPair.Generate()).ToList();
+        var meters = Enumerable.Range(0, participants).Select(_ => KeyPair.Generate()).ToList();
+        var mf = new MarketFile { Market = market };
+        for (int i = 0; i < participants; i++)
+        {
+            mf.Meters.Add(new() { Meter = meters[i].Address, Owner = keys[i].Address });
+            mf.Deposits.Add(new() { Participant = keys[i].Address, Amount = 100_000_000 });
+        }
+        int intervals = Math.Max(1, trades / Math.Max(1, participants));
+        for (int k = 0; k < intervals; k += 2)
+            mf.ImbalancePrices.Add(new() { Interval = SettlementCsv.Time(firstInterval + 900L * k), Price = rng.Next(0, 30_000) });
+        var list = new List<SignedCommitment>();
+        var committed = new Dictionary<(int Seller, long Iv), long>();
+        for (int n = 0; n < trades; n++)
+        {
+            int b = rng.Next(participants), s = (b + 1 + rng.Next(participants - 1)) % participants;
+            long iv = firstInterval + 900L * rng.Next(intervals);
+            long q = rng.Next(1, 5000);
+            var c = new TradeCommitment(market, iv, keys[b].Address, keys[s].Address, q, rng.Next(0, 40_000), (ulong)n + 1, iv);
+            list.Add(c.Sign(keys[b], keys[s]));
+            committed[(s, iv)] = committed.GetValueOrDefault((s, iv)) + q;
+        }
+        var readings = new List<SignedReading>();
+        foreach (var ((s, iv), q) in committed.OrderBy(kv => kv.Key))
+        {
+            int mode = rng.Next(10);
+            if (mode == 0) continue; // missing: refunded at the deadline
+            long e = mode switch { 1 or 2 => q * rng.Next(0, 100) / 100, 3 or 4 => q + rng.Next(0, 2000), _ => q };
+            readings.Add(new MeterReading(market, meters[s].Address, iv, e).Sign(meters[s]));
+        }
+        return new Set(mf, keys, meters, list, readings);
+    }
+
+    public static void Write(Set set, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        set.Market.Write(Path.Combine(dir, "market.json"));
+        File.WriteAllText(Path.Combine(dir, "trades.csv"), SettlementCsv.Csv(set.Trades.Select(SettlementCsv.Format), SettlementCsv.TradesHeader));
+        File.WriteAllText(Path.Combine(dir, "meter-readings.csv"), SettlementCsv.Csv(set.Readings.Select(SettlementCsv.Format), SettlementCsv.ReadingsHeader));
+    }
+}
