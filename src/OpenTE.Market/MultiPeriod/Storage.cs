@@ -60,8 +60,10 @@ public static class StorageArbitrage
         for (int t = 0; t < T; t++)
         {
             if (!double.IsFinite(prices[t])) throw new ArgumentException($"price {t + 1} is not a finite number");
-            c[t] = m.AddVariable($"charge[{t}]", 0, u.ChargeMaxMw, prices[t] * dtHours);
-            d[t] = m.AddVariable($"discharge[{t}]", 0, u.DischargeMaxMw, -prices[t] * dtHours);
+            // sub-nano prices are zero: denormal cost coefficients make GLOP report "abnormal"
+            double price = Math.Abs(prices[t]) < 1e-9 ? 0 : prices[t];
+            c[t] = m.AddVariable($"charge[{t}]", 0, u.ChargeMaxMw, price * dtHours);
+            d[t] = m.AddVariable($"discharge[{t}]", 0, u.DischargeMaxMw, -price * dtHours);
             s[t] = m.AddVariable($"soc[{t + 1}]", u.EnergyMinMwh, u.EnergyMaxMwh);
         }
         for (int t = 0; t < T; t++)
