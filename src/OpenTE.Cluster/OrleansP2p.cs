@@ -37,19 +37,9 @@ public static class OrleansP2p
         {
             var current = P;
             var next = await Task.WhenAll(Enumerable.Range(0, N).Select(n => peers[n].Round(Incoming(current, n), rhoPrev, rho, iter == 1)));
-            double primal = 0, dual = 0;
-            for (int n = 0; n < N; n++)
-                for (int k = 0; k < partners[n].Length; k++)
-                {
-                    double mismatch = next[n][k] + next[partners[n][k]][back[n][k]];
-                    primal += mismatch * mismatch;
-                    double zNew = 0.5 * (next[n][k] - next[partners[n][k]][back[n][k]]);
-                    double zOld = 0.5 * (current[n][k] - current[partners[n][k]][back[n][k]]);
-                    dual += (zNew - zOld) * (zNew - zOld);
-                }
+            var (primal, dual) = P2pAdmm.Residuals(partners, back, next, current);
+            dual *= rho;
             P = next;
-            primal = Math.Sqrt(primal);
-            dual = rho * Math.Sqrt(dual);
             history.Add((primal, dual, rho));
             if (iter % 50 == 0) o.Progress?.Report((iter, primal, dual));
             rhoPrev = rho;

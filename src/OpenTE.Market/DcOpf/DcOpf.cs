@@ -138,7 +138,7 @@ public static class DcOpfSolver
     }
 
     /// <summary>Adds generator g's cost: polynomial up to degree 2 as linear + quadratic terms, piecewise linear by its epigraph.</summary>
-    private static void AddCost(OptimizationModel m, Network net, int g, Variable pg, double baseMva)
+    internal static void AddCost(OptimizationModel m, Network net, int g, Variable pg, double baseMva, double weight = 1)
     {
         var cost = net.ActiveCost(g);
         if (cost is null) return;
@@ -150,21 +150,21 @@ public static class DcOpfSolver
             if (degree > 2)
                 throw new NotSupportedException($"generator {g + 1} has a polynomial cost of degree {degree}; the DC OPF handles degree ≤ 2 (use a piecewise-linear cost)");
             double c0 = c.Length >= 1 ? c[^1] : 0, c1 = c.Length >= 2 ? c[^2] : 0, c2 = c.Length >= 3 ? c[^3] : 0;
-            m.ObjectiveConstant += c0;
-            m.AddCost(pg, c1 * baseMva);
-            if (c2 != 0) m.AddQuadraticCost(pg, pg, 2 * c2 * baseMva * baseMva);
+            m.ObjectiveConstant += c0 * weight;
+            m.AddCost(pg, c1 * baseMva * weight);
+            if (c2 != 0) m.AddQuadraticCost(pg, pg, 2 * c2 * baseMva * baseMva * weight);
             return;
         }
         int n = cost.Points;
-        if (n < 2) { if (n == 1) m.ObjectiveConstant += cost.Coefficients[1]; return; }
-        var y = m.AddVariable($"cost[{g + 1}]", double.NegativeInfinity, double.PositiveInfinity, 1);
+        if (n < 2) { if (n == 1) m.ObjectiveConstant += cost.Coefficients[1] * weight; return; }
+        var y = m.AddVariable($"cost[{pg.Name}]", double.NegativeInfinity, double.PositiveInfinity, weight);
         for (int k = 0; k < n - 1; k++)
         {
             double x0 = cost.Coefficients[2 * k], y0 = cost.Coefficients[2 * k + 1];
             double x1 = cost.Coefficients[2 * k + 2], y1 = cost.Coefficients[2 * k + 3];
             double slope = (y1 - y0) / (x1 - x0);
             // slope·(baseMVA·Pg − x0) + y0 ≤ y
-            m.AddConstraint($"pwl[{g + 1},{k + 1}]", double.NegativeInfinity, slope * x0 - y0, [(pg, slope * baseMva), (y, -1)]);
+            m.AddConstraint($"pwl[{pg.Name},{k + 1}]", double.NegativeInfinity, slope * x0 - y0, [(pg, slope * baseMva), (y, -1)]);
         }
     }
 }

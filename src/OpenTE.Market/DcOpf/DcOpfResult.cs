@@ -42,6 +42,16 @@ public sealed record DcOpfResult(
     /// <summary>Dual objective of the solved program (for the strong-duality check).</summary>
     public double DualObjective { get; init; }
 
+    /// <summary>The status words of DESIGN.md §5 for a solver status.</summary>
+    public static string StatusName(SolverStatus s) => s switch
+    {
+        SolverStatus.Optimal => "optimal",
+        SolverStatus.Infeasible => "infeasible",
+        SolverStatus.Unbounded => "unbounded",
+        SolverStatus.NotConverged => "not-converged",
+        _ => "error",
+    };
+
     private Dictionary<int, double>? _lmp;
     public double Lmp(int busId) => (_lmp ??= Buses.ToDictionary(b => b.Id, b => b.Lmp))[busId];
 
@@ -50,14 +60,7 @@ public sealed record DcOpfResult(
         Constraint?[] flowRow, Constraint?[] angleRow, List<string> messages, double seconds)
     {
         double baseMva = net.BaseMva;
-        string status = sol.Status switch
-        {
-            SolverStatus.Optimal => "optimal",
-            SolverStatus.Infeasible => "infeasible",
-            SolverStatus.Unbounded => "unbounded",
-            SolverStatus.NotConverged => "not-converged",
-            _ => "error",
-        };
+        string status = StatusName(sol.Status);
         if (sol.Status != SolverStatus.Optimal)
         {
             messages.Add(sol.Message);

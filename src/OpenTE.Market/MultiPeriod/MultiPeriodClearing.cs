@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using OpenTE.Grid.Model;
 using OpenTE.Grid.PowerFlow;
+using OpenTE.Market.DcOpf;
 using OpenTE.Numerics.Optimization;
 
 namespace OpenTE.Market.MultiPeriod;
@@ -119,7 +120,7 @@ public static class MultiPeriodClearing
                 if (!gen.InService || dc.Dead[b]) continue;
                 var v = m.AddVariable($"pg[{t},{g + 1}]", gen.Pmin / baseMva, gen.Pmax / baseMva);
                 pg[t, g] = v;
-                AddCost(m, net, g, v, baseMva, dt);
+                DcOpfSolver.AddCost(m, net, g, v, baseMva, dt); // cost per interval: $/h × Δt
                 terms[b].Add((v, 1));
             }
             foreach (var (bid, k) in bidsAt[t])
@@ -181,14 +182,7 @@ public static class MultiPeriodClearing
             m.AddConstraint($"terminal[{o.Storage[k].Id}]", o.Storage[k].Terminal, double.PositiveInfinity, [(soc[T - 1, k], 1)]);
 
         var sol = m.Solve(o.Solver);
-        string status = sol.Status switch
-        {
-            SolverStatus.Optimal => "optimal",
-            SolverStatus.Infeasible => "infeasible",
-            SolverStatus.Unbounded => "unbounded",
-            SolverStatus.NotConverged => "not-converged",
-            _ => "error",
-        };
+        string status = DcOpfResult.StatusName(sol.Status);
         bool ok = status == "optimal";
         messages.Add(sol.Message);
         if (!ok) messages.Add("no optimal schedule: prices are not reported" + (o.ValueOfLostLoad is null ? "; a value of lost load lets the market shed load instead" : ""));
@@ -218,33 +212,5 @@ public static class MultiPeriodClearing
         {
             AcceptedBidMw = [.. bidVars.Select(v => ok && v is Variable x ? sol.Value(x) * baseMva : 0)],
         };
-    }
-
-    private static void AddCost(OptimizationModel m, Network net, int g, Variable pg, double baseMva, double dt)
-    {
-        var cost = net.ActiveCost(g);
-        if (cost is null) return;
-        if (cost.Model == CostModel.Polynomial)
-        {
-            var c = cost.Coefficients;
-            int degree = c.Length - 1;
-            while (degree > 0 && c[c.Length - 1 - degree] == 0) degree--;
-            if (degree > 2) throw new NotSupportedException($"generator {g + 1}: polynomial cost of degree {degree}; use degree ≤ 2 or piecewise linear");
-            double c0 = c.Length >= 1 ? c[^1] : 0, c1 = c.Length >= 2 ? c[^2] : 0, c2 = c.Length >= 3 ? c[^3] : 0;
-            m.ObjectiveConstant += c0 * dt;
-            m.AddCost(pg, c1 * baseMva * dt);
-            if (c2 != 0) m.AddQuadraticCost(pg, pg, 2 * c2 * baseMva * baseMva * dt);
-            return;
-        }
-        int n = cost.Points;
-        if (n < 2) { if (n == 1) m.ObjectiveConstant += cost.Coefficients[1] * dt; return; }
-        var y = m.AddVariable($"cost[{pg.Name}]", double.NegativeInfinity, double.PositiveInfinity, dt);
-        for (int k = 0; k < n - 1; k++)
-        {
-            double x0 = cost.Coefficients[2 * k], y0 = cost.Coefficients[2 * k + 1];
-            double x1 = cost.Coefficients[2 * k + 2], y1 = cost.Coefficients[2 * k + 3];
-            double slope = (y1 - y0) / (x1 - x0);
-            m.AddConstraint($"pwl[{pg.Name},{k + 1}]", double.NegativeInfinity, slope * x0 - y0, [(pg, slope * baseMva), (y, -1)]);
-        }
     }
 }

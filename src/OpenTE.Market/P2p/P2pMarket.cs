@@ -167,23 +167,12 @@ public static class P2pAdmm
                     target[k] = 0.5 * (P[n][k] - P[partners[n][k]][back[n][k]]) - lam[n][k] / rho;
                 PeerStep.Solve(data.Peers[n], partners[n], target, rho, Pnew[n]);
             }
-            double primal = 0, dual = 0;
-            for (int n = 0; n < N; n++)
-                for (int k = 0; k < partners[n].Length; k++)
-                {
-                    double mismatch = Pnew[n][k] + Pnew[partners[n][k]][back[n][k]];
-                    primal += mismatch * mismatch;
-                    // consensus value z_nm = (P_nm − P_mn)/2, its change is the dual residual
-                    double zNew = 0.5 * (Pnew[n][k] - Pnew[partners[n][k]][back[n][k]]);
-                    double zOld = 0.5 * (P[n][k] - P[partners[n][k]][back[n][k]]);
-                    dual += (zNew - zOld) * (zNew - zOld);
-                }
+            var (primal, dual) = Residuals(partners, back, Pnew, P);
             for (int n = 0; n < N; n++)
                 for (int k = 0; k < partners[n].Length; k++)
                     lam[n][k] += 0.5 * rho * (Pnew[n][k] + Pnew[partners[n][k]][back[n][k]]); // λ_nm += ρ·(P_nm − z_nm)
             (P, Pnew) = (Pnew, P);
-            primal = Math.Sqrt(primal);
-            dual = rho * Math.Sqrt(dual);
+            dual *= rho;
             history.Add((primal, dual, rho));
             if (iter % 50 == 0) o.Progress?.Report((iter, primal, dual));
             if (primal <= o.Tolerance && dual <= o.Tolerance) { status = "converged"; break; }
@@ -195,6 +184,25 @@ public static class P2pAdmm
         }
         iter = Math.Min(iter, o.MaxIterations);
         return Result(data, partners, P, lam, status, iter, history, sw.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Primal residual ‖P_nm + P_mn‖ (reciprocity) and ‖Δz‖ with z_nm = (P_nm − P_mn)/2 between two rounds
+    /// (times ρ it is the dual residual). Needs only the trade proposals.
+    /// </summary>
+    public static (double Primal, double DeltaZ) Residuals(int[][] partners, int[][] back, double[][] next, double[][] current)
+    {
+        double primal = 0, dz = 0;
+        for (int n = 0; n < partners.Length; n++)
+            for (int k = 0; k < partners[n].Length; k++)
+            {
+                double mismatch = next[n][k] + next[partners[n][k]][back[n][k]];
+                primal += mismatch * mismatch;
+                double zNew = 0.5 * (next[n][k] - next[partners[n][k]][back[n][k]]);
+                double zOld = 0.5 * (current[n][k] - current[partners[n][k]][back[n][k]]);
+                dz += (zNew - zOld) * (zNew - zOld);
+            }
+        return (Math.Sqrt(primal), Math.Sqrt(dz));
     }
 
     /// <summary>Packs trades and multipliers (λ, per peer and partner in ascending partner order) into a result.</summary>
