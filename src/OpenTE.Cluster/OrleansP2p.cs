@@ -18,9 +18,7 @@ public static class OrleansP2p
         var o = options ?? new AdmmOptions();
         data.Validate();
         int N = data.Peers.Count;
-        var partners = data.Peers.Select(p => p.Partners.Keys.Order().ToArray()).ToArray();
-        var back = new int[N][];
-        for (int n = 0; n < N; n++) back[n] = [.. partners[n].Select(m => Array.BinarySearch(partners[m], n))];
+        var (partners, back) = data.Links();
         var peers = Enumerable.Range(0, N).Select(n => grains.GetGrain<IPeerGrain>($"{market}/{n}")).ToArray();
         await Task.WhenAll(Enumerable.Range(0, N).Select(n =>
         {
@@ -44,11 +42,7 @@ public static class OrleansP2p
             if (iter % 50 == 0) o.Progress?.Report((iter, primal, dual));
             rhoPrev = rho;
             if (primal <= o.Tolerance && dual <= o.Tolerance) { status = "converged"; break; }
-            if (o.AdaptiveRho && iter <= o.AdaptUntil)
-            {
-                if (primal > o.Mu * dual) rho = Math.Min(rho * o.Tau, o.RhoMax);
-                else if (dual > o.Mu * primal) rho = Math.Max(rho / o.Tau, o.RhoMin);
-            }
+            rho = o.NextRho(iter, rho, primal, dual);
         }
         var final = P;
         var prices = await Task.WhenAll(Enumerable.Range(0, N).Select(n => peers[n].Finish(Incoming(final, n), rhoPrev)));

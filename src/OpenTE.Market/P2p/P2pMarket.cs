@@ -17,6 +17,17 @@ public sealed record Peer(string Id, double A, double B, double Pmin, double Pma
 /// <summary>A P2P market: peers and who may trade with whom (each partnership listed on both sides, producer–consumer).</summary>
 public sealed record P2pMarketData(IReadOnlyList<Peer> Peers)
 {
+    /// <summary>
+    /// Each peer's partners in ascending order, and for each (n, k) the position of n in its k-th partner's list
+    /// (where P_mn is read): the index both ADMM engines and the central QP work on.
+    /// </summary>
+    public (int[][] Partners, int[][] Back) Links()
+    {
+        var partners = Peers.Select(p => p.Partners.Keys.Order().ToArray()).ToArray();
+        var back = partners.Select((list, n) => list.Select(m => Array.BinarySearch(partners[m], n)).ToArray()).ToArray();
+        return (partners, back);
+    }
+
     /// <summary>Checks the market: limits, partner symmetry, producer–consumer pairs. Throws ArgumentException naming the peer.</summary>
     public void Validate()
     {
@@ -77,6 +88,15 @@ public sealed record AdmmOptions
     public double RhoMin { get; init; } = 1e-3;
     public double RhoMax { get; init; } = 1e3;
     public IProgress<(int Iteration, double Primal, double Dual)>? Progress { get; init; }
+
+    /// <summary>Residual balancing: ρ for the next iteration after iteration <paramref name="iteration"/>.</summary>
+    public double NextRho(int iteration, double rho, double primal, double dual)
+    {
+        if (!AdaptiveRho || iteration > AdaptUntil) return rho;
+        if (primal > Mu * dual) return Math.Min(rho * Tau, RhoMax);
+        if (dual > Mu * primal) return Math.Max(rho / Tau, RhoMin);
+        return rho;
+    }
 }
 
 /// <summary>
@@ -146,11 +166,7 @@ public static class P2pAdmm
         var o = options ?? new AdmmOptions();
         data.Validate();
         int N = data.Peers.Count;
-        var partners = data.Peers.Select(p => p.Partners.Keys.Order().ToArray()).ToArray();
-        // position of n in m's partner list, for reading P_mn
-        var back = new int[N][];
-        for (int n = 0; n < N; n++)
-            back[n] = [.. partners[n].Select(m => Array.BinarySearch(partners[m], n))];
+        var (partners, back) = data.Links();
         var P = partners.Select(p => new double[p.Length]).ToArray();
         var Pnew = partners.Select(p => new double[p.Length]).ToArray();
         var lam = partners.Select(p => new double[p.Length]).ToArray();
@@ -176,11 +192,7 @@ public static class P2pAdmm
             history.Add((primal, dual, rho));
             if (iter % 50 == 0) o.Progress?.Report((iter, primal, dual));
             if (primal <= o.Tolerance && dual <= o.Tolerance) { status = "converged"; break; }
-            if (o.AdaptiveRho && iter <= o.AdaptUntil)
-            {
-                if (primal > o.Mu * dual) rho = Math.Min(rho * o.Tau, o.RhoMax);
-                else if (dual > o.Mu * primal) rho = Math.Max(rho / o.Tau, o.RhoMin);
-            }
+            rho = o.NextRho(iter, rho, primal, dual);
         }
         iter = Math.Min(iter, o.MaxIterations);
         return Result(data, partners, P, lam, status, iter, history, sw.Elapsed.TotalSeconds);
@@ -230,7 +242,7 @@ public static class P2pCentral
         data.Validate();
         int N = data.Peers.Count;
         var m = new OptimizationModel();
-        var partners = data.Peers.Select(p => p.Partners.Keys.Order().ToArray()).ToArray();
+        var (partners, back) = data.Links();
         var vars = new Variable[N][];
         for (int n = 0; n < N; n++)
         {
@@ -249,8 +261,7 @@ public static class P2pCentral
             {
                 int mm = partners[n][k];
                 if (mm < n) continue;
-                int kb = Array.BinarySearch(partners[mm], n);
-                recip[n][k] = m.AddEquality($"reciprocity[{n},{mm}]", 0, [(vars[n][k], 1), (vars[mm][kb], 1)]);
+                recip[n][k] = m.AddEquality($"reciprocity[{n},{mm}]", 0, [(vars[n][k], 1), (vars[mm][back[n][k]], 1)]);
             }
         }
         var sol = m.Solve(SolverKind.InteriorPoint);
@@ -261,7 +272,7 @@ public static class P2pCentral
             for (int k = 0; k < partners[n].Length; k++)
             {
                 int mm = partners[n][k];
-                var row = mm > n ? recip[n][k] : recip[mm][Array.BinarySearch(partners[mm], n)];
+                var row = mm > n ? recip[n][k] : recip[mm][back[n][k]];
                 lam[n][k] = -sol.Dual(row);
             }
         return P2pAdmm.Result(data, partners, P, lam, sol.Status == SolverStatus.Optimal ? "optimal" : sol.Status.ToString().ToLowerInvariant(), sol.Iterations, [], sw.Elapsed.TotalSeconds);
