@@ -12,7 +12,9 @@ namespace OpenTE.Cluster;
 /// </summary>
 public static class OrleansP2p
 {
-    public static async Task<P2pResult> SolveAsync(IGrainFactory grains, P2pMarketData data, AdmmOptions? options = null, string market = "market")
+    /// <param name="placement">If given, receives how many peer grains each silo hosts.</param>
+    public static async Task<P2pResult> SolveAsync(IGrainFactory grains, P2pMarketData data, AdmmOptions? options = null, string market = "market",
+        IDictionary<string, int>? placement = null)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var o = options ?? new AdmmOptions();
@@ -20,13 +22,16 @@ public static class OrleansP2p
         int N = data.Peers.Count;
         var (partners, back) = data.Links();
         var peers = Enumerable.Range(0, N).Select(n => grains.GetGrain<IPeerGrain>($"{market}/{n}")).ToArray();
-        await Task.WhenAll(Enumerable.Range(0, N).Select(n =>
+        var silos = await Task.WhenAll(Enumerable.Range(0, N).Select(n =>
         {
             var p = data.Peers[n];
             return peers[n].Init(p.Id, p.A, p.B, p.Pmin, p.Pmax, partners[n], [.. partners[n].Select(m => p.Partners[m])]);
         }));
+        if (placement is not null)
+            foreach (var g in silos.GroupBy(s => s)) placement[g.Key] = g.Count();
         var P = partners.Select(p => new double[p.Length]).ToArray();
-        double rho = o.Rho, rhoPrev = o.Rho;
+        var z = partners.Select(p => new double[p.Length]).ToArray();   // the coordinator's copy of the consensus, for the residuals only
+        double rho = o.Rho, rhoPrev = o.Rho, alpha = o.Relaxation;
         var history = new List<(double, double, double)>();
         string status = "not-converged";
         int iter;
@@ -34,8 +39,8 @@ public static class OrleansP2p
         for (iter = 1; iter <= o.MaxIterations; iter++)
         {
             var current = P;
-            var next = await Task.WhenAll(Enumerable.Range(0, N).Select(n => peers[n].Round(Incoming(current, n), rhoPrev, rho, iter == 1)));
-            var (primal, dual) = P2pAdmm.Residuals(partners, back, next, current);
+            var next = await Task.WhenAll(Enumerable.Range(0, N).Select(n => peers[n].Round(Incoming(current, n), rhoPrev, rho, alpha, iter == 1)));
+            var (primal, dual) = P2pAdmm.Residuals(partners, back, next, z, alpha);
             dual *= rho;
             P = next;
             history.Add((primal, dual, rho));
@@ -45,7 +50,7 @@ public static class OrleansP2p
             rho = o.NextRho(iter, rho, primal, dual);
         }
         var final = P;
-        var prices = await Task.WhenAll(Enumerable.Range(0, N).Select(n => peers[n].Finish(Incoming(final, n), rhoPrev)));
+        var prices = await Task.WhenAll(Enumerable.Range(0, N).Select(n => peers[n].Finish(Incoming(final, n), rhoPrev, alpha)));
         var result = P2pAdmm.Result(data, partners, P, [.. prices.Select(p => p.Select(v => -v).ToArray())], status, Math.Min(iter, o.MaxIterations), history, sw.Elapsed.TotalSeconds);
         return result;
     }

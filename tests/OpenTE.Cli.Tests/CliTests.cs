@@ -123,6 +123,7 @@ public class CliTests
     [InlineData("multiperiod", "--help")]
     [InlineData("simulate", "--help")]
     [InlineData("p2p", "--help")]
+    [InlineData("silo", "--help")]
     [InlineData("demo", "--help")]
     [InlineData("case", "--help")]
     [InlineData("case", "info", "--help")]

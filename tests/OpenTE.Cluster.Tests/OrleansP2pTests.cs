@@ -20,14 +20,20 @@ public sealed class ThreeSilos : IAsyncLifetime
 
 public class OrleansP2pTests(ThreeSilos silos) : IClassFixture<ThreeSilos>
 {
-    /// <summary>Issue #7: grains spread over a 3-silo cluster reach the same result as the in-process ADMM.</summary>
-    [Fact]
-    public async Task Three_silo_cluster_reaches_the_in_process_result()
+    /// <summary>Issue #7: grains spread over a 3-silo cluster reach the same result as the in-process ADMM (plain and over-relaxed).</summary>
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(1.6)]
+    public async Task Three_silo_cluster_reaches_the_in_process_result(double alpha)
     {
         Assert.Equal(3, silos.Cluster.Silos.Count);
         var data = P2pGenerator.Random(40, 4, 21);
-        var local = P2pAdmm.Solve(data);
-        var cluster = await OrleansP2p.SolveAsync(silos.Cluster.GrainFactory, data, market: "t1");
+        var options = new AdmmOptions { Relaxation = alpha };
+        var local = P2pAdmm.Solve(data, options);
+        var placement = new Dictionary<string, int>();
+        var cluster = await OrleansP2p.SolveAsync(silos.Cluster.GrainFactory, data, options, market: $"t1-{alpha}", placement: placement);
+        Assert.Equal(data.Peers.Count, placement.Values.Sum());
+        Assert.True(placement.Count >= 2, $"all {data.Peers.Count} grains on one silo: {string.Join(", ", placement)}");
         Assert.Equal("converged", cluster.Status);
         Assert.Equal(local.Iterations, cluster.Iterations); // the same iteration, step for step
         Assert.Equal(local.Welfare, cluster.Welfare, 1e-6 * Math.Abs(local.Welfare));

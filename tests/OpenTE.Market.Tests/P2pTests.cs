@@ -41,6 +41,32 @@ public class P2pTests(ITestOutputHelper output)
         Assert.True(worstTrade < 2, $"trades differ by {worstTrade} MW");
     }
 
+    /// <summary>
+    /// Over-relaxation changes the path, not the answer: plain (α = 1) and over-relaxed ADMM reach the central welfare,
+    /// the same totals, and reciprocal trades.
+    /// </summary>
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(1.6)]
+    [InlineData(1.9)]
+    public void Over_relaxed_admm_reaches_the_central_optimum(double alpha)
+    {
+        var data = P2pGenerator.Random(60, 6, 11);
+        var admm = P2pAdmm.Solve(data, new AdmmOptions { Relaxation = alpha });
+        var central = P2pCentral.Solve(data);
+        output.WriteLine($"α {alpha}: {admm.Status} in {admm.Iterations} iterations");
+        Assert.Equal("converged", admm.Status);
+        Assert.True(Math.Abs(admm.Welfare - central.Welfare) <= 1e-4 * Math.Abs(central.Welfare), $"welfare {admm.Welfare} vs {central.Welfare}");
+        for (int n = 0; n < data.Peers.Count; n++)
+        {
+            Assert.Equal(central.Power[n], admm.Power[n], 0.01);
+            foreach (var (m, p) in admm.Trades[n]) Assert.Equal(-admm.Trades[m][n], p, 1e-3);
+        }
+        Assert.Equal(admm.History.Count, admm.Iterations);
+        var (last, _, _) = admm.History[^1];
+        Assert.True(last <= 1e-4);
+    }
+
     [Fact]
     public void Random_markets_all_converge_to_the_central_welfare()
     {

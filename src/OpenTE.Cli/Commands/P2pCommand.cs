@@ -7,14 +7,14 @@ using Spectre.Console.Rendering;
 
 namespace OpenTE.Cli.Commands;
 
-public sealed class P2pSettings : CommandSettings
+public sealed class P2pSettings : ClusterSettings
 {
     [CommandArgument(0, "<SCENARIO>")]
     [Description("P2P market JSON (docs/p2p.md), e.g. examples/p2p-community.json.")]
     public string Scenario { get; init; } = "";
 
     [CommandOption("--engine <ENGINE>")]
-    [Description("local (all peers in this process) or orleans (each peer a grain on an in-process silo).")]
+    [Description("local (all peers in this process) or orleans (each peer a grain: on an in-process silo, or with --cluster-db on the silos of a PostgreSQL-clustered deployment started with 'opente silo').")]
     [DefaultValue("local")]
     public string Engine { get; init; } = "local";
 
@@ -22,6 +22,16 @@ public sealed class P2pSettings : CommandSettings
     [Description("Stop when the primal and dual residuals are both below this (default 1e-4).")]
     [DefaultValue(1e-4)]
     public double Tolerance { get; init; } = 1e-4;
+
+    [CommandOption("--relaxation <ALPHA>")]
+    [Description("Over-relaxation α of the ADMM consensus step, in (0, 2); 1 is plain ADMM (default 1.6).")]
+    [DefaultValue(1.6)]
+    public double Relaxation { get; init; } = 1.6;
+
+    [CommandOption("--max-iterations <N>")]
+    [Description("Give up after N iterations (default 20000; exit 1 if not converged).")]
+    [DefaultValue(20000)]
+    public int MaxIterations { get; init; } = 20000;
 
     [CommandOption("--plot <PNG>")]
     [Description("Residuals per iteration (log scale), default p2p-residuals.png.")]
@@ -39,7 +49,10 @@ public sealed class P2pSettings : CommandSettings
     public override ValidationResult Validate() =>
         Engine is not ("local" or "orleans") ? ValidationResult.Error("--engine must be local or orleans")
         : !(Tolerance > 0) ? ValidationResult.Error("--tolerance must be positive")
-        : ValidationResult.Success();
+        : !(Relaxation > 0 && Relaxation < 2) ? ValidationResult.Error("--relaxation must be in (0, 2)")
+        : MaxIterations < 1 ? ValidationResult.Error("--max-iterations must be at least 1")
+        : ClusterDb is not null && Engine != "orleans" ? ValidationResult.Error("--cluster-db needs --engine orleans")
+        : base.Validate();
 }
 
 /// <summary>opente p2p: a peer-to-peer market cleared by consensus ADMM, locally or with peers as Orleans grains.</summary>
@@ -48,18 +61,31 @@ public sealed class P2pCommand : Command<P2pSettings>
     public override int Execute(CommandContext context, P2pSettings s, CancellationToken cancellationToken)
     {
         var data = P2pScenario.Read(s.Scenario, name => CaseLocator.Load(name).Network);
-        var result = AnsiConsoleProgress.Run($"ADMM over {data.Peers.Count} peers ({s.Engine})", step =>
+        bool cluster = s.Engine == "orleans" && s.ConnectionString is not null;
+        IReadOnlyDictionary<string, int> silos = new Dictionary<string, int>();
+        var result = AnsiConsoleProgress.Run($"ADMM over {data.Peers.Count} peers ({s.Engine}{(cluster ? $", cluster '{s.ClusterId}'" : "")})", step =>
         {
             var options = new AdmmOptions
             {
                 Tolerance = s.Tolerance,
+                Relaxation = s.Relaxation,
+                MaxIterations = s.MaxIterations,
                 Progress = new Inline(p => step($"iteration {p.Iteration}: primal {p.Primal:E1}, dual {p.Dual:E1}")),
             };
+            if (cluster)
+            {
+                try
+                {
+                    (var r, silos) = ClusterHosting.SolveOnClusterAsync(s.Endpoint(), data, options, cancellationToken).GetAwaiter().GetResult();
+                    return r;
+                }
+                catch (ClusterDatabaseException e) { throw new UsageException(e.Message); }
+            }
             return s.Engine == "orleans" ? OrleansP2p.SolveInProcessAsync(data, options).GetAwaiter().GetResult() : P2pAdmm.Solve(data, options);
         });
         Plot(result, s.Plot);
-        if (s.Json) Output.Emit(ToJson(result, data, s), s.Out);
-        else Output.Render(Tables(result, data, s), s.Out);
+        if (s.Json) Output.Emit(ToJson(result, data, s, silos), s.Out);
+        else Output.Render(Tables(result, data, s, silos), s.Out);
         if (result.Status != "converged")
         {
             CliApp.Io.Err.WriteLine($"not converged in {result.Iterations} iterations (residuals {result.History[^1].Primal:E2}, {result.History[^1].Dual:E2})");
@@ -86,11 +112,16 @@ public sealed class P2pCommand : Command<P2pSettings>
         plot.SavePng(png, 900, 520);
     }
 
-    private static string ToJson(P2pResult r, P2pMarketData data, P2pSettings s) => Output.Json(w =>
+    private static string ToJson(P2pResult r, P2pMarketData data, P2pSettings s, IReadOnlyDictionary<string, int> silos) => Output.Json(w =>
     {
         w.WriteStartObject();
         w.WriteString("status", r.Status);
         w.WriteString("engine", s.Engine);
+        if (silos.Count > 0)
+        {
+            w.WriteString("clusterId", s.ClusterId);
+            w.Objects("silos", silos.OrderBy(x => x.Key, StringComparer.Ordinal), x => { w.WriteString("silo", x.Key); w.WriteNumber("peers", x.Value); });
+        }
         w.WriteNumber("iterations", r.Iterations);
         w.Number("welfare", r.Welfare);
         w.Number("seconds", r.Seconds);
@@ -113,10 +144,13 @@ public sealed class P2pCommand : Command<P2pSettings>
         w.WriteEndObject();
     });
 
-    private static IEnumerable<IRenderable> Tables(P2pResult r, P2pMarketData data, P2pSettings s)
+    private static IEnumerable<IRenderable> Tables(P2pResult r, P2pMarketData data, P2pSettings s, IReadOnlyDictionary<string, int> silos)
     {
         string status = r.Status == "converged" ? "[green]converged[/]" : $"[red]{r.Status}[/]";
         yield return new Markup($"P2P market, {data.Peers.Count} peers, engine {s.Engine}: {status} in {r.Iterations} iterations ({r.Seconds:0.00} s); welfare {Output.F(r.Welfare, "0.##")} $/h; residual plot {Markup.Escape(s.Plot)}\n");
+        if (silos.Count > 0)
+            yield return Output.Table($"Peer grains per silo (cluster '{Markup.Escape(s.ClusterId)}')", "silo", "peers")
+                .Rows(silos.OrderBy(x => x.Key, StringComparer.Ordinal).ToList(), x => [x.Key, x.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         var trades = Enumerable.Range(0, data.Peers.Count).Where(n => data.Peers[n].Producer)
             .SelectMany(n => r.Trades[n].Where(t => t.Value > 1e-3).Select(t => (n, m: t.Key, mw: t.Value))).OrderByDescending(x => x.mw).ToList();
         yield return Output.Table("Trades (largest first)", "seller", "buyer", "MW", "seller's price", "buyer's price")

@@ -79,6 +79,11 @@ public sealed record AdmmOptions
     /// <summary>Stop when the primal (reciprocity) and dual residuals are both below this (MW, 2-norm over all trades).</summary>
     public double Tolerance { get; init; } = 1e-4;
     public int MaxIterations { get; init; } = 20_000;
+    /// <summary>
+    /// Over-relaxation α ∈ (0, 2) of the consensus step (Boyd et al. §3.4.3); 1 is plain ADMM. 1.6 took 3,178 instead of
+    /// 5,708 iterations on 1,000 random peers × 10 partners (bench/OpenTE.Bench.P2p).
+    /// </summary>
+    public double Relaxation { get; init; } = 1.6;
     /// <summary>Residual balancing (Boyd et al. §3.4.1): ρ ×/÷ τ when one residual exceeds μ times the other.</summary>
     public bool AdaptiveRho { get; init; } = true;
     public double Mu { get; init; } = 10;
@@ -168,10 +173,10 @@ public static class P2pAdmm
         int N = data.Peers.Count;
         var (partners, back) = data.Links();
         var P = partners.Select(p => new double[p.Length]).ToArray();
-        var Pnew = partners.Select(p => new double[p.Length]).ToArray();
+        var z = partners.Select(p => new double[p.Length]).ToArray();
         var lam = partners.Select(p => new double[p.Length]).ToArray();
         var target = new double[partners.Max(p => p.Length) + 1];
-        double rho = o.Rho;
+        double rho = o.Rho, alpha = o.Relaxation;
         var history = new List<(double, double, double)>();
         string status = "not-converged";
         int iter = 0;
@@ -179,16 +184,11 @@ public static class P2pAdmm
         {
             for (int n = 0; n < N; n++)
             {
-                for (int k = 0; k < partners[n].Length; k++)
-                    target[k] = 0.5 * (P[n][k] - P[partners[n][k]][back[n][k]]) - lam[n][k] / rho;
-                PeerStep.Solve(data.Peers[n], partners[n], target, rho, Pnew[n]);
+                for (int k = 0; k < partners[n].Length; k++) target[k] = z[n][k] - lam[n][k] / rho;
+                PeerStep.Solve(data.Peers[n], partners[n], target, rho, P[n]);
             }
-            var (primal, dual) = Residuals(partners, back, Pnew, P);
-            for (int n = 0; n < N; n++)
-                for (int k = 0; k < partners[n].Length; k++)
-                    lam[n][k] += 0.5 * rho * (Pnew[n][k] + Pnew[partners[n][k]][back[n][k]]); // λ_nm += ρ·(P_nm − z_nm)
-            (P, Pnew) = (Pnew, P);
-            dual *= rho;
+            var (primal, dz) = Residuals(partners, back, P, z, alpha, lam, rho);
+            double dual = rho * dz;
             history.Add((primal, dual, rho));
             if (iter % 50 == 0) o.Progress?.Report((iter, primal, dual));
             if (primal <= o.Tolerance && dual <= o.Tolerance) { status = "converged"; break; }
@@ -199,22 +199,37 @@ public static class P2pAdmm
     }
 
     /// <summary>
-    /// Primal residual ‖P_nm + P_mn‖ (reciprocity) and ‖Δz‖ with z_nm = (P_nm − P_mn)/2 between two rounds
-    /// (times ρ it is the dual residual). Needs only the trade proposals.
+    /// After a round of proposals <paramref name="P"/>: the primal residual ‖P_nm + P_mn‖ (reciprocity) and ‖Δz‖, the
+    /// change of the consensus (times ρ the dual residual), 2-norms over all trades. Updates z in place and, if given,
+    /// the prices λ (<see cref="Consensus"/>). Needs only the proposals: the Orleans coordinator uses it too.
     /// </summary>
-    public static (double Primal, double DeltaZ) Residuals(int[][] partners, int[][] back, double[][] next, double[][] current)
+    public static (double Primal, double DeltaZ) Residuals(int[][] partners, int[][] back, double[][] P, double[][] z, double alpha,
+        double[][]? lam = null, double rho = 0)
     {
         double primal = 0, dz = 0;
         for (int n = 0; n < partners.Length; n++)
             for (int k = 0; k < partners[n].Length; k++)
             {
-                double mismatch = next[n][k] + next[partners[n][k]][back[n][k]];
-                primal += mismatch * mismatch;
-                double zNew = 0.5 * (next[n][k] - next[partners[n][k]][back[n][k]]);
-                double zOld = 0.5 * (current[n][k] - current[partners[n][k]][back[n][k]]);
-                dz += (zNew - zOld) * (zNew - zOld);
+                double own = P[n][k], other = P[partners[n][k]][back[n][k]];
+                primal += (own + other) * (own + other);
+                var (zNew, step) = Consensus(own, other, z[n][k], alpha);
+                dz += (zNew - z[n][k]) * (zNew - z[n][k]);
+                z[n][k] = zNew;
+                if (lam is not null) lam[n][k] += rho * step;
             }
         return (Math.Sqrt(primal), Math.Sqrt(dz));
+    }
+
+    /// <summary>
+    /// The consensus and price step for one trade (n, m) after a round: with over-relaxation α the proposals
+    /// P̂_nm = α·P_nm + (1−α)·z_nm and P̂_mn = α·P_mn − (1−α)·z_nm give z_nm ← (P̂_nm − P̂_mn)/2 (z_mn = −z_nm) and
+    /// λ_nm += ρ·(P̂_nm − z_nm) = ρ·(P̂_nm + P̂_mn)/2. Returns the new z_nm and (P̂_nm + P̂_mn)/2, the λ step over ρ.
+    /// Needs only the peer's own proposal, its partner's and its own z: both sides compute the same z (antisymmetric).
+    /// </summary>
+    public static (double Z, double Step) Consensus(double own, double partner, double z, double alpha)
+    {
+        double hatOwn = alpha * own + (1 - alpha) * z, hatPartner = alpha * partner - (1 - alpha) * z;
+        return (0.5 * (hatOwn - hatPartner), 0.5 * (hatOwn + hatPartner));
     }
 
     /// <summary>Packs trades and multipliers (λ, per peer and partner in ascending partner order) into a result.</summary>
