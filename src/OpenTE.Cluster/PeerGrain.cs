@@ -27,12 +27,13 @@ public sealed class PeerGrain : Grain, IPeerGrain
 {
     private Peer? _peer;
     private int[] _partners = [];
-    private double[] _own = [], _z = [], _lambda = [], _target = [];
+    private double[] _own = [], _z = [], _lambda = [], _target = [], _charges = [];
 
     public Task<string> Init(string id, double a, double b, double pmin, double pmax, int[] partners, double[] charges)
     {
         _peer = new Peer(id, a, b, pmin, pmax, partners.Zip(charges).ToDictionary(x => x.First, x => x.Second));
         _partners = partners;
+        _charges = charges;
         _own = new double[partners.Length];
         _z = new double[partners.Length];
         _lambda = new double[partners.Length];
@@ -46,7 +47,7 @@ public sealed class PeerGrain : Grain, IPeerGrain
         if (!first) UpdatePrices(partnerProposals, rhoPrevious, alpha);
         for (int k = 0; k < _partners.Length; k++) _target[k] = _z[k] - _lambda[k] / rho;
         var next = new double[_partners.Length];
-        PeerStep.Solve(peer, _partners, _target, rho, next);
+        PeerStep.Solve(peer, _charges, _target, rho, next);
         _own = next;
         return Task.FromResult((double[])next.Clone());
     }

@@ -67,6 +67,46 @@ public class P2pTests(ITestOutputHelper output)
         Assert.True(last <= 1e-4);
     }
 
+    /// <summary>
+    /// The exact local step (sorted breakpoints, no iteration) equals the peer's QP solved by the interior point:
+    /// min ½a·P² + b·P + Σ s·c_k·P_k + Σ ρ/2·(P_k − t_k)², P = Σ P_k within its limits, each P_k of the role's sign —
+    /// for random producers and consumers, partner counts, targets, charges and ρ, limits binding or not.
+    /// </summary>
+    [Fact]
+    public void The_exact_local_step_is_the_peers_qp_optimum()
+    {
+        var gen = Gen.Select(Gen.Bool, Gen.Int[1, 12], Gen.Double[0.02, 0.5], Gen.Double[-20, 90], Gen.Double[0.01, 20], Gen.Int, Gen.Double[0, 80]);
+        gen.Sample((producer, K, a, b, rho, seed, limit) =>
+        {
+            var rnd = new Random(seed);
+            double s = producer ? 1 : -1;
+            var charges = Enumerable.Range(0, K).Select(_ => 3 * rnd.NextDouble() - 0.5).ToArray();
+            var target = Enumerable.Range(0, K).Select(_ => s * (40 * rnd.NextDouble() - 10)).ToArray();
+            double pmin = producer ? Math.Min(limit, 5 * rnd.NextDouble()) : -limit, pmax = producer ? limit : -Math.Min(limit, 5 * rnd.NextDouble());
+            var peer = new Peer("p", a, b, pmin, pmax, Enumerable.Range(0, K).ToDictionary(k => k, k => charges[k]));
+            var trades = new double[K];
+            PeerStep.Solve(peer, charges, target, rho, trades);
+
+            var m = new OpenTE.Numerics.Optimization.OptimizationModel();
+            var v = Enumerable.Range(0, K).Select(k => m.AddVariable($"v{k}", producer ? 0 : double.NegativeInfinity, producer ? double.PositiveInfinity : 0,
+                s * charges[k] - rho * target[k])).ToArray();
+            foreach (var x in v) m.AddQuadraticCost(x, x, rho);
+            var total = m.AddVariable("P", pmin, pmax, b);
+            m.AddQuadraticCost(total, total, a);
+            m.AddEquality("sum", 0, [(total, 1), .. v.Select(x => (x, -1.0))]);
+            var sol = m.Solve(OpenTE.Numerics.Optimization.SolverKind.InteriorPoint);
+            Assert.Equal(OpenTE.Numerics.Optimization.SolverStatus.Optimal, sol.Status);
+            double sum = trades.Sum();
+            Assert.True(sum >= pmin - 1e-9 && sum <= pmax + 1e-9, $"total {sum} outside [{pmin}, {pmax}]");
+            for (int k = 0; k < K; k++)
+            {
+                Assert.True(s * trades[k] >= 0, $"trade {k} = {trades[k]} has the wrong sign");
+                Assert.True(Math.Abs(trades[k] - sol.Value(v[k])) <= 1e-5 * Math.Max(1, Math.Abs(trades[k])),
+                    $"trade {k}: exact {trades[k]} vs interior point {sol.Value(v[k])} (producer {producer}, K {K}, a {a}, b {b}, ρ {rho}, limits [{pmin}, {pmax}])");
+            }
+        }, iter: 300);
+    }
+
     [Fact]
     public void Random_markets_all_converge_to_the_central_welfare()
     {

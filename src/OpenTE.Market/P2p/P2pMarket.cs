@@ -105,11 +105,13 @@ public sealed record AdmmOptions
 }
 
 /// <summary>
-/// One peer's ADMM step (Sorin, Baroche &amp; Pinson 2019): with t_nm = (P_nm − P_mn)/2 − λ_nm/ρ from the last round,
+/// One peer's ADMM step (Sorin, Baroche &amp; Pinson 2019): with targets t_nm (z_nm − λ_nm/ρ from the last round),
 /// <code>min  C_n(Σ_m P_nm) + Σ_m c_nm·|P_nm| + Σ_m ρ/2·(P_nm − t_nm)²,   sign(P_nm) fixed by the role, Pmin ≤ Σ P_nm ≤ Pmax</code>
-/// For a total P the trades are P_nm = clip(t_nm − (C'(P) + ν + c_nm·sign)/ρ) — decreasing in P — so the total solving
-/// P = Σ_m P_nm(P) is found by bisection (and clipped to the limits with ν the bound multiplier): exact, O(partners).
-/// Only the peer's own data and its partners' proposals P_mn are used: this runs unchanged inside an agent.
+/// For a marginal value μ the trades are P_nm(μ) = clip((β_m − μ)/ρ) with β_m = ρ·t_nm − s·c_nm (s = +1 producer, −1
+/// consumer, clip to the role's sign): the sum S(μ) is piecewise linear in μ with breakpoints β_m. The optimum has
+/// μ = C'(P) = a·P + b with P = S(μ) unless P is at a limit; on each linear piece that is one linear equation, so after
+/// sorting the breakpoints the step is solved exactly in O(K log K) for K partners (no iteration, no tolerance).
+/// Only the peer's own data and its partners' proposals enter: this runs unchanged inside an agent.
 /// </summary>
 public static class PeerStep
 {
@@ -117,47 +119,52 @@ public static class PeerStep
     /// <param name="trades">Receives P_nm per partner.</param>
     public static void Solve(Peer peer, IReadOnlyList<int> partners, double[] target, double rho, double[] trades)
     {
-        double sign = peer.Producer ? 1 : -1;
-        var charge = new double[partners.Count];
-        for (int k = 0; k < partners.Count; k++) charge[k] = peer.Partners[partners[k]] * sign;
-        // g(P) = P − Σ_m P_nm(C'(P)) is increasing in P; its root is the unconstrained total
-        double lo = peer.Pmin, hi = peer.Pmax;
-        if (P(lo) - Sum(peer.A * lo + peer.B) >= 0) { Pin(lo); return; }
-        if (P(hi) - Sum(peer.A * hi + peer.B) <= 0) { Pin(hi); return; }
-        for (int it = 0; it < 200 && hi - lo > 1e-13 * Math.Max(1, Math.Abs(hi)); it++)
+        Span<double> charges = partners.Count <= 128 ? stackalloc double[partners.Count] : new double[partners.Count];
+        for (int k = 0; k < charges.Length; k++) charges[k] = peer.Partners[partners[k]];
+        Solve(peer, charges, target, rho, trades);
+    }
+
+    /// <param name="charges">c_nm per partner, in the order of <paramref name="target"/> and <paramref name="trades"/>.</param>
+    public static void Solve(Peer peer, ReadOnlySpan<double> charges, ReadOnlySpan<double> target, double rho, Span<double> trades)
+    {
+        int K = charges.Length;
+        double s = peer.Producer ? 1 : -1, a = peer.A, b = peer.B;
+        // breakpoints in the order trades switch on as μ moves away from them: descending for a producer
+        // (trade k is active for μ < β_k), ascending for a consumer (active for μ > β_k); kept as −s·β to sort one way
+        Span<double> beta = K <= 128 ? stackalloc double[K] : new double[K];
+        for (int k = 0; k < K; k++) beta[k] = -s * (rho * target[k] - s * charges[k]);
+        beta.Sort(); // ascending in −s·β: producers' β descending, consumers' β ascending
+        // unconstrained: on the piece where the first j breakpoints (in that order) are active, S(μ) = (B_j − j·μ)/ρ for
+        // both roles (B_j the sum of those β), and S(μ) = P = (μ − b)/a gives μ = (a·B_j + ρ·b)/(a·j + ρ); the first j whose
+        // μ has not yet reached the (j+1)-th breakpoint is the piece of the root (S − P is monotone in μ)
+        double mu = double.NaN, sumB = 0;
+        for (int j = 0; j <= K; j++)
         {
-            double mid = 0.5 * (lo + hi);
-            if (mid - Sum(peer.A * mid + peer.B) > 0) hi = mid; else lo = mid;
+            if (j > 0) sumB += -s * beta[j - 1];
+            double m = (a * sumB + rho * b) / (a * j + rho);
+            double next = j == K ? double.NaN : -s * beta[j];
+            // valid if the (j+1)-th breakpoint is not yet reached: producer μ ≥ β_(j+1), consumer μ ≤ β_(j+1)
+            if (j == K || s * (m - next) >= 0) { mu = m; break; }
         }
-        Sum(peer.A * 0.5 * (lo + hi) + peer.B);
-        return;
-
-        static double P(double x) => x;
-
-        // trades for a marginal cost μ: P_nm = clip(t_nm − (μ + c_nm·sign)/ρ) to the role's sign; returns Σ
-        double Sum(double mu)
+        double total = (mu - b) / a;
+        if (total > peer.Pmax || total < peer.Pmin)
         {
-            double s = 0;
-            for (int k = 0; k < charge.Length; k++)
+            // at a limit T: the trades add up to it, (B_j − j·μ)/ρ = T on the piece with j active → μ = (B_j − ρ·T)/j
+            double T = Math.Clamp(total, peer.Pmin, peer.Pmax);
+            if (T == 0) { trades[..K].Clear(); return; }
+            sumB = 0;
+            for (int j = 1; j <= K; j++)
             {
-                double v = target[k] - (mu + charge[k]) / rho;
-                v = sign > 0 ? Math.Max(0, v) : Math.Min(0, v);
-                trades[k] = v;
-                s += v;
+                sumB += -s * beta[j - 1];
+                double m = (sumB - rho * T) / j;
+                double next = j == K ? double.NaN : -s * beta[j];
+                if (j == K || s * (m - next) >= 0) { mu = m; break; }
             }
-            return s;
         }
-
-        // a total at a limit: the μ (marginal cost plus the limit's multiplier) at which the trades add up to it
-        void Pin(double total)
+        for (int k = 0; k < K; k++)
         {
-            double a = -1e9, b = 1e9; // Sum is decreasing in μ
-            for (int it = 0; it < 300 && b - a > 1e-12 * Math.Max(1, Math.Abs(a) + Math.Abs(b)); it++)
-            {
-                double mid = 0.5 * (a + b);
-                if (Sum(mid) > total) a = mid; else b = mid;
-            }
-            Sum(0.5 * (a + b));
+            double v = (rho * target[k] - s * charges[k] - mu) / rho;
+            trades[k] = s > 0 ? Math.Max(0, v) : Math.Min(0, v);
         }
     }
 }
@@ -175,6 +182,7 @@ public static class P2pAdmm
         var P = partners.Select(p => new double[p.Length]).ToArray();
         var z = partners.Select(p => new double[p.Length]).ToArray();
         var lam = partners.Select(p => new double[p.Length]).ToArray();
+        var charges = partners.Select((p, n) => p.Select(m => data.Peers[n].Partners[m]).ToArray()).ToArray();
         var target = new double[partners.Max(p => p.Length) + 1];
         double rho = o.Rho, alpha = o.Relaxation;
         var history = new List<(double, double, double)>();
@@ -185,7 +193,7 @@ public static class P2pAdmm
             for (int n = 0; n < N; n++)
             {
                 for (int k = 0; k < partners[n].Length; k++) target[k] = z[n][k] - lam[n][k] / rho;
-                PeerStep.Solve(data.Peers[n], partners[n], target, rho, P[n]);
+                PeerStep.Solve(data.Peers[n], charges[n], target, rho, P[n]);
             }
             var (primal, dz) = Residuals(partners, back, P, z, alpha, lam, rho);
             double dual = rho * dz;
