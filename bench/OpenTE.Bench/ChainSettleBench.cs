@@ -263,7 +263,7 @@ public static class ChainSettleBench
             if (!File.Exists(bin)) throw new InvalidOperationException($"{bin} is missing: run 'cd contracts && npm ci'");
             int port;
             using (var l = new TcpListener(IPAddress.Loopback, 0)) { l.Start(); port = ((IPEndPoint)l.LocalEndpoint).Port; }
-            var p = Process.Start(new ProcessStartInfo(bin, ["--host", "127.0.0.1", "--port", port.ToString(), "--chain-id", "31337", "--quiet", .. (Environment.GetEnvironmentVariable("BENCH_NOPRUNE") == "1" ? Array.Empty<string>() : ["--prune-history"])])
+            var p = Process.Start(new ProcessStartInfo(bin, ["--host", "127.0.0.1", "--port", port.ToString(), "--chain-id", "31337", "--quiet", "--prune-history"])
             { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true })!;
             p.OutputDataReceived += (_, _) => { };
             p.ErrorDataReceived += (_, _) => { };
