@@ -117,4 +117,44 @@ public sealed class AuditTrailTests(Anvil chain) : IClassFixture<Anvil>, IDispos
         Assert.Equal(bc[(c.First.Account!, Commodity.EnergyWh)], c.First.B);
         Assert.NotEqual(c.First.A, c.First.B);
     }
+
+    [ChainFact]
+    public void Withdrawals_and_an_import_that_starts_after_the_opens_rebuild_the_engines_postings()
+    {
+        long t0 = NextT0();
+        var rules = new MarketRules("wd", LossPpm: 10_000);
+        using var eth = new EthereumBackend(chain.Url, Anvil.OperatorKey, rules, Anvil.Artifact("EnergyEscrow"), startTime: t0 - 100);
+        var emb = new EmbeddedBackend(rules);
+        var op = new Nethereum.Web3.Accounts.Account(Anvil.OperatorKey).Address; // withdraw pays msg.sender: the operator
+        var (b, s, m) = (KeyPair.Generate(), KeyPair.Generate(), KeyPair.Generate());
+        var trade = new TradeCommitment("wd", t0, b.Address, s.Address, 2000, 30_000, 1, t0).Sign(b, s);
+        var reading = new MeterReading("wd", m.Address, t0, 1500).Sign(m);
+        foreach (var be in new ISettlementBackend[] { emb, eth })
+        {
+            be.RegisterMeter(m.Address, s.Address);
+            foreach (var p in new[] { op, b.Address, s.Address }) Assert.Equal(Refusal.None, be.Deposit(p, 5_000_000, t0 - 50));
+            Assert.Equal(Refusal.None, be.Open(trade, t0 - 40));
+        }
+        long afterOpens = (long)eth.Web3.Eth.Blocks.GetBlockNumber.SendRequestAsync().GetAwaiter().GetResult().Value + 1;
+        Assert.Null(eth.Transact(t0 - 30, "withdraw", null, new System.Numerics.BigInteger(1_200_000)));
+        var w = emb.Engine.Withdraw(op, 1_200_000, EscrowEngine.WithdrawKey(1, op), t0 - 30);
+        Assert.True(w.Accepted);
+        foreach (var be in new ISettlementBackend[] { emb, eth })
+        {
+            Assert.Equal(Refusal.None, be.PostReading(reading, rules.IntervalEnd(t0)));
+            Assert.Equal(1, be.Advance(rules.IntervalEnd(t0) + 1));
+        }
+        var expected = emb.Postings().Append(w.Postings[0]).ToList();
+        var all = ChainAudit.Read(chain.Url, eth.Address, eth.DeployBlock);
+        Assert.Equal(expected.Select(LedgerComparison.Content).Order(), all.Postings.Select(LedgerComparison.Content).Order());
+        Assert.Contains(all.Postings, p => p.Key == EscrowEngine.WithdrawKey(1, op) && p.Kind == "withdraw");
+        Assert.Equal(expected.Select(p => p.Time).Order(), all.Postings.Select(p => p.Time).Order()); // block time = engine time
+        // from the block after the opens: the withdrawal and the settlement, each rebuilt from its own event
+        var late = ChainAudit.Read(chain.Url, eth.Address, afterOpens);
+        Assert.Equal(["withdraw", "settle"], late.Postings.Select(p => p.Kind));
+        Assert.Equal(LedgerComparison.Content(expected.Single(p => p.Kind == "settle")), LedgerComparison.Content(late.Postings[1]));
+        Assert.Equal(TradeState.Settled, late.Trades[trade.Commitment.Id].State);
+        Assert.Equal(emb.Balance(op), eth.Balance(op));
+        Assert.Equal(3_800_000, eth.Balance(op).Available);
+    }
 }
