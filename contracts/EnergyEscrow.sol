@@ -60,9 +60,11 @@ contract EnergyEscrow {
     event Opened(bytes32 indexed id, address indexed buyer, address indexed seller, uint64 interval, uint64 quantityWh, uint64 price, uint64 escrow, uint64 collateral);
     event ReadingAccepted(address indexed meter, uint64 indexed interval, uint64 energyWh);
     event ReadingConflict(address indexed meter, uint64 indexed interval, uint64 kept, uint64 refused);
-    event Settled(bytes32 indexed id, uint64 deliveredWh, uint64 shortfallWh, uint64 excessWh, uint64 lossWh,
-                  uint256 pay, uint256 refund, uint256 charge, uint256 credit);
-    event Refunded(bytes32 indexed id, uint256 escrow, uint256 collateral);
+    // Settled and Refunded carry the buyer, the seller and the locked amounts, so that each event alone rebuilds
+    // its ledger posting (opente ledger import-chain), also when the import starts after the trade's Opened.
+    event Settled(bytes32 indexed id, address indexed buyer, address indexed seller, uint64 deliveredWh, uint64 shortfallWh,
+                  uint64 excessWh, uint64 lossWh, uint256 pay, uint256 refund, uint256 charge, uint256 credit, uint256 collateral);
+    event Refunded(bytes32 indexed id, address indexed buyer, address indexed seller, uint256 escrow, uint256 collateral);
 
     error InvalidFields();
     error WrongMarket();
@@ -283,7 +285,7 @@ contract EnergyEscrow {
         lossesEnergy += int256(loss);
         imbalanceEnergy += int256(e) - int256(s);
         t.state = State.Settled;
-        emit Settled(id, uint64(m), uint64(s), uint64(e), uint64(loss), pay, back, charge, credit);
+        emit Settled(id, t.buyer, t.seller, uint64(m), uint64(s), uint64(e), uint64(loss), pay, back, charge, credit, t.collateral);
     }
 
     /// No reading by the deadline: the buyer gets the escrow back, the seller the collateral.
@@ -299,6 +301,6 @@ contract EnergyEscrow {
         available[t.seller] += t.collateral;
         openInGroup[keccak256(abi.encode(t.interval, t.seller))] -= 1;
         t.state = State.Refunded;
-        emit Refunded(id, t.escrow, t.collateral);
+        emit Refunded(id, t.buyer, t.seller, t.escrow, t.collateral);
     }
 }

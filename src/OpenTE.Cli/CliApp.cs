@@ -89,16 +89,23 @@ public static class CliApp
                 config.AddCommand<SettleCommand>("settle")
                     .WithDescription("Settle signed trade commitments against signed meter readings by the escrow rules; post to a hash-chained ledger.")
                     .WithExample("settle", "examples/settle/trades.csv", "examples/settle/meter-readings.csv", "--ledger", "ledger.db")
-                    .WithExample("settle", "trades.csv", "readings.csv", "--market", "market.json", "--json");
+                    .WithExample("settle", "trades.csv", "readings.csv", "--market", "market.json", "--json")
+                    .WithExample("settle", "trades.csv", "readings.csv", "--backend", "ethereum", "--rpc", "http://127.0.0.1:8545", "--operator-key-file", "operator.key");
                 config.AddBranch("ledger", c =>
                 {
-                    c.SetDescription("The settlement ledger: verify the hash chain, read balances.");
+                    c.SetDescription("The settlement ledger: verify the hash chain, read balances, rebuild it from a contract's events, compare two.");
                     c.AddCommand<LedgerVerifyCommand>("verify")
                         .WithDescription("Check the hash chain and the balance of every entry; exit 1 and the index of the first bad entry if not.")
                         .WithExample("ledger", "verify", "ledger.db");
                     c.AddCommand<LedgerBalanceCommand>("balance")
                         .WithDescription("Balances per participant (available, escrow, collateral, energy) from the journal.")
                         .WithExample("ledger", "balance", "ledger.db", "--participant", "0x0123456789abcdef0123456789abcdef01234567");
+                    c.AddCommand<LedgerImportChainCommand>("import-chain")
+                        .WithDescription("Rebuild the double-entry ledger from an EnergyEscrow contract's events (eth_getLogs), in the engine's accounts.")
+                        .WithExample("ledger", "import-chain", "--rpc", "http://127.0.0.1:8545", "--contract", "0x5fbdb2315678afecb367f032d93f642f64180aa3", "--ledger", "chain.db");
+                    c.AddCommand<LedgerCompareCommand>("compare")
+                        .WithDescription("Compare two ledgers: both verify, equal balances per account and commodity, same postings; exit 1 and the first difference if not.")
+                        .WithExample("ledger", "compare", "embedded.db", "chain.db");
                 });
                 config.AddBranch("keys", c =>
                 {
@@ -157,6 +164,9 @@ public static class CliApp
                 return 2;
             case CommandParseException or CommandRuntimeException or CommandConfigurationException:
                 stderr.WriteLine($"error: {ex.Message} (see 'opente --help')");
+                return 2;
+            case OpenTE.Settlement.BackendException be:
+                stderr.WriteLine($"error: {be.Message} — {be.Fix}");
                 return 2;
             case UsageException ue:
                 stderr.WriteLine($"error: {ue.Message}");

@@ -31,7 +31,13 @@ public sealed class EthereumBackend : ISettlementBackend
     public Nethereum.Contracts.Contract Contract => _c;
     public string Abi { get; }
 
-    public EthereumBackend(string rpcUrl, string operatorKey, MarketRules rules, string artifactPath, long chainId = 31337)
+    /// <summary>The block the contract was deployed in (the start of its audit trail).</summary>
+    public long DeployBlock { get; }
+
+    /// <param name="startTime">The engine time of the first call: the chain's clock is set to it before the contract is
+    /// deployed (moved back with evm_setTime if the chain is ahead, as a dev chain such as anvil allows).</param>
+    /// <param name="contract">Use this deployed contract instead of deploying one; its rules and operator must match.</param>
+    public EthereumBackend(string rpcUrl, string operatorKey, MarketRules rules, string artifactPath, long chainId = 31337, long? startTime = null, string? contract = null)
     {
         _rules = rules;
         _market = Addr.Keccak(rules.Market);
@@ -45,13 +51,61 @@ public sealed class EthereumBackend : ISettlementBackend
             .Select(e => e.GetProperty("name").GetString()!)
             .ToDictionary(n => Convert.ToHexStringLower(Addr.Keccak(n + "()"))[..8], n => n);
         _time = Sync(LatestTimestamp());
-        var receipt = _web3.Eth.DeployContract.SendRequestAndWaitForReceiptAsync(Abi, bytecode, _from, new HexBigInteger(6_000_000), null,
-            rules.Market, (ulong)rules.IntervalSeconds, (ulong)rules.GraceSeconds, (ulong)rules.ImbalancePriceCap,
-            (ulong)rules.DefaultImbalancePrice, (ulong)rules.LossPpm).GetAwaiter().GetResult();
-        if (receipt.Status.Value != 1) throw new InvalidOperationException("contract deployment failed");
-        Address = receipt.ContractAddress;
-        _time = Sync(LatestTimestamp());
-        _c = _web3.Eth.GetContract(Abi, Address);
+        if (startTime is { } st && st > 0 && st < _time)
+        {
+            // a replay of earlier files: move the dev chain's clock back (one block is mined at the new time)
+            try
+            {
+                Sync(_web3.Client.SendRequestAsync<object>("evm_setTime", null, st - 10));
+                Sync(_web3.Client.SendRequestAsync<object>("evm_mine", null));
+            }
+            catch (Exception e) when (e is Nethereum.JsonRpc.Client.RpcResponseException or Nethereum.JsonRpc.Client.RpcClientUnknownException)
+            {
+                throw new BackendException("--rpc", $"the chain's clock ({SettlementCsv.Time(_time)}) is past the start of the replay ({SettlementCsv.Time(st)}) and the node cannot move it back (evm_setTime: {e.Message})",
+                    $"start a fresh dev chain with an earlier clock, e.g. anvil --timestamp {st - 60}", e);
+            }
+            _time = Sync(LatestTimestamp());
+        }
+        if (contract is null)
+        {
+            if (startTime is { } s0 && s0 > 0) SetTime(s0);
+            var receipt = _web3.Eth.DeployContract.SendRequestAndWaitForReceiptAsync(Abi, bytecode, _from, new HexBigInteger(6_000_000), null,
+                rules.Market, (ulong)rules.IntervalSeconds, (ulong)rules.GraceSeconds, (ulong)rules.ImbalancePriceCap,
+                (ulong)rules.DefaultImbalancePrice, (ulong)rules.LossPpm).GetAwaiter().GetResult();
+            if (receipt.Status.Value != 1) throw new InvalidOperationException("contract deployment failed");
+            Address = receipt.ContractAddress;
+            DeployBlock = (long)receipt.BlockNumber.Value;
+            _c = _web3.Eth.GetContract(Abi, Address);
+        }
+        else
+        {
+            Address = contract;
+            _c = _web3.Eth.GetContract(Abi, Address);
+            CheckAttached();
+            DeployBlock = 0;
+        }
+        _time = Math.Max(_time, Sync(LatestTimestamp()));
+    }
+
+    /// <summary>An existing contract must be an EnergyEscrow with this market's rules and this operator.</summary>
+    private void CheckAttached()
+    {
+        var code = Sync(_web3.Eth.GetCode.SendRequestAsync(Address));
+        if (code is null || code.Length <= 2) throw new BackendException("--contract", $"there is no contract at {Address}", "give the address printed by 'opente settle --backend ethereum'");
+        try
+        {
+            var found = (Convert.ToHexStringLower(Sync(_c.GetFunction("market").CallAsync<byte[]>())) == Convert.ToHexStringLower(_market),
+                View("intervalSeconds"), View("graceSeconds"), View("imbalancePriceCap"), View("defaultImbalancePrice"), View("lossPpm"));
+            if (found != (true, _rules.IntervalSeconds, _rules.GraceSeconds, _rules.ImbalancePriceCap, _rules.DefaultImbalancePrice, _rules.LossPpm))
+                throw new BackendException("--contract", $"the contract at {Address} has other market rules than the market file", "deploy a new contract (leave out --contract) or use the market file it was deployed with");
+            var op = Sync(_c.GetFunction("operator").CallAsync<string>());
+            if (!string.Equals(op, _from, StringComparison.OrdinalIgnoreCase))
+                throw new BackendException("--contract", $"the contract's operator is {op}, not the key's account {_from}", "give the operator key the contract was deployed with");
+        }
+        catch (Exception e) when (e is not BackendException)
+        {
+            throw new BackendException("--contract", $"{Address} does not answer as an EnergyEscrow contract ({e.Message})", "give the address printed by 'opente settle --backend ethereum'", e);
+        }
     }
 
     private static T Sync<T>(Task<T> t) => t.GetAwaiter().GetResult();
@@ -60,11 +114,28 @@ public sealed class EthereumBackend : ISettlementBackend
         .SendRequestAsync(Nethereum.RPC.Eth.DTOs.BlockParameter.CreateLatest())
         .ContinueWith(t => (long)t.Result.Timestamp.Value);
 
+    private bool _strictTime;
+
+    /// <summary>
+    /// The next block's time = the engine time (never earlier than the last block). anvil accepts a block with its
+    /// parent's timestamp, so calls at the same engine time get the same block time; a node that wants strictly
+    /// increasing times (hardhat) gets +1 s per block from then on.
+    /// </summary>
     private void SetTime(long now)
     {
-        long ts = Math.Max(now, _time + 1);
-        Sync(_web3.Client.SendRequestAsync<object>("evm_setNextBlockTimestamp", null, ts));
+        long ts = Math.Max(now, _strictTime ? _time + 1 : _time);
+        try
+        {
+            Sync(_web3.Client.SendRequestAsync<object>("evm_setNextBlockTimestamp", null, ts));
+        }
+        catch (Nethereum.JsonRpc.Client.RpcResponseException) when (!_strictTime && ts == _time)
+        {
+            _strictTime = true;
+            ts = _time + 1;
+            Sync(_web3.Client.SendRequestAsync<object>("evm_setNextBlockTimestamp", null, ts));
+        }
         _time = ts;
+        _history = null;
     }
 
     /// <summary>Sends a transaction at engine time <paramref name="now"/>; a revert is returned as its custom error name.</summary>
@@ -83,9 +154,12 @@ public sealed class EthereumBackend : ISettlementBackend
         }
         catch (Exception e)
         {
-            // the estimate reverted: nothing was mined, the clock did not move
-            _time--;
-            Sync(_web3.Client.SendRequestAsync<object>("evm_setNextBlockTimestamp", null, _time + 1));
+            // the estimate reverted: nothing was mined (the next block's time stays set; the next call sets it again)
+            if (_strictTime)
+            {
+                _time--;
+                Sync(_web3.Client.SendRequestAsync<object>("evm_setNextBlockTimestamp", null, _time + 1));
+            }
             return ErrorName(e) ?? throw new InvalidOperationException($"{function} failed: {e.Message}", e);
         }
     }
@@ -228,6 +302,15 @@ public sealed class EthereumBackend : ISettlementBackend
             return ErrorName(e) ?? e.Message;
         }
     }
+
+    private ChainHistory? _history;
+
+    /// <summary>The contract's events from its deployment on, read once after each change (<see cref="ChainAudit"/>).</summary>
+    public ChainHistory History() => _history ??= ChainAudit.Read(_web3, Address, DeployBlock);
+
+    public TradeStatus? Trade(string id) => History().Trades.GetValueOrDefault(id);
+
+    public IReadOnlyList<Ledger.Posting> Postings() => History().Postings;
 
     public void Dispose() { }
 }

@@ -37,6 +37,12 @@ public sealed record EngineResult(Refusal Refusal, string Message, IReadOnlyList
 }
 
 /// <summary>An opened trade: its terms, the locked amounts and, once settled, the outcome.</summary>
+/// <summary>The amounts of one trade's settlement (the contract's Settled event carries the same fields).</summary>
+public readonly record struct SettleAmounts(long DeliveredWh, long ShortfallWh, long ExcessWh, long LossWh, long Pay, long Refund, long Charge, long Credit);
+
+/// <summary>A trade's state and outcome as any backend reports it.</summary>
+public sealed record TradeStatus(string Id, TradeState State, long DeliveredWh, long SellerPaid, long BuyerRefund, long ImbalanceAmount);
+
 public sealed class TradeRecord(string id, TradeCommitment c, long escrow, long collateral)
 {
     public string Id { get; } = id;
@@ -119,7 +125,7 @@ public sealed class EscrowEngine(MarketRules rules)
     {
         participant = Addr.Normalize(participant);
         if (amount <= 0) return EngineResult.No(Refusal.InvalidFields, "a deposit must be > 0");
-        return Apply(new Posting(key, "deposit", now, [new(Deposits, Commodity.Money, -amount), new(Available(participant), Commodity.Money, amount)]));
+        return Apply(DepositPosting(key, participant, amount, now));
     }
 
     public EngineResult Withdraw(string participant, long amount, string key, long now)
@@ -127,7 +133,7 @@ public sealed class EscrowEngine(MarketRules rules)
         participant = Addr.Normalize(participant);
         if (amount <= 0) return EngineResult.No(Refusal.InvalidFields, "a withdrawal must be > 0");
         if (Balance(Available(participant)) < amount) return EngineResult.No(Refusal.InsufficientFunds, "withdrawal exceeds the available balance");
-        return Apply(new Posting(key, "withdraw", now, [new(Available(participant), Commodity.Money, -amount), new(Deposits, Commodity.Money, amount)]));
+        return Apply(WithdrawPosting(key, participant, amount, now));
     }
 
     /// <summary>
@@ -180,10 +186,7 @@ public sealed class EscrowEngine(MarketRules rules)
         var key = (c.IntervalStart, c.Seller);
         if (!_openGroups.TryGetValue(key, out var g)) _openGroups[key] = g = [];
         g.Add(t);
-        var lines = new List<Line>(4);
-        Move(lines, Available(c.Buyer), EscrowAccount(c.Buyer), Commodity.Money, escrow);
-        Move(lines, Available(c.Seller), CollateralAccount(c.Seller), Commodity.Money, collateral);
-        return Apply(new Posting("open:" + id, "open", now, lines));
+        return Apply(OpenPosting(id, c.Buyer, c.Seller, escrow, collateral, now));
     }
 
     /// <summary>
@@ -258,16 +261,7 @@ public sealed class EscrowEngine(MarketRules rules)
             long credit = Money.Amount(price, excess);
             long loss = checked(m * Rules.LossPpm) / 1_000_000;
 
-            var lines = new List<Line>(12);
-            Move(lines, EscrowAccount(c.Buyer), Available(c.Seller), Commodity.Money, pay);
-            Move(lines, EscrowAccount(c.Buyer), Available(c.Buyer), Commodity.Money, refund);
-            Move(lines, CollateralAccount(c.Seller), Imbalance, Commodity.Money, charge);
-            Move(lines, CollateralAccount(c.Seller), Available(c.Seller), Commodity.Money, t.Collateral - charge);
-            Move(lines, Imbalance, Available(c.Seller), Commodity.Money, credit);
-            Move(lines, Energy(c.Seller), Energy(c.Buyer), Commodity.EnergyWh, m - loss);
-            Move(lines, Energy(c.Seller), Losses, Commodity.EnergyWh, loss);
-            Move(lines, Imbalance, Energy(c.Buyer), Commodity.EnergyWh, shortfall);
-            Move(lines, Energy(c.Seller), Imbalance, Commodity.EnergyWh, excess);
+            var posting = SettlePosting(t.Id, c.Buyer, c.Seller, t.Collateral, new SettleAmounts(m, shortfall, excess, loss, pay, refund, charge, credit), now);
 
             t.State = TradeState.Settled;
             t.DeliveredWh = m;
@@ -277,19 +271,64 @@ public sealed class EscrowEngine(MarketRules rules)
             t.BuyerRefund = refund;
             t.ImbalancePrice = price;
             t.ImbalanceAmount = credit - charge;
-            postings.Add(Apply(new Posting("settle:" + t.Id, "settle", now, lines)).Postings[0]);
+            postings.Add(Apply(posting).Postings[0]);
         }
     }
 
     private Posting Refund(TradeRecord t, long now)
     {
         var c = t.Commitment;
-        var lines = new List<Line>(4);
-        Move(lines, EscrowAccount(c.Buyer), Available(c.Buyer), Commodity.Money, t.Escrow);
-        Move(lines, CollateralAccount(c.Seller), Available(c.Seller), Commodity.Money, t.Collateral);
+        var p = RefundPosting(t.Id, c.Buyer, c.Seller, t.Escrow, t.Collateral, now);
         t.State = TradeState.Refunded;
         t.BuyerRefund = t.Escrow;
-        return Apply(new Posting("refund:" + t.Id, "refund", now, lines)).Postings[0];
+        return Apply(p).Postings[0];
+    }
+
+    // The postings of the rules, one builder per state change. The engine posts them; the chain importer
+    // (OpenTE.Settlement.Ethereum.ChainAudit) rebuilds them from the contract's events with the same builders,
+    // so both ledgers hold the same accounts, amounts and commodities. Zero amounts make no line.
+
+    /// <summary>The idempotency key of the n-th deposit (1-based, in submission order) of a market.</summary>
+    public static string DepositKey(long n, string participant) => $"deposit:{n}:{Addr.Normalize(participant)}";
+
+    /// <summary>The idempotency key of the n-th withdrawal (1-based) of a market.</summary>
+    public static string WithdrawKey(long n, string participant) => $"withdraw:{n}:{Addr.Normalize(participant)}";
+
+    public static Posting DepositPosting(string key, string participant, long amount, long now) =>
+        new(key, "deposit", now, [new(Deposits, Commodity.Money, -amount), new(Available(participant), Commodity.Money, amount)]);
+
+    public static Posting WithdrawPosting(string key, string participant, long amount, long now) =>
+        new(key, "withdraw", now, [new(Available(participant), Commodity.Money, -amount), new(Deposits, Commodity.Money, amount)]);
+
+    public static Posting OpenPosting(string id, string buyer, string seller, long escrow, long collateral, long now)
+    {
+        var lines = new List<Line>(4);
+        Move(lines, Available(buyer), EscrowAccount(buyer), Commodity.Money, escrow);
+        Move(lines, Available(seller), CollateralAccount(seller), Commodity.Money, collateral);
+        return new Posting("open:" + id, "open", now, lines);
+    }
+
+    public static Posting SettlePosting(string id, string buyer, string seller, long collateral, SettleAmounts a, long now)
+    {
+        var lines = new List<Line>(18);
+        Move(lines, EscrowAccount(buyer), Available(seller), Commodity.Money, a.Pay);
+        Move(lines, EscrowAccount(buyer), Available(buyer), Commodity.Money, a.Refund);
+        Move(lines, CollateralAccount(seller), Imbalance, Commodity.Money, a.Charge);
+        Move(lines, CollateralAccount(seller), Available(seller), Commodity.Money, checked(collateral - a.Charge));
+        Move(lines, Imbalance, Available(seller), Commodity.Money, a.Credit);
+        Move(lines, Energy(seller), Energy(buyer), Commodity.EnergyWh, checked(a.DeliveredWh - a.LossWh));
+        Move(lines, Energy(seller), Losses, Commodity.EnergyWh, a.LossWh);
+        Move(lines, Imbalance, Energy(buyer), Commodity.EnergyWh, a.ShortfallWh);
+        Move(lines, Energy(seller), Imbalance, Commodity.EnergyWh, a.ExcessWh);
+        return new Posting("settle:" + id, "settle", now, lines);
+    }
+
+    public static Posting RefundPosting(string id, string buyer, string seller, long escrow, long collateral, long now)
+    {
+        var lines = new List<Line>(4);
+        Move(lines, EscrowAccount(buyer), Available(buyer), Commodity.Money, escrow);
+        Move(lines, CollateralAccount(seller), Available(seller), Commodity.Money, collateral);
+        return new Posting("refund:" + id, "refund", now, lines);
     }
 
     private static void Move(List<Line> lines, string from, string to, Commodity c, long amount)

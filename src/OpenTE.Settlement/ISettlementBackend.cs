@@ -20,12 +20,20 @@ public interface ISettlementBackend : IDisposable
     ParticipantBalance Balance(string participant);
     /// <summary>system:deposits, system:imbalance (money), system:imbalance (Wh), system:losses (Wh).</summary>
     (long Deposits, long ImbalanceMoney, long ImbalanceEnergy, long LossesEnergy) SystemBalances();
+    /// <summary>A trade's state and outcome (null when the trade was never opened here).</summary>
+    TradeStatus? Trade(string id);
+    /// <summary>
+    /// Every posting of this market so far, in order: the embedded engine's own, or on a chain the ones rebuilt
+    /// from the contract's events (same keys, kinds, accounts, commodities and amounts; times are block times).
+    /// </summary>
+    IReadOnlyList<Posting> Postings();
 }
 
 /// <summary>The embedded engine as a backend (postings go to an optional ledger, one batch per call).</summary>
 public sealed class EmbeddedBackend(MarketRules rules, SqliteLedger? ledger = null) : ISettlementBackend
 {
     private int _deposits;
+    private readonly List<Posting> _posted = [];
     public EscrowEngine Engine { get; } = new(rules);
     public string Name => "embedded";
 
@@ -33,7 +41,7 @@ public sealed class EmbeddedBackend(MarketRules rules, SqliteLedger? ledger = nu
     public void SetImbalancePrice(long intervalStart, long pricePerMWh) => Engine.SetImbalancePrice(intervalStart, pricePerMWh);
 
     public Refusal Deposit(string participant, long amount, long now) =>
-        Post(Engine.Deposit(participant, amount, $"deposit:{++_deposits}:{Addr.Normalize(participant)}", now));
+        Post(Engine.Deposit(participant, amount, EscrowEngine.DepositKey(++_deposits, participant), now));
 
     public Refusal Open(SignedCommitment commitment, long now) => Post(Engine.Open(commitment, now));
     public Refusal PostReading(SignedReading reading, long now) => Post(Engine.PostReading(reading, now));
@@ -41,7 +49,8 @@ public sealed class EmbeddedBackend(MarketRules rules, SqliteLedger? ledger = nu
     public int Advance(long now)
     {
         var p = Engine.Advance(now);
-        ledger?.PostBatch(p);
+        _posted.AddRange(p);
+        if (p.Count > 0) ledger?.PostBatch(p);
         return p.Count;
     }
 
@@ -55,11 +64,31 @@ public sealed class EmbeddedBackend(MarketRules rules, SqliteLedger? ledger = nu
     public (long, long, long, long) SystemBalances() => (Engine.Balance(EscrowEngine.Deposits), Engine.Balance(EscrowEngine.Imbalance),
         Engine.Balance(EscrowEngine.Imbalance, Commodity.EnergyWh), Engine.Balance(EscrowEngine.Losses, Commodity.EnergyWh));
 
+    public TradeStatus? Trade(string id) => Engine.Trades.TryGetValue(id, out var t)
+        ? new TradeStatus(t.Id, t.State, t.DeliveredWh, t.SellerPaid, t.BuyerRefund, t.ImbalanceAmount) : null;
+
+    public IReadOnlyList<Posting> Postings() => _posted;
+
     private Refusal Post(EngineResult r)
     {
-        if (r.Accepted && r.Postings.Count > 0) ledger?.PostBatch(r.Postings);
+        if (r.Accepted && r.Postings.Count > 0)
+        {
+            _posted.AddRange(r.Postings);
+            ledger?.PostBatch(r.Postings);
+        }
         return r.Refusal;
     }
 
     public void Dispose() { }
+}
+
+/// <summary>
+/// A backend cannot be used as configured: <see cref="Option"/> names the setting (e.g. <c>--rpc</c>), the message
+/// says what is wrong and <see cref="Fix"/> how to fix it. Thrown before anything is settled.
+/// </summary>
+public sealed class BackendException(string option, string message, string fix, Exception? inner = null)
+    : Exception($"{option}: {message}", inner)
+{
+    public string Option { get; } = option;
+    public string Fix { get; } = fix;
 }

@@ -14,7 +14,7 @@ public sealed record SettleReport(
     int Readings, int ReadingsAccepted, int ReadingsDuplicate, int ReadingsConflicting, int ReadingsRefused,
     int Postings, int NewPostings, long LedgerEntries, string? LedgerHead,
     IReadOnlyList<TradeOutcome> TradeOutcomes, IReadOnlyList<ReadingOutcome> ReadingOutcomes,
-    IReadOnlyList<string> Conflicts, IReadOnlyList<ParticipantBalance> Balances, long MoneyTotal, long EnergyTotal);
+    IReadOnlyList<string> Conflicts, IReadOnlyList<ParticipantBalance> Balances, long MoneyTotal, long EnergyTotal, string Backend = "embedded");
 
 /// <summary>
 /// Settles a trades file against a meter-data file: the files are replayed on the engine's clock —
@@ -24,16 +24,28 @@ public sealed record SettleReport(
 /// </summary>
 public static class SettlementRun
 {
-    public static SettleReport Run(string tradesPath, string readingsPath, MarketFile market, string? ledgerPath, long at, long? openAt = null, int batchSize = 1000)
+    /// <summary>Settles on the embedded engine (see the overload).</summary>
+    public static SettleReport Run(string tradesPath, string readingsPath, MarketFile market, string? ledgerPath, long at, long? openAt = null, int batchSize = 1000) =>
+        Run(tradesPath, readingsPath, market, (r, _) => new EmbeddedBackend(r), ledgerPath, at, openAt, batchSize);
+
+    /// <summary>
+    /// Settles on the backend that <paramref name="backend"/> makes for the market's rules and the replay's first
+    /// engine time (after the input files
+    /// have been read, so a bad file fails before anything is deployed). The backend is disposed at the end. The
+    /// ledger receives the backend's postings (<see cref="ISettlementBackend.Postings"/>) in batches.
+    /// </summary>
+    public static SettleReport Run(string tradesPath, string readingsPath, MarketFile market, Func<MarketRules, long, ISettlementBackend> backend,
+        string? ledgerPath, long at, long? openAt = null, int batchSize = 1000)
     {
         var trades = SettlementCsv.ReadTrades(tradesPath);
         var readings = SettlementCsv.ReadReadings(readingsPath);
-        var engine = new EscrowEngine(market.Rules);
+        long t0 = openAt ?? (trades.Count == 0 ? 0 : trades.Min(t => t.Trade.Commitment.IntervalStart) - 1);
+        using var be = backend(market.Rules, t0);
         foreach (var m in market.Meters)
         {
             try
             {
-                engine.RegisterMeter(m.Meter, m.Owner);
+                be.RegisterMeter(m.Meter, m.Owner);
             }
             catch (InvalidOperationException e)
             {
@@ -43,26 +55,26 @@ public static class SettlementRun
         foreach (var p in market.ImbalancePrices)
         {
             SettlementCsv.TryTime(p.Interval, out var iv);
-            engine.SetImbalancePrice(iv, p.Price);
+            be.SetImbalancePrice(iv, p.Price);
         }
-        long t0 = openAt ?? (trades.Count == 0 ? 0 : trades.Min(t => t.Trade.Commitment.IntervalStart) - 1);
-        var postings = new List<Posting>();
-        for (int i = 0; i < market.Deposits.Count; i++)
-        {
-            var d = market.Deposits[i];
-            postings.AddRange(engine.Deposit(d.Participant, d.Amount, $"deposit:{i + 1}:{Addr.Normalize(d.Participant)}", t0).Postings);
-        }
+        var participants = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var d in market.Deposits)
+            if (be.Deposit(d.Participant, d.Amount, t0) == Refusal.None) participants.Add(Addr.Normalize(d.Participant));
         var refused = new Dictionary<int, (string Id, string Reason, long Q)>();
-        var lineOf = new Dictionary<string, int>();
         foreach (var (line, sc) in trades)
         {
-            var r = engine.Open(sc, t0);
+            var r = be.Open(sc, t0);
             string id;
             try { id = sc.Commitment.Id; } catch (ArgumentException) { id = ""; }
-            if (r.Accepted) { postings.AddRange(r.Postings); lineOf[id] = line; }
-            else refused[line] = (id, $"{r.Refusal}: {r.Message}", sc.Commitment.QuantityWh);
+            if (r == Refusal.None)
+            {
+                participants.Add(Addr.Normalize(sc.Commitment.Buyer));
+                participants.Add(Addr.Normalize(sc.Commitment.Seller));
+            }
+            else refused[line] = (id, $"{r}: {Explain(r)}", sc.Commitment.QuantityWh);
         }
         var readingOutcomes = new List<ReadingOutcome>();
+        var conflicts = new List<string>();
         foreach (var (line, sr) in readings.OrderBy(x => x.Reading.Reading.IntervalStart).ThenBy(x => x.Line))
         {
             var when = market.Rules.IntervalEnd(sr.Reading.IntervalStart);
@@ -71,15 +83,17 @@ public static class SettlementRun
                 readingOutcomes.Add(new(line, sr.Reading.Meter, sr.Reading.IntervalStart, "not-yet", "the interval ends after --at"));
                 continue;
             }
-            var r = engine.PostReading(sr, Math.Max(when, t0));
-            var status = r.Refusal switch
+            var r = be.PostReading(sr, Math.Max(when, t0));
+            var status = r switch
             {
                 Refusal.None => "accepted", Refusal.DuplicateReading => "duplicate", Refusal.ConflictingReading => "conflict", _ => "refused",
             };
-            readingOutcomes.Add(new(line, sr.Reading.Meter, sr.Reading.IntervalStart, status, r.Accepted ? null : $"{r.Refusal}: {r.Message}"));
+            if (r == Refusal.ConflictingReading) conflicts.Add($"meter {Addr.Normalize(sr.Reading.Meter)} interval {sr.Reading.IntervalStart}: refused {sr.Reading.EnergyWh} Wh");
+            readingOutcomes.Add(new(line, sr.Reading.Meter, sr.Reading.IntervalStart, status, r == Refusal.None ? null : $"{r}: {Explain(r)}"));
         }
         readingOutcomes.Sort((a, b) => a.Line.CompareTo(b.Line));
-        postings.AddRange(engine.Advance(Math.Max(at, t0)));
+        be.Advance(Math.Max(at, t0));
+        var postings = be.Postings();
 
         int newPostings = 0;
         long entries = 0;
@@ -88,7 +102,7 @@ public static class SettlementRun
         {
             using var ledger = SqliteLedger.Open(ledgerPath);
             for (int i = 0; i < postings.Count; i += batchSize)
-                newPostings += ledger.PostBatch(postings.GetRange(i, Math.Min(batchSize, postings.Count - i)));
+                newPostings += ledger.PostBatch([.. postings.Skip(i).Take(batchSize)]);
             entries = ledger.Count;
             head = ledger.HeadHash;
         }
@@ -97,21 +111,46 @@ public static class SettlementRun
         foreach (var (line, sc) in trades)
         {
             if (refused.TryGetValue(line, out var rf)) { outcomes.Add(new(line, rf.Id, "refused", rf.Reason, rf.Q, 0, 0, 0, 0)); continue; }
-            var t = engine.Trades[sc.Commitment.Id];
-            outcomes.Add(new(line, t.Id, t.State.ToString().ToLowerInvariant(), null, t.Commitment.QuantityWh, t.DeliveredWh, t.SellerPaid, t.BuyerRefund, t.ImbalanceAmount));
+            var t = be.Trade(sc.Commitment.Id) ?? throw new InvalidOperationException($"the {be.Name} backend does not know the opened trade {sc.Commitment.Id}");
+            outcomes.Add(new(line, t.Id, t.State.ToString().ToLowerInvariant(), null, sc.Commitment.QuantityWh, t.DeliveredWh, t.SellerPaid, t.BuyerRefund, t.ImbalanceAmount));
         }
-        var participants = engine.Balances.Keys.Select(k => k.Account).Where(a => !a.StartsWith("system:", StringComparison.Ordinal))
-            .Select(a => a[..a.IndexOf(':')]).Distinct().Order(StringComparer.Ordinal);
-        var balances = participants.Select(p => new ParticipantBalance(p, engine.Balance(EscrowEngine.Available(p)), engine.Balance(EscrowEngine.EscrowAccount(p)),
-            engine.Balance(EscrowEngine.CollateralAccount(p)), engine.Balance(EscrowEngine.Energy(p), Commodity.EnergyWh))).ToList();
-        long money = engine.Balances.Where(kv => kv.Key.Commodity == Commodity.Money).Sum(kv => kv.Value);
-        long energy = engine.Balances.Where(kv => kv.Key.Commodity == Commodity.EnergyWh).Sum(kv => kv.Value);
+        var balances = participants.Select(be.Balance).ToList();
+        var sys = be.SystemBalances();
+        long money = checked(balances.Sum(b => checked(b.Available + b.Escrow + b.Collateral)) + sys.Deposits + sys.ImbalanceMoney);
+        long energy = checked(balances.Sum(b => b.EnergyWh) + sys.ImbalanceEnergy + sys.LossesEnergy);
         return new SettleReport(market.Market, trades.Count, trades.Count - refused.Count, refused.Count,
             outcomes.Count(o => o.Status == "settled"), outcomes.Count(o => o.Status == "refunded"), outcomes.Count(o => o.Status == "open"),
             readings.Count, readingOutcomes.Count(r => r.Status == "accepted"), readingOutcomes.Count(r => r.Status == "duplicate"),
             readingOutcomes.Count(r => r.Status == "conflict"), readingOutcomes.Count(r => r.Status is "refused" or "not-yet"),
-            postings.Count, newPostings, entries, head, outcomes, readingOutcomes, engine.Conflicts, balances, money, energy);
+            postings.Count, newPostings, entries, head, outcomes, readingOutcomes, conflicts, balances, money, energy, be.Name);
     }
+
+    /// <summary>One sentence per refusal (the same on every backend: a contract reports only the error's name).</summary>
+    public static string Explain(Refusal r) => r switch
+    {
+        Refusal.None => "ok",
+        Refusal.InvalidFields => "a field is invalid (address, quantity > 0, price, interval and expiry ≥ 0, buyer ≠ seller)",
+        Refusal.WrongMarket => "the commitment or reading is for another market",
+        Refusal.BadBuyerSignature => "the buyer's signature does not match the commitment",
+        Refusal.BadSellerSignature => "the seller's signature does not match the commitment",
+        Refusal.Expired => "the commitment expired before it was submitted",
+        Refusal.GateClosed => "the interval has started (gate closed)",
+        Refusal.Replay => "the trade was already submitted",
+        Refusal.NonceReused => "the nonce was already used by the buyer or the seller",
+        Refusal.Overflow => "price × quantity does not fit in 64 bits",
+        Refusal.InsufficientBuyerFunds => "the buyer has not enough available for the escrow",
+        Refusal.InsufficientSellerCollateral => "the seller has not enough available as collateral",
+        Refusal.SellerHasNoMeter => "the seller has no registered meter",
+        Refusal.NotOracle => "the meter is not registered",
+        Refusal.BadSignature => "the reading is not signed by the meter's key",
+        Refusal.Misaligned => "the interval start is not on an interval boundary",
+        Refusal.TooEarly => "the interval is not over yet",
+        Refusal.Late => "the settlement deadline of the interval has passed",
+        Refusal.ConflictingReading => "a different reading was already accepted; kept it",
+        Refusal.DuplicateReading => "identical reading already accepted (no change)",
+        Refusal.InsufficientFunds => "the amount exceeds the available balance",
+        _ => r.ToString(),
+    };
 
     /// <summary>Per participant balances read back from a ledger file (all accounts of the participant, by kind).</summary>
     public static IReadOnlyList<ParticipantBalance> LedgerBalances(string ledgerPath, string? participant = null)

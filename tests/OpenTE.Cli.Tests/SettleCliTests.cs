@@ -121,6 +121,48 @@ public class SettleCliTests : IDisposable
         Assert.Equal(2, code);
     }
 
+    private static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public void Backend_options_are_checked_with_one_clean_error_naming_the_option()
+    {
+        string[] files = ["settle", Example("trades.csv"), Example("meter-readings.csv")];
+        const string key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+        var artifact = Path.Combine(_dir, "EnergyEscrow.json");
+        File.WriteAllText(artifact, "{ \"abi\": [], \"bytecode\": \"0x6000\" }");
+        var dead = $"http://127.0.0.1:{FreePort()}";
+        var cases = new (string[] Args, string Expected)[]
+        {
+            ([.. files, "--backend", "hyperledger"], "error: --backend: unknown backend 'hyperledger' — use one of: embedded, ethereum"),
+            ([.. files, "--backend", "ethereum", "--rpc", dead, "--operator-key", key, "--artifact", artifact], $"error: --rpc: no Ethereum node answers at {dead}"),
+            ([.. files, "--backend", "ethereum", "--rpc", "ftp://x", "--operator-key", key, "--artifact", artifact], "error: --rpc: 'ftp://x' is not an http(s) URL"),
+            ([.. files, "--backend", "ethereum", "--operator-key", "0x1234"], "error: --operator-key: the operator key is not 32 bytes of hex"),
+            ([.. files, "--backend", "ethereum", "--operator-key", "0x" + new string('0', 64)], "error: --operator-key: the operator key is not a valid secp256k1 private key"),
+            ([.. files, "--backend", "ethereum"], "error: --operator-key: the ethereum backend needs the operator's private key"),
+            ([.. files, "--backend", "ethereum", "--operator-key-file", Path.Combine(_dir, "missing.key")], "error: --operator-key-file: cannot read"),
+            ([.. files, "--backend", "ethereum", "--operator-key", key, "--artifact", Path.Combine(_dir, "none.json")], "error: --artifact: no contract artifact at"),
+            ([.. files, "--backend", "ethereum", "--operator-key", key, "--contract", "0x12"], "error: --contract: '0x12' is not an address"),
+            ([.. files, "--rpc", dead], "error: --rpc, --operator-key, --operator-key-file, --artifact and --contract need --backend ethereum"),
+            (["ledger", "import-chain", "--rpc", dead, "--contract", "0x" + new string('a', 40), "--ledger", Path.Combine(_dir, "x.db")], $"error: --rpc: no Ethereum node answers at {dead}"),
+            (["ledger", "import-chain", "--ledger", Path.Combine(_dir, "x.db")], "error: --contract ADDRESS is required"),
+            (["ledger", "compare", Path.Combine(_dir, "a.db"), Path.Combine(_dir, "b.db")], "error: " + Path.Combine(_dir, "a.db") + ": no such ledger file"),
+        };
+        foreach (var (args, expected) in cases)
+        {
+            var (code, output, err) = Run(args);
+            Assert.True(code == 2, $"{string.Join(' ', args)} → exit {code}: {err}{output}");
+            Assert.StartsWith(expected, err);
+            Assert.Single(err.TrimEnd().Split('\n'));
+            Assert.DoesNotContain("   at ", err);
+        }
+        Assert.False(File.Exists(Path.Combine(_dir, "x.db")));
+    }
+
     [Fact]
     public void Keys_new_gives_a_usable_key_pair()
     {

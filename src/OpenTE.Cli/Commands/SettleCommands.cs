@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using OpenTE.Grid;
 using OpenTE.Settlement;
+using OpenTE.Settlement.Ethereum;
 using OpenTE.Settlement.Ledger;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -34,6 +35,30 @@ public sealed class SettleSettings : CommandSettings
     [Description("Clock at which deposits and commitments are submitted (default: one second before the earliest interval).")]
     public string? OpenAt { get; init; }
 
+    [CommandOption("--backend <NAME>")]
+    [Description("Where the escrow rules run: embedded (default, this process) or ethereum (the EnergyEscrow contract on a chain).")]
+    public string Backend { get; init; } = "embedded";
+
+    [CommandOption("--rpc <URL>")]
+    [Description("Ethereum backend: the node's JSON-RPC URL (default http://127.0.0.1:8545; a dev chain such as anvil: the replay sets block times).")]
+    public string? Rpc { get; init; }
+
+    [CommandOption("--operator-key <HEX>")]
+    [Description("Ethereum backend: the operator's private key (deploys, registers meters, relays, pays the deposits).")]
+    public string? OperatorKey { get; init; }
+
+    [CommandOption("--operator-key-file <FILE>")]
+    [Description("Ethereum backend: a file holding the operator's private key (hex), instead of --operator-key.")]
+    public string? OperatorKeyFile { get; init; }
+
+    [CommandOption("--artifact <FILE>")]
+    [Description("Ethereum backend: the compiled contract (default contracts/build/EnergyEscrow.json of the repository).")]
+    public string? Artifact { get; init; }
+
+    [CommandOption("--contract <ADDRESS>")]
+    [Description("Ethereum backend: use this deployed EnergyEscrow (same market rules and operator) instead of deploying one.")]
+    public string? Contract { get; init; }
+
     [CommandOption("--json")]
     [Description("Print JSON instead of tables.")]
     public bool Json { get; init; }
@@ -43,7 +68,10 @@ public sealed class SettleSettings : CommandSettings
     public string? Out { get; init; }
 
     public override ValidationResult Validate() =>
-        At is not null && !SettlementCsv.TryTime(At, out _) ? ValidationResult.Error("--at must be an ISO-8601 time with offset")
+        OperatorKey is not null && OperatorKeyFile is not null ? ValidationResult.Error("give --operator-key or --operator-key-file, not both")
+        : Backend != "ethereum" && (Rpc ?? OperatorKey ?? OperatorKeyFile ?? Artifact ?? Contract) is not null
+            ? ValidationResult.Error("--rpc, --operator-key, --operator-key-file, --artifact and --contract need --backend ethereum")
+        : At is not null && !SettlementCsv.TryTime(At, out _) ? ValidationResult.Error("--at must be an ISO-8601 time with offset")
         : OpenAt is not null && !SettlementCsv.TryTime(OpenAt, out _) ? ValidationResult.Error("--open-at must be an ISO-8601 time with offset")
         : ValidationResult.Success();
 }
@@ -57,13 +85,38 @@ public sealed class SettleCommand : Command<SettleSettings>
         var market = MarketFile.Read(marketPath);
         long at = s.At is null ? DateTimeOffset.UtcNow.ToUnixTimeSeconds() : Time(s.At);
         long? openAt = s.OpenAt is null ? null : Time(s.OpenAt);
-        var r = LedgerCommands.Guard(s.Ledger ?? "", () => SettlementRun.Run(s.Trades, s.MeterData, market, s.Ledger, at, openAt));
+        string? key = s.OperatorKey;
+        if (s.OperatorKeyFile is not null)
+        {
+            try
+            {
+                key = File.ReadAllText(s.OperatorKeyFile).Trim();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"--operator-key-file: cannot read {s.OperatorKeyFile} ({e.Message}) — give a readable file holding the key in hex");
+            }
+        }
+        var make = SettlementBackends.Prepare(new BackendOptions
+        {
+            Backend = s.Backend, Rpc = s.Rpc ?? SettlementBackends.DefaultRpc, OperatorKey = key, Artifact = s.Artifact, Contract = s.Contract,
+        });
+        ISettlementBackend? made = null;
+        var r = LedgerCommands.Guard(s.Ledger ?? "", () => SettlementRun.Run(s.Trades, s.MeterData, market, (rules, start) => made = make(rules, start), s.Ledger, at, openAt));
+        var contract = (made as EthereumBackend)?.Address;
         if (s.Json)
         {
             Output.Emit(Output.Json(w =>
             {
                 w.WriteStartObject();
                 w.WriteString("market", r.Market);
+                w.WriteString("backend", r.Backend);
+                if (contract is not null)
+                {
+                    w.WriteString("rpc", s.Rpc ?? SettlementBackends.DefaultRpc);
+                    w.WriteString("contract", contract);
+                    w.WriteNumber("deployBlock", ((EthereumBackend)made!).DeployBlock);
+                }
                 w.WriteNumber("trades", r.Trades);
                 w.WriteNumber("opened", r.Opened);
                 w.WriteNumber("refused", r.Refused);
@@ -124,7 +177,9 @@ public sealed class SettleCommand : Command<SettleSettings>
                 new Markup($"[bold]{Markup.Escape(r.Market)}[/]: {r.Trades} commitments, {r.Opened} opened, [{(r.Refused == 0 ? "green" : "red")}]{r.Refused} refused[/]; " +
                            $"{r.Settled} settled, {r.Refunded} refunded, {r.StillOpen} still open; readings {r.ReadingsAccepted} accepted, " +
                            $"{r.ReadingsDuplicate} duplicate, [{(r.ReadingsConflicting == 0 ? "green" : "red")}]{r.ReadingsConflicting} conflicting[/], {r.ReadingsRefused} refused; " +
-                           $"{r.Postings} postings ({r.NewPostings} new{(s.Ledger is null ? "; no --ledger: nothing stored" : $" in {Markup.Escape(s.Ledger)}, {r.LedgerEntries} entries")}).\n"),
+                           $"{r.Postings} postings ({r.NewPostings} new{(s.Ledger is null ? "; no --ledger: nothing stored" : $" in {Markup.Escape(s.Ledger)}, {r.LedgerEntries} entries")})" +
+                           (contract is null ? ".\n" : $"; backend ethereum, contract [bold]{contract}[/] on {Markup.Escape(s.Rpc ?? SettlementBackends.DefaultRpc)}" +
+                               (s.Ledger is null ? "" : " (ledger rebuilt from its events)") + ".\n")),
                 Output.Table("Participants (minor units, Wh)", "participant", "available", "escrow", "collateral", "energy (Wh)")
                     .Rows(r.Balances, b => [b.Participant, b.Available.ToString(), b.Escrow.ToString(), b.Collateral.ToString(), b.EnergyWh.ToString()]),
             };
@@ -167,6 +222,10 @@ public sealed class LedgerVerifySettings : CommandSettings
     [Description("The number of entries recorded earlier.")]
     public long? ExpectCount { get; init; }
 
+    [CommandOption("--against <FILE>")]
+    [Description("Also compare with this ledger (as 'ledger compare FILE OTHER'): both verify, equal balances per account and commodity, same postings.")]
+    public string? Against { get; init; }
+
     [CommandOption("--json")]
     [Description("Print JSON instead of text.")]
     public bool Json { get; init; }
@@ -177,6 +236,11 @@ public sealed class LedgerVerifyCommand : Command<LedgerVerifySettings>
 {
     public override int Execute(CommandContext context, LedgerVerifySettings s, CancellationToken cancellationToken)
     {
+        if (s.Against is not null)
+        {
+            if (s.ExpectHead is not null || s.ExpectCount is not null) throw new UsageException("--against compares two ledgers; check --expect-head/--expect-count in a separate 'ledger verify'");
+            return LedgerCompareCommand.Compare(s.File, s.Against, s.Json);
+        }
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var v = LedgerCommands.Guard(s.File, () => SqliteLedger.Verify(s.File, s.ExpectHead, s.ExpectCount));
         double secs = sw.Elapsed.TotalSeconds;
@@ -246,6 +310,161 @@ public sealed class LedgerBalanceCommand : Command<LedgerBalanceSettings>
             Output.Render([Output.Table("Balances (minor units, Wh; 'system' = deposits + imbalance, its energy = grid + losses)", "participant", "available", "escrow", "collateral", "energy (Wh)")
                 .Rows(b, x => [x.Participant, x.Available.ToString(), x.Escrow.ToString(), x.Collateral.ToString(), x.EnergyWh.ToString()])], null);
         }
+        return 0;
+    }
+}
+
+public sealed class LedgerCompareSettings : CommandSettings
+{
+    [CommandArgument(0, "<A>")]
+    [Description("A ledger file (e.g. written by 'opente settle --ledger').")]
+    public string A { get; init; } = "";
+
+    [CommandArgument(1, "<B>")]
+    [Description("The other ledger file (e.g. written by 'opente ledger import-chain').")]
+    public string B { get; init; } = "";
+
+    [CommandOption("--json")]
+    [Description("Print JSON instead of text.")]
+    public bool Json { get; init; }
+}
+
+/// <summary>opente ledger compare: both chains verify, every account's balance per commodity is equal, the postings are the same multiset; exit 0 equal, 1 different.</summary>
+public sealed class LedgerCompareCommand : Command<LedgerCompareSettings>
+{
+    public override int Execute(CommandContext context, LedgerCompareSettings s, CancellationToken cancellationToken) => Compare(s.A, s.B, s.Json);
+
+    internal static int Compare(string a, string b, bool json)
+    {
+        LedgerCommands.Guard(a, () => SqliteLedger.Verify(a));
+        var r = LedgerCommands.Guard(b, () => LedgerComparison.Compare(a, b));
+        if (json)
+        {
+            Output.Emit(Output.Json(w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("a", a);
+                w.WriteString("b", b);
+                w.WriteBoolean("equal", r.Equal);
+                w.WriteBoolean("aVerified", r.A.Ok);
+                w.WriteBoolean("bVerified", r.B.Ok);
+                w.WriteNumber("aEntries", r.A.Entries);
+                w.WriteNumber("bEntries", r.B.Entries);
+                w.WriteNumber("accounts", r.Accounts);
+                w.WriteBoolean("sameOrder", r.SameOrder);
+                if (r.First is { } d)
+                {
+                    w.WriteStartObject("firstDifference");
+                    w.WriteString("kind", d.Kind);
+                    w.WriteString("message", d.Message);
+                    if (d.Key is not null) w.WriteString("key", d.Key);
+                    if (d.Account is not null) w.WriteString("account", d.Account);
+                    if (d.Commodity is { } c) w.WriteString("commodity", c == Commodity.Money ? "money" : "Wh");
+                    if (d.A is { } x) w.WriteNumber("a", x); else w.WriteNull("a");
+                    if (d.B is { } y) w.WriteNumber("b", y); else w.WriteNull("b");
+                    w.WriteEndObject();
+                }
+                else w.WriteNull("firstDifference");
+                w.WriteEndObject();
+            }), null);
+        }
+        else if (r.Equal)
+            CliApp.Io.Out.WriteLine($"equal: both chains verify ({r.A.Entries} and {r.B.Entries} entries), {r.Accounts} account balances equal, same postings{(r.SameOrder ? " in the same order" : " (in another order)")}");
+        else
+            CliApp.Io.Out.WriteLine($"DIFFERENT: {r.First!.Message}");
+        return r.Equal ? 0 : 1;
+    }
+}
+
+public sealed class LedgerImportChainSettings : CommandSettings
+{
+    [CommandOption("--rpc <URL>")]
+    [Description("The Ethereum node's JSON-RPC URL (default http://127.0.0.1:8545).")]
+    public string? Rpc { get; init; }
+
+    [CommandOption("--contract <ADDRESS>")]
+    [Description("The EnergyEscrow contract whose events are read.")]
+    public string? Contract { get; init; }
+
+    [CommandOption("--ledger <FILE>")]
+    [Description("The SQLite ledger to write (created if missing; postings already in it are not posted again).")]
+    public string? Ledger { get; init; }
+
+    [CommandOption("--from-block <N>")]
+    [Description("First block to read (default 0; start at or before the deployment for the deposit keys of 'opente settle').")]
+    public long FromBlock { get; init; }
+
+    [CommandOption("--to-block <N>")]
+    [Description("Last block to read (default: the latest).")]
+    public long? ToBlock { get; init; }
+
+    [CommandOption("--json")]
+    [Description("Print JSON instead of text.")]
+    public bool Json { get; init; }
+
+    public override ValidationResult Validate() =>
+        Contract is null ? ValidationResult.Error("--contract ADDRESS is required (the address printed by 'opente settle --backend ethereum')")
+        : !Addr.IsAddress(Contract) ? ValidationResult.Error($"--contract '{Contract}' is not an address (0x and 40 hex digits)")
+        : Ledger is null ? ValidationResult.Error("--ledger FILE is required (the ledger to write)")
+        : FromBlock < 0 || ToBlock < FromBlock ? ValidationResult.Error("--from-block must be ≥ 0 and ≤ --to-block")
+        : ValidationResult.Success();
+}
+
+/// <summary>opente ledger import-chain: rebuild the double-entry ledger from an EnergyEscrow contract's events.</summary>
+public sealed class LedgerImportChainCommand : Command<LedgerImportChainSettings>
+{
+    public override int Execute(CommandContext context, LedgerImportChainSettings s, CancellationToken cancellationToken)
+    {
+        var rpc = s.Rpc ?? SettlementBackends.DefaultRpc;
+        SettlementBackends.ChainId(rpc);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        ChainHistory h;
+        try
+        {
+            h = ChainAudit.Read(rpc, Addr.Normalize(s.Contract!), s.FromBlock, s.ToBlock);
+        }
+        catch (Exception e) when (e is Nethereum.JsonRpc.Client.RpcResponseException or Nethereum.JsonRpc.Client.RpcClientUnknownException or InvalidDataException)
+        {
+            throw new UsageException($"--contract: reading the events of {s.Contract} failed ({e.Message}) — check the address and the block range");
+        }
+        if (h.Events == 0)
+            CliApp.Io.Err.WriteLine($"warning: no events from {s.Contract} in blocks {h.FromBlock}–{h.ToBlock} (is it the EnergyEscrow address?)");
+        var r = LedgerCommands.Guard(s.Ledger!, () =>
+        {
+            using var ledger = SqliteLedger.Open(s.Ledger!);
+            int added = 0;
+            for (int i = 0; i < h.Postings.Count; i += 1000) added += ledger.PostBatch([.. h.Postings.Skip(i).Take(1000)]);
+            return (Added: added, Entries: ledger.Count, Head: ledger.HeadHash);
+        });
+        double secs = sw.Elapsed.TotalSeconds;
+        if (s.Json)
+        {
+            Output.Emit(Output.Json(w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("rpc", rpc);
+                w.WriteString("contract", Addr.Normalize(s.Contract!));
+                w.WriteNumber("fromBlock", h.FromBlock);
+                w.WriteNumber("toBlock", h.ToBlock);
+                w.WriteNumber("events", h.Events);
+                w.WriteNumber("postings", h.Postings.Count);
+                w.WriteNumber("newPostings", r.Added);
+                w.WriteString("ledger", s.Ledger);
+                w.WriteNumber("ledgerEntries", r.Entries);
+                w.WriteString("ledgerHead", r.Head);
+                w.WriteNumber("trades", h.Trades.Count);
+                w.WriteNumber("settled", h.Trades.Values.Count(t => t.State == TradeState.Settled));
+                w.WriteNumber("refunded", h.Trades.Values.Count(t => t.State == TradeState.Refunded));
+                w.WriteNumber("open", h.Trades.Values.Count(t => t.State == TradeState.Open));
+                w.WriteNumber("readingsAccepted", h.ReadingsAccepted);
+                w.Strings("conflicts", h.Conflicts);
+                w.Number("seconds", secs);
+                w.WriteEndObject();
+            }), null);
+        }
+        else
+            CliApp.Io.Out.WriteLine($"imported {h.Events} events of {s.Contract} (blocks {h.FromBlock}–{h.ToBlock}): {h.Postings.Count} postings ({r.Added} new) into {s.Ledger}, " +
+                $"{r.Entries} entries, head {r.Head}; {h.Trades.Count} trades, {h.Conflicts.Count} conflicting readings ({secs:0.000} s)");
         return 0;
     }
 }
