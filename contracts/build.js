@@ -1,4 +1,6 @@
-// Compiles the contracts with solc-js (pinned in package.json) into build/<Name>.json { abi, bytecode }.
+// Compiles the contracts with solc-js (pinned in package.json) into build/<Name>.json { abi, bytecode, source, sourceSha256 }.
+// sourceSha256 (of the .sol file's bytes) lets a user of the artifact notice that it is older than its source.
+const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 const solc = require('solc');
@@ -16,5 +18,7 @@ if (errors.length) process.exit(1);
 fs.mkdirSync(path.join(__dirname, 'build'), { recursive: true });
 for (const [file, contracts] of Object.entries(out.contracts))
   for (const [name, c] of Object.entries(contracts))
-    fs.writeFileSync(path.join(__dirname, 'build', name + '.json'), JSON.stringify({ abi: c.abi, bytecode: '0x' + c.evm.bytecode.object }));
+    fs.writeFileSync(path.join(__dirname, 'build', name + '.json'), JSON.stringify({
+      abi: c.abi, bytecode: '0x' + c.evm.bytecode.object, source: file,
+      sourceSha256: crypto.createHash('sha256').update(fs.readFileSync(path.join(__dirname, file))).digest('hex') }));
 console.log('compiled', Object.values(out.contracts).flatMap(Object.keys).join(', '), 'with solc', solc.version());

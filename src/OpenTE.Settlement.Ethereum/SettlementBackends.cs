@@ -60,6 +60,7 @@ public static partial class SettlementBackends
             using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(artifact));
             if (doc.RootElement.GetProperty("abi").ValueKind != System.Text.Json.JsonValueKind.Array || doc.RootElement.GetProperty("bytecode").GetString() is not { Length: > 2 })
                 throw new System.Text.Json.JsonException("abi or bytecode missing");
+            if (StaleBecause(artifact, doc.RootElement) is { } why) throw new BackendException("--artifact", $"{artifact} {why}", BuildHint);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or IOException)
         {
@@ -90,6 +91,24 @@ public static partial class SettlementBackends
     {
         while (e.InnerException is not null) e = e.InnerException;
         return e;
+    }
+
+    /// <summary>
+    /// Why the artifact does not match its Solidity source beside it (contracts/X.sol for contracts/build/X.json), or null.
+    /// An artifact compiled from an older source deploys the old contract, whose events and views the backend would
+    /// misread: refused, not run. Without the source beside it (an artifact shipped alone) nothing is checked.
+    /// </summary>
+    public static string? StaleBecause(string artifact, System.Text.Json.JsonElement root)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(artifact));
+        var contracts = dir is null ? null : Path.GetDirectoryName(dir);
+        string source = root.TryGetProperty("source", out var s) && s.GetString() is { } name ? name : Path.GetFileNameWithoutExtension(artifact) + ".sol";
+        var sol = contracts is null ? null : Path.Combine(contracts, source);
+        if (sol is null || !File.Exists(sol)) return null;
+        if (!root.TryGetProperty("sourceSha256", out var h) || h.GetString() is not { } recorded)
+            return $"records no hash of its source {source} (built by an older build.js), so it may be stale";
+        var actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(sol)));
+        return actual == recorded ? null : $"was compiled from another version of {source} (source changed since the build)";
     }
 
     /// <summary>contracts/build/EnergyEscrow.json in the repository containing the working directory or the program.</summary>

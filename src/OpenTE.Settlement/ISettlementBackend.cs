@@ -27,6 +27,8 @@ public interface ISettlementBackend : IDisposable
     /// from the contract's events (same keys, kinds, accounts, commodities and amounts; times are block times).
     /// </summary>
     IReadOnlyList<Posting> Postings();
+    /// <summary>The detail of the last refusal when the backend knows more than its name (the embedded engine's amounts), else null.</summary>
+    string? LastRefusalDetail => null;
 }
 
 /// <summary>The embedded engine as a backend (postings go to an optional ledger, one batch per call).</summary>
@@ -69,8 +71,11 @@ public sealed class EmbeddedBackend(MarketRules rules, SqliteLedger? ledger = nu
 
     public IReadOnlyList<Posting> Postings() => _posted;
 
+    public string? LastRefusalDetail { get; private set; }
+
     private Refusal Post(EngineResult r)
     {
+        LastRefusalDetail = r.Accepted ? null : r.Message;
         if (r.Accepted && r.Postings.Count > 0)
         {
             _posted.AddRange(r.Postings);

@@ -71,7 +71,7 @@ public static class SettlementRun
                 participants.Add(Addr.Normalize(sc.Commitment.Buyer));
                 participants.Add(Addr.Normalize(sc.Commitment.Seller));
             }
-            else refused[line] = (id, $"{r}: {Explain(r)}", sc.Commitment.QuantityWh);
+            else refused[line] = (id, $"{r}: {be.LastRefusalDetail ?? Explain(r)}", sc.Commitment.QuantityWh);
         }
         var readingOutcomes = new List<ReadingOutcome>();
         var conflicts = new List<string>();
@@ -89,7 +89,7 @@ public static class SettlementRun
                 Refusal.None => "accepted", Refusal.DuplicateReading => "duplicate", Refusal.ConflictingReading => "conflict", _ => "refused",
             };
             if (r == Refusal.ConflictingReading) conflicts.Add($"meter {Addr.Normalize(sr.Reading.Meter)} interval {sr.Reading.IntervalStart}: refused {sr.Reading.EnergyWh} Wh");
-            readingOutcomes.Add(new(line, sr.Reading.Meter, sr.Reading.IntervalStart, status, r == Refusal.None ? null : $"{r}: {Explain(r)}"));
+            readingOutcomes.Add(new(line, sr.Reading.Meter, sr.Reading.IntervalStart, status, r == Refusal.None ? null : $"{r}: {be.LastRefusalDetail ?? Explain(r)}"));
         }
         readingOutcomes.Sort((a, b) => a.Line.CompareTo(b.Line));
         be.Advance(Math.Max(at, t0));
