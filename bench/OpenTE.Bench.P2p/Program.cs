@@ -37,6 +37,8 @@ public static class Program
             var relaxed = P2pAdmm.Solve(data, new AdmmOptions { MaxIterations = 40_000 });
             Row(peers, "local α=1.6", relaxed, baseline);
             if (peers > 1000) continue;
+            var central = P2pCentral.Solve(data); // the interior point on the whole market: its KKT fill grows fast beyond ~2,000 peers
+            Console.WriteLine($"{peers,7} {"central QP (IPM)",-22} {central.Status,14} {central.Iterations,11} {central.Seconds,9:0.00} {"",13} {central.Seconds / baseline.Seconds,11:0.00}x  {central.Welfare:F3} (ADMM α=1.6 within {Math.Abs(relaxed.Welfare - central.Welfare) / Math.Abs(central.Welfare):E1} relative)");
             Row(peers, "orleans in-process", OrleansP2p.SolveInProcessAsync(data).GetAwaiter().GetResult(), baseline);
             if (db is not null) Row(peers, "orleans 3 silos (pg)", OnPostgresCluster(db, data), baseline);
         }
