@@ -23,6 +23,11 @@ public interface IPeerGrain : IGrainWithStringKey
     Task<double[]> Finish(double[] partnerProposals, double rho, double alpha);
 }
 
+/// <remarks>
+/// Random placement: Orleans' default since 9.2 places by the silos' CPU and memory statistics, which put all of a
+/// market's peers on one silo of an idle test cluster; a market's peers should spread over the silos.
+/// </remarks>
+[Orleans.Placement.RandomPlacement]
 public sealed class PeerGrain : Grain, IPeerGrain
 {
     private Peer? _peer;

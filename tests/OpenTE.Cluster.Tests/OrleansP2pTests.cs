@@ -13,6 +13,7 @@ public sealed class ThreeSilos : IAsyncLifetime
         var builder = new TestClusterBuilder(3);
         Cluster = builder.Build();
         await Cluster.DeployAsync();
+        await Cluster.WaitForLivenessToStabilizeAsync(); // every silo knows the others before grains are placed
     }
 
     public async Task DisposeAsync() => await Cluster.StopAllSilosAsync();
