@@ -65,6 +65,8 @@ contract EnergyEscrow {
     event Settled(bytes32 indexed id, address indexed buyer, address indexed seller, uint64 deliveredWh, uint64 shortfallWh,
                   uint64 excessWh, uint64 lossWh, uint256 pay, uint256 refund, uint256 charge, uint256 credit, uint256 collateral);
     event Refunded(bytes32 indexed id, address indexed buyer, address indexed seller, uint256 escrow, uint256 collateral);
+    // a call of a multicall batch that was refused: its position and its revert data (the custom error)
+    event CallRefused(uint256 indexed index, bytes reason);
 
     error InvalidFields();
     error WrongMarket();
@@ -302,5 +304,20 @@ contract EnergyEscrow {
         openInGroup[keccak256(abi.encode(t.interval, t.seller))] -= 1;
         t.state = State.Refunded;
         emit Refunded(id, t.buyer, t.seller, t.escrow, t.collateral);
+    }
+
+    /// Several calls of this contract in one transaction (batched settlement: opens, readings, settleGroup, refunds),
+    /// each run as if sent alone by the same sender (delegatecall to this contract: msg.sender and the operator and
+    /// oracle checks are unchanged). A refused call undoes only itself and is reported by a CallRefused event with
+    /// its index and custom error; the others stand. Not payable, so no call can count the transaction's value twice
+    /// (deposits need their own transaction).
+    function multicall(bytes[] calldata calls) external returns (uint256 refused) {
+        for (uint256 i = 0; i < calls.length; i++) {
+            (bool ok, bytes memory reason) = address(this).delegatecall(calls[i]);
+            if (!ok) {
+                refused++;
+                emit CallRefused(i, reason);
+            }
+        }
     }
 }

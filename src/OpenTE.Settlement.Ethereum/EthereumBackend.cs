@@ -1,4 +1,6 @@
 using System.Numerics;
+using Nethereum.ABI.FunctionEncoding.Attributes;
+using Nethereum.Contracts;
 using System.Text.Json;
 using Nethereum.Hex.HexTypes;
 using Nethereum.Web3;
@@ -13,6 +15,14 @@ namespace OpenTE.Settlement.Ethereum;
 /// calls settleGroup / refund for what is due; the contract refuses anything early or repeated.
 /// The engine clock is mapped to block time with evm_setNextBlockTimestamp (strictly increasing).
 /// </summary>
+/// <summary>The contract's report of a refused call inside a multicall batch.</summary>
+[Nethereum.ABI.FunctionEncoding.Attributes.Event("CallRefused")]
+public sealed class CallRefusedEvent : IEventDTO
+{
+    [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("uint256", "index", 1, true)] public BigInteger Index { get; set; }
+    [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("bytes", "reason", 2, false)] public byte[]? Reason { get; set; }
+}
+
 public sealed class EthereumBackend : ISettlementBackend
 {
     private readonly Web3 _web3;
@@ -179,6 +189,120 @@ public sealed class EthereumBackend : ISettlementBackend
     /// <summary>Sends any contract function directly at engine time <paramref name="now"/> (tests, tools); returns the custom error name or null.</summary>
     public string? Transact(long now, string function, BigInteger? value, params object[] args) => Send(now, function, value, args);
 
+    /// <summary>Calls per multicall transaction in <see cref="Advance"/> and the batch helpers (an open costs ~0.1 M gas; blocks hold 30 M).</summary>
+    public int BatchSize { get; init; } = 100;
+
+    /// <summary>
+    /// Several contract calls in one transaction (the contract's <c>multicall</c>) at engine time <paramref name="now"/>:
+    /// returns per call null (done) or the custom error name it was refused with (from the receipt's CallRefused
+    /// events). A refused call undoes only itself.
+    /// </summary>
+    public IReadOnlyList<string?> SendBatch(long now, IReadOnlyList<(string Function, object[] Args)> calls)
+    {
+        var errors = new string?[calls.Count];
+        if (calls.Count == 0) return errors;
+        var data = calls.Select(c => Convert.FromHexString(_c.GetFunction(c.Function).GetData(c.Args)[2..])).ToList();
+        SetTime(now);
+        var fn = _c.GetFunction("multicall");
+        var gas = Sync(fn.EstimateGasAsync(_from, null, null, data));
+        var hash = Sync(fn.SendTransactionAsync(_from, new HexBigInteger(gas.Value * 13 / 10 + 10_000), null, data));
+        var receipt = WaitReceipt(hash);
+        if (receipt.Status.Value != 1) throw new InvalidOperationException($"multicall of {calls.Count} calls reverted (transaction {hash})");
+        foreach (var ev in receipt.DecodeAllEvents<CallRefusedEvent>())
+        {
+            int i = (int)ev.Event.Index;
+            var reason = ev.Event.Reason ?? [];
+            errors[i] = reason.Length >= 4 && _errors.TryGetValue(Convert.ToHexStringLower(reason, 0, 4), out var name) ? name
+                : "0x" + Convert.ToHexStringLower(reason);
+        }
+        return errors;
+    }
+
+    /// <summary>Opens many trades, <see cref="BatchSize"/> per transaction; the same refusals as <see cref="Open"/>, per commitment.</summary>
+    public IReadOnlyList<Refusal> OpenBatch(IReadOnlyList<SignedCommitment> commitments, long now)
+    {
+        var result = new Refusal[commitments.Count];
+        var sent = new List<int>();
+        var calls = new List<(string, object[])>();
+        for (int i = 0; i < commitments.Count; i++)
+        {
+            var c = commitments[i].Commitment;
+            if (!ValidFields(c)) { result[i] = Refusal.InvalidFields; continue; }
+            sent.Add(i);
+            calls.Add(("open", OpenArgs(commitments[i])));
+        }
+        for (int a = 0; a < calls.Count; a += BatchSize)
+        {
+            var errors = SendBatch(now, calls.GetRange(a, Math.Min(BatchSize, calls.Count - a)));
+            for (int j = 0; j < errors.Count; j++)
+            {
+                int i = sent[a + j];
+                result[i] = Map(errors[j]);
+                if (result[i] == Refusal.None) Track(commitments[i].Commitment);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Posts many readings, <see cref="BatchSize"/> per transaction; per reading the same outcome as
+    /// <see cref="PostReading"/> (a repeat within the batch counts against the first one, as on the chain).
+    /// </summary>
+    public IReadOnlyList<Refusal> PostReadingBatch(IReadOnlyList<SignedReading> readings, long now)
+    {
+        var result = new Refusal[readings.Count];
+        var known = new Dictionary<(string, long), long>();
+        var sent = new List<(int Index, long? Earlier)>();
+        var calls = new List<(string, object[])>();
+        for (int i = 0; i < readings.Count; i++)
+        {
+            var r = readings[i].Reading;
+            if (!Addr.IsAddress(r.Meter) || r.EnergyWh < 0 || r.IntervalStart < 0) { result[i] = Refusal.InvalidFields; continue; }
+            var key = (Addr.Normalize(r.Meter), r.IntervalStart);
+            long? earlier = known.TryGetValue(key, out var v) ? v
+                : Sync(_c.GetFunction("hasReading").CallAsync<bool>(key.Item1, (ulong)r.IntervalStart))
+                    ? (long)Sync(_c.GetFunction("readingOf").CallAsync<ulong>(key.Item1, (ulong)r.IntervalStart)) : null;
+            sent.Add((i, earlier));
+            calls.Add(("postReading", ReadingArgs(readings[i])));
+            if (earlier is null) known[key] = r.EnergyWh; // provisional: corrected below if the chain refuses it
+        }
+        for (int a = 0; a < calls.Count; a += BatchSize)
+        {
+            var errors = SendBatch(now, calls.GetRange(a, Math.Min(BatchSize, calls.Count - a)));
+            for (int j = 0; j < errors.Count; j++)
+            {
+                var (i, earlier) = sent[a + j];
+                var e = Map(errors[j]);
+                result[i] = e != Refusal.None || earlier is null ? e
+                    : earlier == readings[i].Reading.EnergyWh ? Refusal.DuplicateReading : Refusal.ConflictingReading;
+            }
+        }
+        return result;
+    }
+
+    private static bool ValidFields(TradeCommitment c) =>
+        Addr.IsAddress(c.Buyer) && Addr.IsAddress(c.Seller) && c.QuantityWh > 0 && c.PricePerMWh >= 0 && c.IntervalStart >= 0 && c.Expiry >= 0;
+
+    private static object[] OpenArgs(SignedCommitment sc)
+    {
+        var c = sc.Commitment;
+        return [Addr.Keccak(c.Market), (ulong)c.IntervalStart, Addr.Normalize(c.Buyer), Addr.Normalize(c.Seller),
+            (ulong)c.QuantityWh, (ulong)c.PricePerMWh, c.Nonce, (ulong)c.Expiry, Sig(sc.BuyerSignature), Sig(sc.SellerSignature)];
+    }
+
+    private static object[] ReadingArgs(SignedReading sr)
+    {
+        var r = sr.Reading;
+        return [Addr.Keccak(r.Market), Addr.Normalize(r.Meter), (ulong)r.IntervalStart, (ulong)r.EnergyWh, Sig(sr.Signature)];
+    }
+
+    private void Track(TradeCommitment c)
+    {
+        var key = (c.IntervalStart, Addr.Normalize(c.Seller));
+        if (!_open.TryGetValue(key, out var l)) _open[key] = l = [];
+        l.Add(c.Id);
+    }
+
     internal string? ErrorName(Exception e)
     {
         for (var x = e; x is not null; x = x.InnerException)
@@ -214,17 +338,9 @@ public sealed class EthereumBackend : ISettlementBackend
 
     public Refusal Open(SignedCommitment sc, long now)
     {
-        var c = sc.Commitment;
-        if (!Addr.IsAddress(c.Buyer) || !Addr.IsAddress(c.Seller) || c.QuantityWh <= 0 || c.PricePerMWh < 0 || c.IntervalStart < 0 || c.Expiry < 0)
-            return Refusal.InvalidFields;
-        var r = Map(Send(now, "open", null, Addr.Keccak(c.Market), (ulong)c.IntervalStart, Addr.Normalize(c.Buyer), Addr.Normalize(c.Seller),
-            (ulong)c.QuantityWh, (ulong)c.PricePerMWh, c.Nonce, (ulong)c.Expiry, Sig(sc.BuyerSignature), Sig(sc.SellerSignature)));
-        if (r == Refusal.None)
-        {
-            var key = (c.IntervalStart, Addr.Normalize(c.Seller));
-            if (!_open.TryGetValue(key, out var l)) _open[key] = l = [];
-            l.Add(c.Id);
-        }
+        if (!ValidFields(sc.Commitment)) return Refusal.InvalidFields;
+        var r = Map(Send(now, "open", null, OpenArgs(sc)));
+        if (r == Refusal.None) Track(sc.Commitment);
         return r;
     }
 
@@ -241,37 +357,36 @@ public sealed class EthereumBackend : ISettlementBackend
         var meter = Addr.Normalize(r.Meter);
         bool had = Sync(_c.GetFunction("hasReading").CallAsync<bool>(meter, (ulong)r.IntervalStart));
         long old = had ? (long)Sync(_c.GetFunction("readingOf").CallAsync<ulong>(meter, (ulong)r.IntervalStart)) : 0;
-        var e = Map(Send(now, "postReading", null, Addr.Keccak(r.Market), meter, (ulong)r.IntervalStart, (ulong)r.EnergyWh, Sig(sr.Signature)));
+        var e = Map(Send(now, "postReading", null, ReadingArgs(sr)));
         if (e != Refusal.None || !had) return e;
         return old == r.EnergyWh ? Refusal.DuplicateReading : Refusal.ConflictingReading;
     }
 
+    /// <summary>Settles and refunds what is due: all due settleGroup and refund calls go in multicall transactions (<see cref="BatchSize"/> each).</summary>
     public int Advance(long now)
     {
         int changed = 0;
         var done = new List<(long, string)>();
+        var calls = new List<(string Function, object[] Args)>();
         foreach (var (key, ids) in _open)
         {
             var (interval, seller) = key;
             if (now < _rules.IntervalEnd(interval)) continue;
             bool has = Sync(_c.GetFunction("hasReading").CallAsync<bool>(_ownerMeter[seller], (ulong)interval));
             if (has)
-            {
-                var sorted = ids.Order(StringComparer.Ordinal).Select(i => Convert.FromHexString(i[2..])).ToList();
-                var e = Send(now, "settleGroup", null, (ulong)interval, seller, sorted);
-                if (e is not null) throw new InvalidOperationException($"settleGroup: {e}");
-            }
+                calls.Add(("settleGroup", [(ulong)interval, seller, ids.Order(StringComparer.Ordinal).Select(i => Convert.FromHexString(i[2..])).ToList()]));
             else if (now >= _rules.Deadline(interval))
-            {
-                foreach (var id in ids)
-                {
-                    var e = Send(now, "refund", null, Convert.FromHexString(id[2..]));
-                    if (e is not null) throw new InvalidOperationException($"refund: {e}");
-                }
-            }
+                foreach (var id in ids) calls.Add(("refund", [Convert.FromHexString(id[2..])]));
             else continue;
             changed += ids.Count;
             done.Add(key);
+        }
+        for (int a = 0; a < calls.Count; a += BatchSize)
+        {
+            var part = calls.GetRange(a, Math.Min(BatchSize, calls.Count - a));
+            var errors = part.Count == 1 ? [Send(now, part[0].Function, null, part[0].Args)] : SendBatch(now, part);
+            for (int j = 0; j < errors.Count; j++)
+                if (errors[j] is { } e) throw new InvalidOperationException($"{part[j].Function}: {e}");
         }
         foreach (var k in done) _open.Remove(k);
         return changed;
