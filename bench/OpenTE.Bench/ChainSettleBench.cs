@@ -18,9 +18,12 @@ namespace OpenTE.Bench;
 ///   here, signed locally; at most 200 in flight), receipts polled every 5 ms in a second task; a barrier after the opens moves the chain's
 ///   clock past the intervals, then every reading and settle is sent back to back (nonce order keeps each reading before
 ///   its settle). Once with anvil mining each transaction (automine) and once with <c>--block-time 1</c>.</item>
+/// <item>ethereum, batched: the contract's multicall, B opens / readings / settleGroup calls per transaction
+///   (<see cref="EthereumBackend.OpenBatch"/>, <see cref="EthereumBackend.PostReadingBatch"/>, <see cref="EthereumBackend.Advance"/>), each awaited.</item>
 /// </list>
-/// Latency: per call (embedded, unbatched) or per transaction from send to the receipt seen (pipelined).
-/// `dotnet run -c Release --project bench/OpenTE.Bench -- --settle-chain [TRADES] [RPC_URL] [--modes=unbatched,pipelined,blocktime]`: without RPC_URL a fresh
+/// Latency: per call (embedded, unbatched) or per transaction from send to the receipt seen (pipelined, batched; for the
+/// settle transactions of the batched mode: Advance's time over its transactions).
+/// `dotnet run -c Release --project bench/OpenTE.Bench -- --settle-chain [TRADES] [RPC_URL] [--modes=unbatched,pipelined,blocktime,batched] [--batch=B]`: without RPC_URL a fresh
 /// anvil (contracts/node_modules, `--prune-history`) is started per chain mode and stopped by its pid; build the contract
 /// first (cd contracts &amp;&amp; npm ci &amp;&amp; node build.js). With RPC_URL only the automine modes run, on that node.
 /// </summary>
@@ -57,10 +60,12 @@ public static class ChainSettleBench
             using var a = AnvilProcess.Start(anvilBin);
             return run(a.Url);
         }
-        var modes = (args.FirstOrDefault(a => a.StartsWith("--modes=", StringComparison.Ordinal))?["--modes=".Length..] ?? "unbatched,pipelined,blocktime").Split(',');
+        var modes = (args.FirstOrDefault(a => a.StartsWith("--modes=", StringComparison.Ordinal))?["--modes=".Length..] ?? "unbatched,pipelined,blocktime,batched").Split(',');
+        int batch = int.Parse(args.FirstOrDefault(a => a.StartsWith("--batch=", StringComparison.Ordinal))?["--batch=".Length..] ?? "50");
         if (modes.Contains("unbatched")) rows.Add(Chain(u => Unbatched(Deploy(u, rules, artifact, null), keys, meters, rules, n, "unbatched, each call awaited")));
         if (modes.Contains("pipelined")) rows.Add(Chain(u => Pipelined(Deploy(u, rules, artifact, null), keys, meters, rules, n, null, "pipelined, automine")));
         if (modes.Contains("blocktime")) rows.Add(Chain(u => Pipelined(Deploy(u, rules, artifact, null), keys, meters, rules, n, 1, "pipelined, block time 1 s")));
+        if (modes.Contains("batched")) rows.Add(Chain(u => Batched(Deploy(u, rules, artifact, null), keys, meters, rules, n, batch, $"batched, multicall of {batch}, each awaited")));
 
         Console.WriteLine();
         Console.WriteLine("| backend | mode | settlements | seconds | settlements/s | p50 ms | p95 ms | rate vs embedded |");
@@ -128,6 +133,44 @@ public static class ChainSettleBench
             lat.Add(call.Elapsed.TotalMilliseconds);
             now = rules.IntervalEnd(iv) + 2;
         }
+        double secs = sw.Elapsed.TotalSeconds;
+        Check(be, trades.Select(t => t.C).ToList(), n);
+        var row = new Row(be.Name, mode, n, secs, Pct(lat, 0.50), Pct(lat, 0.95));
+        Console.WriteLine($"  {row.Backend}, {row.Mode}: {secs:0.000} s");
+        return row;
+    }
+
+    /// <summary>Opens in multicalls of <paramref name="b"/>, then (after the intervals) readings, then one Advance settling every group in multicalls.</summary>
+    private static Row Batched(EthereumBackend be, KeyPair[] keys, KeyPair[] meters, MarketRules rules, int n, int b, string mode)
+    {
+        using var _ = be;
+        be.BatchSize = b;
+        long now = Start(be) + 10;
+        Setup(be, keys, meters, now);
+        long t0 = (now / rules.IntervalSeconds + 4) * rules.IntervalSeconds;
+        var trades = Trades(keys, meters, rules, n, t0);
+        var lat = new List<double>();
+        var call = new Stopwatch();
+        var sw = Stopwatch.StartNew();
+        for (int a = 0; a < n; a += b)
+        {
+            call.Restart();
+            var r = be.OpenBatch([.. trades.Skip(a).Take(b).Select(t => t.C)], now + 1);
+            if (r.Any(x => x != Refusal.None)) throw new InvalidOperationException("open refused: " + r.First(x => x != Refusal.None));
+            lat.Add(call.Elapsed.TotalMilliseconds);
+        }
+        long after = rules.IntervalEnd(trades.Max(t => t.Iv));
+        for (int a = 0; a < n; a += b)
+        {
+            call.Restart();
+            var r = be.PostReadingBatch([.. trades.Skip(a).Take(b).Select(t => t.R)], after);
+            if (r.Any(x => x != Refusal.None)) throw new InvalidOperationException("reading refused: " + r.First(x => x != Refusal.None));
+            lat.Add(call.Elapsed.TotalMilliseconds);
+        }
+        call.Restart();
+        if (be.Advance(after + 1) != n) throw new InvalidOperationException("not all settled");
+        int txs = (n + b - 1) / b;
+        for (int i = 0; i < txs; i++) lat.Add(call.Elapsed.TotalMilliseconds / txs);
         double secs = sw.Elapsed.TotalSeconds;
         Check(be, trades.Select(t => t.C).ToList(), n);
         var row = new Row(be.Name, mode, n, secs, Pct(lat, 0.50), Pct(lat, 0.95));

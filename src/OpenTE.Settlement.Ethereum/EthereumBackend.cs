@@ -190,7 +190,8 @@ public sealed class EthereumBackend : ISettlementBackend
     public string? Transact(long now, string function, BigInteger? value, params object[] args) => Send(now, function, value, args);
 
     /// <summary>Calls per multicall transaction in <see cref="Advance"/> and the batch helpers (an open costs ~0.1 M gas; blocks hold 30 M).</summary>
-    public int BatchSize { get; init; } = 100;
+    public int BatchSize { get; set; } = 100;
+    private long? _blockGasLimit;
 
     /// <summary>
     /// Several contract calls in one transaction (the contract's <c>multicall</c>) at engine time <paramref name="now"/>:
@@ -204,7 +205,19 @@ public sealed class EthereumBackend : ISettlementBackend
         var data = calls.Select(c => Convert.FromHexString(_c.GetFunction(c.Function).GetData(c.Args)[2..])).ToList();
         SetTime(now);
         var fn = _c.GetFunction("multicall");
-        var gas = Sync(fn.EstimateGasAsync(_from, null, null, data));
+        HexBigInteger? gas = null;
+        try { gas = Sync(fn.EstimateGasAsync(_from, null, null, data)); }
+        catch (Nethereum.JsonRpc.Client.RpcResponseException e) when (calls.Count > 1 && e.Message.Contains("gas", StringComparison.OrdinalIgnoreCase)) { }
+        _blockGasLimit ??= (long)Sync(_web3.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(
+            Nethereum.RPC.Eth.DTOs.BlockParameter.CreateLatest())).GasLimit.Value;
+        if (gas is null || gas.Value * 13 / 10 + 10_000 > _blockGasLimit)
+        {
+            if (calls.Count == 1) throw new InvalidOperationException($"{calls[0].Function} alone needs more gas than a block holds ({_blockGasLimit})");
+            // more than a block holds: send the two halves (same engine time)
+            int half = calls.Count / 2;
+            var list = calls as List<(string, object[])> ?? [.. calls];
+            return [.. SendBatch(now, list.GetRange(0, half)), .. SendBatch(now, list.GetRange(half, calls.Count - half))];
+        }
         var hash = Sync(fn.SendTransactionAsync(_from, new HexBigInteger(gas.Value * 13 / 10 + 10_000), null, data));
         var receipt = WaitReceipt(hash);
         if (receipt.Status.Value != 1) throw new InvalidOperationException($"multicall of {calls.Count} calls reverted (transaction {hash})");

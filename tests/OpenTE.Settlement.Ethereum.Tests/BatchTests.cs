@@ -80,4 +80,21 @@ public sealed class BatchTests(Anvil chain) : IClassFixture<Anvil>
         Assert.Equal(0, eth.Balance(who).Available);
         Assert.Equal(BigInteger.Zero, eth.Web3.Eth.GetBalance.SendRequestAsync(eth.Address).GetAwaiter().GetResult().Value);
     }
+
+    [ChainFact]
+    public void A_batch_larger_than_a_block_is_split_and_every_call_still_runs()
+    {
+        var rules = new MarketRules("batch-split");
+        var (b, sl, m) = (KeyPair.Generate(), KeyPair.Generate(), KeyPair.Generate());
+        using var eth = new EthereumBackend(chain.Url, Anvil.OperatorKey, rules, Anvil.Artifact("EnergyEscrow")) { BatchSize = 1000 };
+        long t0 = NextT0();
+        eth.RegisterMeter(m.Address, sl.Address);
+        Assert.Equal(Refusal.None, eth.Deposit(b.Address, 1_000_000_000, t0 - 3000));
+        Assert.Equal(Refusal.None, eth.Deposit(sl.Address, 1_000_000_000, t0 - 2999));
+        // 220 opens (~0.15 M gas each) do not fit one 30 M gas block: the batch is halved until they do
+        var opens = Enumerable.Range(0, 220).Select(i => new TradeCommitment(rules.Market, t0, b.Address, sl.Address, 100, 50_000, (ulong)i + 1, t0).Sign(b, sl)).ToList();
+        var r = eth.OpenBatch(opens, t0 - 100);
+        Assert.All(r, x => Assert.Equal(Refusal.None, x));
+        Assert.All(opens, c => Assert.Equal(TradeState.Open, eth.Trade(c.Commitment.Id)!.State));
+    }
 }
