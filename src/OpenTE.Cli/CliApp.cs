@@ -77,11 +77,11 @@ public static class CliApp
                     .WithDescription("Peer-to-peer market by consensus ADMM: bilateral trades and prices, welfare, residual plot; peers in this process or as Orleans grains.")
                     .WithExample("p2p", "examples/p2p-community.json")
                     .WithExample("p2p", "examples/p2p-community.json", "--engine", "orleans", "--json")
-                    .WithExample("p2p", "examples/p2p-community.json", "--engine", "orleans", "--cluster-db", "Host=127.0.0.1;Username=postgres;Database=opente");
+                    .WithExample("p2p", "examples/p2p-community.json", "--engine", "orleans", "--cluster-db", "\"Host=127.0.0.1;Username=postgres;Database=opente\"");
                 config.AddCommand<SiloCommand>("silo")
                     .WithDescription("Run one Orleans silo for the P2P market's peer grains, clustered through PostgreSQL (ADO.NET clustering); several on one or many machines form the cluster 'p2p --engine orleans --cluster-db' runs on.")
-                    .WithExample("silo", "--cluster-db", "Host=127.0.0.1;Username=postgres;Database=opente", "--silo-port", "11111", "--gateway-port", "30000")
-                    .WithExample("silo", "--cluster-db", "Host=db.lan;Username=opente;Password=...;Database=opente", "--address", "192.168.1.20");
+                    .WithExample("silo", "--cluster-db", "\"Host=127.0.0.1;Username=postgres;Database=opente\"", "--silo-port", "11111", "--gateway-port", "30000")
+                    .WithExample("silo", "--cluster-db", "\"Host=db.lan;Username=opente;Password=...;Database=opente\"", "--address", "192.168.1.20");
                 config.AddCommand<ClearCommand>("clear")
                     .WithDescription("Clear bids and offers: network-constrained (dcopf) or copper-plate double auction (uniform, pay-as-bid).")
                     .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv")
