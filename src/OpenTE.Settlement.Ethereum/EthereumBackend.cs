@@ -92,6 +92,7 @@ public sealed class EthereumBackend : ISettlementBackend
             Address = contract;
             _c = _web3.Eth.GetContract(Abi, Address);
             CheckAttached();
+            _attached = true;
             DeployBlock = 0;
         }
         _time = Math.Max(_time, Sync(LatestTimestamp()));
@@ -191,6 +192,7 @@ public sealed class EthereumBackend : ISettlementBackend
 
     /// <summary>Calls per multicall transaction in <see cref="Advance"/> and the batch helpers (an open costs ~0.1 M gas; blocks hold 30 M).</summary>
     public int BatchSize { get; set; } = 100;
+    private readonly bool _attached;
     private long? _blockGasLimit;
 
     /// <summary>
@@ -346,7 +348,31 @@ public sealed class EthereumBackend : ISettlementBackend
         if (e is not null) throw new InvalidOperationException($"setImbalancePrice: {e}");
     }
 
-    public Refusal Deposit(string participant, long amount, long now) =>
+    private long _deposits;
+    private Dictionary<string, long>? _depositsOnChain;
+
+    /// <summary>
+    /// Pays a deposit from the operator's account. Attached to an existing contract (<c>--contract</c>), a deposit whose
+    /// key (deposit:N:participant, N counting this run's deposits as the engine does) is already on the chain with the
+    /// same amount is not paid again: re-running a market file against its contract is idempotent, as re-posting to a
+    /// ledger is. The same key with another amount is refused with the reason.
+    /// </summary>
+    public Refusal Deposit(string participant, long amount, long now)
+    {
+        string key = EscrowEngine.DepositKey(++_deposits, participant);
+        if (_attached && amount > 0 && Addr.IsAddress(participant))
+        {
+            _depositsOnChain ??= History().Postings.Where(p => p.Kind == "deposit")
+                .ToDictionary(p => p.Key, p => p.Lines.Where(l => l.Amount > 0).Sum(l => l.Amount), StringComparer.Ordinal);
+            if (_depositsOnChain.TryGetValue(key, out var paid))
+                return paid == amount ? Refusal.None
+                    : throw new BackendException("--contract", $"deposit {key} is already on the chain with {paid}, the market file says {amount}",
+                        "use the market file the contract was set up with, or deploy a fresh contract (no --contract)");
+        }
+        return DepositNow(participant, amount, now);
+    }
+
+    private Refusal DepositNow(string participant, long amount, long now) =>
         amount <= 0 ? Refusal.InvalidFields : Map(Send(now, "depositFor", amount, Addr.Normalize(participant)));
 
     public Refusal Open(SignedCommitment sc, long now)

@@ -74,6 +74,15 @@ public sealed class CliChainTests(Anvil chain) : IClassFixture<Anvil>, IDisposab
         Assert.Equal(contract, again.GetProperty("contract").GetString());
         Assert.Equal(40, again.GetProperty("refused").GetInt32());
         Assert.All(again.GetProperty("tradeResults").EnumerateArray(), t => Assert.StartsWith("Replay", t.GetProperty("reason").GetString()));
+        // and the market file's deposits are already on the chain: not paid twice, every balance as after the first run
+        Assert.Equal(eth.GetProperty("balances").GetRawText(), again.GetProperty("balances").GetRawText());
+        // a market file whose deposit differs from the one on the chain is refused, naming the deposit
+        var market = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Example("market.json")))!;
+        market["deposits"]![0]!["amount"] = market["deposits"]![0]!["amount"]!.GetValue<long>() + 1;
+        File.WriteAllText(F("market2.json"), market.ToJsonString());
+        (code, _, err) = Run([.. files, "--market", F("market2.json"), "--backend", "ethereum", "--rpc", chain.Url, "--operator-key", Anvil.OperatorKey, "--contract", contract]);
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: --contract: deposit deposit:1:", err);
     }
 
     [ChainFact]
