@@ -138,10 +138,8 @@ public sealed class SettleCommand : Command<SettleSettings>
                 }
                 w.WriteNumber("moneyTotal", r.MoneyTotal);
                 w.WriteNumber("energyTotalWh", r.EnergyTotal);
-                w.WriteStartArray("tradeResults");
-                foreach (var t in r.TradeOutcomes)
+                w.Objects("tradeResults", r.TradeOutcomes, t =>
                 {
-                    w.WriteStartObject();
                     w.WriteNumber("line", t.Line);
                     w.WriteString("id", t.Id);
                     w.WriteString("status", t.Status);
@@ -151,21 +149,15 @@ public sealed class SettleCommand : Command<SettleSettings>
                     w.WriteNumber("sellerPaid", t.SellerPaid);
                     w.WriteNumber("buyerRefund", t.BuyerRefund);
                     w.WriteNumber("imbalanceAmount", t.ImbalanceAmount);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteStartArray("readingResults");
-                foreach (var x in r.ReadingOutcomes.Where(x => x.Status != "accepted"))
+                });
+                w.Objects("readingResults", r.ReadingOutcomes.Where(x => x.Status != "accepted"), x =>
                 {
-                    w.WriteStartObject();
                     w.WriteNumber("line", x.Line);
                     w.WriteString("meter", x.Meter);
                     w.WriteString("interval", SettlementCsv.Time(x.IntervalStart));
                     w.WriteString("status", x.Status);
                     if (x.Reason is not null) w.WriteString("reason", x.Reason);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
+                });
                 LedgerCommands.WriteBalances(w, r.Balances);
                 w.WriteEndObject();
             }), s.Out);
@@ -515,19 +507,13 @@ internal static class LedgerCommands
         }
     }
 
-    public static void WriteBalances(System.Text.Json.Utf8JsonWriter w, IReadOnlyList<ParticipantBalance> b)
-    {
-        w.WriteStartArray("balances");
-        foreach (var x in b)
+    public static void WriteBalances(System.Text.Json.Utf8JsonWriter w, IReadOnlyList<ParticipantBalance> b) =>
+        w.Objects("balances", b, x =>
         {
-            w.WriteStartObject();
             w.WriteString("participant", x.Participant);
             w.WriteNumber("available", x.Available);
             w.WriteNumber("escrow", x.Escrow);
             w.WriteNumber("collateral", x.Collateral);
             w.WriteNumber("energyWh", x.EnergyWh);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-    }
+        });
 }
