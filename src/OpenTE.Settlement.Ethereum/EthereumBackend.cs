@@ -204,6 +204,7 @@ public sealed class EthereumBackend : ISettlementBackend
     {
         var errors = new string?[calls.Count];
         if (calls.Count == 0) return errors;
+        if (calls.Count == 1) return [Send(now, calls[0].Function, null, calls[0].Args)]; // one call: sent as itself
         var data = calls.Select(c => Convert.FromHexString(_c.GetFunction(c.Function).GetData(c.Args)[2..])).ToList();
         SetTime(now);
         var fn = _c.GetFunction("multicall");
@@ -214,7 +215,6 @@ public sealed class EthereumBackend : ISettlementBackend
             Nethereum.RPC.Eth.DTOs.BlockParameter.CreateLatest())).GasLimit.Value;
         if (gas is null || gas.Value * 13 / 10 + 10_000 > _blockGasLimit)
         {
-            if (calls.Count == 1) throw new InvalidOperationException($"{calls[0].Function} alone needs more gas than a block holds ({_blockGasLimit})");
             // more than a block holds: send the two halves (same engine time)
             int half = calls.Count / 2;
             var list = calls as List<(string, object[])> ?? [.. calls];
@@ -233,7 +233,7 @@ public sealed class EthereumBackend : ISettlementBackend
         return errors;
     }
 
-    /// <summary>Opens many trades, <see cref="BatchSize"/> per transaction; the same refusals as <see cref="Open"/>, per commitment.</summary>
+    /// <summary>Opens many trades, <see cref="BatchSize"/> per transaction (one alone is sent as itself); per commitment the refusal it would get alone.</summary>
     public IReadOnlyList<Refusal> OpenBatch(IReadOnlyList<SignedCommitment> commitments, long now)
     {
         var result = new Refusal[commitments.Count];
@@ -260,8 +260,8 @@ public sealed class EthereumBackend : ISettlementBackend
     }
 
     /// <summary>
-    /// Posts many readings, <see cref="BatchSize"/> per transaction; per reading the same outcome as
-    /// <see cref="PostReading"/> (a repeat within the batch counts against the first one, as on the chain).
+    /// Posts many readings, <see cref="BatchSize"/> per transaction (one alone is sent as itself); per reading the outcome
+    /// it would get alone — accepted, duplicate or conflicting (from the stored reading, or an earlier one in the batch), or refused.
     /// </summary>
     public IReadOnlyList<Refusal> PostReadingBatch(IReadOnlyList<SignedReading> readings, long now)
     {
@@ -375,13 +375,7 @@ public sealed class EthereumBackend : ISettlementBackend
     private Refusal DepositNow(string participant, long amount, long now) =>
         amount <= 0 ? Refusal.InvalidFields : Map(Send(now, "depositFor", amount, Addr.Normalize(participant)));
 
-    public Refusal Open(SignedCommitment sc, long now)
-    {
-        if (!ValidFields(sc.Commitment)) return Refusal.InvalidFields;
-        var r = Map(Send(now, "open", null, OpenArgs(sc)));
-        if (r == Refusal.None) Track(sc.Commitment);
-        return r;
-    }
+    public Refusal Open(SignedCommitment sc, long now) => OpenBatch([sc], now)[0];
 
     private static byte[] Sig(string hex)
     {
@@ -389,17 +383,7 @@ public sealed class EthereumBackend : ISettlementBackend
         return h.Length % 2 == 0 && h.All(Uri.IsHexDigit) ? Convert.FromHexString(h) : [];
     }
 
-    public Refusal PostReading(SignedReading sr, long now)
-    {
-        var r = sr.Reading;
-        if (!Addr.IsAddress(r.Meter) || r.EnergyWh < 0 || r.IntervalStart < 0) return Refusal.InvalidFields;
-        var meter = Addr.Normalize(r.Meter);
-        bool had = Sync(_c.GetFunction("hasReading").CallAsync<bool>(meter, (ulong)r.IntervalStart));
-        long old = had ? (long)Sync(_c.GetFunction("readingOf").CallAsync<ulong>(meter, (ulong)r.IntervalStart)) : 0;
-        var e = Map(Send(now, "postReading", null, ReadingArgs(sr)));
-        if (e != Refusal.None || !had) return e;
-        return old == r.EnergyWh ? Refusal.DuplicateReading : Refusal.ConflictingReading;
-    }
+    public Refusal PostReading(SignedReading sr, long now) => PostReadingBatch([sr], now)[0];
 
     /// <summary>Settles and refunds what is due: all due settleGroup and refund calls go in multicall transactions (<see cref="BatchSize"/> each).</summary>
     public int Advance(long now)
@@ -423,7 +407,7 @@ public sealed class EthereumBackend : ISettlementBackend
         for (int a = 0; a < calls.Count; a += BatchSize)
         {
             var part = calls.GetRange(a, Math.Min(BatchSize, calls.Count - a));
-            var errors = part.Count == 1 ? [Send(now, part[0].Function, null, part[0].Args)] : SendBatch(now, part);
+            var errors = SendBatch(now, part);
             for (int j = 0; j < errors.Count; j++)
                 if (errors[j] is { } e) throw new InvalidOperationException($"{part[j].Function}: {e}");
         }
