@@ -123,16 +123,9 @@ public sealed record AdmmOptions
 /// </summary>
 public static class PeerStep
 {
-    /// <param name="target">t_nm per partner (at least as long as <paramref name="partners"/>).</param>
-    /// <param name="trades">Receives P_nm per partner.</param>
-    public static void Solve(Peer peer, IReadOnlyList<int> partners, double[] target, double rho, double[] trades)
-    {
-        Span<double> charges = partners.Count <= 128 ? stackalloc double[partners.Count] : new double[partners.Count];
-        for (int k = 0; k < charges.Length; k++) charges[k] = peer.Partners[partners[k]];
-        Solve(peer, charges, target, rho, trades);
-    }
-
     /// <param name="charges">c_nm per partner, in the order of <paramref name="target"/> and <paramref name="trades"/>.</param>
+    /// <param name="target">t_nm per partner (at least as long as <paramref name="charges"/>).</param>
+    /// <param name="trades">Receives P_nm per partner.</param>
     public static void Solve(Peer peer, ReadOnlySpan<double> charges, ReadOnlySpan<double> target, double rho, Span<double> trades)
     {
         int K = charges.Length;
