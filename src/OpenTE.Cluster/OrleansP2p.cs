@@ -32,7 +32,7 @@ public static class OrleansP2p
         var P = partners.Select(p => new double[p.Length]).ToArray();
         var z = partners.Select(p => new double[p.Length]).ToArray();   // the coordinator's copy of the consensus, for the residuals only
         double rho = o.Rho, rhoPrev = o.Rho, alpha = o.Relaxation;
-        var history = new List<(double, double, double)>();
+        var history = new List<(double Primal, double Dual, double Rho)>();
         string status = "not-converged";
         int iter;
         double[] Incoming(double[][] proposals, int n) => [.. partners[n].Select((m, k) => proposals[m][back[n][k]])];
@@ -40,14 +40,10 @@ public static class OrleansP2p
         {
             var current = P;
             var next = await Task.WhenAll(Enumerable.Range(0, N).Select(n => peers[n].Round(Incoming(current, n), rhoPrev, rho, alpha, iter == 1)));
-            var (primal, dual) = P2pAdmm.Residuals(partners, back, next, z, alpha);
-            dual *= rho;
+            var (primal, dz) = P2pAdmm.Residuals(partners, back, next, z, alpha);
             P = next;
-            history.Add((primal, dual, rho));
-            if (iter % 50 == 0) o.Progress?.Report((iter, primal, dual));
             rhoPrev = rho;
-            if (primal <= o.Tolerance && dual <= o.Tolerance) { status = "converged"; break; }
-            rho = o.NextRho(iter, rho, primal, dual);
+            if (o.Converged(iter, primal, rho * dz, ref rho, history)) { status = "converged"; break; }
         }
         var final = P;
         var prices = await Task.WhenAll(Enumerable.Range(0, N).Select(n => peers[n].Finish(Incoming(final, n), rhoPrev, alpha)));

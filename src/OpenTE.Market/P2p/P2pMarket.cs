@@ -102,6 +102,19 @@ public sealed record AdmmOptions
     public double RhoMax { get; init; } = 1e3;
     public IProgress<(int Iteration, double Primal, double Dual)>? Progress { get; init; }
 
+    /// <summary>
+    /// The end of an iteration, the same for every engine: records the residuals, reports progress every 50 iterations,
+    /// and either says the stopping rule is met or moves ρ on (<see cref="NextRho"/>).
+    /// </summary>
+    public bool Converged(int iteration, double primal, double dual, ref double rho, List<(double Primal, double Dual, double Rho)> history)
+    {
+        history.Add((primal, dual, rho));
+        if (iteration % 50 == 0) Progress?.Report((iteration, primal, dual));
+        if (primal <= Tolerance && dual <= Tolerance) return true;
+        rho = NextRho(iteration, rho, primal, dual);
+        return false;
+    }
+
     /// <summary>Residual balancing: ρ for the next iteration after iteration <paramref name="iteration"/>.</summary>
     public double NextRho(int iteration, double rho, double primal, double dual)
     {
@@ -186,7 +199,7 @@ public static class P2pAdmm
         var charges = partners.Select((p, n) => p.Select(m => data.Peers[n].Partners[m]).ToArray()).ToArray();
         var target = new double[partners.Max(p => p.Length) + 1];
         double rho = o.Rho, alpha = o.Relaxation;
-        var history = new List<(double, double, double)>();
+        var history = new List<(double Primal, double Dual, double Rho)>();
         string status = "not-converged";
         int iter = 0;
         for (iter = 1; iter <= o.MaxIterations; iter++)
@@ -197,11 +210,7 @@ public static class P2pAdmm
                 PeerStep.Solve(data.Peers[n], charges[n], target, rho, P[n]);
             }
             var (primal, dz) = Residuals(partners, back, P, z, alpha, lam, rho);
-            double dual = rho * dz;
-            history.Add((primal, dual, rho));
-            if (iter % 50 == 0) o.Progress?.Report((iter, primal, dual));
-            if (primal <= o.Tolerance && dual <= o.Tolerance) { status = "converged"; break; }
-            rho = o.NextRho(iter, rho, primal, dual);
+            if (o.Converged(iter, primal, rho * dz, ref rho, history)) { status = "converged"; break; }
         }
         iter = Math.Min(iter, o.MaxIterations);
         return Result(data, partners, P, lam, status, iter, history, sw.Elapsed.TotalSeconds);
