@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -38,7 +39,7 @@ public static class Program
             Row(peers, "local α=1.6", relaxed, baseline);
             if (peers > 1000) continue;
             var central = P2pCentral.Solve(data); // the interior point on the whole market: its KKT fill grows fast beyond ~2,000 peers
-            Console.WriteLine($"{peers,7} {"central QP (IPM)",-22} {central.Status,14} {central.Iterations,11} {central.Seconds,9:0.00} {"",13} {central.Seconds / baseline.Seconds,11:0.00}x  {central.Welfare:F3} (ADMM α=1.6 within {Math.Abs(relaxed.Welfare - central.Welfare) / Math.Abs(central.Welfare):E1} relative)");
+            Console.WriteLine($"{peers,7} {"central QP (IPM)",-22} {central.Status.Word(),14} {central.Iterations,11} {central.Seconds,9:0.00} {"",13} {central.Seconds / baseline.Seconds,11:0.00}x  {central.Welfare:F3} (ADMM α=1.6 within {Math.Abs(relaxed.Welfare - central.Welfare) / Math.Abs(central.Welfare):E1} relative)");
             Row(peers, "orleans in-process", OrleansP2p.SolveInProcessAsync(data).GetAwaiter().GetResult(), baseline);
             if (db is not null) Row(peers, "orleans 3 silos (pg)", OnPostgresCluster(db, data), baseline);
         }
@@ -46,7 +47,7 @@ public static class Program
     }
 
     private static void Row(int peers, string engine, P2pResult r, P2pResult baseline) =>
-        Console.WriteLine($"{peers,7} {engine,-22} {r.Status,14} {r.Iterations,11} {r.Seconds,9:0.00} {r.Seconds * 1e3 / r.Iterations,13:0.000} {r.Seconds / baseline.Seconds,11:0.00}x  {r.Welfare:F3}");
+        Console.WriteLine($"{peers,7} {engine,-22} {r.Status.Word(),14} {r.Iterations,11} {r.Seconds,9:0.00} {r.Seconds * 1e3 / r.Iterations,13:0.000} {r.Seconds / baseline.Seconds,11:0.00}x  {r.Welfare:F3}");
 
     private static P2pResult OnPostgresCluster(string db, P2pMarketData data)
     {

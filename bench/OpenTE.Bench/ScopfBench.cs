@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using System.Diagnostics;
 using OpenTE.Market.Scopf;
 
@@ -34,7 +35,7 @@ public static class ScopfBench
                     last = now;
                 }),
             });
-            Console.WriteLine($"  {mode}: {result.Opf.Status} in {result.SolveSeconds:0.00} s ({result.SolveSeconds / baseline:0}x the baseline), {result.Rounds} rounds, {result.ConstraintsAdded} contingency constraints, "
+            Console.WriteLine($"  {mode}: {result.Opf.Status.Word()} in {result.SolveSeconds:0.00} s ({result.SolveSeconds / baseline:0}x the baseline), {result.Rounds} rounds, {result.ConstraintsAdded} contingency constraints, "
                 + $"base cost {result.BaseCost:0.00} $/h, SCOPF cost {result.Opf.Objective:0.00} $/h, security cost {result.SecurityCost:0.00} $/h, {result.Binding.Count} binding");
             foreach (var m in result.Opf.Messages.Take(5)) Console.WriteLine("    " + m);
         }

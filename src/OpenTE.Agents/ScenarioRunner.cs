@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using OpenTE.Grid.Model;
 using OpenTE.Market.Bids;
 using OpenTE.Market.DcOpf;
@@ -66,7 +67,7 @@ public static class ScenarioRunner
                 foreach (var b in substation.Bids(view)) { bids.Add(b); owner.Add(-1); }
                 if (former is not null) foreach (var b in former.Bids(view)) { bids.Add(b); owner.Add(-2); }
                 var r = DcOpfSolver.Solve(net, new DcOpfOptions { Bids = bids, IncludeCaseGenerators = false, IncludeCaseLoad = false, Solver = SolverKind.Glop });
-                if (r.Status != "optimal") throw new InvalidOperationException($"interval {t} ({times[t]:yyyy-MM-ddTHH:mm}): the grid-connected market is {r.Status}: {string.Join("; ", r.Messages)}");
+                if (r.Status != ClearingStatus.Optimal) throw new InvalidOperationException($"interval {t} ({times[t]:yyyy-MM-ddTHH:mm}): the grid-connected market is {r.Status.Word()}: {string.Join("; ", r.Messages)}");
                 for (int b = 0; b < nb; b++) price[t][b] = r.Buses[b].Lmp;
                 accepted = [.. r.Bids.Select(c => c.AcceptedMw)];
                 if (accepted.Length != bids.Count) throw new InvalidOperationException("the clearing returned a different number of bids");

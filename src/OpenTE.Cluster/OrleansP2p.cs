@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -33,7 +34,7 @@ public static class OrleansP2p
         var z = partners.Select(p => new double[p.Length]).ToArray();   // the coordinator's copy of the consensus, for the residuals only
         double rho = o.Rho, rhoPrev = o.Rho, alpha = o.Relaxation;
         var history = new List<(double Primal, double Dual, double Rho)>();
-        string status = "not-converged";
+        var status = ClearingStatus.NotConverged;
         int iter;
         double[] Incoming(double[][] proposals, int n) => [.. partners[n].Select((m, k) => proposals[m][back[n][k]])];
         for (iter = 1; iter <= o.MaxIterations; iter++)
@@ -43,7 +44,7 @@ public static class OrleansP2p
             var (primal, dz) = P2pAdmm.Residuals(partners, back, next, z, alpha);
             P = next;
             rhoPrev = rho;
-            if (o.Converged(iter, primal, rho * dz, ref rho, history)) { status = "converged"; break; }
+            if (o.Converged(iter, primal, rho * dz, ref rho, history)) { status = ClearingStatus.Optimal; break; }
         }
         var final = P;
         var prices = await Task.WhenAll(Enumerable.Range(0, N).Select(n => peers[n].Finish(Incoming(final, n), rhoPrev, alpha)));

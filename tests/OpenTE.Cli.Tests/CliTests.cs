@@ -285,7 +285,7 @@ public class CliTests
             var (code, output, err) = Run("p2p", RepoFile("examples/p2p-community.json"), "--engine", engine, "--plot", png, "--json");
             Assert.True(code == 0, err);
             var root = JsonDocument.Parse(output).RootElement;
-            Assert.Equal("converged", root.GetProperty("status").GetString());
+            Assert.Equal("optimal", root.GetProperty("status").GetString());
             Assert.Equal(engine, root.GetProperty("engine").GetString());
             Assert.Equal(7922.6, root.GetProperty("welfare").GetDouble(), 0.05); // the central QP's optimum, see P2pTests
             Assert.True(root.GetProperty("primalResidual").GetDouble() <= 1e-4);

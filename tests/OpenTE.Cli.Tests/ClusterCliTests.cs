@@ -110,7 +110,7 @@ public class ClusterCliTests
             File.Delete(png);
             Assert.True(code == 0, err);
             var root = JsonDocument.Parse(output).RootElement;
-            Assert.Equal("converged", root.GetProperty("status").GetString());
+            Assert.Equal("optimal", root.GetProperty("status").GetString());
             Assert.Equal(7922.6, root.GetProperty("welfare").GetDouble(), 0.05);
             var placed = root.GetProperty("silos").EnumerateArray().ToList();
             Assert.Equal(2, placed.Count);

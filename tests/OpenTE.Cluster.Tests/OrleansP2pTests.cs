@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using Orleans.TestingHost;
 using OpenTE.Market.P2p;
 
@@ -35,7 +36,7 @@ public class OrleansP2pTests(ThreeSilos silos) : IClassFixture<ThreeSilos>
         var cluster = await OrleansP2p.SolveAsync(silos.Cluster.GrainFactory, data, options, market: $"t1-{alpha}", placement: placement);
         Assert.Equal(data.Peers.Count, placement.Values.Sum());
         Assert.True(placement.Count >= 2, $"all {data.Peers.Count} grains on one silo: {string.Join(", ", placement)}");
-        Assert.Equal("converged", cluster.Status);
+        Assert.Equal(ClearingStatus.Optimal, cluster.Status);
         Assert.Equal(local.Iterations, cluster.Iterations); // the same iteration, step for step
         Assert.Equal(local.Welfare, cluster.Welfare, 1e-6 * Math.Abs(local.Welfare));
         for (int n = 0; n < data.Peers.Count; n++)
@@ -64,7 +65,7 @@ public class OrleansInProcessTests
         var data = P2pGenerator.Random(20, 3, 23);
         var r = await OrleansP2p.SolveInProcessAsync(data);
         var local = P2pAdmm.Solve(data);
-        Assert.True(r.Status == "converged", $"orleans {r.Status} after {r.Iterations}, local {local.Status} after {local.Iterations}; last residuals {r.History[^1]}");
+        Assert.True(r.Status == ClearingStatus.Optimal, $"orleans {r.Status.Word()} after {r.Iterations}, local {local.Status.Word()} after {local.Iterations}; last residuals {r.History[^1]}");
         Assert.Equal(P2pAdmm.Solve(data).Welfare, r.Welfare, 1e-6 * Math.Abs(r.Welfare));
     }
 }

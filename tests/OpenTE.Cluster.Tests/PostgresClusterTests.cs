@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
@@ -56,7 +57,7 @@ public class PostgresClusterTests
             var data = P2pGenerator.Random(40, 4, 31);
             var local = P2pAdmm.Solve(data);
             var (r, placement) = await ClusterHosting.SolveOnClusterAsync(new ClusterEndpoint(conn, id), data);
-            Assert.Equal("converged", r.Status);
+            Assert.Equal(ClearingStatus.Optimal, r.Status);
             Assert.Equal(local.Iterations, r.Iterations);
             Assert.Equal(local.Welfare, r.Welfare, 1e-6 * Math.Abs(local.Welfare));
             for (int n = 0; n < data.Peers.Count; n++)

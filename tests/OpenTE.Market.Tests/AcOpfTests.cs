@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using CsCheck;
 using OpenTE.Grid.Tests;
 using OpenTE.Market.AcOpf;
@@ -29,8 +30,8 @@ public class AcOpfTests(ITestOutputHelper output)
         var net = TestData.Load(name);
         var reference = ReferenceResults.Load(name).AcOpf;
         var r = AcOpfSolver.Solve(net);
-        output.WriteLine($"{name}: {r.Status} objective {r.Objective:R} (MATPOWER {reference.Objective:R}), {r.Iterations} iterations, {r.SolveSeconds:0.000} s; {string.Join("; ", r.Messages)}");
-        Assert.Equal("optimal", r.Status);
+        output.WriteLine($"{name}: {r.Status.Word()} objective {r.Objective:R} (MATPOWER {reference.Objective:R}), {r.Iterations} iterations, {r.SolveSeconds:0.000} s; {string.Join("; ", r.Messages)}");
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
         double worstVm = 0, worstP = 0, worstQ = 0, worstMuV = 0, worstSf = 0;
         int worstPBus = 0, worstQBus = 0, worstVmBus = 0;
         for (int i = 0; i < net.BusCount; i++)
@@ -131,7 +132,7 @@ public class AcOpfInvariantTests
     {
         var net = TestData.Load(name);
         var r = AcOpfSolver.Solve(net);
-        Assert.Equal("optimal", r.Status);
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
         AssertBalanced(net, r);
         for (int i = 0; i < net.BusCount; i++)
         {
@@ -168,8 +169,8 @@ public class AcOpfInvariantTests
             var more = net.With(buses: net.Buses.Select(b => b with { Pd = b.Pd * (s + 0.02), Qd = b.Qd * (s + 0.02) }));
             var r = AcOpfSolver.Solve(scaled);
             var r2 = AcOpfSolver.Solve(more);
-            Assert.True(r.Status == "optimal", $"load ×{s}: {string.Join("; ", r.Messages)}");
-            Assert.True(r2.Status == "optimal", $"load ×{s + 0.02}: {string.Join("; ", r2.Messages)}");
+            Assert.True(r.Status == ClearingStatus.Optimal, $"load ×{s}: {string.Join("; ", r.Messages)}");
+            Assert.True(r2.Status == ClearingStatus.Optimal, $"load ×{s + 0.02}: {string.Join("; ", r2.Messages)}");
             AssertBalanced(scaled, r);
             Assert.True(r2.Objective > r.Objective, $"load ×{s}: cost {r.Objective}, ×{s + 0.02}: {r2.Objective}");
             Assert.All(r.Buses, b => Assert.True(b.Lmp > 0));
@@ -184,7 +185,7 @@ public class AcOpfInvariantTests
         var bad = net.With(buses: net.Buses.Select(b => b with { Vmin = 1.3, Vmax = 1.31 }),
             generators: net.Generators.Select(g => g with { Qmax = 1, Qmin = -1 }));
         var r = AcOpfSolver.Solve(bad);
-        Assert.NotEqual("optimal", r.Status);
+        Assert.NotEqual(ClearingStatus.Optimal, r.Status);
         Assert.True(double.IsNaN(r.Objective));
         Assert.All(r.Buses, b => Assert.True(double.IsNaN(b.Lmp) && double.IsNaN(b.LmpQ)));
         Assert.Contains(r.Messages, m => m.Contains("IPM"));
@@ -204,7 +205,7 @@ public class AcOpfDecompositionTests(ITestOutputHelper output)
     {
         var net = TestData.Load(name);
         var r = AcOpfSolver.Solve(net);
-        Assert.Equal("optimal", r.Status);
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
         double worst = 0;
         foreach (var b in r.Buses)
         {
@@ -271,7 +272,7 @@ public class VarMarketTests
         var net = TestData.Load("case33bw");
         var ders = Ders(net);
         var r = VarMarket.Run(net, ders, new VarMarketOptions { VoltageBand = (0.95, 1.05) });
-        Assert.Equal("optimal", r.Market.Status);
+        Assert.Equal(ClearingStatus.Optimal, r.Market.Status);
         Assert.True(r.ViolationsWithout > 5, $"{r.ViolationsWithout} buses below 0.95 p.u. without the market");
         Assert.Equal(0, r.ViolationsWith);
         Assert.Contains(r.Market.Ders, d => d.QMvar > 0.01);
@@ -343,7 +344,7 @@ public class AcOpfIpoptTests(ITestOutputHelper output)
         var ours = AcOpfSolver.Solve(net);
         var ipopt = AcOpfSolver.Solve(net, new AcOpfOptions { Backend = AcOpfBackend.Ipopt });
         output.WriteLine($"{name}: ours {ours.Objective:R} ({ours.SolveSeconds:0.000} s), Ipopt {ipopt.Objective:R} ({ipopt.SolveSeconds:0.000} s, {string.Join("; ", ipopt.Messages)})");
-        Assert.Equal("optimal", ipopt.Status);
+        Assert.Equal(ClearingStatus.Optimal, ipopt.Status);
         Assert.True(Math.Abs(ours.Objective - ipopt.Objective) <= 1e-6 * Math.Abs(ours.Objective), $"{ours.Objective} vs {ipopt.Objective}");
         double dv = 0, dp = 0, dq = 0;
         for (int i = 0; i < net.BusCount; i++)

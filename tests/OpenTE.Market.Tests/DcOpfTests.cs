@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using CsCheck;
 using OpenTE.Grid.Matpower;
 using OpenTE.Grid.Tests;
@@ -17,7 +18,7 @@ public class DcOpfTests
         var net = TestData.Load(name);
         var reference = ReferenceResults.Load(name).DcOpf;
         var r = DcOpfSolver.Solve(net, new DcOpfOptions { Solver = SolverKind.InteriorPoint });
-        Assert.Equal("optimal", r.Status);
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
         Assert.True(Math.Abs(r.Objective - reference.Objective) <= 1e-6 * Math.Abs(reference.Objective),
             $"objective {r.Objective} vs {reference.Objective}");
         foreach (var rb in reference.Buses)
@@ -43,7 +44,7 @@ public class DcOpfTests
     {
         var net = TestData.Load(name);
         var r = DcOpfSolver.Solve(net, new DcOpfOptions { Solver = solver });
-        Assert.Equal("optimal", r.Status);
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
         // balance: generation = load (+ shunt) in the lossless model, and per bus via flows
         Assert.Equal(net.Buses.Sum(b => b.Pd + b.Gs), r.Generators.Sum(g => g.Pg), 5);
         var flowOut = new double[net.BusCount];
@@ -108,7 +109,7 @@ public class DcOpfTests
             new("load", 2, Side.Buy, 80, 120, 1, 0),
         ];
         var r = DcOpfSolver.Solve(net, new DcOpfOptions { Bids = bids });
-        Assert.Equal("optimal", r.Status);
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
         // the line carries its 50 MW limit; bus 1 is priced by the cheap seller, bus 2 by the dear one
         Assert.Equal(50, r.Bids[0].AcceptedMw, 6);
         Assert.Equal(70, r.Bids[1].AcceptedMw, 6);
@@ -134,10 +135,10 @@ public class DcOpfTests
             """;
         var net = MatpowerCase.Parse(text, "short.m").Network;
         var r = DcOpfSolver.Solve(net);
-        Assert.Equal("infeasible", r.Status);
+        Assert.Equal(ClearingStatus.Infeasible, r.Status);
         Assert.Contains(r.Messages, m => m.Contains("bus 2") && m.Contains("exceeds"));
         var v = DcOpfSolver.Solve(net, new DcOpfOptions { ValueOfLostLoad = 1000 });
-        Assert.Equal("optimal", v.Status);
+        Assert.Equal(ClearingStatus.Optimal, v.Status);
         Assert.Equal(50, v.Buses[1].ShedMw, 5);
         Assert.Equal(1000, v.Lmp(2), 4);
         Assert.Equal(10, v.Lmp(1), 4);
@@ -162,7 +163,7 @@ public class DcOpfPropertyTests
             foreach (var solver in new[] { SolverKind.InteriorPoint })
             {
                 var r = DcOpfSolver.Solve(net, new DcOpfOptions { Bids = bids, Solver = solver });
-                Assert.Equal("optimal", r.Status);
+                Assert.Equal(ClearingStatus.Optimal, r.Status);
                 double sold = r.Generators.Sum(g => g.Pg) + r.Bids.Where(b => b.Bid.Side == Side.Sell).Sum(b => b.AcceptedMw);
                 double bought = net.Buses.Sum(b => b.Pd + b.Gs) + r.Bids.Where(b => b.Bid.Side == Side.Buy).Sum(b => b.AcceptedMw);
                 Assert.True(Math.Abs(bought - sold) <= 1e-4, $"sold {sold} MW, bought {bought} MW"); // energy sold = energy bought (lossless), to 0.1 kW

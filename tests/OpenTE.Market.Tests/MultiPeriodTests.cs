@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using CsCheck;
 using OpenTE.Grid.Tests;
 using OpenTE.Market.DcOpf;
@@ -21,7 +22,7 @@ public class MultiPeriodTests
         var net = TestData.Load("case30");
         var r = MultiPeriodClearing.Solve(net, Profile(net, [1.0]));
         var opf = DcOpfSolver.Solve(net);
-        Assert.Equal("optimal", r.Status);
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
         Assert.Equal(opf.Objective, r.Objective, 1e-6 * opf.Objective);
         for (int b = 0; b < net.BusCount; b++) Assert.Equal(opf.Buses[b].Lmp, r.Lmp[0][b], 1e-4);
     }
@@ -34,7 +35,7 @@ public class MultiPeriodTests
         var bess = new StorageUnit("bess", 30, 2, 40, 10, 10, 0.95, 0.95, 10);
         var without = MultiPeriodClearing.Solve(net, Profile(net, scale));
         var with = MultiPeriodClearing.Solve(net, Profile(net, scale), new MultiPeriodOptions { Storage = [bess] });
-        Assert.Equal("optimal", with.Status);
+        Assert.Equal(ClearingStatus.Optimal, with.Status);
         Assert.True(with.Objective <= without.Objective + 1e-6, "storage can only lower the cost");
         var s = with.Storage[0];
         Assert.True(s.ChargeMw.Take(3).Sum() > 1, "charges in the light hours");
@@ -60,7 +61,7 @@ public class MultiPeriodTests
         var net = TestData.Load("case30");
         double[] scale = [0.5, 1.0, 0.5, 1.0];
         var r = MultiPeriodClearing.Solve(net, Profile(net, scale), new MultiPeriodOptions { DefaultRampSharePerHour = 0.4 });
-        Assert.Equal("optimal", r.Status);
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
         for (int t = 1; t < scale.Length; t++)
             for (int g = 0; g < net.Generators.Length; g++)
                 Assert.True(Math.Abs(r.PgMw[t][g] - r.PgMw[t - 1][g]) <= 0.4 * net.Generators[g].Pmax + 1e-5);
@@ -68,7 +69,7 @@ public class MultiPeriodTests
         Assert.True(r.Objective >= free.Objective + 1, "these ramp limits bind and cost something");
         // 20 %/h cannot follow a 95 MW swing in one hour (67 MW of ramp in all): no schedule, no prices
         var stuck = MultiPeriodClearing.Solve(net, Profile(net, scale), new MultiPeriodOptions { DefaultRampSharePerHour = 0.2 });
-        Assert.NotEqual("optimal", stuck.Status);
+        Assert.NotEqual(ClearingStatus.Optimal, stuck.Status);
         Assert.All(stuck.Lmp.SelectMany(x => x), p => Assert.True(double.IsNaN(p)));
         Assert.Contains(stuck.Messages, m => m.Contains("value of lost load"));
     }
@@ -82,7 +83,7 @@ public class MultiPeriodTests
         {
             var bess = new StorageUnit("b", 5, 0, 50, 20, 20, 0.9, 0.9, 10);
             var r = MultiPeriodClearing.Solve(net, Profile(net, scale), new MultiPeriodOptions { Storage = [bess] });
-            Assert.Equal("optimal", r.Status);
+            Assert.Equal(ClearingStatus.Optimal, r.Status);
             var s = r.Storage[0];
             for (int t = 0; t < scale.Length; t++)
             {
@@ -106,7 +107,7 @@ public class MultiPeriodTests
             $"{series.Times[0]:yyyy-MM-ddTHH:mm:sszzz},seller,5,sell,{mid},4\n" +
             $"{series.Times[1]:yyyy-MM-ddTHH:mm:sszzz},seller,5,sell,{mid},4\n", "b.csv", net, series);
         var r = MultiPeriodClearing.Solve(net, series, new MultiPeriodOptions { Bids = bids });
-        Assert.Equal("optimal", r.Status);
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
         Assert.Equal(3, r.AcceptedBidMw[0], 1e-5);   // the buyer gets its 3 MW
         Assert.Equal(0, r.AcceptedBidMw[1], 1e-5);   // night: the seller is dearer than the price
         Assert.Equal(4, r.AcceptedBidMw[2], 1e-5);   // peak: the seller is cheaper than the price

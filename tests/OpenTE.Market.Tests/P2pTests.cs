@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using CsCheck;
 using OpenTE.Market.P2p;
 using Xunit.Abstractions;
@@ -17,9 +18,9 @@ public class P2pTests(ITestOutputHelper output)
         var data = P2pGenerator.Random(50, 5, seed);
         var admm = P2pAdmm.Solve(data);
         var central = P2pCentral.Solve(data);
-        output.WriteLine($"seed {seed}: ADMM {admm.Status} in {admm.Iterations} iterations, welfare {admm.Welfare:F4}; central {central.Status} {central.Welfare:F4}");
-        Assert.Equal("converged", admm.Status);
-        Assert.Equal("optimal", central.Status);
+        output.WriteLine($"seed {seed}: ADMM {admm.Status.Word()} in {admm.Iterations} iterations, welfare {admm.Welfare:F4}; central {central.Status.Word()} {central.Welfare:F4}");
+        Assert.Equal(ClearingStatus.Optimal, admm.Status);
+        Assert.Equal(ClearingStatus.Optimal, central.Status);
         Assert.True(Math.Abs(admm.Welfare - central.Welfare) <= 1e-4 * Math.Abs(central.Welfare), $"welfare {admm.Welfare} vs {central.Welfare}");
         double worstTrade = 0, worstPrice = 0;
         for (int n = 0; n < data.Peers.Count; n++)
@@ -54,8 +55,8 @@ public class P2pTests(ITestOutputHelper output)
         var data = P2pGenerator.Random(60, 6, 11);
         var admm = P2pAdmm.Solve(data, new AdmmOptions { Relaxation = alpha });
         var central = P2pCentral.Solve(data);
-        output.WriteLine($"α {alpha}: {admm.Status} in {admm.Iterations} iterations");
-        Assert.Equal("converged", admm.Status);
+        output.WriteLine($"α {alpha}: {admm.Status.Word()} in {admm.Iterations} iterations");
+        Assert.Equal(ClearingStatus.Optimal, admm.Status);
         Assert.True(Math.Abs(admm.Welfare - central.Welfare) <= 1e-4 * Math.Abs(central.Welfare), $"welfare {admm.Welfare} vs {central.Welfare}");
         for (int n = 0; n < data.Peers.Count; n++)
         {
@@ -130,7 +131,7 @@ public class P2pTests(ITestOutputHelper output)
             var data = P2pGenerator.Random(peers, partners, seed);
             var admm = P2pAdmm.Solve(data);
             var central = P2pCentral.Solve(data);
-            Assert.True(admm.Status == "converged", $"{peers} peers × {partners}, seed {seed}: {admm.Status}, residuals {admm.History[^1]}");
+            Assert.True(admm.Status == ClearingStatus.Optimal, $"{peers} peers × {partners}, seed {seed}: {admm.Status.Word()}, residuals {admm.History[^1]}");
             Assert.True(Math.Abs(admm.Welfare - central.Welfare) <= 1e-4 * Math.Max(1, Math.Abs(central.Welfare)), $"{admm.Welfare} vs {central.Welfare}");
         }, iter: 40);
     }
@@ -184,7 +185,7 @@ public class P2pNetworkTests
         var data = new P2pMarketData(peers);
         var admm = P2pAdmm.Solve(data);
         var central = P2pCentral.Solve(data);
-        Assert.Equal("converged", admm.Status);
+        Assert.Equal(ClearingStatus.Optimal, admm.Status);
         Assert.True(Math.Abs(admm.Welfare - central.Welfare) <= 1e-4 * Math.Abs(central.Welfare), $"{admm.Welfare} vs {central.Welfare}");
         for (int n = 0; n < 20; n++) Assert.Equal(central.Power[n], admm.Power[n], 0.01);
     }
@@ -205,7 +206,7 @@ public class P2pNetworkTests
         }
         var free = P2pAdmm.Solve(data);
         var paid = P2pAdmm.Solve(charged);
-        Assert.Equal("converged", paid.Status);
+        Assert.Equal(ClearingStatus.Optimal, paid.Status);
         Assert.True(paid.Welfare < free.Welfare, "network charges cost something");
         // MW-weighted electrical distance of the traded energy falls when trades pay for it
         double Weighted(P2pResult r) => Enumerable.Range(0, data.Peers.Count).Where(n => data.Peers[n].Producer)

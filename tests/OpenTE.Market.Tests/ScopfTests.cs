@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using OpenTE.Grid.Model;
 using OpenTE.Grid.PowerFlow;
 using OpenTE.Grid.Tests;
@@ -16,7 +17,7 @@ public class ScopfTests
     private static void AssertSecure(Network net, ScopfResult r, double emergencyFactor = 1.0, bool allowRelaxed = false)
     {
 
-        Assert.Equal("optimal", r.Opf.Status);
+        Assert.Equal(ClearingStatus.Optimal, r.Opf.Status);
         if (!allowRelaxed) Assert.Empty(r.Relaxed);
         foreach (var c in r.Contingencies.Secure)
         {
@@ -77,8 +78,8 @@ public class ScopfTests
         var set = Contingencies.Default(net);
         var pre = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = ScopfMode.Preventive, EmergencyFactor = factor });
         var cor = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = ScopfMode.Corrective, EmergencyFactor = factor });
-        Assert.Equal("optimal", pre.Opf.Status);
-        Assert.Equal("optimal", cor.Opf.Status);
+        Assert.Equal(ClearingStatus.Optimal, pre.Opf.Status);
+        Assert.Equal(ClearingStatus.Optimal, cor.Opf.Status);
         double tol = 1e-6 * pre.BaseCost; // the solver's relative accuracy
         Assert.True(pre.BaseCost <= cor.Opf.Objective + tol, $"base {pre.BaseCost} > corrective {cor.Opf.Objective}");
         Assert.True(cor.Opf.Objective <= pre.Opf.Objective + tol, $"corrective {cor.Opf.Objective} > preventive {pre.Opf.Objective}");
@@ -99,7 +100,7 @@ public class ScopfTests
         var set = Contingencies.Default(net);
         var screened = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = mode, EmergencyFactor = 0.95, RecourseGenerators = 0 });
         var full = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = mode, EmergencyFactor = 0.95, ExtensiveForm = true, ViolationPenalty = 0, RecourseGenerators = 0 });
-        Assert.Equal("optimal", full.Opf.Status);
+        Assert.Equal(ClearingStatus.Optimal, full.Opf.Status);
         Assert.True(full.ConstraintsAdded > 10 * screened.ConstraintsAdded, $"extensive {full.ConstraintsAdded}, screened {screened.ConstraintsAdded}");
         Assert.Equal(full.Opf.Objective, screened.Opf.Objective, 4);
         for (int b = 0; b < net.BusCount; b++) Assert.Equal(full.Opf.Buses[b].Lmp, screened.Opf.Buses[b].Lmp, 3);
@@ -129,9 +130,9 @@ public class ScopfTests
         var net = WithoutRateB("case30");
         var set = Contingencies.Default(net);
         var hard = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = mode, EmergencyFactor = 0.6, ViolationPenalty = 0 });
-        Assert.NotEqual("optimal", hard.Opf.Status);
+        Assert.NotEqual(ClearingStatus.Optimal, hard.Opf.Status);
         var soft = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = mode, EmergencyFactor = 0.6, ViolationPenalty = 1000 });
-        Assert.Equal("optimal", soft.Opf.Status);
+        Assert.Equal(ClearingStatus.Optimal, soft.Opf.Status);
         Assert.NotEmpty(soft.Relaxed);
         Assert.Contains(soft.Opf.Messages, m => m.Contains("cannot be met"));
         // every other limit holds in the independent check, the relaxed ones by no more than reported
@@ -142,7 +143,7 @@ public class ScopfTests
         Assert.All(binding, b => Assert.Equal(1000, b.MuSf + b.MuSt, 2));
         // the cost includes the penalty: a dearer penalty can only cost more
         var dearer = ScopfSolver.Solve(net, set, new ScopfOptions { Mode = mode, EmergencyFactor = 0.6, ViolationPenalty = 2000 });
-        Assert.True(dearer.Opf.Objective >= soft.Opf.Objective - 1e-6 * soft.Opf.Objective, $"{dearer.Opf.Status} {dearer.Opf.Objective} < {soft.Opf.Objective}: {string.Join("; ", dearer.Opf.Messages)}");
+        Assert.True(dearer.Opf.Objective >= soft.Opf.Objective - 1e-6 * soft.Opf.Objective, $"{dearer.Opf.Status.Word()} {dearer.Opf.Objective} < {soft.Opf.Objective}: {string.Join("; ", dearer.Opf.Messages)}");
         Assert.True(dearer.Relaxed.Sum(x => x.ViolationMw) <= soft.Relaxed.Sum(x => x.ViolationMw) + 1e-4);
     }
 
@@ -174,7 +175,7 @@ public class ScopfTests
         // generator 2 fixed at its dispatch (Pmin = Pmax): no room to move after an outage
         net = net.With(generators: net.Generators.Select((g, i) => i == 1 ? g with { Pmin = 40, Pmax = 40 } : g));
         var r = ScopfSolver.Solve(net, Contingencies.Default(net), new ScopfOptions { Mode = ScopfMode.Corrective, EmergencyFactor = 0.95 });
-        Assert.Equal("optimal", r.Opf.Status);
+        Assert.Equal(ClearingStatus.Optimal, r.Opf.Status);
         Assert.NotEmpty(r.Redispatch);
         Assert.All(r.Redispatch.Values, d => Assert.Equal(0, d[1]));
         AssertSecure(net, r, 0.95);

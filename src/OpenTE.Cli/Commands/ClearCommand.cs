@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using System.ComponentModel;
 using OpenTE.Market.Auction;
 using OpenTE.Market.Bids;
@@ -46,7 +47,7 @@ public sealed class ClearCommand : Command<ClearSettings>
         if (s.Mechanism == "dcopf")
         {
             opf = DcOpfSolver.Solve(net, new DcOpfOptions { Bids = bids, ValueOfLostLoad = s.Voll });
-            status = opf.Status;
+            status = opf.Status.Word();
             outcome = opf.Bids.Select(b => (b.Bid, b.AcceptedMw, b.Price)).ToList();
             welfare = opf.Welfare;
         }
@@ -103,7 +104,7 @@ public sealed class ClearCommand : Command<ClearSettings>
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
-                if (opf is not null && opf.Status == "optimal")
+                if (opf is not null && opf.Status == ClearingStatus.Optimal)
                 {
                     w.WriteStartArray("prices");
                     foreach (var b in opf.Buses)
@@ -147,7 +148,7 @@ public sealed class ClearCommand : Command<ClearSettings>
             foreach (var m in opf?.Messages ?? []) items.Add(new Markup($"  {Markup.Escape(m)}\n"));
             items.Add(Output.Table("Participants", "participant", "bought (MW)", "sold (MW)", "pays ($/h)", "receives ($/h)", "surplus ($/h)")
                 .Rows(participants, p => [p.Participant, Output.F(p.BoughtMw), Output.F(p.SoldMw), Output.F(p.Payment, "0.##"), Output.F(p.Revenue, "0.##"), Output.F(p.Surplus, "0.##")]));
-            if (opf is not null && opf.Status == "optimal")
+            if (opf is not null && opf.Status == ClearingStatus.Optimal)
             {
                 var busesWithBids = bids.Select(b => b.Bus).ToHashSet();
                 items.Add(Output.Table("Prices at buses with bids ($/MWh)", "bus", "LMP", "energy", "congestion")

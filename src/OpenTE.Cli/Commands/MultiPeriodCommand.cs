@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using System.ComponentModel;
 using System.Globalization;
 using System.Text;
@@ -52,12 +53,12 @@ public sealed class MultiPeriodCommand : Command<MultiPeriodSettings>
         var bids = s.Bids is null ? [] : SeriesFile.ReadBids(s.Bids, net, series);
         var r = AnsiConsoleProgress.Run($"clearing {series.Count} intervals of {net.Name}", () => MultiPeriodClearing.Solve(net, series,
             new MultiPeriodOptions { Storage = storage, Bids = bids, DefaultRampSharePerHour = s.RampShare, ValueOfLostLoad = s.Voll }));
-        if (s.OutDir is not null && r.Status == "optimal") WriteFiles(r, net, s.OutDir);
+        if (s.OutDir is not null && r.Status == ClearingStatus.Optimal) WriteFiles(r, net, s.OutDir);
         if (s.Json) Output.Emit(ToJson(r, net), s.Out);
         else Output.Render(Tables(r, net, series, s.OutDir), s.Out);
-        if (r.Status != "optimal")
+        if (r.Status != ClearingStatus.Optimal)
         {
-            CliApp.Io.Err.WriteLine($"{r.Status}: {string.Join("; ", r.Messages)}");
+            CliApp.Io.Err.WriteLine($"{r.Status.Word()}: {string.Join("; ", r.Messages)}");
             return 1;
         }
         return 0;
@@ -105,7 +106,7 @@ public sealed class MultiPeriodCommand : Command<MultiPeriodSettings>
     {
         w.WriteStartObject();
         w.WriteString("case", r.Case);
-        w.WriteString("status", r.Status);
+        w.WriteString("status", r.Status.Word());
         w.Number("objective", r.Objective);
         w.Number("solveSeconds", r.SolveSeconds);
         w.Objects("intervals", Enumerable.Range(0, r.Times.Count), t =>
@@ -138,11 +139,11 @@ public sealed class MultiPeriodCommand : Command<MultiPeriodSettings>
 
     private static IEnumerable<IRenderable> Tables(MultiPeriodResult r, OpenTE.Grid.Model.Network net, TimeSeries series, string? outDir)
     {
-        string status = r.Status == "optimal" ? "[green]optimal[/]" : $"[red]{r.Status}[/]";
+        string status = r.Status == ClearingStatus.Optimal ? "[green]optimal[/]" : $"[red]{r.Status.Word()}[/]";
         yield return new Markup($"[bold]{Markup.Escape(r.Case)}[/]: {r.Times.Count} intervals of {series.StepHours * 60:0} min {status}; cost {Output.F(r.Objective, "0.##")} $; " +
             $"{r.SolveSeconds:0.00} s{(outDir is null ? "" : $"; CSV and plots in {Markup.Escape(outDir)}")}\n");
         foreach (var m in r.Messages) yield return new Markup($"  {Markup.Escape(m)}\n");
-        if (r.Status != "optimal") yield break;
+        if (r.Status != ClearingStatus.Optimal) yield break;
         var rows = Enumerable.Range(0, r.Times.Count).ToList();
         yield return Output.Table("Intervals", "time", "load (MW)", "generation (MW)", "PV used (MW)", "storage net (MW)", "shed (MW)", "LMP min", "LMP max")
             .Rows(rows, t => [Time(r.Times[t]), Output.F(Enumerable.Range(0, net.BusCount).Sum(b => series.LoadMw.TryGetValue(net.Buses[b].Id, out var l) ? l[t] : net.Buses[b].Pd)),

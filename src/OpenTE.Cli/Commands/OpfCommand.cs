@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using System.ComponentModel;
 using OpenTE.Market.AcOpf;
 using OpenTE.Market.DcOpf;
@@ -48,9 +49,9 @@ public sealed class OpfCommand : Command<OpfSettings>
             var ac = AnsiConsoleProgress.Run($"AC OPF of {read.Network.Name}", () => AcOpfSolver.Solve(read.Network, options));
             if (s.Json) Output.Emit(AcJson(ac), s.Out);
             else Output.Render(AcTables(ac), s.Out);
-            if (ac.Status != "optimal")
+            if (ac.Status != ClearingStatus.Optimal)
             {
-                CliApp.Io.Err.WriteLine($"{ac.Status}: {string.Join("; ", ac.Messages)}");
+                CliApp.Io.Err.WriteLine($"{ac.Status.Word()}: {string.Join("; ", ac.Messages)}");
                 return 1;
             }
             return 0;
@@ -58,9 +59,9 @@ public sealed class OpfCommand : Command<OpfSettings>
         var r = DcOpfSolver.Solve(read.Network, new DcOpfOptions { Solver = s.SolverKind, ValueOfLostLoad = s.Voll });
         if (s.Json) Output.Emit(ToJson(r), s.Out);
         else Output.Render(Tables(r), s.Out);
-        if (r.Status != "optimal")
+        if (r.Status != ClearingStatus.Optimal)
         {
-            CliApp.Io.Err.WriteLine($"{r.Status}: {string.Join("; ", r.Messages)}");
+            CliApp.Io.Err.WriteLine($"{r.Status.Word()}: {string.Join("; ", r.Messages)}");
             return 1;
         }
         return 0;
@@ -69,7 +70,7 @@ public sealed class OpfCommand : Command<OpfSettings>
     public static string ToJson(DcOpfResult r) => Output.Json(w =>
     {
         w.WriteStartObject();
-        w.OpfHead(r.Case, "dc", r.Status, r.Objective, r.SolveSeconds);
+        w.OpfHead(r.Case, "dc", r.Status.Word(), r.Objective, r.SolveSeconds);
         w.Objects("buses", r.Buses, b =>
         {
             w.WriteNumber("id", b.Id);
@@ -100,7 +101,7 @@ public sealed class OpfCommand : Command<OpfSettings>
     public static string AcJson(AcOpfResult r) => Output.Json(w =>
     {
         w.WriteStartObject();
-        w.OpfHead(r.Case, "ac", r.Status, r.Objective, r.SolveSeconds);
+        w.OpfHead(r.Case, "ac", r.Status.Word(), r.Objective, r.SolveSeconds);
         w.Objects("buses", r.Buses, b =>
         {
             w.WriteNumber("id", b.Id);
@@ -133,11 +134,11 @@ public sealed class OpfCommand : Command<OpfSettings>
 
     private static IEnumerable<IRenderable> AcTables(AcOpfResult r)
     {
-        string status = r.Status == "optimal" ? "[green]optimal[/]" : $"[red]{r.Status}[/]";
+        string status = r.Status == ClearingStatus.Optimal ? "[green]optimal[/]" : $"[red]{r.Status.Word()}[/]";
         yield return new Markup($"[bold]{Markup.Escape(r.Case)}[/]: AC OPF {status} ({(r.Iterations > 0 ? $"{r.Iterations} interior-point iterations, " : "")}{r.SolveSeconds * 1000:0.0} ms); " +
             $"cost {Output.F(r.Objective, "0.##")} $/h; losses {Output.F(r.LossesMw, "0.###")} MW\n");
         foreach (var m in r.Messages) yield return new Markup($"  {Markup.Escape(m)}\n");
-        if (r.Status != "optimal") yield break;
+        if (r.Status != ClearingStatus.Optimal) yield break;
         yield return Output.Table("Prices: λP ($/MWh) = energy + loss + congestion + voltage; λQ ($/MVArh) = loss + congestion + voltage",
                 "bus", "|V| (p.u.)", "Va (deg)", "λP", "energy", "loss", "congestion", "voltage", "λQ", "Q loss", "Q cong.", "Q voltage")
             .Rows(r.Buses, b => [b.Id.ToString(), Output.F(b.Vm, "0.0000"), Output.F(b.VaDeg), Output.F(b.Lmp), Output.F(b.Parts?.Energy ?? double.NaN),
@@ -154,11 +155,11 @@ public sealed class OpfCommand : Command<OpfSettings>
 
     private static IEnumerable<IRenderable> Tables(DcOpfResult r)
     {
-        string status = r.Status == "optimal" ? "[green]optimal[/]" : $"[red]{r.Status}[/]";
+        string status = r.Status == ClearingStatus.Optimal ? "[green]optimal[/]" : $"[red]{r.Status.Word()}[/]";
         yield return new Markup($"[bold]{Markup.Escape(r.Case)}[/]: DC OPF {status} ({Markup.Escape(r.Solver)}, {r.Iterations} iterations, {r.SolveSeconds * 1000:0.0} ms); " +
             $"cost {Output.F(r.Objective, "0.##")} $/h; congestion rent {Output.F(r.CongestionRent, "0.##")} $/h\n");
         foreach (var m in r.Messages) yield return new Markup($"  {Markup.Escape(m)}\n");
-        if (r.Status != "optimal") yield break;
+        if (r.Status != ClearingStatus.Optimal) yield break;
         yield return Output.Table("Locational marginal prices ($/MWh)", "bus", "LMP", "energy", "congestion", "loss", "Va (deg)")
             .Rows(r.Buses, b => [b.Id.ToString(), Output.F(b.Lmp), Output.F(b.LmpEnergy), Output.F(b.LmpCongestion), Output.F(b.LmpLoss), Output.F(b.VaDeg)]);
         yield return Output.Table("Dispatch", "gen", "bus", "Pg (MW)", "cost ($/h)")

@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using System.ComponentModel;
 using OpenTE.Cluster;
 using OpenTE.Market.P2p;
@@ -86,7 +87,7 @@ public sealed class P2pCommand : Command<P2pSettings>
         Plot(result, s.Plot);
         if (s.Json) Output.Emit(ToJson(result, data, s, silos), s.Out);
         else Output.Render(Tables(result, data, s, silos), s.Out);
-        if (result.Status != "converged")
+        if (result.Status != ClearingStatus.Optimal)
         {
             CliApp.Io.Err.WriteLine($"not converged in {result.Iterations} iterations (residuals {result.History[^1].Primal:E2}, {result.History[^1].Dual:E2})");
             return 1;
@@ -106,7 +107,7 @@ public sealed class P2pCommand : Command<P2pSettings>
         plot.Add.Scatter(it, r.History.Select(h => Math.Log10(Math.Max(h.Primal, 1e-16))).ToArray()).LegendText = "primal residual (reciprocity), log10 MW";
         plot.Add.Scatter(it, r.History.Select(h => Math.Log10(Math.Max(h.Dual, 1e-16))).ToArray()).LegendText = "dual residual, log10 MW";
         plot.Add.Scatter(it, r.History.Select(h => Math.Log10(h.Rho)).ToArray()).LegendText = "log10 ρ";
-        plot.Title($"ADMM residuals: {r.Status} in {r.Iterations} iterations");
+        plot.Title($"ADMM residuals: {r.Status.Word()} in {r.Iterations} iterations");
         plot.XLabel("iteration");
         plot.ShowLegend(ScottPlot.Alignment.UpperRight);
         plot.SavePng(png, 900, 520);
@@ -115,7 +116,7 @@ public sealed class P2pCommand : Command<P2pSettings>
     private static string ToJson(P2pResult r, P2pMarketData data, P2pSettings s, IReadOnlyDictionary<string, int> silos) => Output.Json(w =>
     {
         w.WriteStartObject();
-        w.WriteString("status", r.Status);
+        w.WriteString("status", r.Status.Word());
         w.WriteString("engine", s.Engine);
         if (silos.Count > 0)
         {
@@ -146,7 +147,7 @@ public sealed class P2pCommand : Command<P2pSettings>
 
     private static IEnumerable<IRenderable> Tables(P2pResult r, P2pMarketData data, P2pSettings s, IReadOnlyDictionary<string, int> silos)
     {
-        string status = r.Status == "converged" ? "[green]converged[/]" : $"[red]{r.Status}[/]";
+        string status = r.Status == ClearingStatus.Optimal ? "[green]optimal[/]" : $"[red]{r.Status.Word()}[/]";
         yield return new Markup($"P2P market, {data.Peers.Count} peers, engine {s.Engine}: {status} in {r.Iterations} iterations ({r.Seconds:0.00} s); welfare {Output.F(r.Welfare, "0.##")} $/h; residual plot {Markup.Escape(s.Plot)}\n");
         if (silos.Count > 0)
             yield return Output.Table($"Peer grains per silo (cluster '{Markup.Escape(s.ClusterId)}')", "silo", "peers")

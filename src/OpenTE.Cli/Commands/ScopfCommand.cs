@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using System.ComponentModel;
 using OpenTE.Market.Scopf;
 using Spectre.Console;
@@ -60,9 +61,9 @@ public sealed class ScopfCommand : Command<ScopfSettings>
         }));
         if (s.Json) Output.Emit(ToJson(r), s.Out);
         else Output.Render(Tables(r), s.Out);
-        if (r.Opf.Status != "optimal")
+        if (r.Opf.Status != ClearingStatus.Optimal)
         {
-            CliApp.Io.Err.WriteLine($"{r.Opf.Status}: {string.Join("; ", r.Opf.Messages)}");
+            CliApp.Io.Err.WriteLine($"{r.Opf.Status.Word()}: {string.Join("; ", r.Opf.Messages)}");
             return 1;
         }
         return 0;
@@ -79,7 +80,7 @@ public sealed class ScopfCommand : Command<ScopfSettings>
         w.WriteStartObject();
         w.WriteString("case", r.Opf.Case);
         w.WriteString("mode", r.Mode.ToString().ToLowerInvariant());
-        w.WriteString("status", r.Opf.Status);
+        w.WriteString("status", r.Opf.Status.Word());
         w.Number("objective", r.Opf.Objective);
         w.Number("baseCost", r.BaseCost);
         w.Number("securityCost", r.SecurityCost);
@@ -120,13 +121,13 @@ public sealed class ScopfCommand : Command<ScopfSettings>
 
     private static IEnumerable<IRenderable> Tables(ScopfResult r)
     {
-        string status = r.Opf.Status == "optimal" ? "[green]optimal[/]" : $"[red]{r.Opf.Status}[/]";
+        string status = r.Opf.Status == ClearingStatus.Optimal ? "[green]optimal[/]" : $"[red]{r.Opf.Status.Word()}[/]";
         yield return new Markup($"[bold]{Markup.Escape(r.Opf.Case)}[/]: N-1 {r.Mode.ToString().ToLowerInvariant()} SCOPF {status}; " +
             $"{r.Contingencies.Secure.Count} contingencies ({r.Contingencies.Islanding.Count} islanding outages reported and left out); " +
             $"{r.Rounds} screening rounds, {r.ConstraintsAdded} constraints added; cost {Output.F(r.Opf.Objective, "0.##")} $/h, " +
             $"security cost {Output.F(r.SecurityCost, "0.##")} $/h, {r.SolveSeconds:0.00} s\n");
         foreach (var m in r.Opf.Messages) yield return new Markup($"  {Markup.Escape(m)}\n");
-        if (r.Opf.Status != "optimal") yield break;
+        if (r.Opf.Status != ClearingStatus.Optimal) yield break;
         yield return Output.Table("Binding contingencies", "contingency", "branch", "post flow (MW)", "limit (MW)", "muSf", "muSt")
             .Rows(r.Binding, c => [c.Contingency.ToString(), (c.Branch + 1).ToString(), Output.F(c.PostFlowMw), Output.F(c.LimitMw, "0.##"), Output.F(c.MuSf), Output.F(c.MuSt)]);
         if (r.Relaxed.Count > 0)

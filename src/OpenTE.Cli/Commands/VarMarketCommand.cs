@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using System.ComponentModel;
 using OpenTE.Market.AcOpf;
 using Spectre.Console;
@@ -45,9 +46,9 @@ public sealed class VarMarketCommand : Command<VarMarketSettings>
         Plot(r, net.Name, s.Plot);
         if (s.Json) Output.Emit(ToJson(r, s.Plot), s.Out);
         else Output.Render(Tables(r, s.Plot), s.Out);
-        if (r.Market.Status != "optimal")
+        if (r.Market.Status != ClearingStatus.Optimal)
         {
-            CliApp.Io.Err.WriteLine($"{r.Market.Status}: {string.Join("; ", r.Market.Messages)}");
+            CliApp.Io.Err.WriteLine($"{r.Market.Status.Word()}: {string.Join("; ", r.Market.Messages)}");
             return 1;
         }
         return 0;
@@ -59,7 +60,7 @@ public sealed class VarMarketCommand : Command<VarMarketSettings>
         double[] x = [.. Enumerable.Range(1, r.Profile.Count).Select(i => (double)i)];
         var without = plot.Add.Scatter(x, r.Profile.Select(p => p.VmWithout).ToArray());
         without.LegendText = "without the market (DERs at unity power factor)";
-        if (r.Market.Status == "optimal")
+        if (r.Market.Status == ClearingStatus.Optimal)
         {
             var with = plot.Add.Scatter(x, r.Profile.Select(p => p.VmWith).ToArray());
             with.LegendText = "with the reactive-power market";
@@ -78,7 +79,7 @@ public sealed class VarMarketCommand : Command<VarMarketSettings>
     {
         w.WriteStartObject();
         w.WriteString("case", r.Market.Case);
-        w.WriteString("status", r.Market.Status);
+        w.WriteString("status", r.Market.Status.Word());
         w.Number("objective", r.Market.Objective);
         w.Number("totalPayment", r.TotalPayment);
         w.WriteNumber("violationsWithout", r.ViolationsWithout);
@@ -111,11 +112,11 @@ public sealed class VarMarketCommand : Command<VarMarketSettings>
     private static IEnumerable<IRenderable> Tables(VarMarketResult r, string png)
     {
         var m = r.Market;
-        string status = m.Status == "optimal" ? "[green]optimal[/]" : $"[red]{m.Status}[/]";
+        string status = m.Status == ClearingStatus.Optimal ? "[green]optimal[/]" : $"[red]{m.Status.Word()}[/]";
         yield return new Markup($"[bold]{Markup.Escape(m.Case)}[/]: reactive-power market {status}; {r.Market.Ders.Count} DERs, " +
             $"payments {Output.F(r.TotalPayment, "0.###")} $/h; voltage violations {r.ViolationsWithout} without the market, {r.ViolationsWith} with it; plot {Markup.Escape(png)}\n");
         foreach (var msg in m.Messages) yield return new Markup($"  {Markup.Escape(msg)}\n");
-        if (m.Status != "optimal") yield break;
+        if (m.Status != ClearingStatus.Optimal) yield break;
         yield return Output.Table("DER dispatch (Q > 0 injects)", "DER", "bus", "P (MW)", "Q (MVAr)", "capability (MVAr)", "λQ ($/MVArh)", "payment ($/h)")
             .Rows(m.Ders, d => [d.Id, d.Bus.ToString(), Output.F(d.PMw), Output.F(d.QMvar, "0.0000"), Output.F(d.CapabilityMvar, "0.0000"), Output.F(d.LmpQ), Output.F(d.Payment, "0.0000")]);
         yield return Output.Table("Voltage profile (p.u.)", "bus", "without", "with", "Vmin", "Vmax", "λP", "λQ")

@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using System.Diagnostics;
 using OpenTE.Grid.Model;
 using OpenTE.Numerics.Optimization;
@@ -42,7 +43,7 @@ public sealed record AcOpfBranch(int Index, int From, int To, double Pf, double 
 
 public sealed record AcOpfResult(
     string Case,
-    string Status,
+    ClearingStatus Status,
     double Objective,
     double SolveSeconds,
     int Iterations,
@@ -66,16 +67,9 @@ public static class AcOpfSolver
         var o = options ?? new AcOpfOptions();
         var program = new AcOpfProgram(net, o.Ders);
         var r = o.Backend == AcOpfBackend.Ipopt ? Ipopt.Solve(program) : InteriorPoint.Solve(program, o.Solver);
-        string status = r.Status switch
-        {
-            SolverStatus.Optimal => "optimal",
-            SolverStatus.Infeasible => "infeasible",
-            SolverStatus.Unbounded => "unbounded",
-            SolverStatus.NotConverged => "not-converged",
-            _ => "error",
-        };
+        var status = ClearingStatuses.From(r.Status);
         var messages = new List<string> { (o.Backend == AcOpfBackend.Ipopt ? "" : "IPM: ") + r.Message };
-        bool ok = status == "optimal";
+        bool ok = status == ClearingStatus.Optimal;
         double baseMva = net.BaseMva;
         var x = r.X;
         int nb = net.BusCount;

@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using OpenTE.Grid.Model;
 using OpenTE.Grid.PowerFlow;
 using OpenTE.Market.Bids;
@@ -20,7 +21,7 @@ public sealed record ClearedBid(Bid Bid, double AcceptedMw, double Price, double
 
 public sealed record DcOpfResult(
     string Case,
-    string Status,
+    ClearingStatus Status,
     double Objective,
     double SolveSeconds,
     IReadOnlyList<DcOpfBus> Buses,
@@ -42,16 +43,6 @@ public sealed record DcOpfResult(
     /// <summary>Dual objective of the solved program (for the strong-duality check).</summary>
     public double DualObjective { get; init; }
 
-    /// <summary>The status words of DESIGN.md §5 for a solver status.</summary>
-    public static string StatusName(SolverStatus s) => s switch
-    {
-        SolverStatus.Optimal => "optimal",
-        SolverStatus.Infeasible => "infeasible",
-        SolverStatus.Unbounded => "unbounded",
-        SolverStatus.NotConverged => "not-converged",
-        _ => "error",
-    };
-
     private Dictionary<int, double>? _lmp;
     public double Lmp(int busId) => (_lmp ??= Buses.ToDictionary(b => b.Id, b => b.Lmp))[busId];
 
@@ -60,7 +51,7 @@ public sealed record DcOpfResult(
         Constraint?[] flowRow, Constraint?[] angleRow, List<string> messages, double seconds)
     {
         double baseMva = net.BaseMva;
-        string status = StatusName(sol.Status);
+        var status = ClearingStatuses.From(sol.Status);
         if (sol.Status != SolverStatus.Optimal)
         {
             messages.Add(sol.Message);

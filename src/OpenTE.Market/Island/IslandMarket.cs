@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using OpenTE.Grid;
 using OpenTE.Grid.Model;
 
@@ -21,7 +22,7 @@ public sealed record IslandDispatch(string Id, int Bus, double Mw, double Offere
 public sealed record IslandService(string Id, int Bus, double ServedMw, double DemandMw, bool Critical);
 
 public sealed record IslandResult(
-    string Status,
+    ClearingStatus Status,
     double Price,
     IReadOnlyList<int> IslandBuses,            // bus ids of the microgrid
     IReadOnlyList<IslandDispatch> Units,
@@ -111,6 +112,6 @@ public static class IslandMarket
             int k = demand.FindIndex(x => ReferenceEquals(x.Load, d));
             return new IslandService(d.Id, d.Bus, k < 0 ? 0 : served[k], d.DemandMw, d.Critical);
         }).ToList();
-        return new IslandResult("cleared", price, [.. inside.Order()], unitResults, loadResults, disconnected, Math.Min(o.ReserveMw, gf.CapacityMw), messages);
+        return new IslandResult(ClearingStatus.Optimal, price, [.. inside.Order()], unitResults, loadResults, disconnected, Math.Min(o.ReserveMw, gf.CapacityMw), messages);
     }
 }

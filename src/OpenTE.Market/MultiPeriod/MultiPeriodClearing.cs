@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using System.Diagnostics;
 using OpenTE.Grid.Model;
 using OpenTE.Grid.PowerFlow;
@@ -31,7 +32,7 @@ public sealed record MultiPeriodOptions
 public sealed record StorageSchedule(string Id, int Bus, double[] ChargeMw, double[] DischargeMw, double[] SocMwh);
 
 public sealed record MultiPeriodResult(
-    string Case, string Status, double Objective, double SolveSeconds,
+    string Case, ClearingStatus Status, double Objective, double SolveSeconds,
     IReadOnlyList<DateTimeOffset> Times,
     double[][] Lmp,          // [t][bus index], $/MWh
     double[][] PgMw,         // [t][generator]
@@ -182,8 +183,8 @@ public static class MultiPeriodClearing
             m.AddConstraint($"terminal[{o.Storage[k].Id}]", o.Storage[k].Terminal, double.PositiveInfinity, [(soc[T - 1, k], 1)]);
 
         var sol = m.Solve(o.Solver);
-        string status = DcOpfResult.StatusName(sol.Status);
-        bool ok = status == "optimal";
+        var status = ClearingStatuses.From(sol.Status);
+        bool ok = status == ClearingStatus.Optimal;
         messages.Add(sol.Message);
         if (!ok) messages.Add("no optimal schedule: prices are not reported" + (o.ValueOfLostLoad is null ? "; a value of lost load lets the market shed load instead" : ""));
         var lmp = new double[T][];

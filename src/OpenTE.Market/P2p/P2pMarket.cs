@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using OpenTE.Numerics.Optimization;
 
 namespace OpenTE.Market.P2p;
@@ -50,7 +51,7 @@ public sealed record P2pMarketData(IReadOnlyList<Peer> Peers)
 
 /// <summary>The result: trades P_nm (n sells to m when positive), the bilateral prices λ_nm, welfare and the ADMM history.</summary>
 public sealed record P2pResult(
-    string Status,
+    ClearingStatus Status,
     int Iterations,
     double Welfare,
     double[] Power,                                   // per peer: Σ_m P_nm
@@ -200,7 +201,7 @@ public static class P2pAdmm
         var target = new double[partners.Max(p => p.Length) + 1];
         double rho = o.Rho, alpha = o.Relaxation;
         var history = new List<(double Primal, double Dual, double Rho)>();
-        string status = "not-converged";
+        var status = ClearingStatus.NotConverged;
         int iter = 0;
         for (iter = 1; iter <= o.MaxIterations; iter++)
         {
@@ -210,7 +211,7 @@ public static class P2pAdmm
                 PeerStep.Solve(data.Peers[n], charges[n], target, rho, P[n]);
             }
             var (primal, dz) = Residuals(partners, back, P, z, alpha, lam, rho);
-            if (o.Converged(iter, primal, rho * dz, ref rho, history)) { status = "converged"; break; }
+            if (o.Converged(iter, primal, rho * dz, ref rho, history)) { status = ClearingStatus.Optimal; break; }
         }
         iter = Math.Min(iter, o.MaxIterations);
         return Result(data, partners, P, lam, status, iter, history, sw.Elapsed.TotalSeconds);
@@ -251,7 +252,7 @@ public static class P2pAdmm
     }
 
     /// <summary>Packs trades and multipliers (λ, per peer and partner in ascending partner order) into a result.</summary>
-    public static P2pResult Result(P2pMarketData data, int[][] partners, double[][] P, double[][] lam, string status, int iterations,
+    public static P2pResult Result(P2pMarketData data, int[][] partners, double[][] P, double[][] lam, ClearingStatus status, int iterations,
         List<(double, double, double)> history, double seconds)
     {
         int N = data.Peers.Count;
@@ -308,7 +309,7 @@ public static class P2pCentral
                 var row = mm > n ? recip[n][k] : recip[mm][back[n][k]];
                 lam[n][k] = -sol.Dual(row);
             }
-        return P2pAdmm.Result(data, partners, P, lam, sol.Status == SolverStatus.Optimal ? "optimal" : sol.Status.ToString().ToLowerInvariant(), sol.Iterations, [], sw.Elapsed.TotalSeconds);
+        return P2pAdmm.Result(data, partners, P, lam, ClearingStatuses.From(sol.Status), sol.Iterations, [], sw.Elapsed.TotalSeconds);
     }
 }
 

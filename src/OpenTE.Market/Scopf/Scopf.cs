@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using System.Diagnostics;
 using OpenTE.Grid.Model;
 using OpenTE.Grid.PowerFlow;
@@ -94,7 +95,7 @@ public static class ScopfSolver
         // with security rows and their penalised slacks the KKT systems need threshold pivoting: static pivots
         // stall there (measured on case_ACTIVSg2000: 200 iterations without convergence, then 26–75 with it)
         var opfOptions = new DcOpfOptions { Solver = o.Solver, InteriorPoint = new InteriorPointOptions { StaticPivoting = false } };
-        if (baseResult.Status != "optimal")
+        if (baseResult.Status != ClearingStatus.Optimal)
             return new ScopfResult(baseResult, o.Mode, double.NaN, 0, 0, [], [], new Dictionary<Contingency, double[]>(), contingencies, sw.Elapsed.TotalSeconds);
 
         var limit = new double[nl]; // emergency limits, p.u. (∞ = unlimited)
@@ -129,14 +130,14 @@ public static class ScopfSolver
             rows = rowsNow;
             recourse = recourseNow;
             slacks = slacksNow;
-            if (result.Status != "optimal" || o.ExtensiveForm) break;
+            if (result.Status != ClearingStatus.Optimal || o.ExtensiveForm) break;
             var violations = Screen(net, dc, sens, contingencies.Secure, monitored, limit, result, solution, recourse, o.Tolerance)
                 .Where(v => !active.Contains((v.C, v.L))).ToList(); // a limit in the model and still over is relaxed at the penalty
             o.Progress?.Report((rounds, added, violations.Count));
             if (violations.Count == 0 || rounds >= o.MaxRounds)
             {
                 if (violations.Count > 0)
-                    result = result with { Status = "not-converged", Messages = [.. result.Messages, $"screening stopped after {rounds} rounds with {violations.Count} post-contingency violations left"] };
+                    result = result with { Status = ClearingStatus.NotConverged, Messages = [.. result.Messages, $"screening stopped after {rounds} rounds with {violations.Count} post-contingency violations left"] };
                 break;
             }
             foreach (var v in violations.OrderByDescending(v => v.Excess).Take(o.MaxAddedPerRound))
@@ -146,7 +147,7 @@ public static class ScopfSolver
         // prices: security part −Σ PTDF_post[l,b]·(μ_Sf − μ_St) over the post-contingency limits
         var binding = new List<SecurityConstraint>();
         var lmpSecurity = new double[net.BusCount];
-        if (result.Status == "optimal")
+        if (result.Status == ClearingStatus.Optimal)
         {
             var flows = result.Branches.Select(b => b.Pf / baseMva).ToArray();
             var postOf = new Dictionary<Contingency, double[]>(); // one post-contingency solve per contingency
@@ -164,7 +165,7 @@ public static class ScopfSolver
             }
         }
         var relaxed = new List<RelaxedConstraint>();
-        if (result.Status == "optimal")
+        if (result.Status == ClearingStatus.Optimal)
             foreach (var ((c, l), (up, down)) in slacks)
             {
                 double mw = solution.Value(up) + solution.Value(down); // slacks are in MW
