@@ -144,4 +144,52 @@ public class MultiPeriodTests
         var e3 = Assert.Throws<OpenTE.Grid.InputException>(() => SeriesFile.ParseStorage(sh + "b1,5,1,10,2,2,0.9,0.95,5\n", "st.csv", net));
         Assert.Contains("energy_mwh", e3.Message);
     }
+
+    // two buses, one line of x = 0.1 p.u. without a rating but with an angle-difference limit of 0.05 rad: at most 50 MW
+    private const string AngleLimited = """
+        mpc.baseMVA = 100;
+        mpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 0 0 0 0 1 1 0 230 1 1.1 0.9];
+        mpc.gen = [1 0 0 0 0 1 100 1 0 0];
+        mpc.branch = [1 2 0 0.1 0 0 0 0 0 0 1 -2.8647889756541161 2.8647889756541161];
+        mpc.gencost = [2 0 0 2 0 0];
+        """;
+
+    [Fact]
+    public void Angle_difference_limits_bind_in_every_interval_as_in_the_single_period_clearing()
+    {
+        var net = OpenTE.Grid.Matpower.MatpowerCase.Parse(AngleLimited, "angle.m").Network;
+        OpenTE.Market.Bids.Bid[] bids =
+        [
+            new("cheap", 1, OpenTE.Market.Bids.Side.Sell, 20, 100, 1, 0),
+            new("dear", 2, OpenTE.Market.Bids.Side.Sell, 50, 100, 1, 0),
+            new("load", 2, OpenTE.Market.Bids.Side.Buy, 80, 120, 1, 0),
+        ];
+        var single = DcOpfSolver.Solve(net, new DcOpfOptions { Bids = bids });
+        Assert.Equal(ClearingStatus.Optimal, single.Status);
+        Assert.Equal(20, single.Lmp(1), 6);
+        Assert.Equal(50, single.Lmp(2), 6);
+        var r = MultiPeriodClearing.Solve(net, Profile(net, [1.0, 1.0]), new MultiPeriodOptions { Bids = [.. bids.Select(b => (0, b)), .. bids.Select(b => (1, b))] });
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
+        for (int t = 0; t < 2; t++)
+        {
+            Assert.Equal(20, r.Lmp[t][0], 6);
+            Assert.Equal(50, r.Lmp[t][1], 6);
+        }
+        Assert.Equal(50, r.AcceptedBidMw[0], 6);
+        Assert.Equal(70, r.AcceptedBidMw[1], 6);
+    }
+
+    [Fact]
+    public void One_ramp_rule_for_the_multi_period_clearing_and_the_scopf()
+    {
+        var gen = new OpenTE.Grid.Model.Generator(1, 50, 0, 0, 0, 1, 100, 1, 200, 20) { Ramp10 = 30, Ramp30 = 60 };
+        Assert.Equal(120, Ramps.Limit(gen, 1, null), 9);          // RAMP_30 = 60 MW per 30 min → 120 MW per hour
+        Assert.Equal(60, Ramps.Limit(gen, 0.5, null), 9);
+        Assert.Equal(90, Ramps.Limit(gen with { Ramp30 = 0 }, 0.5, null), 9);      // 3 × RAMP_10
+        Assert.Equal(180, Ramps.Limit(gen with { Ramp30 = 0 }, 5, null), 9);       // never beyond Pmax − Pmin
+        Assert.Equal(20, Ramps.Limit(gen with { Ramp30 = 0, Ramp10 = 0 }, 0.5, 0.2), 9);
+        Assert.Equal(180, Ramps.Limit(gen with { Ramp30 = 0, Ramp10 = 0 }, 0.5, null), 9);
+        Assert.Equal(0, Ramps.Limit(gen with { Pmin = 200 }, 1, null), 9);         // a fixed unit does not move
+        Assert.Equal(10, Ramps.Limit(gen with { Pmax = -50, Pmin = -100, Ramp30 = 0, Ramp10 = 0 }, 1, 0.2), 9); // dispatchable load: share of |Pmax|
+    }
 }

@@ -51,90 +51,25 @@ public static class DcOpfSolver
         out DcOpfModel model, out ModelSolution solution)
     {
         var sw = Stopwatch.StartNew();
-        double baseMva = net.BaseMva;
-        int nb = net.BusCount, nl = net.Branches.Length, ng = net.Generators.Length;
         var m = new OptimizationModel();
         var messages = new List<string>(dc.Messages);
-
-        // ---- variables
-        var theta = new Variable?[nb];
-        var isRef = new bool[nb];
-        foreach (int r in dc.ReferenceBuses) isRef[r] = true;
-        for (int b = 0; b < nb; b++)
-        {
-            if (dc.Dead[b]) continue;
-            double va = net.Buses[b].VaDeg * Math.PI / 180;
-            theta[b] = isRef[b] ? m.AddVariable($"theta[{net.Buses[b].Id}]", va, va) : m.AddVariable($"theta[{net.Buses[b].Id}]", double.NegativeInfinity, double.PositiveInfinity);
-        }
-        var pg = new Variable?[ng];
-        if (o.IncludeCaseGenerators)
-        {
-            for (int g = 0; g < ng; g++)
-            {
-                var gen = net.Generators[g];
-                if (!gen.InService || dc.Dead[net.BusIndex[gen.Bus]]) continue;
-                pg[g] = m.AddVariable($"pg[{g + 1}]", gen.Pmin / baseMva, gen.Pmax / baseMva);
-                AddCost(m, net, g, pg[g]!.Value, baseMva);
-            }
-        }
+        var load = DcBlock.CaseLoad(net, o.IncludeCaseLoad);
+        var block = new DcBlock(m, net, dc).AddAngles();
+        if (o.IncludeCaseGenerators) block.AddGenerators();
+        block.AddBids(o.Bids.Select((b, k) => (b, k)), messages)
+             .AddShedding(load, o.ValueOfLostLoad)
+             .AddBalance(load)
+             .AddBranchLimits();
         var bidVars = new Variable?[o.Bids.Count];
-        for (int k = 0; k < o.Bids.Count; k++)
-        {
-            var bid = o.Bids[k];
-            if (!net.BusIndex.TryGetValue(bid.Bus, out int b)) throw new ArgumentException($"bid of {bid.Participant} at unknown bus {bid.Bus}");
-            if (dc.Dead[b]) { messages.Add($"bid of {bid.Participant} at bus {bid.Bus} is on a de-energised bus and is not cleared"); continue; }
-            double cost = (bid.Side == Side.Sell ? 1 : -1) * bid.Price * baseMva;
-            bidVars[k] = m.AddVariable($"bid[{k + 1}]", 0, bid.Quantity / baseMva, cost);
-        }
-        var load = new double[nb];
-        for (int b = 0; b < nb; b++) load[b] = o.IncludeCaseLoad ? net.Buses[b].Pd / baseMva : 0;
-        var shed = new Variable?[nb];
-        if (o.ValueOfLostLoad is double voll)
-            for (int b = 0; b < nb; b++)
-                if (!dc.Dead[b] && load[b] > 0) shed[b] = m.AddVariable($"shed[{net.Buses[b].Id}]", 0, load[b], voll * baseMva);
-
-        // ---- nodal balance
-        var terms = new List<(Variable, double)>[nb];
-        for (int b = 0; b < nb; b++) terms[b] = [];
-        for (int g = 0; g < ng; g++) if (pg[g] is Variable v) terms[net.BusIndex[net.Generators[g].Bus]].Add((v, 1));
-        for (int k = 0; k < o.Bids.Count; k++)
-            if (bidVars[k] is Variable v) terms[net.BusIndex[o.Bids[k].Bus]].Add((v, o.Bids[k].Side == Side.Sell ? 1 : -1));
-        for (int b = 0; b < nb; b++) if (shed[b] is Variable v) terms[b].Add((v, 1));
-        for (int j = 0; j < nb; j++)
-            for (int p = dc.Bbus.ColPtr[j]; p < dc.Bbus.ColPtr[j + 1]; p++)
-                if (theta[j] is Variable t && dc.Bbus.Values[p] != 0) terms[dc.Bbus.RowIdx[p]].Add((t, -dc.Bbus.Values[p]));
-        var balance = new Constraint?[nb];
-        for (int b = 0; b < nb; b++)
-        {
-            if (dc.Dead[b]) continue;
-            double rhs = load[b] + net.Buses[b].Gs / baseMva + dc.PbusInj[b];
-            balance[b] = m.AddEquality($"balance[{net.Buses[b].Id}]", rhs, terms[b]);
-        }
-
-        // ---- branch limits and angle-difference limits
-        var flowRow = new Constraint?[nl];
-        var angleRow = new Constraint?[nl];
-        for (int l = 0; l < nl; l++)
-        {
-            var br = net.Branches[l];
-            if (dc.B[l] == 0 || theta[dc.From[l]] is not Variable tf || theta[dc.To[l]] is not Variable tt) continue;
-            if (br.RateA > 0)
-            {
-                double rate = br.RateA / baseMva;
-                flowRow[l] = m.AddConstraint($"flow[{l + 1}]", -rate - dc.PfInj[l], rate - dc.PfInj[l], [(tf, dc.B[l]), (tt, -dc.B[l])]);
-            }
-            double lo = br.AngMinDeg > -360 && br.AngMinDeg != 0 ? br.AngMinDeg * Math.PI / 180 : double.NegativeInfinity;
-            double hi = br.AngMaxDeg < 360 && br.AngMaxDeg != 0 ? br.AngMaxDeg * Math.PI / 180 : double.PositiveInfinity;
-            if (double.IsFinite(lo) || double.IsFinite(hi))
-                angleRow[l] = m.AddConstraint($"angle[{l + 1}]", lo, hi, [(tf, 1), (tt, -1)]);
-        }
+        foreach (var (k, v) in block.Bids) bidVars[k] = v;
+        var (theta, pg, balance, flowRow) = (block.Theta, block.Pg, block.Balance, block.Flow);
 
         model = new DcOpfModel(m, dc, theta, pg, balance, flowRow);
         extend?.Invoke(model);
         var sol = m.Solve(o.Solver, o.InteriorPoint);
         solution = sol;
         sw.Stop();
-        return DcOpfResult.From(net, dc, o, m, sol, theta, pg, bidVars, shed, balance, flowRow, angleRow, messages, sw.Elapsed.TotalSeconds);
+        return DcOpfResult.From(net, dc, o, m, sol, theta, pg, bidVars, block.Shed, balance, flowRow, block.Angle, messages, sw.Elapsed.TotalSeconds);
     }
 
     /// <summary>Adds generator g's cost: polynomial up to degree 2 as linear + quadratic terms, piecewise linear by its epigraph.</summary>

@@ -50,9 +50,9 @@ public sealed record MultiPeriodResult(
 /// <code>
 /// min  Σ_t Δt·(Σ_g C_g(Pg_t,g) + VoLL·Σ shed)
 /// s.t. balance[t,b]:  Σ Pg + PV used + Σ (d − c) + shed − Σ_k B_bk·θ_t,k = Pd_t,b     (λ_t,b → LMP)
-///      flow[t,l]:     |B_l·(θ_f − θ_t)| ≤ rateA
+///      flow[t,l]:     |B_l·(θ_f − θ_t)| ≤ rateA,   angle[t,l]: angmin ≤ θ_f − θ_t ≤ angmax      (DcBlock, as the single period)
 ///      soc[t,s]:      s_t = s_{t−1} + η_c·c_t·Δt − d_t·Δt/η_d,   Emin ≤ s_t ≤ Emax,   s_T ≥ terminal
-///      ramp[t,g]:     |Pg_t − Pg_{t−1}| ≤ R_g·Δt
+///      ramp[t,g]:     |Pg_t − Pg_{t−1}| ≤ Ramps.Limit(g, Δt)
 ///      0 ≤ PV used ≤ PV available (curtailable at no cost)
 /// </code>
 /// Prices per bus and interval are the balance duals divided by Δt ($/MWh).
@@ -74,9 +74,6 @@ public static class MultiPeriodClearing
         }
         var m = new OptimizationModel();
         var messages = new List<string>(dc.Messages);
-        var isRef = new bool[nb];
-        foreach (int r in dc.ReferenceBuses) isRef[r] = true;
-
         var theta = new Variable?[T, nb];
         var pg = new Variable?[T, ng];
         var pv = new Variable?[T, nb];
@@ -96,43 +93,18 @@ public static class MultiPeriodClearing
 
         for (int t = 0; t < T; t++)
         {
-            var terms = new List<(Variable, double)>[nb];
-            for (int b = 0; b < nb; b++) terms[b] = [];
+            var loadPu = new double[nb];
+            for (int b = 0; b < nb; b++) loadPu[b] = load[t, b] / baseMva;
+            var block = new DcBlock(m, net, dc, t, dt).AddAngles();
             for (int b = 0; b < nb; b++)
-            {
-                if (dc.Dead[b]) continue;
-                double va = net.Buses[b].VaDeg * Math.PI / 180;
-                theta[t, b] = isRef[b] ? m.AddVariable($"theta[{t},{net.Buses[b].Id}]", va, va) : m.AddVariable($"theta[{t},{net.Buses[b].Id}]", double.NegativeInfinity, double.PositiveInfinity);
-                if (series.PvMw.TryGetValue(net.Buses[b].Id, out var p) && p[t] > 0)
+                if (!dc.Dead[b] && series.PvMw.TryGetValue(net.Buses[b].Id, out var p) && p[t] > 0)
                 {
-                    pv[t, b] = m.AddVariable($"pv[{t},{net.Buses[b].Id}]", 0, p[t] / baseMva);
-                    terms[b].Add((pv[t, b]!.Value, 1));
+                    var v = m.AddVariable($"pv[{t},{net.Buses[b].Id}]", 0, p[t] / baseMva);
+                    pv[t, b] = v;
+                    block.Inject(b, v, 1);
                 }
-                if (o.ValueOfLostLoad is double voll && load[t, b] > 0)
-                {
-                    shed[t, b] = m.AddVariable($"shed[{t},{net.Buses[b].Id}]", 0, load[t, b] / baseMva, voll * baseMva * dt);
-                    terms[b].Add((shed[t, b]!.Value, 1));
-                }
-            }
-            for (int g = 0; g < ng; g++)
-            {
-                var gen = net.Generators[g];
-                int b = net.BusIndex[gen.Bus];
-                if (!gen.InService || dc.Dead[b]) continue;
-                var v = m.AddVariable($"pg[{t},{g + 1}]", gen.Pmin / baseMva, gen.Pmax / baseMva);
-                pg[t, g] = v;
-                DcOpfSolver.AddCost(m, net, g, v, baseMva, dt); // cost per interval: $/h × Δt
-                terms[b].Add((v, 1));
-            }
-            foreach (var (bid, k) in bidsAt[t])
-            {
-                if (!net.BusIndex.TryGetValue(bid.Bus, out int bb)) throw new ArgumentException($"bid of {bid.Participant} at unknown bus {bid.Bus}");
-                if (dc.Dead[bb]) { messages.Add($"bid of {bid.Participant} at bus {bid.Bus} is on a de-energised bus"); continue; }
-                bool sell = bid.Side == OpenTE.Market.Bids.Side.Sell;
-                var v = m.AddVariable($"bid[{t},{k + 1}]", 0, bid.Quantity / baseMva, (sell ? 1 : -1) * bid.Price * baseMva * dt);
-                bidVars[k] = v;
-                terms[bb].Add((v, sell ? 1 : -1));
-            }
+            block.AddShedding(loadPu, o.ValueOfLostLoad).AddGenerators().AddBids(bidsAt[t].Select(x => (x.Bid, x.k)), messages);
+            foreach (var (k, v) in block.Bids) bidVars[k] = v;
             for (int k = 0; k < o.Storage.Count; k++)
             {
                 var s = o.Storage[k];
@@ -140,25 +112,17 @@ public static class MultiPeriodClearing
                 charge[t, k] = m.AddVariable($"charge[{t},{s.Id}]", 0, s.ChargeMaxMw / baseMva);
                 discharge[t, k] = m.AddVariable($"discharge[{t},{s.Id}]", 0, s.DischargeMaxMw / baseMva);
                 soc[t, k] = m.AddVariable($"soc[{t + 1},{s.Id}]", s.EnergyMinMwh, s.EnergyMaxMwh);
-                terms[b].Add((discharge[t, k], 1));
-                terms[b].Add((charge[t, k], -1));
+                block.Inject(b, discharge[t, k], 1);
+                block.Inject(b, charge[t, k], -1);
             }
-            for (int j = 0; j < nb; j++)
-                for (int p = dc.Bbus.ColPtr[j]; p < dc.Bbus.ColPtr[j + 1]; p++)
-                    if (theta[t, j] is Variable th && dc.Bbus.Values[p] != 0) terms[dc.Bbus.RowIdx[p]].Add((th, -dc.Bbus.Values[p]));
+            block.AddBalance(loadPu).AddBranchLimits();
             for (int b = 0; b < nb; b++)
             {
-                if (dc.Dead[b]) continue;
-                double rhs = load[t, b] / baseMva + net.Buses[b].Gs / baseMva + dc.PbusInj[b];
-                balance[t, b] = m.AddEquality($"balance[{t},{net.Buses[b].Id}]", rhs, terms[b]);
+                theta[t, b] = block.Theta[b];
+                shed[t, b] = block.Shed[b];
+                balance[t, b] = block.Balance[b];
             }
-            for (int l = 0; l < nl; l++)
-            {
-                var br = net.Branches[l];
-                if (dc.B[l] == 0 || br.RateA <= 0 || theta[t, dc.From[l]] is not Variable tf || theta[t, dc.To[l]] is not Variable tt) continue;
-                double rate = br.RateA / baseMva;
-                m.AddConstraint($"flow[{t},{l + 1}]", -rate - dc.PfInj[l], rate - dc.PfInj[l], [(tf, dc.B[l]), (tt, -dc.B[l])]);
-            }
+            for (int g = 0; g < ng; g++) pg[t, g] = block.Pg[g];
             // state of charge (MWh; powers are p.u.)
             for (int k = 0; k < o.Storage.Count; k++)
             {
@@ -167,15 +131,15 @@ public static class MultiPeriodClearing
                 if (t > 0) row.Add((soc[t - 1, k], -1));
                 m.AddEquality($"soc-balance[{t + 1},{s.Id}]", t == 0 ? s.InitialMwh : 0, row);
             }
-            // ramps
+            // ramps (the one rule: Ramps.Limit); a limit as wide as the operating range adds nothing
             if (t > 0)
                 for (int g = 0; g < ng; g++)
                 {
                     if (pg[t, g] is not Variable now || pg[t - 1, g] is not Variable before) continue;
                     var gen = net.Generators[g];
-                    double perHour = gen.Ramp30 > 0 ? 2 * gen.Ramp30 : gen.Ramp10 > 0 ? 6 * gen.Ramp10 : o.DefaultRampSharePerHour is double share ? share * gen.Pmax : double.PositiveInfinity;
-                    if (!double.IsFinite(perHour)) continue;
-                    double r = perHour * dt / baseMva;
+                    double mw = Ramps.Limit(gen, dt, o.DefaultRampSharePerHour);
+                    if (!(mw < gen.Pmax - gen.Pmin)) continue;
+                    double r = mw / baseMva;
                     m.AddConstraint($"ramp[{t},{g + 1}]", -r, r, [(now, 1), (before, -1)]);
                 }
         }

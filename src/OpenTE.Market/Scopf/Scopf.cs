@@ -20,7 +20,7 @@ public sealed record ScopfOptions
     public ScopfMode Mode { get; init; } = ScopfMode.Preventive;
     /// <summary>Emergency rating = rateB when set, else rateA × this factor.</summary>
     public double EmergencyFactor { get; init; } = 1.0;
-    /// <summary>Ramp limit when the case has none (RAMP_30, else 3 × RAMP_10): this share of Pmax.</summary>
+    /// <summary>Ramp limit when the case has none (RAMP_30, else 3 × RAMP_10): this share of |Pmax| per 30 minutes (see <see cref="Ramps.Limit"/>).</summary>
     public double DefaultRampShare { get; init; } = 0.2;
     /// <summary>Post-contingency flows may exceed the rating by this much (p.u.) before a constraint is added.</summary>
     public double Tolerance { get; init; } = 1e-6;
@@ -235,9 +235,8 @@ public static class ScopfSolver
         shift += scale * dc.PfInj[l];
     }
 
-    /// <summary>How far a generator can move after an outage (MW): its 30-minute ramp, at most its operating range (0 for a fixed unit).</summary>
-    private static double Ramp(Generator gen, ScopfOptions o) =>
-        Math.Min(gen.Ramp30 > 0 ? gen.Ramp30 : gen.Ramp10 > 0 ? 3 * gen.Ramp10 : o.DefaultRampShare * Math.Abs(gen.Pmax), Math.Max(0, gen.Pmax - gen.Pmin));
+    /// <summary>How far a generator can move after an outage (MW): the one ramp rule over 30 minutes (<see cref="Ramps.Limit"/>; the default share is per 30 minutes).</summary>
+    private static double Ramp(Generator gen, ScopfOptions o) => Ramps.Limit(gen, 0.5, 2 * o.DefaultRampShare);
 
     /// <summary>
     /// The re-dispatch variables of contingency c. With <see cref="ScopfOptions.RecourseGenerators"/> = K the
