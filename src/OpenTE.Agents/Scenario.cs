@@ -3,6 +3,7 @@ using System.Text.Json;
 using OpenTE.Grid;
 using OpenTE.Grid.Model;
 using OpenTE.Market.MultiPeriod;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Agents;
 

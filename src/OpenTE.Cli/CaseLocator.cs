@@ -1,6 +1,7 @@
 using OpenTE.Grid;
 using OpenTE.Grid.Json;
 using OpenTE.Grid.Matpower;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Cli;
 

@@ -2,6 +2,7 @@ using OpenTE.Cli.Commands;
 using OpenTE.Grid;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Cli;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Privacy;
 
@@ -109,7 +110,7 @@ public sealed class PrivacyAccountant
         }
         catch (JsonException e)
         {
-            throw new OpenTE.Grid.InputException(path, (int)(e.LineNumber ?? -1) + 1, $"the privacy ledger is damaged ({e.Message})",
+            throw new OpenTE.Grid.Input.InputException(path, (int)(e.LineNumber ?? -1) + 1, $"the privacy ledger is damaged ({e.Message})",
                 "restore it from a backup; deleting it would forget the budget already spent");
         }
         var acc = new PrivacyAccountant(ledger.Dataset, ledger.BudgetEpsilon, ledger.BudgetDelta,

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using OpenTE.Grid;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Settlement;
 

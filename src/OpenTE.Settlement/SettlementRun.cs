@@ -1,4 +1,5 @@
 using OpenTE.Settlement.Ledger;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Settlement;
 
@@ -49,7 +50,7 @@ public static class SettlementRun
             }
             catch (InvalidOperationException e)
             {
-                throw new OpenTE.Grid.InputException("market file", 0, e.Message, "one meter per participant and one owner per meter");
+                throw new OpenTE.Grid.Input.InputException("market file", 0, e.Message, "one meter per participant and one owner per meter");
             }
         }
         foreach (var p in market.ImbalancePrices)

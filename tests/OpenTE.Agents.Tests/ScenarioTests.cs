@@ -1,5 +1,6 @@
 using System.Text.Json;
 using OpenTE.Grid.Tests;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Agents.Tests;
 
@@ -80,7 +81,7 @@ public class ScenarioTests
             ? text.Replace(change.Split(':')[0] + ": " + (change.Contains("bus") ? "5" : "\"pv\""), change)
             : text.Replace(change.Split(':')[0] + ": " + (change.Contains("eta") ? "0.9" : "0.05"), change);
         Assert.NotEqual(text, bad);
-        var ex = Assert.Throws<OpenTE.Grid.InputException>(() => Load(bad));
+        var ex = Assert.Throws<OpenTE.Grid.Input.InputException>(() => Load(bad));
         Assert.Contains("$." + where, ex.Message);
         Assert.Contains("s.json", ex.Message);
     }
@@ -89,12 +90,12 @@ public class ScenarioTests
     public void Events_out_of_order_or_without_a_microgrid_are_refused()
     {
         string head = """{ "case": "case33bw", "start": "2026-06-01T00:00:00+02:00", "intervalMinutes": 60, "gridPrice": [30,30,30,30,30,30,40,50,60,60,60,60,60,60,60,60,70,90,100,90,70,50,40,35], """;
-        var e1 = Assert.Throws<OpenTE.Grid.InputException>(() => Load(head + """ "events": [ { "at": "2026-06-01T14:00:00+02:00", "type": "pcc-open" } ] }"""));
+        var e1 = Assert.Throws<OpenTE.Grid.Input.InputException>(() => Load(head + """ "events": [ { "at": "2026-06-01T14:00:00+02:00", "type": "pcc-open" } ] }"""));
         Assert.Contains("microgrid", e1.Message);
         string mg = """ "microgrid": { "pccBranch": 1, "gridForming": { "bus": 6, "capacityMw": 2, "price": 200 }, "reserveMw": 0.3 }, """;
-        var e2 = Assert.Throws<OpenTE.Grid.InputException>(() => Load(head + mg + """ "events": [ { "at": "2026-06-01T15:00:00+02:00", "type": "pcc-open" }, { "at": "2026-06-01T14:00:00+02:00", "type": "pcc-close" } ] }"""));
+        var e2 = Assert.Throws<OpenTE.Grid.Input.InputException>(() => Load(head + mg + """ "events": [ { "at": "2026-06-01T15:00:00+02:00", "type": "pcc-open" }, { "at": "2026-06-01T14:00:00+02:00", "type": "pcc-close" } ] }"""));
         Assert.Contains("$.events[1].at", e2.Message);
-        var e3 = Assert.Throws<OpenTE.Grid.InputException>(() => Load(head + """ "intervalMinutes": 7 }""".Replace(" \"intervalMinutes\": 60,", "")));
+        var e3 = Assert.Throws<OpenTE.Grid.Input.InputException>(() => Load(head + """ "intervalMinutes": 7 }""".Replace(" \"intervalMinutes\": 60,", "")));
         Assert.Contains("intervalMinutes", e3.Message);
     }
 

@@ -1,5 +1,6 @@
 using OpenTE.Grid.Matpower;
 using OpenTE.Grid.PowerFlow;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Grid.Tests;
 

@@ -1,4 +1,5 @@
 using OpenTE.Grid.Matpower;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Grid.Tests;
 

@@ -4,6 +4,7 @@ using CsCheck;
 using OpenTE.Grid.Json;
 using OpenTE.Grid.Matpower;
 using OpenTE.Grid.Model;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Grid.Tests;
 

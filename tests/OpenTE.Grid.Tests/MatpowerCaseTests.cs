@@ -1,5 +1,6 @@
 using OpenTE.Grid.Matpower;
 using OpenTE.Grid.Model;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Grid.Tests;
 

@@ -3,6 +3,7 @@ using CsCheck;
 using OpenTE.Grid.Tests;
 using OpenTE.Market.AcOpf;
 using Xunit.Abstractions;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Market.Tests;
 
@@ -302,7 +303,7 @@ public class VarMarketTests
         var net = TestData.Load("case33bw");
         void Bad(string row, string expect)
         {
-            var ex = Assert.Throws<OpenTE.Grid.InputException>(() => DerFile.Parse("der,bus,p_mw,s_mva,direction,price,q_mvar\n" + row + "\n", "d.csv", net));
+            var ex = Assert.Throws<OpenTE.Grid.Input.InputException>(() => DerFile.Parse("der,bus,p_mw,s_mva,direction,price,q_mvar\n" + row + "\n", "d.csv", net));
             Assert.Contains("d.csv:2:", ex.Message);
             Assert.Contains(expect, ex.Message);
         }
@@ -312,7 +313,7 @@ public class VarMarketTests
         Bad("a,5,0.1,0.2,inject,NaN,0.1", "price");
         Bad("a,5,0.1,0.2,inject,1,-0.1", "q_mvar");
         Bad("a,5,0.1,0.2,inject,1", "fields");
-        var ex = Assert.Throws<OpenTE.Grid.InputException>(() => DerFile.Parse("der,bus,p_mw,s_mva,direction,price,q_mvar\na,5,0.1,0.2,inject,1,0.1\na,6,0.1,0.2,inject,2,0.1\n", "d.csv", net));
+        var ex = Assert.Throws<OpenTE.Grid.Input.InputException>(() => DerFile.Parse("der,bus,p_mw,s_mva,direction,price,q_mvar\na,5,0.1,0.2,inject,1,0.1\na,6,0.1,0.2,inject,2,0.1\n", "d.csv", net));
         Assert.Contains("d.csv:3:", ex.Message);
     }
 }

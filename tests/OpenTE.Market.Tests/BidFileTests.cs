@@ -3,6 +3,7 @@ using OpenTE.Grid;
 using OpenTE.Grid.Matpower;
 using OpenTE.Grid.Tests;
 using OpenTE.Market.Bids;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Market.Tests;
 

@@ -3,6 +3,7 @@ using CsCheck;
 using OpenTE.Grid.Tests;
 using OpenTE.Market.DcOpf;
 using OpenTE.Market.MultiPeriod;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Market.Tests;
 
@@ -111,7 +112,7 @@ public class MultiPeriodTests
         Assert.Equal(3, r.AcceptedBidMw[0], 1e-5);   // the buyer gets its 3 MW
         Assert.Equal(0, r.AcceptedBidMw[1], 1e-5);   // night: the seller is dearer than the price
         Assert.Equal(4, r.AcceptedBidMw[2], 1e-5);   // peak: the seller is cheaper than the price
-        var e = Assert.Throws<OpenTE.Grid.InputException>(() => SeriesFile.ParseBids("timestamp,participant,bus,side,price,quantity\n2030-01-01T00:00:00+00:00,x,5,buy,10,1\n", "b.csv", net, series));
+        var e = Assert.Throws<OpenTE.Grid.Input.InputException>(() => SeriesFile.ParseBids("timestamp,participant,bus,side,price,quantity\n2030-01-01T00:00:00+00:00,x,5,buy,10,1\n", "b.csv", net, series));
         Assert.Contains("b.csv:2:", e.Message);
     }
 
@@ -126,7 +127,7 @@ public class MultiPeriodTests
         Assert.Equal(95, ok.LoadMw[5][1]);
         void Bad(string body, string line, string expect)
         {
-            var ex = Assert.Throws<OpenTE.Grid.InputException>(() => SeriesFile.ParseSeries(head + body, "s.csv", net));
+            var ex = Assert.Throws<OpenTE.Grid.Input.InputException>(() => SeriesFile.ParseSeries(head + body, "s.csv", net));
             Assert.Contains("s.csv:" + line + ":", ex.Message);
             Assert.Contains(expect, ex.Message);
         }
@@ -137,11 +138,11 @@ public class MultiPeriodTests
         Bad("2026-06-01T00:00:00+02:00,5,90,-1\n", "2", "pv_mw");
         const string sh = "id,bus,energy_mwh,min_mwh,charge_mw,discharge_mw,eta_charge,eta_discharge,initial_mwh\n";
         Assert.Single(SeriesFile.ParseStorage(sh + "b1,5,10,1,2,2,0.95,0.95,5\n", "st.csv", net));
-        var e1 = Assert.Throws<OpenTE.Grid.InputException>(() => SeriesFile.ParseStorage(sh + "b1,5,10,1,2,2,1.2,0.95,5\n", "st.csv", net));
+        var e1 = Assert.Throws<OpenTE.Grid.Input.InputException>(() => SeriesFile.ParseStorage(sh + "b1,5,10,1,2,2,1.2,0.95,5\n", "st.csv", net));
         Assert.Contains("st.csv:2: eta_charge", e1.Message);
-        var e2 = Assert.Throws<OpenTE.Grid.InputException>(() => SeriesFile.ParseStorage(sh + "b1,5,10,1,2,2,0.9,0.95,12\n", "st.csv", net));
+        var e2 = Assert.Throws<OpenTE.Grid.Input.InputException>(() => SeriesFile.ParseStorage(sh + "b1,5,10,1,2,2,0.9,0.95,12\n", "st.csv", net));
         Assert.Contains("initial_mwh", e2.Message);
-        var e3 = Assert.Throws<OpenTE.Grid.InputException>(() => SeriesFile.ParseStorage(sh + "b1,5,1,10,2,2,0.9,0.95,5\n", "st.csv", net));
+        var e3 = Assert.Throws<OpenTE.Grid.Input.InputException>(() => SeriesFile.ParseStorage(sh + "b1,5,1,10,2,2,0.9,0.95,5\n", "st.csv", net));
         Assert.Contains("energy_mwh", e3.Message);
     }
 

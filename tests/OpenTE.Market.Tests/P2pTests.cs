@@ -2,6 +2,7 @@ using OpenTE.Market.Outcome;
 using CsCheck;
 using OpenTE.Market.P2p;
 using Xunit.Abstractions;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Market.Tests;
 
@@ -229,7 +230,7 @@ public class P2pScenarioTests
         var central = P2pCentral.Solve(data);
         Assert.Equal(central.Welfare, admm.Welfare, 1e-4 * Math.Abs(central.Welfare));
         Assert.Equal(7922.6, central.Welfare, 0.05);
-        string Bad(string json) => Assert.Throws<OpenTE.Grid.InputException>(() =>
+        string Bad(string json) => Assert.Throws<OpenTE.Grid.Input.InputException>(() =>
             P2pScenario.Parse(System.Text.Json.JsonDocument.Parse(json).RootElement, "m.json", OpenTE.Grid.Tests.TestData.Load)).Message;
         Assert.Contains("$.peers[0].a", Bad("""{ "peers": [ { "id": "p", "a": -1, "b": 1, "pmin": 0, "pmax": 5 } ], "trades": [] }"""));
         Assert.Contains("$.trades[0].buyer", Bad("""{ "peers": [ { "id": "p", "a": 1, "b": 1, "pmin": 0, "pmax": 5 } ], "trades": [ { "seller": "p", "buyer": "x" } ] }"""));

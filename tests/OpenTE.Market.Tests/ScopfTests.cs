@@ -4,6 +4,7 @@ using OpenTE.Grid.PowerFlow;
 using OpenTE.Grid.Tests;
 using OpenTE.Market.DcOpf;
 using OpenTE.Market.Scopf;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Market.Tests;
 
@@ -205,7 +206,7 @@ public class ScopfTests
             var small = Contingencies.Read(csv, TestData.Load("case30"));
             Assert.Equal(2, small.Secure.Count);
             File.WriteAllText(csv, "label,type,index\nL5,branch,500\n");
-            var ex = Assert.Throws<OpenTE.Grid.InputException>(() => Contingencies.Read(csv, TestData.Load("case30")));
+            var ex = Assert.Throws<OpenTE.Grid.Input.InputException>(() => Contingencies.Read(csv, TestData.Load("case30")));
             Assert.Contains(":2:", ex.Message);
         }
         finally { File.Delete(csv); }

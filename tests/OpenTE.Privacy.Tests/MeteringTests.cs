@@ -1,5 +1,6 @@
 using OpenTE.Grid.Tests;
 using OpenTE.Privacy.Metering;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Privacy.Tests;
 
@@ -61,8 +62,8 @@ public class MeteringTests
         var data = MeterData.ParseJson(json, "m.json");
         Assert.Single(data.Readings);
         Assert.Equal(2, data.Rejected[0].Line); // position in the array
-        Assert.Throws<OpenTE.Grid.InputException>(() => MeterData.ParseJson("{ \"x\": 1 }", "bad.json"));
-        Assert.Throws<OpenTE.Grid.InputException>(() => MeterData.ParseCsv("meter,feeder\n", "bad.csv"));
+        Assert.Throws<OpenTE.Grid.Input.InputException>(() => MeterData.ParseJson("{ \"x\": 1 }", "bad.json"));
+        Assert.Throws<OpenTE.Grid.Input.InputException>(() => MeterData.ParseCsv("meter,feeder\n", "bad.csv"));
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using OpenTE.Privacy.Sampling;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Spectre.Console.Rendering;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Cli.Commands;
 
@@ -46,7 +47,7 @@ public class MeterDataSettings : CommandSettings
             CliApp.Io.Err.WriteLine($"warning: {data.Rejected.Count} record(s) rejected and {data.Gaps.Count} gap(s) found; see {path}");
         }
         if (data.Readings.Count == 0)
-            throw new OpenTE.Grid.InputException(Data, 0, "no reading was accepted", "see the rejects file for the reasons");
+            throw new OpenTE.Grid.Input.InputException(Data, 0, "no reading was accepted", "see the rejects file for the reasons");
         return data;
     }
 }

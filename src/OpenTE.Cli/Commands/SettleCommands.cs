@@ -6,6 +6,7 @@ using OpenTE.Settlement.Ledger;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Spectre.Console.Rendering;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Cli.Commands;
 

@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using OpenTE.Grid.Input;
 using OpenTE.Grid.Matpower;
 using OpenTE.Grid.Model;
 
@@ -14,9 +15,8 @@ namespace OpenTE.Grid.Json;
 /// The network as JSON (docs/case-json.md): the same model and units as the MATPOWER file, with named
 /// fields, one bus / generator / branch / cost per line. Reading never trusts the file: syntax errors
 /// carry the JSON line; model errors carry the line and name the element and field
-/// (e.g. <c>case.json:14: branches[3].to: bus 7 is not in buses</c>). The MATPOWER reader's model checks
-/// apply unchanged: the JSON model is written as the MATPOWER text it stands for and read back, and its
-/// errors and warnings are translated to JSON paths and lines.
+/// (e.g. <c>case.json:14: branches[3].to: bus 7 is not in buses</c>). The model checks are the
+/// <see cref="NetworkValidator"/>'s, the same as for MATPOWER files, rendered as JSON paths and their lines.
 /// </summary>
 public static partial class CaseJson
 {
@@ -195,54 +195,43 @@ public static partial class CaseJson
         var costs = obj["genCosts"] is null ? [] : r.Items(obj, "genCosts").Select((n, i) => r.Cost(n, $"genCosts[{i}]")).ToList();
         var cells = r.Cells(obj["cellArrays"]);
 
-        var ids = new Dictionary<int, int>();
-        for (int i = 0; i < buses.Count; i++)
-            if (!ids.TryAdd(buses[i].Id, i))
-                throw r.Error($"buses[{i}].id", $"duplicate bus number {buses[i].Id} (also buses[{ids[buses[i].Id]}])", "give every bus a unique number");
-        for (int i = 0; i < gens.Count; i++)
-            if (!ids.ContainsKey(gens[i].Bus))
-                throw r.Error($"generators[{i}].bus", $"bus {gens[i].Bus} is not in buses", "use a bus number defined in buses");
-        for (int i = 0; i < branches.Count; i++)
-            foreach (var (end, id) in new[] { ("from", branches[i].From), ("to", branches[i].To) })
-                if (!ids.ContainsKey(id))
-                    throw r.Error($"branches[{i}].{end}", $"bus {id} is not in buses", "use a bus number defined in buses");
-
-        Network network;
-        try
+        // the model checks of every format (NetworkValidator), rendered as JSON paths and their lines
+        var issues = NetworkValidator.Check(baseMva, buses, gens, branches, costs);
+        if (issues.Count > 0)
         {
-            network = new Network(name, baseMva, buses, gens, branches, costs, cells);
+            var i = issues[0];
+            string element = i.Element switch
+            {
+                CaseElement.Case => "",
+                CaseElement.Bus => "buses",
+                CaseElement.Generator => "generators",
+                CaseElement.Branch => "branches",
+                _ => "genCosts",
+            };
+            string path = i.Element == CaseElement.Case ? i.Field ?? "" : i.Index >= 0 ? $"{element}[{i.Index}]" + (i.Field is null ? "" : $".{i.Field}") : element;
+            string message = Render(i.Message);
+            throw new CaseFormatException(file, lines.Of(path), message.StartsWith(path, StringComparison.Ordinal) ? message : $"{path}: {message}", Render(i.Fix));
         }
-        catch (ArgumentException e)
-        {
-            throw new CaseFormatException(file, 0, e.Message, "check the bus numbers of buses, generators and branches");
-        }
-
-        // One set of model checks for both formats: write the MATPOWER text and read it back.
-        string matpower = MatpowerCase.Write(network);
-        var origin = GeneratedLines(matpower);
-        CaseReadResult viaMatpower;
-        try
-        {
-            viaMatpower = MatpowerCase.Parse(matpower, file, name);
-        }
-        catch (CaseFormatException e)
-        {
-            string prefix = e.Line > 0 ? $"{file}:{e.Line}: " : $"{file}: ";
-            string message = e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..] : e.Message;
-            string? path = origin.GetValueOrDefault(e.Line);
-            var (m, hint) = Translate(path, message, e.Hint);
-            throw path is null ? new CaseFormatException(file, 0, m, hint)
-                : m.StartsWith(path + " ", StringComparison.Ordinal) ? new CaseFormatException(file, lines.Of(path), m, hint)
-                : r.Error(path, m, hint);
-        }
-        foreach (var w in viaMatpower.Warnings)
-        {
-            string? path = origin.GetValueOrDefault(w.Line) ?? BusPathOf(w.Message, buses);
-            string m = Translate(path, w.Message, "").Message;
-            warnings.Add(new Diagnostic(file, path is null ? 0 : lines.Of(path), path is null || m.StartsWith(path + " ", StringComparison.Ordinal) ? m : $"{path}: {m}"));
-        }
+        var network = new Network(name, baseMva, buses, gens, branches, costs, cells);
+        foreach (var (bus, message) in NetworkValidator.Warnings(network))
+            warnings.Add(new Diagnostic(file, lines.Of($"buses[{bus}]"), $"buses[{bus}]: {message}"));
         return new CaseReadResult(network, warnings);
     }
+
+    /// <summary>A validation text in the JSON format's terms: «vmax» → "vmax", «bus-row:k» → buses[k].</summary>
+    private static string Render(string text) =>
+        Token().Replace(text, m => m.Groups[1].Value switch
+        {
+            "buses" => "buses",
+            "genCosts" => "genCosts",
+            "REF" => "\"REF\"",
+            "set-ref" => "set \"type\": \"REF\" on one bus with a generator",
+            var t when t.StartsWith("bus-row:", StringComparison.Ordinal) => $"buses[{t[8..]}]",
+            var f => $"\"{f}\"",
+        });
+
+    [GeneratedRegex("«([^»]+)»")]
+    private static partial Regex Token();
 
     private static readonly JsonReaderOptions ReaderOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
@@ -304,98 +293,6 @@ public static partial class CaseJson
         int cut = s.IndexOf(" Path: ", StringComparison.Ordinal);
         if (cut < 0) cut = s.IndexOf(" LineNumber: ", StringComparison.Ordinal);
         return (cut > 0 ? s[..cut] : s).TrimEnd('.', ' ');
-    }
-
-    /// <summary>Line of the generated MATPOWER text → the JSON element it was written from.</summary>
-    private static Dictionary<int, string> GeneratedLines(string matpower)
-    {
-        var map = new Dictionary<int, string>();
-        string[] text = matpower.Split('\n');
-        string? array = null;
-        bool cell = false;
-        int index = 0;
-        for (int i = 0; i < text.Length; i++)
-        {
-            string l = text[i];
-            int line = i + 1;
-            if (array is not null)
-            {
-                if (l.StartsWith("];", StringComparison.Ordinal) || l.StartsWith("};", StringComparison.Ordinal)) { array = null; continue; }
-                map[line] = cell ? $"{array}[{index}]{(array == "buses" ? ".name" : "")}" : $"{array}[{index}]";
-                index++;
-                continue;
-            }
-            var m = MatrixStart().Match(l);
-            if (m.Success)
-            {
-                cell = m.Groups[2].Value == "{";
-                array = m.Groups[1].Value switch
-                {
-                    "bus" or "bus_name" => "buses",
-                    "gen" => "generators",
-                    "branch" => "branches",
-                    "gencost" => "genCosts",
-                    var other => $"cellArrays.{other}",
-                };
-                map[line] = array;
-                index = 0;
-            }
-            else if (l.StartsWith("mpc.baseMVA", StringComparison.Ordinal)) map[line] = "baseMVA";
-        }
-        return map;
-    }
-
-    [GeneratedRegex(@"^mpc\.(\w+) = ([\[{])$")]
-    private static partial Regex MatrixStart();
-
-    [GeneratedRegex(@"\bcolumns (\d+) and (\d+)")]
-    private static partial Regex TwoColumns();
-
-    [GeneratedRegex(@"\bcolumn (\d+)")]
-    private static partial Regex OneColumn();
-
-    [GeneratedRegex(@"^mpc\.\w+ has (\d+) columns beyond MATPOWER's (\d+);")]
-    private static partial Regex ExtraColumns();
-
-    [GeneratedRegex(@"\bbus (\d+)")]
-    private static partial Regex BusNumber();
-
-    /// <summary>Puts a message of the MATPOWER reader in the terms of the JSON format (field names instead of column numbers).</summary>
-    private static (string Message, string Hint) Translate(string? path, string message, string hint)
-    {
-        if (message.StartsWith("no reference bus", StringComparison.Ordinal))
-            return ("no reference bus: no bus has type \"REF\"", "set \"type\": \"REF\" on one bus with a generator");
-        var extra = ExtraColumns().Match(message);
-        if (extra.Success)
-            return ($"\"extra\" holds values beyond MATPOWER's {extra.Groups[2].Value} columns; they are kept but not used", hint);
-        // the standard MATPOWER columns of the element the message is about
-        string[]? fields = path switch
-        {
-            null => null,
-            _ when path.StartsWith("buses", StringComparison.Ordinal) => BusFields[..13],
-            _ when path.StartsWith("generators", StringComparison.Ordinal) => GenFields[..21],
-            _ when path.StartsWith("branches", StringComparison.Ordinal) => BranchFields[..13],
-            _ => null,
-        };
-        string Fix(string s)
-        {
-            s = s.Replace("mpc.bus_name", "buses[].name").Replace("mpc.gencost", "genCosts").Replace("mpc.gen", "generators")
-                 .Replace("mpc.branch", "branches").Replace("mpc.bus", "buses").Replace("mpc.baseMVA", "baseMVA");
-            if (fields is null) return s;
-            string Field(Group g) => int.TryParse(g.Value, out int c) && c >= 1 && c <= fields.Length ? $"\"{fields[c - 1]}\"" : g.Value;
-            s = TwoColumns().Replace(s, m => $"{Field(m.Groups[1])} and {Field(m.Groups[2])}");
-            return OneColumn().Replace(s, m => Field(m.Groups[1]));
-        }
-        return (Fix(message), Fix(hint));
-    }
-
-    /// <summary>For warnings without a source line ("bus 7 is isolated"): the bus they name.</summary>
-    private static string? BusPathOf(string message, List<Bus> buses)
-    {
-        var m = BusNumber().Match(message);
-        if (!m.Success || !int.TryParse(m.Groups[1].Value, out int id)) return null;
-        int k = buses.FindIndex(b => b.Id == id);
-        return k < 0 ? null : $"buses[{k}]";
     }
 
     // ------------------------------------------------------------------------ element readers

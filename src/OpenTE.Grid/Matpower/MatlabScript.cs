@@ -1,4 +1,5 @@
 using System.Globalization;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Grid.Matpower;
 

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
+using OpenTE.Grid.Input;
 using OpenTE.Grid.Model;
 
 namespace OpenTE.Grid.Matpower;
@@ -14,7 +15,7 @@ public sealed record CaseReadResult(Network Network, IReadOnlyList<Diagnostic> W
 /// with file, line and a hint. Extra columns are kept (with a warning when they are not MATPOWER's own
 /// result columns).
 /// </summary>
-public static class MatpowerCase
+public static partial class MatpowerCase
 {
     // Standard column counts and the counts including MATPOWER's solution columns.
     private const int BusCols = 13, BusResultCols = 17;
@@ -40,9 +41,6 @@ public static class MatpowerCase
                 "convert the case to version 2 (MATPOWER's loadcase/savecase does this)");
         if (!script.Scalars.TryGetValue("baseMVA", out var baseMva))
             throw new CaseFormatException(file, 0, "mpc.baseMVA is missing", "add 'mpc.baseMVA = 100;' (the system MVA base)");
-        if (!(baseMva.Value > 0) || double.IsInfinity(baseMva.Value))
-            throw new CaseFormatException(file, baseMva.Line, $"mpc.baseMVA is {baseMva.Value}", "the MVA base must be a positive number, usually 100");
-
         var busM = Require(script, "bus", file);
         var genM = Require(script, "gen", file);
         var branchM = Require(script, "branch", file);
@@ -58,28 +56,12 @@ public static class MatpowerCase
             var row = busM.Rows[r];
             int line = busM.RowLines[r];
             int id = Integer(row[0], file, line, "bus number (column 1)");
-            if (id <= 0) throw new CaseFormatException(file, line, $"bus number {id} is not positive", "bus numbers are positive integers");
-            if (!busLine.TryAdd(id, line))
-                throw new CaseFormatException(file, line, $"duplicate bus number {id} (first defined on line {busLine[id]})", "give every bus a unique number");
+            busLine.TryAdd(id, line);
             int type = Integer(row[1], file, line, "bus type (column 2)");
-            if (type is < 1 or > 4)
-                throw new CaseFormatException(file, line, $"bus {id} has type {type}", "bus type must be 1 (PQ), 2 (PV), 3 (reference) or 4 (isolated)");
-            Finite(row, 13, file, line, $"bus {id}");
-            for (int k = 2; k <= 9; k++)
-                if (double.IsInfinity(row[k]))
-                    throw new CaseFormatException(file, line, $"bus {id}: column {k + 1} is infinite", "loads, shunts, voltages and base kV must be finite numbers");
-            if (row[11] < row[12])
-                throw new CaseFormatException(file, line, $"bus {id} has Vmax {row[11]} below Vmin {row[12]}", "swap the voltage limits (columns 12 and 13)");
-            if (row[9] < 0)
-                throw new CaseFormatException(file, line, $"bus {id} has negative base kV {row[9]}", "baseKV (column 10) must be ≥ 0");
             buses.Add(new Bus(id, (BusType)type, row[2], row[3], row[4], row[5], Integer(row[6], file, line, "area (column 7)"),
                 row[7], row[8], row[9], Integer(row[10], file, line, "zone (column 11)"), row[11], row[12])
             { Extra = Tail(row, BusCols) });
         }
-        if (!buses.Any(b => b.Type == BusType.Ref))
-            throw new CaseFormatException(file, busM.Line, "no reference bus: no bus has type 3",
-                "set the type (column 2) of one bus with a generator to 3");
-
         // ---- generators
         var gens = new List<Generator>(genM.Rows.Count);
         for (int r = 0; r < genM.Rows.Count; r++)
@@ -87,14 +69,7 @@ public static class MatpowerCase
             var row = Pad(genM.Rows[r], GenCols);
             int line = genM.RowLines[r];
             int bus = Integer(row[0], file, line, "generator bus (column 1)");
-            if (!busLine.ContainsKey(bus))
-                throw new CaseFormatException(file, line, $"generator {r + 1} is at bus {bus}, which is not in mpc.bus", "use a bus number defined in mpc.bus");
-            Finite(row, 2, file, line, $"generator {r + 1}");
             int status = Integer(row[7], file, line, "generator status (column 8)");
-            if (status > 0 && row[8] < row[9])
-                throw new CaseFormatException(file, line, $"generator {r + 1} has Pmax {row[8]} below Pmin {row[9]}", "swap Pmax and Pmin (columns 9 and 10)");
-            if (status > 0 && row[3] < row[4])
-                throw new CaseFormatException(file, line, $"generator {r + 1} has Qmax {row[3]} below Qmin {row[4]}", "swap Qmax and Qmin (columns 4 and 5)");
             gens.Add(new Generator(bus, row[1], row[2], row[3], row[4], row[5], row[6], status, row[8], row[9])
             {
                 Pc1 = row[10], Pc2 = row[11], Qc1Min = row[12], Qc1Max = row[13], Qc2Min = row[14], Qc2Max = row[15],
@@ -113,25 +88,7 @@ public static class MatpowerCase
             int line = branchM.RowLines[r];
             int f = Integer(row[0], file, line, "from bus (column 1)");
             int t = Integer(row[1], file, line, "to bus (column 2)");
-            foreach (int b in (int[])[f, t])
-                if (!busLine.ContainsKey(b))
-                    throw new CaseFormatException(file, line, $"branch {r + 1} ({f}-{t}) refers to bus {b}, which is not in mpc.bus", "use bus numbers defined in mpc.bus");
-            Finite(row, 11, file, line, $"branch {r + 1} ({f}-{t})");
-            foreach (int k in (int[])[2, 3, 4, 8, 9])
-                if (double.IsInfinity(row[k]))
-                    throw new CaseFormatException(file, line, $"branch {r + 1} ({f}-{t}): column {k + 1} is infinite", "impedance, charging, tap and shift must be finite numbers");
             int status = Integer(row[10], file, line, "branch status (column 11)");
-            if (row[2] < 0)
-                throw new CaseFormatException(file, line, $"branch {r + 1} ({f}-{t}) has negative resistance r = {row[2]}", "resistance (column 3) must be ≥ 0");
-            if (status > 0 && row[2] == 0 && row[3] == 0)
-                throw new CaseFormatException(file, line, $"branch {r + 1} ({f}-{t}) has zero impedance (r = x = 0)", "give it a small reactance, e.g. x = 1e-4, or merge the two buses");
-            for (int k = 5; k <= 7; k++)
-                if (row[k] < 0)
-                    throw new CaseFormatException(file, line, $"branch {r + 1} ({f}-{t}) has a negative rating {row[k]} in column {k + 1}", "ratings are ≥ 0 (0 means unlimited)");
-            if (row[8] < 0)
-                throw new CaseFormatException(file, line, $"branch {r + 1} ({f}-{t}) has a negative tap ratio {row[8]}", "the ratio (column 9) is 0 for lines or a positive off-nominal tap");
-            if (f == t)
-                throw new CaseFormatException(file, line, $"branch {r + 1} connects bus {f} to itself", "remove it or model it as a bus shunt (Gs, Bs)");
             branches.Add(new Branch(f, t, row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], status, row[11], row[12])
             { Extra = Tail(raw, BranchCols) });
         }
@@ -140,9 +97,6 @@ public static class MatpowerCase
         var costs = new List<GenCost>();
         if (script.Matrices.TryGetValue("gencost", out var costM) && costM.Rows.Count > 0)
         {
-            if (costM.Rows.Count != gens.Count && costM.Rows.Count != 2 * gens.Count)
-                throw new CaseFormatException(file, costM.Line, $"mpc.gencost has {costM.Rows.Count} rows for {gens.Count} generators",
-                    "give one cost row per generator (or two per generator: active then reactive)");
             for (int r = 0; r < costM.Rows.Count; r++)
             {
                 var row = costM.Rows[r];
@@ -158,13 +112,6 @@ public static class MatpowerCase
                     throw new CaseFormatException(file, line, $"gencost row {r + 1} announces n = {n} but has room for only {row.Length - 4} values",
                         model == 1 ? "a piecewise-linear cost needs n (x, y) pairs after column 4" : "a polynomial cost needs n coefficients after column 4");
                 var coeffs = row.AsSpan(4, need).ToArray();
-                if (coeffs.Any(c => !double.IsFinite(c)))
-                    throw new CaseFormatException(file, line, $"gencost row {r + 1} has a non-finite coefficient", "use finite numbers");
-                if (model == 1)
-                    for (int k = 1; k < n; k++)
-                        if (coeffs[2 * k] <= coeffs[2 * k - 2])
-                            throw new CaseFormatException(file, line, $"gencost row {r + 1}: piecewise-linear x values are not increasing at point {k + 1}",
-                                "list the breakpoints in increasing MW order");
                 costs.Add(new GenCost((CostModel)model, row[1], row[2], [.. coeffs]) { Padding = Tail(row, 4 + need) });
             }
         }
@@ -189,15 +136,65 @@ public static class MatpowerCase
             if (field != "baseMVA" && !KnownIgnored.Contains(field))
                 warnings.Add(new Diagnostic(file, s.Line, $"mpc.{field} is not used by OpenTE and is ignored"));
 
-        var network = new Network(name, baseMva.Value, buses, gens, branches, costs, cells);
-        foreach (var island in Topology.Islands(network).Where(i => !i.HasReference && i.Buses.Count > 0))
+        // ---- the model checks of every format, rendered as file:line and MATPOWER columns
+        var issues = NetworkValidator.Check(baseMva.Value, buses, gens, branches, costs);
+        if (issues.Count > 0)
         {
-            warnings.Add(new Diagnostic(file, 0, island.Buses.Count == 1
-                ? $"bus {network.Buses[island.Buses[0]].Id} is isolated (no in-service branch)"
-                : $"island of {island.Buses.Count} buses (incl. bus {network.Buses[island.Buses[0]].Id}) has no reference bus"));
+            var i = issues[0];
+            int line = i.Element switch
+            {
+                CaseElement.Case => baseMva.Line,
+                CaseElement.Bus => i.Index >= 0 ? busM.RowLines[i.Index] : busM.Line,
+                CaseElement.Generator => i.Index >= 0 ? genM.RowLines[i.Index] : genM.Line,
+                CaseElement.Branch => i.Index >= 0 ? branchM.RowLines[i.Index] : branchM.Line,
+                _ => script.Matrices.TryGetValue("gencost", out var cm) ? (i.Index >= 0 ? cm.RowLines[i.Index] : cm.Line) : 0,
+            };
+            string message = Render(i.Message, i.Element, busM.RowLines);
+            if (i.Field is not null && i.Index >= 0 && !message.StartsWith(ElementWord(i.Element), StringComparison.Ordinal))
+                message = $"{ElementWord(i.Element)} {i.Index + 1}, column {Column(i.Element, i.Field)}: {message}";
+            throw new CaseFormatException(file, line, message, Render(i.Fix, i.Element, busM.RowLines));
         }
+        var network = new Network(name, baseMva.Value, buses, gens, branches, costs, cells);
+        foreach (var (_, message) in NetworkValidator.Warnings(network)) warnings.Add(new Diagnostic(file, 0, message));
         return new CaseReadResult(network, warnings);
     }
+
+    private static string ElementWord(CaseElement e) => e switch
+    {
+        CaseElement.Bus => "bus",
+        CaseElement.Generator => "generator",
+        CaseElement.Branch => "branch",
+        CaseElement.GenCost => "gencost row",
+        _ => "mpc",
+    };
+
+    /// <summary>The 1-based MATPOWER column of a case-JSON field name (the two formats list the columns in the same order).</summary>
+    private static int Column(CaseElement e, string field)
+    {
+        var fields = e switch
+        {
+            CaseElement.Bus => Json.CaseJson.BusFields,
+            CaseElement.Generator => Json.CaseJson.GenFields,
+            CaseElement.Branch => Json.CaseJson.BranchFields,
+            _ => [],
+        };
+        return Array.IndexOf(fields, field) + 1;
+    }
+
+    /// <summary>A validation text in MATPOWER's terms: «vmax» → column 12, «buses» → mpc.bus, «bus-row:k» → its line.</summary>
+    private static string Render(string text, CaseElement element, IReadOnlyList<int> busLines) =>
+        Token().Replace(text, m => m.Groups[1].Value switch
+        {
+            "buses" => "mpc.bus",
+            "genCosts" => "mpc.gencost",
+            "REF" => "3",
+            "set-ref" => "set the type (column 2) of one bus with a generator to 3",
+            var t when t.StartsWith("bus-row:", StringComparison.Ordinal) => $"line {busLines[int.Parse(t[8..], CultureInfo.InvariantCulture)]}",
+            var f => $"column {Column(element, f)}",
+        });
+
+    [System.Text.RegularExpressions.GeneratedRegex("«([^»]+)»")]
+    private static partial System.Text.RegularExpressions.Regex Token();
 
     private static RawMatrix Require(MatlabScript s, string field, string file) =>
         s.Matrices.TryGetValue(field, out var m) ? m
@@ -219,13 +216,6 @@ public static class MatpowerCase
         if (v != Math.Floor(v) || double.IsInfinity(v) || Math.Abs(v) > int.MaxValue)
             throw new CaseFormatException(file, line, $"{what} is {v.ToString(CultureInfo.InvariantCulture)}, not an integer", "write a whole number");
         return (int)v;
-    }
-
-    private static void Finite(double[] row, int count, string file, int line, string what)
-    {
-        for (int k = 0; k < Math.Min(count, row.Length); k++)
-            if (double.IsNaN(row[k]))
-                throw new CaseFormatException(file, line, $"{what}: column {k + 1} is NaN", "replace it by a number");
     }
 
     private static double[] Pad(double[] row, int n) => row.Length >= n ? row : [.. row, .. new double[n - row.Length]];

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using OpenTE.Grid;
 using OpenTE.Grid.Model;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Market.Bids;
 

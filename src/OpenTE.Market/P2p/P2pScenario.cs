@@ -1,6 +1,7 @@
 using System.Text.Json;
 using OpenTE.Grid;
 using OpenTE.Grid.Model;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Market.P2p;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using OpenTE.Grid;
 using OpenTE.Grid.Model;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Market.Scopf;
 

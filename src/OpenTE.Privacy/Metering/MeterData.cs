@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using OpenTE.Grid;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Privacy.Metering;
 

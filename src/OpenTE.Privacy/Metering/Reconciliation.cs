@@ -1,5 +1,6 @@
 using OpenTE.Grid.Model;
 using OpenTE.Grid.PowerFlow;
+using OpenTE.Grid.Input;
 
 namespace OpenTE.Privacy.Metering;
 
@@ -85,7 +86,7 @@ public static class Aggregation
             foreach (var r in group)
             {
                 if (r.Bus is not int bus || !net.BusIndex.TryGetValue(bus, out int i))
-                    throw new OpenTE.Grid.InputException(data.Source, r.Line, $"meter {r.Meter} has no bus of case {net.Name}", "give every household and generator meter a bus number of the case");
+                    throw new OpenTE.Grid.Input.InputException(data.Source, r.Line, $"meter {r.Meter} has no bus of case {net.Name}", "give every household and generator meter a bus number of the case");
                 pd[i] += (r.ImportKwh - r.ExportKwh) / 1000 / hours;
             }
             var buses = net.Buses.Select((b, i) => b with

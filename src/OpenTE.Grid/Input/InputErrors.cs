@@ -1,4 +1,8 @@
-namespace OpenTE.Grid;
+namespace OpenTE.Grid.Input;
+
+// The input-error contract of every OpenTE reader (cases, bids, series, scenarios, meter data, settlement files):
+// what is wrong, where (file:line, or a JSON path rendered as its line), and how to fix it. The CLI renders an
+// InputException as one line on stderr and exit code 2; the server as a 400 problem-details body.
 
 /// <summary>
 /// A case or input file that cannot be used as it is. <see cref="Exception.Message"/> is one sentence
