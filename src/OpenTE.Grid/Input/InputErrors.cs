@@ -13,13 +13,16 @@ public class InputException : Exception
     public string File { get; }
     public int Line { get; }
     public string Hint { get; }
+    /// <summary>The field (CSV column, JSON field) at fault, when one is; null for a whole line or file.</summary>
+    public string? Field { get; }
 
-    public InputException(string file, int line, string message, string hint)
+    public InputException(string file, int line, string message, string hint, string? field = null)
         : base(line > 0 ? $"{file}:{line}: {message}" : $"{file}: {message}")
     {
         File = file;
         Line = line;
         Hint = hint;
+        Field = field;
     }
 }
 

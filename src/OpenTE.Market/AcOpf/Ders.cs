@@ -24,43 +24,32 @@ public sealed record DerDispatch(string Id, int Bus, double PMw, double QMvar, d
 public static class DerFile
 {
     private const string Header = "der,bus,p_mw,s_mva,direction,price,q_mvar";
+    /// <summary>Largest believable DER rating or output, MVA.</summary>
+    public const double MaxMva = 1e5;
 
     public static List<Der> Read(string path, Network net) => Parse(InputFiles.ReadText(path), path, net);
 
     public static List<Der> Parse(string text, string file, Network net)
     {
-        var lines = text.Replace("\r\n", "\n").Split('\n');
-        if (lines.Length == 0 || lines[0].Trim().ToLowerInvariant().Replace(" ", "") != Header)
-            throw new InputException(file, 1, $"the header must be '{Header}'", "put the column names on the first line, in this order");
+        var table = CsvTable.Parse(text, file, [Header.Split(',')]);
         var order = new List<string>();
         var byId = new Dictionary<string, (int Line, int Bus, double P, double S, List<ReactiveBlock> Blocks)>();
-        for (int n = 1; n < lines.Length; n++)
+        foreach (var row in table.Rows)
         {
-            string line = lines[n].Trim();
-            if (line.Length == 0 || line.StartsWith('#')) continue;
-            int ln = n + 1;
-            var f = line.Split(',');
-            if (f.Length != 7) throw new InputException(file, ln, $"{f.Length} fields instead of 7", $"each row is {Header}");
-            string id = f[0].Trim();
-            if (id.Length == 0) throw new InputException(file, ln, "der: the DER id is empty", "name the DER in the first column");
-            int bus = int.TryParse(f[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var b) ? b
-                : throw new InputException(file, ln, $"bus: '{f[1].Trim()}' is not a bus number", "use the bus number of the case file");
+            int ln = row.Line;
+            string id = row.Text("der", "name the DER in the first column");
+            int bus = row.Integer("bus", "use the bus number of the case file");
             if (!net.BusIndex.TryGetValue(bus, out int bi) || net.Buses[bi].Type == BusType.Isolated)
-                throw new InputException(file, ln, $"bus: {bus} is not an energised bus of {net.Name}", "use a bus number from the case's bus table");
-            double Num(int k, string name)
-            {
-                if (!double.TryParse(f[k], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
-                    throw new InputException(file, ln, $"{name}: '{f[k].Trim()}' is not a finite number", $"write {name} as a plain number");
-                return v;
-            }
-            double p = Num(2, "p_mw"), s = Num(3, "s_mva"), price = Num(5, "price"), q = Num(6, "q_mvar");
-            if (p < 0) throw new InputException(file, ln, $"p_mw: {p} is negative", "give the DER's active output in MW (≥ 0)");
-            if (!(s > 0)) throw new InputException(file, ln, $"s_mva: {s} must be positive", "give the inverter's apparent-power rating in MVA");
-            if (p > s) throw new InputException(file, ln, $"p_mw {p} is above s_mva {s}", "an inverter cannot deliver more than its rating");
-            if (!(q > 0)) throw new InputException(file, ln, $"q_mvar: {q} must be positive", "offer a positive block size; the direction column gives the sign");
-            if (q > s) throw new InputException(file, ln, $"q_mvar {q} is above s_mva {s}", "a block cannot exceed the inverter's rating");
-            string dir = f[4].Trim().ToLowerInvariant();
-            if (dir is not ("inject" or "absorb")) throw new InputException(file, ln, $"direction: '{f[4].Trim()}' is not inject or absorb", "write inject (capacitive) or absorb (inductive)");
+                throw row.Error("bus", $"bus: {bus} is not an energised bus of {net.Name}", "use a bus number from the case's bus table");
+            double Num(string name) => row.Number(name, $"write {name} as a plain number", -MaxMva, MaxMva);
+            double p = Num("p_mw"), s = Num("s_mva"), price = row.Number("price", "write the price in $/MVArh", -1e6, 1e6), q = Num("q_mvar");
+            if (p < 0) throw new InputException(file, ln, $"p_mw: {p} is negative", "give the DER's active output in MW (≥ 0)", "p_mw");
+            if (!(s > 0)) throw new InputException(file, ln, $"s_mva: {s} must be positive", "give the inverter's apparent-power rating in MVA", "s_mva");
+            if (p > s) throw new InputException(file, ln, $"p_mw {p} is above s_mva {s}", "an inverter cannot deliver more than its rating", "p_mw");
+            if (!(q > 0)) throw new InputException(file, ln, $"q_mvar: {q} must be positive", "offer a positive block size; the direction column gives the sign", "q_mvar");
+            if (q > s) throw new InputException(file, ln, $"q_mvar {q} is above s_mva {s}", "a block cannot exceed the inverter's rating", "q_mvar");
+            string dir = row["direction"].ToLowerInvariant();
+            if (dir is not ("inject" or "absorb")) throw row.Error("direction", $"direction: '{CsvTable.Shorten(row["direction"])}' is not inject or absorb", "write inject (capacitive) or absorb (inductive)");
             if (byId.TryGetValue(id, out var der))
             {
                 if (der.Bus != bus || der.P != p || der.S != s)

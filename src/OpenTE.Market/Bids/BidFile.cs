@@ -11,10 +11,10 @@ namespace OpenTE.Market.Bids;
 /// "file:line: field … what is wrong"; <see cref="Field"/> names the column (or "header", "columns").
 /// </summary>
 public sealed class BidFormatException(string file, int line, string field, string message, string hint)
-    : InputException(file, line, message, hint)
+    : InputException(file, line, message, hint, field)
 {
     /// <summary>participant, bus, side, price, quantity, block, header or columns.</summary>
-    public string Field { get; } = field;
+    public new string Field => base.Field!;
 }
 
 /// <summary>
@@ -25,7 +25,10 @@ public sealed class BidFormatException(string file, int line, string field, stri
 public static class BidFile
 {
     private static readonly string[] Columns = ["participant", "bus", "side", "price", "quantity", "block"];
-    private const string HeaderText = "participant,bus,side,price,quantity[,block]";
+    /// <summary>Largest |price| of a bid, $/MWh: far above any price cap, small enough that price × quantity keeps its digits.</summary>
+    public const double MaxPrice = 1e6;
+    /// <summary>Largest quantity of a bid, MW.</summary>
+    public const double MaxQuantity = 1e7;
 
     /// <summary>Reads a bids file; with a <paramref name="network"/>, every bus must be one of its buses.</summary>
     public static BidBook Read(string path, Network? network = null) => Parse(InputFiles.ReadText(path), path, network);
@@ -34,34 +37,14 @@ public static class BidFile
     public static BidBook Parse(string text, string file, Network? network = null)
     {
         var bids = new List<Bid>();
-        var lines = text.Split('\n');
-        bool hasHeader = false, hasBlock = false;
+        var table = CsvTable.Parse(text, file, [Columns[..5], Columns], (f, l, field, m, h) => new BidFormatException(f, l, field, m, h));
+        bool hasBlock = table.Columns.Count == 6;
         var autoBlock = new Dictionary<(string, int, Side), int>();
         var seen = new Dictionary<(string, int, Side, int), int>();
-        for (int n = 0; n < lines.Length; n++)
+        foreach (var row in table.Rows)
         {
-            string raw = lines[n].TrimEnd('\r');
-            if (n == 0) raw = raw.TrimStart('\uFEFF');
-            int line = n + 1;
-            string trimmed = raw.Trim();
-            if (trimmed.Length == 0 || trimmed.StartsWith('#')) continue;
-            var cells = raw.Split(',');
-            for (int c = 0; c < cells.Length; c++) cells[c] = cells[c].Trim();
-            if (!hasHeader)
-            {
-                bool ok = cells.Length is 5 or 6;
-                for (int c = 0; ok && c < cells.Length; c++) ok = string.Equals(cells[c], Columns[c], StringComparison.OrdinalIgnoreCase);
-                if (!ok)
-                    throw new BidFormatException(file, line, "header", $"the header is '{trimmed}'",
-                        $"the first line that is not blank or a # comment must be: {HeaderText}, in this order");
-                hasHeader = true;
-                hasBlock = cells.Length == 6;
-                continue;
-            }
-            int want = hasBlock ? 6 : 5;
-            if (cells.Length != want)
-                throw new BidFormatException(file, line, "columns", $"the row has {cells.Length} columns where the header has {want}",
-                    "write participant,bus,side,price,quantity" + (hasBlock ? ",block" : "") + " (no commas inside a field)");
+            int line = row.Line;
+            string[] cells = [.. table.Columns.Select(c => row[c])];
             string participant = cells[0];
             if (participant.Length == 0)
                 throw new BidFormatException(file, line, "participant", "participant is empty", "name the participant");
@@ -78,9 +61,13 @@ public static class BidFile
             double price = Number(cells[3], file, line, "price");
             if (!double.IsFinite(price))
                 throw new BidFormatException(file, line, "price", $"price is {cells[3]}", "give a finite price in $/MWh");
+            if (Math.Abs(price) > MaxPrice)
+                throw new BidFormatException(file, line, "price", $"price {cells[3]} is outside ±{MaxPrice:0} $/MWh", "give a price in $/MWh within the market's bounds");
             double quantity = Number(cells[4], file, line, "quantity");
             if (!double.IsFinite(quantity) || quantity < 0)
                 throw new BidFormatException(file, line, "quantity", $"quantity is {cells[4]}", "give a finite quantity ≥ 0 in MW");
+            if (quantity > MaxQuantity)
+                throw new BidFormatException(file, line, "quantity", $"quantity {cells[4]} is above {MaxQuantity:0} MW", "give a quantity in MW no larger than a grid can carry");
             if (quantity == 0) quantity = 0; // no "-0"
             var key = (participant, bus, side);
             int block;
@@ -96,8 +83,6 @@ public static class BidFile
                     "give each block of a participant, bus and side a distinct number");
             bids.Add(new Bid(participant, bus, side, price, quantity, block, line));
         }
-        if (!hasHeader)
-            throw new BidFormatException(file, 1, "header", "the file has no header", $"the first line must be: {HeaderText}");
         CheckMonotone(bids, file);
         return new BidBook(bids);
     }

@@ -20,49 +20,34 @@ public static class SeriesFile
 
     public static TimeSeries ParseSeries(string text, string file, Network net)
     {
-        var lines = text.Replace("\r\n", "\n").Split('\n');
-        if (lines[0].Trim().Replace(" ", "").ToLowerInvariant() != SeriesHeader)
-            throw new InputException(file, 1, $"the header must be '{SeriesHeader}'", "put the column names on the first line, in this order");
+        var table = CsvTable.Parse(text, file, [SeriesHeader.Split(',')]);
         var times = new List<DateTimeOffset>();
         var rows = new List<(int T, int Bus, double Load, double Pv, int Line)>();
         var seen = new HashSet<(int, int)>();
         TimeSpan? step = null;
-        for (int n = 1; n < lines.Length; n++)
+        foreach (var row in table.Rows)
         {
-            string line = lines[n].Trim();
-            if (line.Length == 0 || line.StartsWith('#')) continue;
-            int ln = n + 1;
-            var f = line.Split(',');
-            if (f.Length != 4) throw new InputException(file, ln, $"{f.Length} fields instead of 4", $"each row is {SeriesHeader}");
-            if (!DateTimeOffset.TryParseExact(f[0].Trim(), ["yyyy-MM-ddTHH:mm:sszzz", "yyyy-MM-ddTHH:mmzzz", "yyyy-MM-ddTHH:mm:ssZ", "yyyy-MM-ddTHH:mmZ"],
-                    CultureInfo.InvariantCulture, DateTimeStyles.None, out var ts))
-                throw new InputException(file, ln, $"timestamp: '{f[0].Trim()}' is not an ISO-8601 time with offset", "write e.g. 2026-06-01T14:15:00+02:00");
+            int ln = row.Line;
+            var ts = row.Time("timestamp");
             if (times.Count == 0 || ts != times[^1])
             {
                 if (times.Count > 0)
                 {
                     var gap = ts - times[^1];
                     if (gap <= TimeSpan.Zero)
-                        throw new InputException(file, ln, $"timestamp: {f[0].Trim()} is not after {times[^1]:yyyy-MM-ddTHH:mm:sszzz}", "sort the rows by time; each interval's rows together");
+                        throw new InputException(file, ln, $"timestamp: {row["timestamp"]} is not after {times[^1]:yyyy-MM-ddTHH:mm:sszzz}", "sort the rows by time; each interval's rows together", "timestamp");
                     step ??= gap;
                     if (gap != step)
-                        throw new InputException(file, ln, $"timestamp: {f[0].Trim()} leaves a gap ({gap.TotalMinutes:0} min after the previous interval, the series steps {step.Value.TotalMinutes:0} min)",
-                            "add the missing intervals or make the steps equal");
+                        throw new InputException(file, ln, $"timestamp: {row["timestamp"]} leaves a gap ({gap.TotalMinutes:0} min after the previous interval, the series steps {step.Value.TotalMinutes:0} min)",
+                            "add the missing intervals or make the steps equal", "timestamp");
                 }
                 times.Add(ts);
             }
-            if (!int.TryParse(f[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int bus) || !net.BusIndex.ContainsKey(bus))
-                throw new InputException(file, ln, $"bus: '{f[1].Trim()}' is not a bus of {net.Name}", "use a bus number from the case's bus table");
+            int bus = Bus(row, "bus", net);
             if (!seen.Add((times.Count - 1, bus)))
-                throw new InputException(file, ln, $"bus {bus} appears twice at {f[0].Trim()}", "give one row per bus and interval");
-            double Num(int k, string name)
-            {
-                if (!double.TryParse(f[k], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
-                    throw new InputException(file, ln, $"{name}: '{f[k].Trim()}' is not a finite number", $"write {name} in MW as a plain number");
-                return v;
-            }
-            double load = Num(2, "load_mw"), pv = Num(3, "pv_mw");
-            if (pv < 0) throw new InputException(file, ln, $"pv_mw: {pv} is negative", "PV output is ≥ 0 MW");
+                throw new InputException(file, ln, $"bus {bus} appears twice at {row["timestamp"]}", "give one row per bus and interval", "bus");
+            double load = row.Number("load_mw", "write load_mw in MW as a plain number", -MaxMw, MaxMw);
+            double pv = row.Number("pv_mw", "PV output is ≥ 0 MW, a plain number", 0, MaxMw);
             rows.Add((times.Count - 1, bus, load, pv, ln));
         }
         if (times.Count == 0) throw new InputException(file, 1, "no intervals", $"add rows {SeriesHeader}");
@@ -87,65 +72,53 @@ public static class SeriesFile
     /// <summary>Bids per interval: <c>timestamp,participant,bus,side,price,quantity</c>; the timestamp must be one of the series' intervals.</summary>
     public static List<(int Interval, OpenTE.Market.Bids.Bid Bid)> ParseBids(string text, string file, Network net, TimeSeries series)
     {
-        var lines = text.Replace("\r\n", "\n").Split('\n');
-        if (lines[0].Trim().Replace(" ", "").ToLowerInvariant() != BidsHeader)
-            throw new InputException(file, 1, $"the header must be '{BidsHeader}'", "put the column names on the first line, in this order");
+        var table = CsvTable.Parse(text, file, [BidsHeader.Split(',')]);
         var index = series.Times.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => x.i);
         var bids = new List<(int, OpenTE.Market.Bids.Bid)>();
-        for (int n = 1; n < lines.Length; n++)
+        foreach (var row in table.Rows)
         {
-            string line = lines[n].Trim();
-            if (line.Length == 0 || line.StartsWith('#')) continue;
-            int ln = n + 1;
-            var f = line.Split(',');
-            if (f.Length != 6) throw new InputException(file, ln, $"{f.Length} fields instead of 6", $"each row is {BidsHeader}");
-            if (!DateTimeOffset.TryParseExact(f[0].Trim(), ["yyyy-MM-ddTHH:mm:sszzz", "yyyy-MM-ddTHH:mmzzz"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var ts))
-                throw new InputException(file, ln, $"timestamp: '{f[0].Trim()}' is not an ISO-8601 time with offset", "write e.g. 2026-06-01T14:15:00+02:00");
-            if (!index.TryGetValue(ts, out int t)) throw new InputException(file, ln, $"timestamp: {f[0].Trim()} is not an interval of the series", "use the start time of one of the series' intervals");
-            if (!int.TryParse(f[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out int bus) || !net.BusIndex.ContainsKey(bus))
-                throw new InputException(file, ln, $"bus: '{f[2].Trim()}' is not a bus of {net.Name}", "use a bus number from the case's bus table");
-            string side = f[3].Trim().ToLowerInvariant();
-            if (side is not ("buy" or "sell")) throw new InputException(file, ln, $"side: '{f[3].Trim()}' is not buy or sell", "write buy or sell");
-            if (!double.TryParse(f[4], NumberStyles.Float, CultureInfo.InvariantCulture, out double price) || !double.IsFinite(price))
-                throw new InputException(file, ln, $"price: '{f[4].Trim()}' is not a finite number", "write the price in $/MWh");
-            if (!double.TryParse(f[5], NumberStyles.Float, CultureInfo.InvariantCulture, out double q) || !double.IsFinite(q) || q < 0)
-                throw new InputException(file, ln, $"quantity: '{f[5].Trim()}' is not a number ≥ 0", "write the quantity in MW");
-            bids.Add((t, new OpenTE.Market.Bids.Bid(f[1].Trim(), bus, side == "buy" ? OpenTE.Market.Bids.Side.Buy : OpenTE.Market.Bids.Side.Sell, price, q, 1, ln)));
+            var ts = row.Time("timestamp");
+            if (!index.TryGetValue(ts, out int t)) throw row.Error("timestamp", $"timestamp: {row["timestamp"]} is not an interval of the series", "use the start time of one of the series' intervals");
+            string participant = row.Text("participant", "name the participant");
+            int bus = Bus(row, "bus", net);
+            string side = row["side"].ToLowerInvariant();
+            if (side is not ("buy" or "sell")) throw row.Error("side", $"side: '{CsvTable.Shorten(row["side"])}' is not buy or sell", "write buy or sell");
+            double price = row.Number("price", "write the price in $/MWh", -OpenTE.Market.Bids.BidFile.MaxPrice, OpenTE.Market.Bids.BidFile.MaxPrice);
+            double q = row.Number("quantity", "write the quantity in MW, ≥ 0", 0, MaxMw);
+            bids.Add((t, new OpenTE.Market.Bids.Bid(participant, bus, side == "buy" ? OpenTE.Market.Bids.Side.Buy : OpenTE.Market.Bids.Side.Sell, price, q, 1, row.Line)));
         }
         return bids;
+    }
+
+    /// <summary>Largest believable power in a series, storage or bid row (MW).</summary>
+    public const double MaxMw = 1e7;
+
+    private static int Bus(CsvRow row, string column, Network net)
+    {
+        int bus = row.Integer(column, "use a bus number from the case's bus table");
+        return net.BusIndex.ContainsKey(bus) ? bus
+            : throw row.Error(column, $"bus: '{row[column]}' is not a bus of {net.Name}", "use a bus number from the case's bus table");
     }
 
     public static List<StorageUnit> ReadStorage(string path, Network net) => ParseStorage(InputFiles.ReadText(path), path, net);
 
     public static List<StorageUnit> ParseStorage(string text, string file, Network net)
     {
-        var lines = text.Replace("\r\n", "\n").Split('\n');
-        string header = lines[0].Trim().Replace(" ", "").ToLowerInvariant();
-        bool terminal = header == StorageHeader + ",terminal_mwh";
-        if (header != StorageHeader && !terminal)
-            throw new InputException(file, 1, $"the header must be '{StorageHeader}[,terminal_mwh]'", "put the column names on the first line, in this order");
+        var header = StorageHeader.Split(',');
+        var table = CsvTable.Parse(text, file, [header, [.. header, "terminal_mwh"]]);
+        bool terminal = table.Has("terminal_mwh");
         var units = new List<StorageUnit>();
         var ids = new HashSet<string>();
-        for (int n = 1; n < lines.Length; n++)
+        foreach (var row in table.Rows)
         {
-            string line = lines[n].Trim();
-            if (line.Length == 0 || line.StartsWith('#')) continue;
-            int ln = n + 1;
-            var f = line.Split(',');
-            int want = terminal ? 10 : 9;
-            if (f.Length != want) throw new InputException(file, ln, $"{f.Length} fields instead of {want}", $"each row is {lines[0].Trim()}");
-            string id = f[0].Trim();
-            if (id.Length == 0 || !ids.Add(id)) throw new InputException(file, ln, $"id: '{id}' is empty or used twice", "give every unit its own id");
-            if (!int.TryParse(f[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int bus) || !net.BusIndex.ContainsKey(bus))
-                throw new InputException(file, ln, $"bus: '{f[1].Trim()}' is not a bus of {net.Name}", "use a bus number from the case's bus table");
-            string[] names = ["", "", "energy_mwh", "min_mwh", "charge_mw", "discharge_mw", "eta_charge", "eta_discharge", "initial_mwh", "terminal_mwh"];
-            var v = new double[want];
-            for (int k = 2; k < want; k++)
-                if (!double.TryParse(f[k], NumberStyles.Float, CultureInfo.InvariantCulture, out v[k]) || !double.IsFinite(v[k]))
-                    throw new InputException(file, ln, $"{names[k]}: '{f[k].Trim()}' is not a finite number", $"write {names[k]} as a plain number");
-            var unit = new StorageUnit(id, bus, v[3], v[2], v[4], v[5], v[6], v[7], v[8], terminal ? v[9] : null);
+            string id = row["id"];
+            if (id.Length == 0 || !ids.Add(id)) throw row.Error("id", $"id: '{CsvTable.Shorten(id)}' is empty or used twice", "give every unit its own id");
+            int bus = Bus(row, "bus", net);
+            double V(string c) => row.Number(c, $"write {c} as a plain number", -MaxMw, MaxMw);
+            var unit = new StorageUnit(id, bus, V("min_mwh"), V("energy_mwh"), V("charge_mw"), V("discharge_mw"), V("eta_charge"), V("eta_discharge"),
+                V("initial_mwh"), terminal ? V("terminal_mwh") : null);
             if (unit.Check() is { } problem)
-                throw new InputException(file, ln, $"{problem.Field}: {problem.Problem}", "state-of-charge limits must hold min ≤ initial, terminal ≤ energy and efficiencies lie in (0, 1]");
+                throw row.Error(problem.Field, $"{problem.Field}: {problem.Problem}", "state-of-charge limits must hold min ≤ initial, terminal ≤ energy and efficiencies lie in (0, 1]");
             units.Add(unit);
         }
         return units;
