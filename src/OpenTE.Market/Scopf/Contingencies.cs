@@ -149,33 +149,20 @@ public static class Contingencies
     private static List<Contingency> ParseCsv(string text, string file, Network net)
     {
         var list = new List<Contingency>();
-        var lines = text.Split('\n');
-        bool header = false;
-        for (int n = 0; n < lines.Length; n++)
+        foreach (var row in CsvTable.Parse(text, file, [["label", "type", "index"]]).Rows)
         {
-            string raw = lines[n].Trim();
-            if (raw.Length == 0 || raw.StartsWith('#')) continue;
-            var c = raw.Split(',').Select(x => x.Trim()).ToArray();
-            if (!header)
-            {
-                if (!string.Equals(string.Join(',', c), "label,type,index", StringComparison.OrdinalIgnoreCase))
-                    throw new InputException(file, n + 1, $"the header is '{raw}'", "the first line must be: label,type,index");
-                header = true;
-                continue;
-            }
-            if (c.Length != 3) throw new InputException(file, n + 1, $"{c.Length} columns where 3 are expected", "write label,type,index");
-            var kind = c[1].ToLowerInvariant() switch
+            string type = row["type"];
+            var kind = type.ToLowerInvariant() switch
             {
                 "branch" => ContingencyKind.Branch,
                 "generator" or "gen" => ContingencyKind.Generator,
-                _ => throw new InputException(file, n + 1, $"type '{c[1]}' is neither branch nor generator", "write branch or generator"),
+                _ => throw row.Error("type", $"type '{CsvTable.Shorten(type)}' is neither branch nor generator", "write branch or generator"),
             };
             int count = kind == ContingencyKind.Branch ? net.Branches.Length : net.Generators.Length;
-            if (!int.TryParse(c[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out int index) || index < 1 || index > count)
-                throw new InputException(file, n + 1, $"index '{c[2]}' is not a {c[1]} of the case (1–{count})", "give the 1-based row in the case file");
-            list.Add(new Contingency(c[0], kind, index - 1));
+            if (!int.TryParse(row["index"], NumberStyles.Integer, CultureInfo.InvariantCulture, out int index) || index < 1 || index > count)
+                throw row.Error("index", $"index '{CsvTable.Shorten(row["index"])}' is not a {type} of the case (1–{count})", "give the 1-based row in the case file");
+            list.Add(new Contingency(row["label"], kind, index - 1));
         }
-        if (!header) throw new InputException(file, 1, "the file has no header", "the first line must be: label,type,index");
         return list;
     }
 }
