@@ -31,7 +31,6 @@ public sealed class ClearSettings : CaseSettings
 }
 
 /// <summary>One participant's totals in a clearing.</summary>
-public sealed record ParticipantSummary(string Participant, double BoughtMw, double SoldMw, double Payment, double Revenue, double Surplus);
 
 public sealed class ClearCommand : Command<ClearSettings>
 {
@@ -44,12 +43,14 @@ public sealed class ClearCommand : Command<ClearSettings>
         double? uniformPrice = null;
         double welfare;
         DcOpfResult? opf = null;
+        ClearingOutcome cleared;
         if (s.Mechanism == "dcopf")
         {
             opf = DcOpfSolver.Solve(net, new DcOpfOptions { Bids = bids, ValueOfLostLoad = s.Voll });
             status = opf.Status.Word();
             outcome = opf.Bids.Select(b => (b.Bid, b.AcceptedMw, b.Price)).ToList();
             welfare = opf.Welfare;
+            cleared = opf.ToOutcome();
         }
         else
         {
@@ -58,12 +59,9 @@ public sealed class ClearCommand : Command<ClearSettings>
             outcome = r.Accepted.Select(a => (a.Bid, a.AcceptedMw, a.Price)).ToList();
             uniformPrice = s.Mechanism == "uniform" ? r.ClearingPrice : null;
             welfare = r.Welfare;
+            cleared = r.ToOutcome();
         }
-        var participants = outcome.GroupBy(o => o.Bid.Participant).Select(g => new ParticipantSummary(g.Key,
-            g.Where(o => o.Bid.Side == Side.Buy).Sum(o => o.Accepted), g.Where(o => o.Bid.Side == Side.Sell).Sum(o => o.Accepted),
-            g.Where(o => o.Bid.Side == Side.Buy).Sum(o => o.Accepted * o.Price), g.Where(o => o.Bid.Side == Side.Sell).Sum(o => o.Accepted * o.Price),
-            g.Sum(o => o.Bid.Side == Side.Buy ? (o.Bid.Price - o.Price) * o.Accepted : (o.Price - o.Bid.Price) * o.Accepted)))
-            .OrderBy(p => p.Participant, StringComparer.Ordinal).ToList();
+        var participants = cleared.Participants(bids.Select(b => b.Participant));
 
         if (s.Json)
         {

@@ -54,7 +54,7 @@ public sealed class MultiPeriodCommand : Command<MultiPeriodSettings>
         var r = AnsiConsoleProgress.Run($"clearing {series.Count} intervals of {net.Name}", () => MultiPeriodClearing.Solve(net, series,
             new MultiPeriodOptions { Storage = storage, Bids = bids, DefaultRampSharePerHour = s.RampShare, ValueOfLostLoad = s.Voll }));
         if (s.OutDir is not null && r.Status == ClearingStatus.Optimal) WriteFiles(r, net, s.OutDir);
-        if (s.Json) Output.Emit(ToJson(r, net), s.Out);
+        if (s.Json) Output.Emit(r.ToJson(net), s.Out);
         else Output.Render(Tables(r, net, series, s.OutDir), s.Out);
         if (r.Status != ClearingStatus.Optimal)
         {
@@ -102,40 +102,6 @@ public sealed class MultiPeriodCommand : Command<MultiPeriodSettings>
         soc.SavePng(Path.Combine(dir, "soc.png"), 900, 520);
     }
 
-    private static string ToJson(MultiPeriodResult r, OpenTE.Grid.Model.Network net) => Output.Json(w =>
-    {
-        w.WriteStartObject();
-        w.WriteString("case", r.Case);
-        w.WriteString("status", r.Status.Word());
-        w.Number("objective", r.Objective);
-        w.Number("solveSeconds", r.SolveSeconds);
-        w.Objects("intervals", Enumerable.Range(0, r.Times.Count), t =>
-        {
-            w.WriteString("timestamp", Time(r.Times[t]));
-            w.Objects("buses", Enumerable.Range(0, net.BusCount), b =>
-            {
-                w.WriteNumber("id", net.Buses[b].Id);
-                w.Number("lmp", r.Lmp[t][b]);
-                w.Number("pvUsedMw", r.PvUsedMw[t][b]);
-                w.Number("shedMw", r.ShedMw[t][b]);
-            });
-            w.Objects("generators", Enumerable.Range(0, net.Generators.Length), g =>
-            {
-                w.WriteNumber("index", g + 1);
-                w.Number("pg", r.PgMw[t][g]);
-            });
-        });
-        w.Objects("storage", r.Storage, s =>
-        {
-            w.WriteString("id", s.Id);
-            w.WriteNumber("bus", s.Bus);
-            w.WriteStartArray("chargeMw"); foreach (var v in s.ChargeMw) w.WriteNumberValue(double.IsFinite(v) ? v : 0); w.WriteEndArray();
-            w.WriteStartArray("dischargeMw"); foreach (var v in s.DischargeMw) w.WriteNumberValue(double.IsFinite(v) ? v : 0); w.WriteEndArray();
-            w.WriteStartArray("socMwh"); foreach (var v in s.SocMwh) w.WriteNumberValue(double.IsFinite(v) ? v : 0); w.WriteEndArray();
-        });
-        w.Strings("messages", r.Messages);
-        w.WriteEndObject();
-    });
 
     private static IEnumerable<IRenderable> Tables(MultiPeriodResult r, OpenTE.Grid.Model.Network net, TimeSeries series, string? outDir)
     {

@@ -47,7 +47,7 @@ public sealed class OpfCommand : Command<OpfSettings>
         {
             var options = new AcOpfOptions { Backend = s.Solver == "ipopt" ? AcOpfBackend.Ipopt : AcOpfBackend.Managed };
             var ac = AnsiConsoleProgress.Run($"AC OPF of {read.Network.Name}", () => AcOpfSolver.Solve(read.Network, options));
-            if (s.Json) Output.Emit(AcJson(ac), s.Out);
+            if (s.Json) Output.Emit(ac.ToJson(), s.Out);
             else Output.Render(AcTables(ac), s.Out);
             if (ac.Status != ClearingStatus.Optimal)
             {
@@ -57,7 +57,7 @@ public sealed class OpfCommand : Command<OpfSettings>
             return 0;
         }
         var r = DcOpfSolver.Solve(read.Network, new DcOpfOptions { Solver = s.SolverKind, ValueOfLostLoad = s.Voll });
-        if (s.Json) Output.Emit(ToJson(r), s.Out);
+        if (s.Json) Output.Emit(r.ToJson(), s.Out);
         else Output.Render(Tables(r), s.Out);
         if (r.Status != ClearingStatus.Optimal)
         {
@@ -67,70 +67,7 @@ public sealed class OpfCommand : Command<OpfSettings>
         return 0;
     }
 
-    public static string ToJson(DcOpfResult r) => Output.Json(w =>
-    {
-        w.WriteStartObject();
-        w.OpfHead(r.Case, "dc", r.Status.Word(), r.Objective, r.SolveSeconds);
-        w.Objects("buses", r.Buses, b =>
-        {
-            w.WriteNumber("id", b.Id);
-            w.WriteNumber("vm", 1);
-            w.Number("vaDeg", b.VaDeg);
-            w.Number("lmp", b.Lmp);
-            w.WriteNumber("lmpQ", 0);
-            w.WriteNumber("muVmax", 0);
-            w.WriteNumber("muVmin", 0);
-            w.Number("lmpEnergy", b.LmpEnergy);
-            w.Number("lmpCongestion", b.LmpCongestion);
-            w.Number("lmpLoss", b.LmpLoss);
-        });
-        w.Objects("generators", r.Generators, g => w.GeneratorFields(g.Index, g.Bus, g.Pg, 0));
-        w.Objects("branches", r.Branches, l =>
-        {
-            w.BranchFields(l.Index, l.From, l.To, l.Pf, 0, l.Pt, 0);
-            w.Number("muSf", l.MuSf);
-            w.Number("muSt", l.MuSt);
-        });
-        w.Number("congestionRent", r.CongestionRent);
-        w.Number("merchandisingSurplus", r.MerchandisingSurplus);
-        w.WriteString("solver", r.Solver);
-        w.Strings("messages", r.Messages);
-        w.WriteEndObject();
-    });
 
-    public static string AcJson(AcOpfResult r) => Output.Json(w =>
-    {
-        w.WriteStartObject();
-        w.OpfHead(r.Case, "ac", r.Status.Word(), r.Objective, r.SolveSeconds);
-        w.Objects("buses", r.Buses, b =>
-        {
-            w.WriteNumber("id", b.Id);
-            w.Number("vm", b.Vm);
-            w.Number("vaDeg", b.VaDeg);
-            w.Number("lmp", b.Lmp);
-            w.Number("lmpQ", b.LmpQ);
-            w.Number("muVmax", b.MuVmax);
-            w.Number("muVmin", b.MuVmin);
-            w.Number("lmpEnergy", b.Parts?.Energy ?? double.NaN);
-            w.Number("lmpCongestion", b.Parts?.Congestion ?? double.NaN);
-            w.Number("lmpLoss", b.Parts?.Loss ?? double.NaN);
-            w.Number("lmpVoltage", b.Parts?.Voltage ?? double.NaN);
-            w.Number("lmpQLoss", b.Parts?.QLoss ?? double.NaN);
-            w.Number("lmpQCongestion", b.Parts?.QCongestion ?? double.NaN);
-            w.Number("lmpQVoltage", b.Parts?.QVoltage ?? double.NaN);
-        });
-        w.Objects("generators", r.Generators, g => w.GeneratorFields(g.Index, g.Bus, g.Pg, g.Qg));
-        w.Objects("branches", r.Branches, l =>
-        {
-            w.BranchFields(l.Index, l.From, l.To, l.Pf, l.Qf, l.Pt, l.Qt);
-            w.Number("muSf", l.MuSf);
-            w.Number("muSt", l.MuSt);
-        });
-        w.Number("lossesMw", r.LossesMw);
-        w.WriteNumber("iterations", r.Iterations);
-        w.Strings("messages", r.Messages);
-        w.WriteEndObject();
-    });
 
     private static IEnumerable<IRenderable> AcTables(AcOpfResult r)
     {

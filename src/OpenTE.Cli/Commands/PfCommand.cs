@@ -59,7 +59,7 @@ public sealed class PfCommand : Command<PfSettings>
             Tolerance = s.Tolerance,
             MaxIterations = s.MaxIterations,
         });
-        if (s.Json) Output.Emit(ToJson(result), s.Out);
+        if (s.Json) Output.Emit(result.ToJson(), s.Out);
         else Output.Render(Tables(result, read.Warnings.Select(w => w.ToString())), s.Out);
         if (!result.Converged)
         {
@@ -72,44 +72,6 @@ public sealed class PfCommand : Command<PfSettings>
         return 0;
     }
 
-    public static string ToJson(PowerFlowResult r) => Output.Json(w =>
-    {
-        w.WriteStartObject();
-        w.WriteString("case", r.Case);
-        w.WriteBoolean("converged", r.Converged);
-        w.WriteNumber("iterations", r.Iterations);
-        w.WriteNumber("solveSeconds", r.SolveSeconds);
-        w.WriteStartArray("buses");
-        foreach (var b in r.Buses)
-        {
-            w.WriteStartObject();
-            w.WriteNumber("id", b.Id);
-            w.Number("vm", b.Vm);
-            w.Number("vaDeg", b.VaDeg);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("branches");
-        foreach (var l in r.Branches)
-        {
-            w.WriteStartObject();
-            w.BranchFields(l.Index, l.From, l.To, l.Pf, l.Qf, l.Pt, l.Qt);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("generators");
-        foreach (var g in r.Generators)
-        {
-            w.WriteStartObject();
-            w.GeneratorFields(g.Index, g.Bus, g.Pg, g.Qg);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("messages");
-        foreach (var m in r.Messages) w.WriteStringValue(m);
-        w.WriteEndArray();
-        w.WriteEndObject();
-    });
 
     public static IEnumerable<IRenderable> Tables(PowerFlowResult r, IEnumerable<string> warnings)
     {

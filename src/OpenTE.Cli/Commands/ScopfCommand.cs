@@ -59,7 +59,7 @@ public sealed class ScopfCommand : Command<ScopfSettings>
         {
             Progress = new Inline(p => step($"screening round {p.Round}: {p.Violations} post-contingency violations, {p.Added} constraints so far")),
         }));
-        if (s.Json) Output.Emit(ToJson(r), s.Out);
+        if (s.Json) Output.Emit(r.ToJson(), s.Out);
         else Output.Render(Tables(r), s.Out);
         if (r.Opf.Status != ClearingStatus.Optimal)
         {
@@ -75,49 +75,6 @@ public sealed class ScopfCommand : Command<ScopfSettings>
         public void Report((int Round, int Added, int Violations) value) => report(value);
     }
 
-    private static string ToJson(ScopfResult r) => Output.Json(w =>
-    {
-        w.WriteStartObject();
-        w.WriteString("case", r.Opf.Case);
-        w.WriteString("mode", r.Mode.ToString().ToLowerInvariant());
-        w.WriteString("status", r.Opf.Status.Word());
-        w.Number("objective", r.Opf.Objective);
-        w.Number("baseCost", r.BaseCost);
-        w.Number("securityCost", r.SecurityCost);
-        w.WriteNumber("rounds", r.Rounds);
-        w.WriteNumber("constraintsAdded", r.ConstraintsAdded);
-        w.WriteNumber("contingencies", r.Contingencies.Secure.Count);
-        w.Strings("islandingOutages", r.Contingencies.Islanding.Select(c => c.ToString()));
-        w.Strings("alreadyOut", r.Contingencies.AlreadyOut.Select(c => c.ToString()));
-        w.Number("solveSeconds", r.SolveSeconds);
-        w.Objects("buses", r.Opf.Buses.Select((bus, b) => (bus, b)), x =>
-        {
-            w.WriteNumber("id", x.bus.Id);
-            w.Number("lmp", x.bus.Lmp);
-            w.Number("lmpEnergy", x.bus.LmpEnergy);
-            w.Number("lmpCongestion", x.bus.LmpCongestion);
-            w.Number("lmpSecurity", r.LmpSecurity.Count > x.b ? r.LmpSecurity[x.b] : double.NaN);
-        });
-        w.Objects("generators", r.Opf.Generators, g => w.GeneratorFields(g.Index, g.Bus, g.Pg, 0));
-        w.Objects("bindingContingencies", r.Binding, c =>
-        {
-            w.WriteString("contingency", c.Contingency.ToString());
-            w.WriteNumber("branch", c.Branch + 1);
-            w.Number("postFlowMw", c.PostFlowMw);
-            w.Number("limitMw", c.LimitMw);
-            w.Number("muSf", c.MuSf);
-            w.Number("muSt", c.MuSt);
-        });
-        w.Objects("relaxedLimits", r.Relaxed, c =>
-        {
-            w.WriteString("contingency", c.Contingency.ToString());
-            w.WriteNumber("branch", c.Branch + 1);
-            w.Number("violationMw", c.ViolationMw);
-            w.Number("limitMw", c.LimitMw);
-        });
-        w.Strings("messages", r.Opf.Messages);
-        w.WriteEndObject();
-    });
 
     private static IEnumerable<IRenderable> Tables(ScopfResult r)
     {

@@ -58,9 +58,14 @@ public enum Product { Energy, Reactive }
 /// <param name="Counterparty">The other side of a bilateral trade (P2P); null for a pool award, whose counterparty is the market operator.</param>
 /// <param name="Block">The bid block (1, 2, …) the award comes from; 0 when not from a bid block.</param>
 /// <param name="Product">Energy or reactive power.</param>
+/// <param name="BidPrice">The price of the bid or offer the award comes from ($/MWh: the most a buyer would pay, the least a
+/// seller would take); null when the award is not from a bid (a case generator, a storage schedule).</param>
 public sealed record Award(string Participant, int Bus, int Interval, Side Side, double Quantity, double Price,
-    string? Counterparty = null, int Block = 0, Product Product = Product.Energy)
+    string? Counterparty = null, int Block = 0, Product Product = Product.Energy, double? BidPrice = null)
 {
+    /// <summary>Surplus at the bid's own price, $/h: (bid − price)·q for a buyer, (price − offer)·q for a seller; 0 without a bid price.</summary>
+    public double Surplus => BidPrice is double b ? (Side == Side.Buy ? b - Price : Price - b) * Quantity : 0;
+
     /// <summary>Money for the whole award over the interval: price × quantity × hours ($): paid by a buyer, received by a seller.</summary>
     public double Amount(double intervalHours) => Price * Quantity * intervalHours;
 }
@@ -81,6 +86,25 @@ public sealed record ClearingOutcome(string Mechanism, ClearingStatus Status, IR
 {
     public int Intervals => Awards.Count == 0 ? 0 : Awards.Max(a => a.Interval) + 1;
 
+    /// <summary>
+    /// Per participant, over all intervals: energy bought and sold (MW·intervals, i.e. MWh per hour of interval), money paid
+    /// and received, and surplus at its own bid prices, all $/h of interval; <paramref name="alsoListed"/> adds participants
+    /// with nothing awarded (zeros). Sorted by name (ordinal).
+    /// </summary>
+    public IReadOnlyList<ParticipantTotals> Participants(IEnumerable<string>? alsoListed = null)
+    {
+        var d = new SortedDictionary<string, ParticipantTotals>(StringComparer.Ordinal);
+        foreach (var n in alsoListed ?? []) d.TryAdd(n, new ParticipantTotals(n, 0, 0, 0, 0, 0));
+        foreach (var a in Awards.Where(a => a.Product == Product.Energy))
+        {
+            var t = d.GetValueOrDefault(a.Participant) ?? new ParticipantTotals(a.Participant, 0, 0, 0, 0, 0);
+            d[a.Participant] = a.Side == Side.Buy
+                ? t with { BoughtMw = t.BoughtMw + a.Quantity, Payment = t.Payment + a.Price * a.Quantity, Surplus = t.Surplus + a.Surplus }
+                : t with { SoldMw = t.SoldMw + a.Quantity, Revenue = t.Revenue + a.Price * a.Quantity, Surplus = t.Surplus + a.Surplus };
+        }
+        return [.. d.Values];
+    }
+
     /// <summary>Energy bought and sold per interval (MWh): equal for a bilateral or copper-plate market; differ by the case's own load and generation in a nodal one.</summary>
     public (double BoughtMwh, double SoldMwh) Energy(int interval)
     {
@@ -93,3 +117,6 @@ public sealed record ClearingOutcome(string Mechanism, ClearingStatus Status, IR
         return (b, s);
     }
 }
+
+/// <summary>A participant's totals in an outcome (see <see cref="ClearingOutcome.Participants"/>).</summary>
+public sealed record ParticipantTotals(string Participant, double BoughtMw, double SoldMw, double Payment, double Revenue, double Surplus);

@@ -135,5 +135,5 @@ public static class Outcomes
     public static string GeneratorName(int index) => $"gen{index}";
 
     private static Award FromBid(Bid b, int interval, double quantity, double price) =>
-        new(b.Participant, b.Bus, interval, b.Side, quantity, price, null, b.Block);
+        new(b.Participant, b.Bus, interval, b.Side, quantity, price, null, b.Block, BidPrice: b.Price);
 }
