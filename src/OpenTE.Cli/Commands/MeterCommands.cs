@@ -10,7 +10,7 @@ using OpenTE.Grid.Input;
 
 namespace OpenTE.Cli.Commands;
 
-public class MeterDataSettings : CommandSettings
+public class MeterDataSettings : OutputSettings
 {
     [CommandArgument(0, "<DATA>")]
     [Description("Meter readings: CSV (meter,kind,feeder,bus,start,import_kwh,export_kwh) or JSON (docs/meter-data.md).")]
@@ -24,14 +24,6 @@ public class MeterDataSettings : CommandSettings
     [CommandOption("--rejects <FILE>")]
     [Description("Where to write rejected records and gaps (default DATA.rejects.csv, written only when there are any).")]
     public string? Rejects { get; init; }
-
-    [CommandOption("--json")]
-    [Description("Print JSON instead of tables.")]
-    public bool Json { get; init; }
-
-    [CommandOption("--out <FILE>")]
-    [Description("Write the output to FILE instead of standard output.")]
-    public string? Out { get; init; }
 
     public override ValidationResult Validate() =>
         IntervalMinutes is < 1 or > 1440 ? ValidationResult.Error("--interval must be between 1 and 1440 minutes") : ValidationResult.Success();

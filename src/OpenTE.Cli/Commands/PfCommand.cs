@@ -6,12 +6,9 @@ using Spectre.Console.Rendering;
 
 namespace OpenTE.Cli.Commands;
 
-public class CaseSettings : CommandSettings
+/// <summary>The output options every result command shares: --json and --out FILE (DESIGN.md §5).</summary>
+public class OutputSettings : CommandSettings
 {
-    [CommandArgument(0, "<CASE>")]
-    [Description("A MATPOWER .m or OpenTE .json case file, or a case name from ../shared/cases (e.g. case30).")]
-    public string Case { get; init; } = "";
-
     [CommandOption("--json")]
     [Description("Print JSON (see docs/cli.md) instead of tables.")]
     public bool Json { get; init; }
@@ -19,6 +16,13 @@ public class CaseSettings : CommandSettings
     [CommandOption("--out <FILE>")]
     [Description("Write the output to FILE instead of standard output.")]
     public string? Out { get; init; }
+}
+
+public class CaseSettings : OutputSettings
+{
+    [CommandArgument(0, "<CASE>")]
+    [Description("A MATPOWER .m or OpenTE .json case file, or a case name from ../shared/cases (e.g. case30).")]
+    public string Case { get; init; } = "";
 }
 
 public sealed class PfSettings : CaseSettings
