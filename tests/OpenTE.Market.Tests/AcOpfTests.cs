@@ -312,7 +312,7 @@ public class VarMarketTests
         Bad("a,5,0.1,0.2,sideways,1,0.1", "direction");
         Bad("a,5,0.1,0.2,inject,NaN,0.1", "price");
         Bad("a,5,0.1,0.2,inject,1,-0.1", "q_mvar");
-        Bad("a,5,0.1,0.2,inject,1", "fields");
+        Bad("a,5,0.1,0.2,inject,1", "6 columns where the header has 7");
         var ex = Assert.Throws<OpenTE.Grid.Input.InputException>(() => DerFile.Parse("der,bus,p_mw,s_mva,direction,price,q_mvar\na,5,0.1,0.2,inject,1,0.1\na,6,0.1,0.2,inject,2,0.1\n", "d.csv", net));
         Assert.Contains("d.csv:3:", ex.Message);
     }

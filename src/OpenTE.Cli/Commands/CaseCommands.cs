@@ -15,7 +15,7 @@ public sealed class CaseInfoCommand : Command<CaseSettings>
     {
         var read = CaseLocator.Load(s.Case);
         var net = read.Network;
-        var islands = Topology.Islands(net);
+        var islands = net.Islands;
         var gensOn = net.Generators.Where(g => g.InService).ToList();
         var branchesOn = net.Branches.Where(b => b.InService).ToList();
         int transformers = net.Branches.Count(b => b.Ratio != 0 || b.AngleDeg != 0);

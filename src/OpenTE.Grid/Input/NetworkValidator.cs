@@ -144,7 +144,7 @@ public static class NetworkValidator
     public static IReadOnlyList<(int Bus, string Message)> Warnings(Network network)
     {
         var warnings = new List<(int, string)>();
-        foreach (var island in Topology.Islands(network).Where(i => !i.HasReference && i.Buses.Count > 0))
+        foreach (var island in network.Islands.Where(i => !i.HasReference && i.Buses.Count > 0))
             warnings.Add((island.Buses[0], island.Buses.Count == 1
                 ? $"bus {network.Buses[island.Buses[0]].Id} is isolated (no in-service branch)"
                 : $"island of {island.Buses.Count} buses (incl. bus {network.Buses[island.Buses[0]].Id}) has no reference bus"));

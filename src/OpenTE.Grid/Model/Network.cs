@@ -133,6 +133,10 @@ public sealed class Network
 
     public int BusCount => Buses.Length;
 
+    private IReadOnlyList<Island>? _islands;
+    /// <summary>The islands of the in-service network (<see cref="Topology.Islands"/>), computed once per network.</summary>
+    public IReadOnlyList<Island> Islands => _islands ??= Topology.Islands(this);
+
     /// <summary>Internal index of the bus with external number <paramref name="busId"/>.</summary>
     public int IndexOf(int busId) => BusIndex[busId];
 

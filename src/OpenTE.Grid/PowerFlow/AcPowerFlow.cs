@@ -101,7 +101,7 @@ internal sealed class PowerFlowState
         GenOn = new bool[ng];
         _pgSet = net.Generators.Select(g => g.Pg).ToArray();
         _qgSet = net.Generators.Select(g => g.Qg).ToArray();
-        _islands = Topology.Islands(net);
+        _islands = net.Islands;
         _originalRef = new int[_islands.Count];
         _originalRefAngle = new double[_islands.Count];
     }

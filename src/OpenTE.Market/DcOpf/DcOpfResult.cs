@@ -147,7 +147,7 @@ public sealed record DcOpfResult(
     {
         var refOf = new int[net.BusCount];
         Array.Fill(refOf, -1);
-        var islands = OpenTE.Grid.Topology.Islands(net);
+        var islands = net.Islands;
         var refs = new HashSet<int>(dc.ReferenceBuses);
         foreach (var island in islands)
         {
@@ -160,7 +160,7 @@ public sealed record DcOpfResult(
     /// <summary>Why the clearing is infeasible: per island, demand against capacity; branches whose limits cut off load pockets.</summary>
     private static IEnumerable<string> Diagnose(Network net, DcNetwork dc, DcOpfOptions o)
     {
-        foreach (var island in OpenTE.Grid.Topology.Islands(net))
+        foreach (var island in net.Islands)
         {
             double demand = island.Buses.Sum(b => o.IncludeCaseLoad ? net.Buses[b].Pd : 0);
             double cap = 0, minGen = 0;

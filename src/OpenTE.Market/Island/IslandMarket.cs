@@ -62,7 +62,7 @@ public static class IslandMarket
 
         var islandNet = net.With(branches: net.Branches.Select((b, i) => open.Contains(i) ? b with { Status = 0 } : b));
         int gfBus = net.BusIndex[gf.Bus];
-        var island = Topology.Islands(islandNet).First(i => i.Buses.Contains(gfBus));
+        var island = islandNet.Islands.First(i => i.Buses.Contains(gfBus));
         var inside = new HashSet<int>(island.Buses.Select(b => net.Buses[b].Id));
         var messages = new List<string>();
         var disconnected = units.Where(u => !inside.Contains(u.Bus)).Select(u => u.Id).Concat(loads.Where(d => !inside.Contains(d.Bus)).Select(d => d.Id)).ToList();

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using OpenTE.Grid.Model;
+using OpenTE.Numerics.Sparse;
+
+namespace OpenTE.Grid.PowerFlow;
+
+/// <summary>
+/// The linear (DC) network model of MATPOWER's makeBdc, in p.u. on baseMVA: branch susceptance
+/// b = 1/(x·tap), <c>Bbus = Cftᵀ·Bf</c>, phase shifters as injections <c>Pfinj = −b·shift</c>,
+/// <c>Pbusinj = Cftᵀ·Pfinj</c>. The reduced matrix (reference buses removed) is factorised once and
+/// shared by the DC power flow, PTDF and LODF.
+/// </summary>
+public sealed class DcNetwork
+{
+    public Network Net { get; }
+    public SparseMatrix Bbus { get; }
+    /// <summary>Per branch: susceptance b (0 when out of service), from and to bus indices.</summary>
+    public double[] B { get; }
+    public int[] From { get; }
+    public int[] To { get; }
+    public double[] PfInj { get; }
+    public double[] PbusInj { get; }
+    /// <summary>One reference bus per energised island (internal indices).</summary>
+    public int[] ReferenceBuses { get; }
+    /// <summary>Buses that are not energised (isolated, or in an island without generation).</summary>
+    public bool[] Dead { get; }
+    public IReadOnlyList<string> Messages { get; }
+
+    private readonly int[] _unknownIndex;   // bus → position in the reduced system, -1 for reference/dead
+    private readonly int[] _unknownBus;     // position → bus
+    private SparseLU? _lu;
+
+    public DcNetwork(Network net)
+    {
+        Net = net;
+        int nb = net.BusCount, nl = net.Branches.Length;
+        B = new double[nl];
+        From = new int[nl];
+        To = new int[nl];
+        PfInj = new double[nl];
+        PbusInj = new double[nb];
+        var ri = new List<int>(4 * nl + nb);
+        var ci = new List<int>(4 * nl + nb);
+        var vv = new List<double>(4 * nl + nb);
+        for (int l = 0; l < nl; l++)
+        {
+            var br = net.Branches[l];
+            int f = From[l] = net.BusIndex[br.From];
+            int t = To[l] = net.BusIndex[br.To];
+            if (!br.InService || net.Buses[f].Type == BusType.Isolated || net.Buses[t].Type == BusType.Isolated) continue;
+            double b = 1.0 / (br.X * br.Tap);
+            B[l] = b;
+            PfInj[l] = -b * br.AngleDeg * Math.PI / 180;
+            PbusInj[f] += PfInj[l];
+            PbusInj[t] -= PfInj[l];
+            ri.AddRange([f, f, t, t]);
+            ci.AddRange([f, t, f, t]);
+            vv.AddRange([b, -b, -b, b]);
+        }
+        for (int i = 0; i < nb; i++) { ri.Add(i); ci.Add(i); vv.Add(0); }
+        Bbus = SparseMatrix.FromTriplets(nb, nb, ri.ToArray(), ci.ToArray(), vv.ToArray());
+
+        var state = PowerFlowState.Create(net, flatStart: false);
+        Dead = state.DeadBuses;
+        Messages = state.Messages;
+        ReferenceBuses = state.ReferenceBuses();
+        _unknownIndex = new int[nb];
+        var unknown = new List<int>(nb);
+        var isRef = new bool[nb];
+        foreach (int r in ReferenceBuses) isRef[r] = true;
+        for (int i = 0; i < nb; i++)
+        {
+            if (Dead[i] || isRef[i]) { _unknownIndex[i] = -1; continue; }
+            _unknownIndex[i] = unknown.Count;
+            unknown.Add(i);
+        }
+        _unknownBus = unknown.ToArray();
+    }
+
+    private SparseLU Factor()
+    {
+        if (_lu is not null) return _lu;
+        var reduced = Bbus.SubMatrix(_unknownBus, _unknownBus);
+        _lu = SparseLU.Factorize(reduced);
+        return _lu;
+    }
+
+    /// <summary>Bus angles (radians) for net injections <paramref name="pbus"/> (p.u., generation − load − shunt), with reference angles <paramref name="refAngle"/>.</summary>
+    public double[] Angles(ReadOnlySpan<double> pbus, Func<int, double> refAngle)
+    {
+        int nb = Net.BusCount;
+        var theta = new double[nb];
+        foreach (int r in ReferenceBuses) theta[r] = refAngle(r);
+        var rhs = new double[_unknownBus.Length];
+        for (int k = 0; k < rhs.Length; k++)
+        {
+            int i = _unknownBus[k];
+            rhs[k] = pbus[i] - PbusInj[i];
+        }
+        // move the reference angles to the right-hand side
+        foreach (int r in ReferenceBuses)
+        {
+            if (theta[r] == 0) continue;
+            for (int p = Bbus.ColPtr[r]; p < Bbus.ColPtr[r + 1]; p++)
+            {
+                int k = _unknownIndex[Bbus.RowIdx[p]];
+                if (k >= 0) rhs[k] -= Bbus.Values[p] * theta[r];
+            }
+        }
+        if (rhs.Length > 0) Factor().Solve(rhs);
+        for (int k = 0; k < rhs.Length; k++) theta[_unknownBus[k]] = rhs[k];
+        return theta;
+    }
+
+    /// <summary>
+    /// Angle changes for injection changes <paramref name="dp"/> (p.u.) on the intact network, each island's
+    /// reference bus balancing its island (B⁻¹·Δp on the shared factorisation; phase shifts do not enter).
+    /// </summary>
+    public double[] AngleChange(ReadOnlySpan<double> dp)
+    {
+        var theta = new double[Net.BusCount];
+        if (_unknownBus.Length == 0) return theta;
+        var rhs = new double[_unknownBus.Length];
+        for (int k = 0; k < rhs.Length; k++) rhs[k] = dp[_unknownBus[k]];
+        Factor().Solve(rhs);
+        for (int k = 0; k < rhs.Length; k++) theta[_unknownBus[k]] = rhs[k];
+        return theta;
+    }
+
+    /// <summary>Branch flow from → to in p.u. for the given angles.</summary>
+    public double Flow(int branch, ReadOnlySpan<double> theta) =>
+        B[branch] == 0 ? 0 : B[branch] * (theta[From[branch]] - theta[To[branch]]) + PfInj[branch];
+
+    /// <summary>
+    /// PTDF rows for the chosen branches: row[b] = change of the branch flow (p.u.) for 1 p.u. injected at
+    /// bus b and withdrawn at its island's reference bus. Computed as Bfₗ·B⁻¹ by one transposed solve per
+    /// branch on the shared factorisation; no inverse is formed.
+    /// </summary>
+    public double[][] Ptdf(IReadOnlyList<int> branches)
+    {
+        int nb = Net.BusCount;
+        var rows = new double[branches.Count][];
+        var lu = _unknownBus.Length > 0 ? Factor() : null;
+        var rhs = new double[_unknownBus.Length];
+        for (int r = 0; r < branches.Count; r++)
+        {
+            int l = branches[r];
+            var row = new double[nb];
+            rows[r] = row;
+            if (B[l] == 0 || lu is null) continue;
+            Array.Clear(rhs);
+            int kf = _unknownIndex[From[l]], kt = _unknownIndex[To[l]];
+            if (kf >= 0) rhs[kf] += B[l];
+            if (kt >= 0) rhs[kt] -= B[l];
+            lu.SolveTranspose(rhs);
+            for (int k = 0; k < rhs.Length; k++) row[_unknownBus[k]] = rhs[k];
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// LODF[m][o]: change of the flow on monitored branch m per unit of pre-outage flow on branch o when o
+    /// trips. LODF[o][o] = −1 by convention. An outage that islands the network (1 − PTDFₒ(fₒ,tₒ) ≈ 0) gives NaN.
+    /// </summary>
+    public double[][] Lodf(IReadOnlyList<int> monitored, IReadOnlyList<int> outages)
+    {
+        var all = monitored.Concat(outages).Distinct().ToList();
+        var pos = all.Select((b, k) => (b, k)).ToDictionary(x => x.b, x => x.k);
+        var ptdf = Ptdf(all);
+        var result = new double[monitored.Count][];
+        for (int m = 0; m < monitored.Count; m++)
+        {
+            result[m] = new double[outages.Count];
+            var hm = ptdf[pos[monitored[m]]];
+            for (int o = 0; o < outages.Count; o++)
+            {
+                int k = outages[o];
+                if (monitored[m] == k) { result[m][o] = -1; continue; }
+                var hk = ptdf[pos[k]];
+                double denom = 1 - (hk[From[k]] - hk[To[k]]);
+                result[m][o] = B[k] == 0 ? 0 : Math.Abs(denom) < 1e-10 ? double.NaN : (hm[From[k]] - hm[To[k]]) / denom;
+            }
+        }
+        return result;
+    }
+}
