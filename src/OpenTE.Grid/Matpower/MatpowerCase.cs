@@ -40,7 +40,7 @@ public static class MatpowerCase
                 "convert the case to version 2 (MATPOWER's loadcase/savecase does this)");
         if (!script.Scalars.TryGetValue("baseMVA", out var baseMva))
             throw new CaseFormatException(file, 0, "mpc.baseMVA is missing", "add 'mpc.baseMVA = 100;' (the system MVA base)");
-        if (!(baseMva.Value > 0) || double.IsInfinity(baseMva.Value))
+        if (!(baseMva.Value > 0) || baseMva.Value > MaxPower)
             throw new CaseFormatException(file, baseMva.Line, $"mpc.baseMVA is {baseMva.Value}", "the MVA base must be a positive number, usually 100");
 
         var busM = Require(script, "bus", file);
@@ -68,6 +68,13 @@ public static class MatpowerCase
             for (int k = 2; k <= 9; k++)
                 if (double.IsInfinity(row[k]))
                     throw new CaseFormatException(file, line, $"bus {id}: column {k + 1} is infinite", "loads, shunts, voltages and base kV must be finite numbers");
+            var bw = $"bus {id}";
+            for (int k = 2; k <= 5; k++) Range(row[k], -MaxPower, MaxPower, file, line, bw, BusNames[k], k, "MW, MVAr");
+            Range(row[7], 0, MaxVoltage, file, line, bw, "Vm", 7, "p.u.");
+            Range(row[8], -MaxAngle, MaxAngle, file, line, bw, "Va", 8, "degrees");
+            Range(row[9], 0, 1e4, file, line, bw, "baseKV", 9, "kV");
+            Range(row[11], 0, MaxVoltage, file, line, bw, "Vmax", 11, "p.u.");
+            Range(row[12], 0, MaxVoltage, file, line, bw, "Vmin", 12, "p.u.");
             if (row[11] < row[12])
                 throw new CaseFormatException(file, line, $"bus {id} has Vmax {row[11]} below Vmin {row[12]}", "swap the voltage limits (columns 12 and 13)");
             if (row[9] < 0)
@@ -91,6 +98,14 @@ public static class MatpowerCase
                 throw new CaseFormatException(file, line, $"generator {r + 1} is at bus {bus}, which is not in mpc.bus", "use a bus number defined in mpc.bus");
             Finite(row, 2, file, line, $"generator {r + 1}");
             int status = Integer(row[7], file, line, "generator status (column 8)");
+            var gw = $"generator {r + 1}";
+            Range(row[1], -MaxPower, MaxPower, file, line, gw, "Pg", 1, "MW");
+            Range(row[2], -MaxPower, MaxPower, file, line, gw, "Qg", 2, "MVAr");
+            foreach (int k in (int[])[3, 4, 8, 9]) // limits may be ±Inf (unlimited), else of a real size
+                if (double.IsFinite(row[k])) Range(row[k], -MaxPower, MaxPower, file, line, gw, GenNames[k], k, "MW, MVAr; ±Inf for no limit");
+            Range(row[5], 0, MaxVoltage, file, line, gw, "Vg", 5, "p.u.");
+            Range(row[6], 0, MaxPower, file, line, gw, "mBase", 6, "MVA");
+            for (int k = 10; k < GenCols; k++) Range(row[k], -MaxPower, MaxPower, file, line, gw, $"column {k + 1}", k, "MW, MVAr, MW/min");
             if (status > 0 && row[8] < row[9])
                 throw new CaseFormatException(file, line, $"generator {r + 1} has Pmax {row[8]} below Pmin {row[9]}", "swap Pmax and Pmin (columns 9 and 10)");
             if (status > 0 && row[3] < row[4])
@@ -121,6 +136,20 @@ public static class MatpowerCase
                 if (double.IsInfinity(row[k]))
                     throw new CaseFormatException(file, line, $"branch {r + 1} ({f}-{t}): column {k + 1} is infinite", "impedance, charging, tap and shift must be finite numbers");
             int status = Integer(row[10], file, line, "branch status (column 11)");
+            var rw = $"branch {r + 1} ({f}-{t})";
+            Range(row[2], -MaxImpedance, MaxImpedance, file, line, rw, "r", 2, "p.u.");
+            Range(row[3], -MaxImpedance, MaxImpedance, file, line, rw, "x", 3, "p.u.");
+            Range(row[4], -MaxImpedance, MaxImpedance, file, line, rw, "b", 4, "p.u.");
+            if (status > 0 && (row[2] != 0 || row[3] != 0) && Math.Abs(row[2]) + Math.Abs(row[3]) < MinImpedance)
+                throw new CaseFormatException(file, line, $"{rw} has an impedance |r| + |x| = {Math.Abs(row[2]) + Math.Abs(row[3]):G3} p.u. below {MinImpedance:G1}",
+                    $"give it a reactance of at least {MinImpedance:G1} p.u. (e.g. 1e-4), or merge the two buses");
+            for (int k = 5; k <= 7; k++) Range(row[k], -MaxPower, MaxPower, file, line, rw, $"rate{(char)('A' + k - 5)}", k, "MVA; 0 = unlimited");
+            Range(row[8], double.NegativeInfinity, 100, file, line, rw, "tap ratio", 8, "0 for a line, else the off-nominal ratio");
+            Range(row[9], -MaxAngle, MaxAngle, file, line, rw, "shift angle", 9, "degrees");
+            Range(row[11], double.NegativeInfinity, MaxAngle, file, line, rw, "angmin", 11, "degrees; -360 (or -Inf) for no limit");
+            Range(row[12], -MaxAngle, double.PositiveInfinity, file, line, rw, "angmax", 12, "degrees; 360 (or Inf) for no limit");
+            if (row[11] > row[12])
+                throw new CaseFormatException(file, line, $"{rw} has angmin {row[11]} above angmax {row[12]}", "swap the angle limits (columns 12 and 13)");
             if (row[2] < 0)
                 throw new CaseFormatException(file, line, $"branch {r + 1} ({f}-{t}) has negative resistance r = {row[2]}", "resistance (column 3) must be ≥ 0");
             if (status > 0 && row[2] == 0 && row[3] == 0)
@@ -160,6 +189,8 @@ public static class MatpowerCase
                 var coeffs = row.AsSpan(4, need).ToArray();
                 if (coeffs.Any(c => !double.IsFinite(c)))
                     throw new CaseFormatException(file, line, $"gencost row {r + 1} has a non-finite coefficient", "use finite numbers");
+                for (int k = 1; k < 4 + need; k++)
+                    if (k != 3) Range(row[k], -MaxCost, MaxCost, file, line, $"gencost row {r + 1}", k == 1 ? "startup" : k == 2 ? "shutdown" : $"value {k - 3}", k, "$, $/MWh, MW");
                 if (model == 1)
                     for (int k = 1; k < n; k++)
                         if (coeffs[2 * k] <= coeffs[2 * k - 2])
@@ -219,6 +250,31 @@ public static class MatpowerCase
         if (v != Math.Floor(v) || double.IsInfinity(v) || Math.Abs(v) > int.MaxValue)
             throw new CaseFormatException(file, line, $"{what} is {v.ToString(CultureInfo.InvariantCulture)}, not an integer", "write a whole number");
         return (int)v;
+    }
+
+    /// <summary>The largest power, load, shunt or rating a case may hold (MW, MVAr, MVA): far beyond any real grid, far below overflow.</summary>
+    public const double MaxPower = 1e7;
+    /// <summary>Voltages (p.u.) from 0 to this.</summary>
+    public const double MaxVoltage = 10;
+    /// <summary>Angles (degrees) within ± this.</summary>
+    public const double MaxAngle = 360;
+    /// <summary>|r|, |x|, |b| (p.u.) at most this.</summary>
+    public const double MaxImpedance = 1e6;
+    /// <summary>An in-service branch needs |r| + |x| ≥ this (p.u.): smaller ones overflow the admittance matrix.</summary>
+    public const double MinImpedance = 1e-8;
+    /// <summary>Cost coefficients, breakpoints, start-up and shut-down costs within ± this.</summary>
+    public const double MaxCost = 1e12;
+
+    private static readonly string[] BusNames = ["bus_i", "type", "Pd", "Qd", "Gs", "Bs"];
+    private static readonly string[] GenNames = ["bus", "Pg", "Qg", "Qmax", "Qmin", "Vg", "mBase", "status", "Pmax", "Pmin"];
+
+    /// <summary>Refuses a value outside [lo, hi] (NaN included), naming the element, the field, its column and the range.</summary>
+    private static void Range(double v, double lo, double hi, string file, int line, string what, string field, int col, string unit)
+    {
+        if (v >= lo && v <= hi) return;
+        throw new CaseFormatException(file, line, $"{what}: {field} (column {col + 1}) is {v.ToString("G6", CultureInfo.InvariantCulture)}, outside [{Fmt(lo)}, {Fmt(hi)}]",
+            $"write {field} in {unit} within that range");
+        static string Fmt(double x) => double.IsPositiveInfinity(x) ? "Inf" : double.IsNegativeInfinity(x) ? "-Inf" : x.ToString("G6", CultureInfo.InvariantCulture);
     }
 
     private static void Finite(double[] row, int count, string file, int line, string what)
