@@ -6,12 +6,15 @@ namespace OpenTE.Market.MultiPeriod;
 
 /// <summary>
 /// Time-series CSV: header <c>timestamp,bus,load_mw,pv_mw</c>, ISO-8601 timestamps with offset
-/// (2026-06-01T14:15:00+02:00), intervals in order, equally spaced (15 or 60 minutes usually) and without gaps.
+/// (2026-06-01T14:15:00+02:00), intervals in order, equally spaced (15 or 60 minutes) and without gaps.
 /// Storage CSV: <c>id,bus,energy_mwh,min_mwh,charge_mw,discharge_mw,eta_charge,eta_discharge,initial_mwh[,terminal_mwh]</c>.
 /// Errors name the file, line and field and say how to fix them.
 /// </summary>
 public static class SeriesFile
 {
+    /// <summary>|MW|, |MWh|, |$/MWh| at most this: far beyond a real grid, far below overflow (issue #23).</summary>
+    public const double MaxMagnitude = 1e7;
+
     public const string SeriesHeader = "timestamp,bus,load_mw,pv_mw";
     public const string StorageHeader = "id,bus,energy_mwh,min_mwh,charge_mw,discharge_mw,eta_charge,eta_discharge,initial_mwh";
 
@@ -43,6 +46,9 @@ public static class SeriesFile
                     var gap = ts - times[^1];
                     if (gap <= TimeSpan.Zero)
                         throw new InputException(file, ln, $"timestamp: {f[0].Trim()} is not after {times[^1]:yyyy-MM-ddTHH:mm:sszzz}", "sort the rows by time; each interval's rows together");
+                    if (step is null && gap != TimeSpan.FromMinutes(15) && gap != TimeSpan.FromMinutes(60))
+                        throw new InputException(file, ln, $"timestamp: {f[0].Trim()} is {gap.TotalMinutes:0.##} min after the previous interval; the series steps 15 or 60 minutes",
+                            "give 15-minute or hourly intervals");
                     step ??= gap;
                     if (gap != step)
                         throw new InputException(file, ln, $"timestamp: {f[0].Trim()} leaves a gap ({gap.TotalMinutes:0} min after the previous interval, the series steps {step.Value.TotalMinutes:0} min)",
@@ -56,8 +62,8 @@ public static class SeriesFile
                 throw new InputException(file, ln, $"bus {bus} appears twice at {f[0].Trim()}", "give one row per bus and interval");
             double Num(int k, string name)
             {
-                if (!double.TryParse(f[k], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
-                    throw new InputException(file, ln, $"{name}: '{f[k].Trim()}' is not a finite number", $"write {name} in MW as a plain number");
+                if (!double.TryParse(f[k], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !(Math.Abs(v) <= MaxMagnitude))
+                    throw new InputException(file, ln, $"{name}: '{f[k].Trim()}' is not a finite number within ±{MaxMagnitude:G0}", $"write {name} in MW as a plain number");
                 return v;
             }
             double load = Num(2, "load_mw"), pv = Num(3, "pv_mw");
@@ -105,9 +111,9 @@ public static class SeriesFile
                 throw new InputException(file, ln, $"bus: '{f[2].Trim()}' is not a bus of {net.Name}", "use a bus number from the case's bus table");
             string side = f[3].Trim().ToLowerInvariant();
             if (side is not ("buy" or "sell")) throw new InputException(file, ln, $"side: '{f[3].Trim()}' is not buy or sell", "write buy or sell");
-            if (!double.TryParse(f[4], NumberStyles.Float, CultureInfo.InvariantCulture, out double price) || !double.IsFinite(price))
-                throw new InputException(file, ln, $"price: '{f[4].Trim()}' is not a finite number", "write the price in $/MWh");
-            if (!double.TryParse(f[5], NumberStyles.Float, CultureInfo.InvariantCulture, out double q) || !double.IsFinite(q) || q < 0)
+            if (!double.TryParse(f[4], NumberStyles.Float, CultureInfo.InvariantCulture, out double price) || !(Math.Abs(price) <= MaxMagnitude))
+                throw new InputException(file, ln, $"price: '{f[4].Trim()}' is not a finite number within ±{MaxMagnitude:G0}", "write the price in $/MWh");
+            if (!double.TryParse(f[5], NumberStyles.Float, CultureInfo.InvariantCulture, out double q) || !(Math.Abs(q) <= MaxMagnitude) || q < 0)
                 throw new InputException(file, ln, $"quantity: '{f[5].Trim()}' is not a number ≥ 0", "write the quantity in MW");
             bids.Add((t, new OpenTE.Market.Bids.Bid(f[1].Trim(), bus, side == "buy" ? OpenTE.Market.Bids.Side.Buy : OpenTE.Market.Bids.Side.Sell, price, q, 1, ln)));
         }
@@ -140,8 +146,8 @@ public static class SeriesFile
             string[] names = ["", "", "energy_mwh", "min_mwh", "charge_mw", "discharge_mw", "eta_charge", "eta_discharge", "initial_mwh", "terminal_mwh"];
             var v = new double[want];
             for (int k = 2; k < want; k++)
-                if (!double.TryParse(f[k], NumberStyles.Float, CultureInfo.InvariantCulture, out v[k]) || !double.IsFinite(v[k]))
-                    throw new InputException(file, ln, $"{names[k]}: '{f[k].Trim()}' is not a finite number", $"write {names[k]} as a plain number");
+                if (!double.TryParse(f[k], NumberStyles.Float, CultureInfo.InvariantCulture, out v[k]) || !(Math.Abs(v[k]) <= MaxMagnitude))
+                    throw new InputException(file, ln, $"{names[k]}: '{f[k].Trim()}' is not a finite number within ±{MaxMagnitude:G0}", $"write {names[k]} as a plain number");
             var unit = new StorageUnit(id, bus, v[3], v[2], v[4], v[5], v[6], v[7], v[8], terminal ? v[9] : null);
             if (unit.Check() is { } problem)
                 throw new InputException(file, ln, $"{problem.Field}: {problem.Problem}", "state-of-charge limits must hold min ≤ initial, terminal ≤ energy and efficiencies lie in (0, 1]");
