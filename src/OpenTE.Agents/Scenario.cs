@@ -39,6 +39,9 @@ public static class ScenarioFile
         using (doc) return Parse(doc.RootElement, path, loadCase);
     }
 
+    /// <summary>The largest magnitude of a number in a scenario (MW, MWh, $/MWh): far beyond a community, far below overflow.</summary>
+    public const double MaxMagnitude = 1e9;
+
     public static (Scenario Scenario, Network Network) Parse(JsonElement root, string file, Func<string, Network> loadCase)
     {
         InputException Err(string where, string what, string hint) => new(file, 0, $"{where}: {what}", hint);
@@ -49,7 +52,15 @@ public static class ScenarioFile
             if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(name, out var v))
                 return fallback ?? throw Err($"{where}.{name}", "missing", $"add \"{name}\" (a number)");
             if (v.ValueKind != JsonValueKind.Number || !double.IsFinite(v.GetDouble())) throw Err($"{where}.{name}", $"'{v}' is not a finite number", "write a plain number");
-            return v.GetDouble();
+            double x = v.GetDouble();
+            if (Math.Abs(x) > MaxMagnitude) throw Err($"{where}.{name}", $"{x:G6} is outside [-{MaxMagnitude:G0}, {MaxMagnitude:G0}]", "use MW, MWh and $/MWh of a real community");
+            return x;
+        }
+        int Int(JsonElement e, string name, string where, double? fallback = null)
+        {
+            double x = Num(e, name, where, fallback);
+            if (x != Math.Floor(x) || Math.Abs(x) > int.MaxValue) throw Err($"{where}.{name}", $"{x:G} is not a whole number", "write an integer");
+            return (int)x;
         }
         string Str(JsonElement e, string name, string where) =>
             Req(e, name, where) is { ValueKind: JsonValueKind.String } v ? v.GetString()! : throw Err($"{where}.{name}", "must be a string", $"write \"{name}\": \"…\"");
@@ -61,20 +72,22 @@ public static class ScenarioFile
         catch (Exception e) { throw Err("$.case", $"'{caseName}' could not be loaded ({e.Message})", "name a case file or a case in ../shared/cases"); }
         if (!DateTimeOffset.TryParseExact(Str(root, "start", "$"), ["yyyy-MM-ddTHH:mm:sszzz", "yyyy-MM-ddTHH:mmzzz"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var start))
             throw Err("$.start", "not an ISO-8601 time with offset", "write e.g. \"2026-06-01T00:00:00+02:00\"");
-        int minutes = (int)Num(root, "intervalMinutes", "$");
+        int minutes = Int(root, "intervalMinutes", "$");
         if (minutes <= 0 || 1440 % minutes != 0) throw Err("$.intervalMinutes", $"{minutes} does not divide a day", "use 15, 30 or 60");
-        int intervals = (int)Num(root, "intervals", "$", 1440 / minutes);
+        int intervals = Int(root, "intervals", "$", 1440 / minutes);
         if (intervals <= 0 || intervals > 100_000) throw Err("$.intervals", $"{intervals} is not a sensible count", "give the number of intervals (96 for a day at 15 min)");
         double[] Hourly(string name, double[]? fallback)
         {
             if (!root.TryGetProperty(name, out var a)) return fallback ?? throw Err("$." + name, "missing", "give 24 hourly values");
             if (a.ValueKind != JsonValueKind.Array || a.GetArrayLength() != 24) throw Err("$." + name, "must be an array of 24 hourly values", "one value per hour, from 00:00");
-            return [.. a.EnumerateArray().Select((v, i) => v.ValueKind == JsonValueKind.Number && double.IsFinite(v.GetDouble()) ? v.GetDouble() : throw Err($"$.{name}[{i}]", "not a finite number", "write a plain number"))];
+            return [.. a.EnumerateArray().Select((v, i) => v.ValueKind == JsonValueKind.Number && double.IsFinite(v.GetDouble()) && Math.Abs(v.GetDouble()) <= MaxMagnitude ? v.GetDouble()
+                : throw Err($"$.{name}[{i}]", $"'{v}' is not a finite number within ±{MaxMagnitude:G0}", "write a plain number"))];
         }
         var gridPrice = Hourly("gridPrice", null);
         var shape = Hourly("loadShape", Enumerable.Repeat(1.0, 24).ToArray());
         if (shape.Any(v => v < 0)) throw Err("$.loadShape", "has a negative value", "scale factors are ≥ 0");
         double voll = Num(root, "valueOfLostLoad", "$", 10_000);
+        if (!(voll > 0)) throw Err("$.valueOfLostLoad", $"{voll} is not positive", "give the value of lost load in $/MWh (> 0; e.g. 10000): a value ≤ 0 would shed all load, critical included");
         var scenarioShell = new Scenario(caseName, start, minutes, intervals, gridPrice, shape, voll, [], null, []);
         int T = intervals;
         int Interval(JsonElement e, string name, string where)
@@ -87,7 +100,7 @@ public static class ScenarioFile
         }
         int Bus(JsonElement e, string where)
         {
-            int bus = (int)Num(e, "bus", where);
+            int bus = Int(e, "bus", where);
             if (!net.BusIndex.TryGetValue(bus, out int bi) || net.Buses[bi].Type == BusType.Isolated)
                 throw Err(where + ".bus", $"{bus} is not an energised bus of {net.Name}", "use a bus number from the case's bus table");
             return bus;
@@ -120,9 +133,9 @@ public static class ScenarioFile
         }
         if (root.TryGetProperty("generate", out var gen))
         {
-            int count = (int)Num(gen, "count", "$.generate");
+            int count = Int(gen, "count", "$.generate");
             if (count < 0 || count > 1_000_000) throw Err("$.generate.count", $"{count} is out of range", "0 to 1,000,000 prosumers");
-            int seed = (int)Num(gen, "seed", "$.generate", 1);
+            int seed = Int(gen, "seed", "$.generate", 1);
             foreach (var p in Generate(net, count, seed, minutes, T, irr)) Add(p, "$.generate");
         }
 
@@ -155,7 +168,7 @@ public static class ScenarioFile
         MicrogridSpec? micro = null;
         if (root.TryGetProperty("microgrid", out var mg))
         {
-            int pcc = (int)Num(mg, "pccBranch", "$.microgrid");
+            int pcc = Int(mg, "pccBranch", "$.microgrid");
             if (pcc < 1 || pcc > net.Branches.Length) throw Err("$.microgrid.pccBranch", $"{pcc} is not a branch of {net.Name}", $"give the 1-based branch index (1 to {net.Branches.Length})");
             var gf = Req(mg, "gridForming", "$.microgrid");
             double reserve = Num(mg, "reserveMw", "$.microgrid", 0);

@@ -156,7 +156,34 @@ public static class CliApp
         }
     }
 
-    private static int HandleError(Exception ex, TextWriter stderr)
+    /// <summary>
+    /// An error message as one printable line: control characters and bytes that were not UTF-8 (U+FFFD) from a
+    /// hostile or binary input are shown as escapes, never echoed raw; an overlong message is shortened in the middle.
+    /// </summary>
+    public static string Printable(string message)
+    {
+        var sb = new System.Text.StringBuilder(Math.Min(message.Length, 700));
+        foreach (var ch in message)
+        {
+            if (ch == '\uFFFD') sb.Append("\\ufffd");
+            else if (char.IsControl(ch)) sb.Append($"\\x{(int)ch:x2}");
+            else sb.Append(ch);
+        }
+        var s = sb.ToString();
+        return s.Length <= 600 ? s : s[..400] + " … " + s[^150..];
+    }
+
+    private static int HandleError(Exception ex, TextWriter stderr) => HandleError(ex, new OneLine(stderr));
+
+    /// <summary>Writes each line through <see cref="Printable"/>.</summary>
+    private sealed class OneLine(TextWriter inner) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => inner.Encoding;
+        public override void Write(char value) => inner.Write(value);
+        public override void WriteLine(string? value) => inner.WriteLine(Printable(value ?? ""));
+    }
+
+    private static int HandleError(Exception ex, OneLine stderr)
     {
         switch (ex)
         {
@@ -177,7 +204,7 @@ public static class CliApp
                 return 2;
             default:
                 stderr.WriteLine($"error: unexpected failure: {ex.GetType().Name}: {ex.Message}");
-                if (Environment.GetEnvironmentVariable("OPENTE_DEBUG") == "1") stderr.WriteLine(ex);
+                if (Environment.GetEnvironmentVariable("OPENTE_DEBUG") == "1") stderr.Write(ex + Environment.NewLine);
                 return 3;
         }
     }

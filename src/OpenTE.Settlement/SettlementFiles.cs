@@ -24,6 +24,13 @@ public sealed class MarketFile
     public sealed class DepositEntry { public string Participant { get; set; } = ""; public long Amount { get; set; } }
     public sealed class PriceEntry { public string Interval { get; set; } = ""; public long Price { get; set; } }
 
+    /// <summary>Limits of the market file and the CSV files (issue #23): every amount the rules compute fits in 64 bits.</summary>
+    public const long MaxIntervalSeconds = 86_400, MaxGraceSeconds = 31_536_000, MaxPricePerMWh = 1_000_000_000, MaxDeposit = 1_000_000_000_000_000,
+        MaxTotalDeposits = 1_000_000_000_000_000_000;
+
+    /// <summary>quantity_wh and energy_wh at most 10⁹ Wh (1 GWh per interval): price ≤ 10⁹ per MWh × 10⁹ Wh fits in 64 bits.</summary>
+    public const long MaxWh = 1_000_000_000;
+
     public MarketRules Rules => new(Market, IntervalSeconds, GraceSeconds, ImbalancePriceCap, DefaultImbalancePrice, LossPpm);
 
     internal static readonly JsonSerializerOptions Json = new()
@@ -45,15 +52,30 @@ public sealed class MarketFile
             throw new InputException(path, (int)(e.LineNumber ?? -1) + 1, $"invalid market JSON ({e.Message.Split('.')[0]})", "see docs/settlement.md for the market file");
         }
         if (m is null || string.IsNullOrWhiteSpace(m.Market)) throw new InputException(path, 0, "the market file has no 'market' name", "add \"market\": \"NAME\"");
-        if (m.IntervalSeconds <= 0 || m.GraceSeconds < 0 || m.ImbalancePriceCap < 0 || m.DefaultImbalancePrice < 0 || m.DefaultImbalancePrice > m.ImbalancePriceCap || m.LossPpm is < 0 or > 1_000_000)
-            throw new InputException(path, 0, "intervalSeconds must be > 0, graceSeconds ≥ 0, 0 ≤ defaultImbalancePrice ≤ imbalancePriceCap, 0 ≤ lossPpm ≤ 10⁶", "fix the market rules");
+        if (m.Meters is null || m.Deposits is null || m.ImbalancePrices is null || m.Meters.Any(x => x is null) || m.Deposits.Any(x => x is null) || m.ImbalancePrices.Any(x => x is null))
+            throw new InputException(path, 0, "meters, deposits and imbalancePrices must be lists of objects (no null)", "write [] for an empty list");
+        void Range(string field, long v, long lo, long hi, string unit)
+        {
+            if (v < lo || v > hi) throw new InputException(path, 0, $"{field} is {v}, outside [{lo}, {hi}]", $"give {field} in {unit} within that range");
+        }
+        Range("intervalSeconds", m.IntervalSeconds, 1, MaxIntervalSeconds, "seconds");
+        Range("graceSeconds", m.GraceSeconds, 0, MaxGraceSeconds, "seconds");
+        Range("imbalancePriceCap", m.ImbalancePriceCap, 0, MaxPricePerMWh, "minor units per MWh");
+        Range("defaultImbalancePrice", m.DefaultImbalancePrice, 0, m.ImbalancePriceCap, "minor units per MWh (at most imbalancePriceCap)");
+        Range("lossPpm", m.LossPpm, 0, 1_000_000, "parts per million");
         foreach (var x in m.Meters)
-            if (!Addr.IsAddress(x.Meter) || !Addr.IsAddress(x.Owner)) throw new InputException(path, 0, $"meter entry '{x.Meter}' → '{x.Owner}' is not a pair of addresses", "use 0x and 40 hex digits");
+            if (x.Meter is null || x.Owner is null || !Addr.IsAddress(x.Meter) || !Addr.IsAddress(x.Owner)) throw new InputException(path, 0, $"meter entry '{x.Meter}' → '{x.Owner}' is not a pair of addresses", "use 0x and 40 hex digits");
+        long total = 0;
         foreach (var d in m.Deposits)
-            if (!Addr.IsAddress(d.Participant) || d.Amount <= 0) throw new InputException(path, 0, $"deposit '{d.Participant}' {d.Amount} is invalid", "participant address, amount > 0 in minor units");
+        {
+            if (d.Participant is null || !Addr.IsAddress(d.Participant)) throw new InputException(path, 0, $"deposit participant '{d.Participant}' is not an address", "use 0x and 40 hex digits");
+            Range($"deposit of {d.Participant}", d.Amount, 1, MaxDeposit, "minor units");
+            total += d.Amount; // ≤ count × 1e15: cannot overflow below 9 000 deposits, checked below
+            if (total > MaxTotalDeposits) throw new InputException(path, 0, $"the deposits add up to more than {MaxTotalDeposits}", "deposit less in one market file");
+        }
         foreach (var p in m.ImbalancePrices)
         {
-            if (!SettlementCsv.TryTime(p.Interval, out _)) throw new InputException(path, 0, $"imbalance price interval '{p.Interval}' is not an ISO-8601 time with offset", "e.g. 2026-06-01T00:00:00+00:00");
+            if (p.Interval is null || !SettlementCsv.TryTime(p.Interval, out _)) throw new InputException(path, 0, $"imbalance price interval '{p.Interval}' is not an ISO-8601 time with offset", "e.g. 2026-06-01T00:00:00+00:00");
             if (p.Price < 0 || p.Price > m.ImbalancePriceCap) throw new InputException(path, 0, $"imbalance price {p.Price} is outside [0, imbalancePriceCap]", "raise imbalancePriceCap or fix the price");
         }
         return m;
@@ -97,7 +119,7 @@ public static class SettlementCsv
         foreach (var (line, f) in rows)
         {
             var c = new TradeCommitment(f[0], T(path, line, f[1], "interval"), A(path, line, f[2], "buyer"), A(path, line, f[3], "seller"),
-                L(path, line, f[4], "quantity_wh"), L(path, line, f[5], "price_per_mwh"),
+                L(path, line, f[4], "quantity_wh", MarketFile.MaxWh), L(path, line, f[5], "price_per_mwh", MarketFile.MaxPricePerMWh),
                 ulong.TryParse(f[6], NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw Bad(path, line, "nonce", f[6], "a non-negative integer"),
                 T(path, line, f[7], "expiry"));
             list.Add((line, new SignedCommitment(c, f[8], f[9])));
@@ -110,7 +132,7 @@ public static class SettlementCsv
         var rows = Rows(path, ReadingsHeader);
         var list = new List<(int, SignedReading)>(rows.Count);
         foreach (var (line, f) in rows)
-            list.Add((line, new SignedReading(new MeterReading(f[0], A(path, line, f[1], "meter"), T(path, line, f[2], "interval"), L(path, line, f[3], "energy_wh")), f[4])));
+            list.Add((line, new SignedReading(new MeterReading(f[0], A(path, line, f[1], "meter"), T(path, line, f[2], "interval"), L(path, line, f[3], "energy_wh", MarketFile.MaxWh)), f[4])));
         return list;
     }
 
@@ -136,8 +158,8 @@ public static class SettlementCsv
     private static long T(string path, int line, string s, string field) =>
         TryTime(s, out var t) ? t : throw Bad(path, line, field, s, "an ISO-8601 time with offset, e.g. 2026-06-01T00:15:00+00:00");
 
-    private static long L(string path, int line, string s, string field) =>
-        long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) && v >= 0 ? v : throw Bad(path, line, field, s, "a non-negative integer");
+    private static long L(string path, int line, string s, string field, long max) =>
+        long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) && v >= 0 && v <= max ? v : throw Bad(path, line, field, s, $"an integer in [0, {max}]");
 
     private static string A(string path, int line, string s, string field) =>
         Addr.IsAddress(s) ? Addr.Normalize(s) : throw Bad(path, line, field, s, "an address (0x and 40 hex digits)");

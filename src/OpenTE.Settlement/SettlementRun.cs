@@ -26,17 +26,23 @@ public sealed record SettleReport(
 public static class SettlementRun
 {
     /// <summary>Settles on the embedded engine (see the overload).</summary>
-    public static SettleReport Run(string tradesPath, string readingsPath, MarketFile market, string? ledgerPath, long at, long? openAt = null, int batchSize = 1000) =>
-        Run(tradesPath, readingsPath, market, (r, _) => new EmbeddedBackend(r), ledgerPath, at, openAt, batchSize);
+    public static SettleReport Run(string tradesPath, string readingsPath, MarketFile market, string? ledgerPath, long at, long? openAt = null, int batchSize = 1000,
+        KeyPair? ledgerSigner = null) =>
+        Run(tradesPath, readingsPath, market, (r, _) => new EmbeddedBackend(r), ledgerPath, at, openAt, batchSize, ledgerSigner);
 
     /// <summary>
     /// Settles on the backend that <paramref name="backend"/> makes for the market's rules and the replay's first
     /// engine time (after the input files
     /// have been read, so a bad file fails before anything is deployed). The backend is disposed at the end. The
     /// ledger receives the backend's postings (<see cref="ISettlementBackend.Postings"/>) in batches.
+    /// <para>The ledger decides (issue #23): a trade that is settled or refunded in the ledger keeps that outcome — a
+    /// reading that arrives after the trade was refunded is reported as <c>late</c>, a corrected reading of a settled
+    /// interval as <c>conflict</c>, neither is posted — and the report (trade outcomes, balances, totals) is read back
+    /// from the ledger's postings, so it shows what the ledger holds. Without a ledger it is read from this run's
+    /// postings. With <paramref name="ledgerSigner"/> every write batch ends with the operator's signed checkpoint.</para>
     /// </summary>
     public static SettleReport Run(string tradesPath, string readingsPath, MarketFile market, Func<MarketRules, long, ISettlementBackend> backend,
-        string? ledgerPath, long at, long? openAt = null, int batchSize = 1000)
+        string? ledgerPath, long at, long? openAt = null, int batchSize = 1000, KeyPair? ledgerSigner = null)
     {
         var trades = SettlementCsv.ReadTrades(tradesPath);
         var readings = SettlementCsv.ReadReadings(readingsPath);
@@ -99,31 +105,135 @@ public static class SettlementRun
         int newPostings = 0;
         long entries = 0;
         string? head = null;
+        var book = new Dictionary<string, Posting>(StringComparer.Ordinal);
+        var held = new Dictionary<string, (string Status, string Reason)>(StringComparer.Ordinal);
+        Dictionary<(string Account, Commodity Commodity), long> ledgerBalances;
+        var ids = trades.Where(x => !refused.ContainsKey(x.Line)).Select(x => x.Trade.Commitment.Id).ToList();
         if (ledgerPath is not null)
         {
-            using var ledger = SqliteLedger.Open(ledgerPath);
-            for (int i = 0; i < postings.Count; i += batchSize)
-                newPostings += ledger.PostBatch([.. postings.Skip(i).Take(batchSize)]);
+            using var ledger = SqliteLedger.Open(ledgerPath, signer: ledgerSigner);
+            var toPost = new List<Posting>();
+            foreach (var p in postings)
+            {
+                var existing = ledger.Get(p.Key);
+                if (p.Kind is "settle" or "refund")
+                {
+                    var id = p.Key[(p.Kind.Length + 1)..];
+                    var final = existing ?? ledger.Get((p.Kind == "settle" ? "refund:" : "settle:") + id);
+                    if (final is not null)
+                    {
+                        if (!SameContent(final, p)) held[id] = Held(final, p);
+                        continue;
+                    }
+                }
+                else if (existing is not null)
+                {
+                    if (!SameContent(existing, p))
+                        throw new OpenTE.Grid.Input.InputException(ledgerPath, 0, $"the ledger holds '{p.Key}' with other amounts than this run gives it",
+                            "the market rules or deposits changed since the ledger was written: use the original market file or a new ledger");
+                    continue;
+                }
+                toPost.Add(p);
+            }
+            for (int i = 0; i < toPost.Count; i += batchSize)
+                newPostings += ledger.PostBatch([.. toPost.Skip(i).Take(batchSize)]);
             entries = ledger.Count;
             head = ledger.HeadHash;
+            foreach (var id in ids)
+                foreach (var k in new[] { "open:", "settle:", "refund:" })
+                    if (ledger.Get(k + id) is { } p) book[p.Key] = p;
+            ledgerBalances = ledger.AllBalances();
+        }
+        else
+        {
+            ledgerBalances = [];
+            foreach (var p in postings)
+            {
+                book[p.Key] = p;
+                foreach (var l in p.Lines) ledgerBalances[(l.Account, l.Commodity)] = checked(ledgerBalances.GetValueOrDefault((l.Account, l.Commodity)) + l.Amount);
+            }
+        }
+
+        // Readings whose interval the ledger had already closed otherwise: reported, not settled.
+        var meterOf = market.Meters.ToDictionary(m => Addr.Normalize(m.Owner), m => Addr.Normalize(m.Meter), StringComparer.Ordinal);
+        var heldReading = new Dictionary<(string Meter, long Interval), (string Status, string Reason)>();
+        foreach (var (_, sc) in trades)
+            if (held.TryGetValue(sc.Commitment.Id, out var h) && meterOf.TryGetValue(Addr.Normalize(sc.Commitment.Seller), out var m))
+                heldReading[(m, sc.Commitment.IntervalStart)] = h;
+        for (int i = 0; i < readingOutcomes.Count; i++)
+        {
+            var x = readingOutcomes[i];
+            if (x.Status == "accepted" && heldReading.TryGetValue((Addr.Normalize(x.Meter), x.IntervalStart), out var h))
+            {
+                readingOutcomes[i] = x with { Status = h.Status, Reason = h.Reason };
+                if (h.Status == "conflict") conflicts.Add($"meter {Addr.Normalize(x.Meter)} interval {x.IntervalStart}: {h.Reason}");
+            }
         }
 
         var outcomes = new List<TradeOutcome>();
         foreach (var (line, sc) in trades)
         {
             if (refused.TryGetValue(line, out var rf)) { outcomes.Add(new(line, rf.Id, "refused", rf.Reason, rf.Q, 0, 0, 0, 0)); continue; }
-            var t = be.Trade(sc.Commitment.Id) ?? throw new InvalidOperationException($"the {be.Name} backend does not know the opened trade {sc.Commitment.Id}");
-            outcomes.Add(new(line, t.Id, t.State.ToString().ToLowerInvariant(), null, sc.Commitment.QuantityWh, t.DeliveredWh, t.SellerPaid, t.BuyerRefund, t.ImbalanceAmount));
+            outcomes.Add(FromBook(line, sc.Commitment, book));
         }
-        var balances = participants.Select(be.Balance).ToList();
-        var sys = be.SystemBalances();
-        long money = checked(balances.Sum(b => checked(b.Available + b.Escrow + b.Collateral)) + sys.Deposits + sys.ImbalanceMoney);
-        long energy = checked(balances.Sum(b => b.EnergyWh) + sys.ImbalanceEnergy + sys.LossesEnergy);
+        long G(string a, Commodity c) => ledgerBalances.GetValueOrDefault((a, c));
+        var balances = participants.Select(p => new ParticipantBalance(p, G(EscrowEngine.Available(p), Commodity.Money), G(EscrowEngine.EscrowAccount(p), Commodity.Money),
+            G(EscrowEngine.CollateralAccount(p), Commodity.Money), G(EscrowEngine.Energy(p), Commodity.EnergyWh))).ToList();
+        long money = 0, energy = 0;
+        foreach (var ((_, c), v) in ledgerBalances)
+            if (c == Commodity.Money) money = checked(money + v); else energy = checked(energy + v);
         return new SettleReport(market.Market, trades.Count, trades.Count - refused.Count, refused.Count,
             outcomes.Count(o => o.Status == "settled"), outcomes.Count(o => o.Status == "refunded"), outcomes.Count(o => o.Status == "open"),
             readings.Count, readingOutcomes.Count(r => r.Status == "accepted"), readingOutcomes.Count(r => r.Status == "duplicate"),
-            readingOutcomes.Count(r => r.Status == "conflict"), readingOutcomes.Count(r => r.Status is "refused" or "not-yet"),
+            readingOutcomes.Count(r => r.Status == "conflict"), readingOutcomes.Count(r => r.Status is "refused" or "not-yet" or "late"),
             postings.Count, newPostings, entries, head, outcomes, readingOutcomes, conflicts, balances, money, energy, be.Name);
+    }
+
+    private static bool SameContent(Posting a, Posting b) => a.Key == b.Key && a.Kind == b.Kind && a.Lines.SequenceEqual(b.Lines);
+
+    private static (string Status, string Reason) Held(Posting inLedger, Posting now) =>
+        (inLedger.Kind, now.Kind) switch
+        {
+            ("refund", "settle") => ("late", "the ledger has refunded the trades of this interval (an earlier run passed the deadline without this reading): reported, not settled"),
+            ("settle", "settle") => ("conflict", $"the ledger settled this interval with {Delivered(inLedger)} Wh delivered to a trade that this reading would give {Delivered(now)} Wh: the corrected reading is reported, not settled"),
+            _ => ("kept", $"the ledger holds {inLedger.Key}; kept"),
+        };
+
+    private static long Delivered(Posting p)
+    {
+        long d = 0;
+        for (int i = 0; i + 1 < p.Lines.Count; i += 2)
+            if (p.Lines[i + 1].Commodity == Commodity.EnergyWh && p.Lines[i].Account.EndsWith(":energy", StringComparison.Ordinal) && p.Lines[i + 1].Account != EscrowEngine.Imbalance)
+                d = checked(d + p.Lines[i + 1].Amount);
+        return d;
+    }
+
+    /// <summary>A trade's outcome read from its postings (open:ID, then settle:ID or refund:ID): the ledger is the record.</summary>
+    private static TradeOutcome FromBook(int line, TradeCommitment c, Dictionary<string, Posting> book)
+    {
+        var id = c.Id;
+        string buyer = Addr.Normalize(c.Buyer), seller = Addr.Normalize(c.Seller);
+        long delivered = 0, pay = 0, refund = 0, charge = 0, credit = 0;
+        string status = book.ContainsKey("open:" + id) ? "open" : "unknown";
+        var final = book.GetValueOrDefault("settle:" + id) ?? book.GetValueOrDefault("refund:" + id);
+        if (final is not null)
+        {
+            status = final.Kind == "settle" ? "settled" : "refunded";
+            for (int i = 0; i + 1 < final.Lines.Count; i += 2)
+            {
+                string from = final.Lines[i].Account, to = final.Lines[i + 1].Account;
+                long a = final.Lines[i + 1].Amount;
+                if (final.Lines[i + 1].Commodity == Commodity.Money)
+                {
+                    if (from == EscrowEngine.EscrowAccount(buyer) && to == EscrowEngine.Available(seller)) pay += a;
+                    else if (from == EscrowEngine.EscrowAccount(buyer) && to == EscrowEngine.Available(buyer)) refund += a;
+                    else if (from == EscrowEngine.CollateralAccount(seller) && to == EscrowEngine.Imbalance) charge += a;
+                    else if (from == EscrowEngine.Imbalance && to == EscrowEngine.Available(seller)) credit += a;
+                }
+                else if (from == EscrowEngine.Energy(seller) && (to == EscrowEngine.Energy(buyer) || to == EscrowEngine.Losses)) delivered += a;
+            }
+        }
+        return new TradeOutcome(line, id, status, null, c.QuantityWh, delivered, pay, refund, checked(credit - charge));
     }
 
     /// <summary>One sentence per refusal (the same on every backend: a contract reports only the error's name).</summary>

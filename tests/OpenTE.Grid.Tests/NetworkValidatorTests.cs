@@ -25,7 +25,7 @@ public class NetworkValidatorTests
         { "branch ratio 1e308", "branches[0].ratio", "column 9" },
         { "branch shift 1e308", "branches[0].angleDeg", "column 10" },
         { "branch x tiny", "branches[0]", "impedance" },
-        { "branch angmin inf", "branches[0]", "angle limits" },
+        { "branch angmin inf", "branches[0]", "angmin" },
         { "bus vm nan", "buses[1].vm", "column 8" },
     };
 

@@ -147,3 +147,28 @@ public class ClearingToLedgerTests : IDisposable
         if (double.IsFinite(rentOfAwards)) Assert.InRange(exactOperator, rentOfAwards - 1e-6 * Math.Max(1, Math.Abs(rentOfAwards)), rentOfAwards + 1e-6 * Math.Max(1, Math.Abs(rentOfAwards)));
     }
 }
+
+public class RecoverTests
+{
+    [Fact]
+    public void Malformed_signatures_recover_no_address_instead_of_throwing()
+    {
+        var digest = Addr.Keccak("x");
+        var k = KeyPair.Generate();
+        string good = k.SignDigest(digest);
+        Assert.Equal(Addr.Normalize(k.Address), Addr.Recover(digest, good));
+        string h = good[2..];
+        Assert.Null(Addr.Recover(digest, "0x" + h[..128] + "05"));                       // v not a recovery id
+        Assert.Null(Addr.Recover(digest, "0x" + new string('0', 64) + h[64..]));         // r = 0
+        // r values that are no curve point's x coordinate: some of these made the library throw NullReferenceException
+        var rng = new Random(7);
+        for (int i = 0; i < 200; i++)
+        {
+            var r = new byte[32];
+            rng.NextBytes(r);
+            var sig = "0x" + Convert.ToHexStringLower(r) + h[64..];
+            string? who = Addr.Recover(digest, sig);
+            Assert.True(who is null || Addr.IsAddress(who));
+        }
+    }
+}

@@ -120,7 +120,8 @@ public class LedgerTests
         path = Build(60);
         try
         {
-            // an attacker rewrites entry 30 with a new amount and a correct hash of its own: entry 31 no longer links
+            // an attacker rewrites entry 30 with a new amount and a correct hash of its own: entry 31 no longer links,
+            // but it is intact with the hash it stores, so the changed entry 30 is named (issue #23)
             var all = SqliteLedger.Read(path).ToList();
             var p = all[29] with { Lines = [new Line("x", Commodity.Money, -1), new Line("y", Commodity.Money, 1)] };
             var enc = p.Encode(30);
@@ -136,8 +137,8 @@ public class LedgerTests
                 q.ExecuteNonQuery();
             }
             var v = SqliteLedger.Verify(path);
-            Assert.Equal((false, 31L), (v.Ok, v.FirstBadIndex!.Value));
-            Assert.Contains("previous-hash", v.Reason);
+            Assert.Equal((false, 30L), (v.Ok, v.FirstBadIndex!.Value));
+            Assert.Contains("changed and its hash recomputed", v.Reason);
         }
         finally
         {

@@ -27,6 +27,7 @@ public sealed class ClearSettings : CaseSettings
     public override ValidationResult Validate() =>
         Bids.Length == 0 ? ValidationResult.Error("--bids FILE is required")
         : Mechanism is not ("dcopf" or "uniform" or "pay-as-bid") ? ValidationResult.Error("--mechanism must be dcopf, uniform or pay-as-bid")
+        : Voll is double v && !(v > 0 && v <= 1e6) ? ValidationResult.Error("--voll must be a positive price in $/MWh, at most 1000000")
         : ValidationResult.Success();
 }
 

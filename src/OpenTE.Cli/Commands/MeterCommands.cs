@@ -17,7 +17,7 @@ public class MeterDataSettings : OutputSettings
     public string Data { get; init; } = "";
 
     [CommandOption("--interval <MINUTES>")]
-    [Description("Interval length in minutes (default 15).")]
+    [Description("Interval length in minutes: 15 (default) or 60.")]
     [DefaultValue(15)]
     public int IntervalMinutes { get; init; } = 15;
 
@@ -26,7 +26,7 @@ public class MeterDataSettings : OutputSettings
     public string? Rejects { get; init; }
 
     public override ValidationResult Validate() =>
-        IntervalMinutes is < 1 or > 1440 ? ValidationResult.Error("--interval must be between 1 and 1440 minutes") : ValidationResult.Success();
+        IntervalMinutes is not (15 or 60) ? ValidationResult.Error("--interval must be 15 or 60 minutes (meter data are 15-minute or hourly)") : ValidationResult.Success();
 
     /// <summary>Reads and validates the data; writes the rejects file and reports how many records went there.</summary>
     public MeterData Load()

@@ -45,11 +45,11 @@ public sealed class SettleSettings : CommandSettings
     public string? Rpc { get; init; }
 
     [CommandOption("--operator-key <HEX>")]
-    [Description("Ethereum backend: the operator's private key (deploys, registers meters, relays, pays the deposits).")]
+    [Description("The operator's private key: signs a checkpoint (entry count, head hash) of the --ledger after every write batch; with the ethereum backend it also deploys, registers meters, relays and pays the deposits.")]
     public string? OperatorKey { get; init; }
 
     [CommandOption("--operator-key-file <FILE>")]
-    [Description("Ethereum backend: a file holding the operator's private key (hex), instead of --operator-key.")]
+    [Description("A file holding the operator's private key (hex), instead of --operator-key.")]
     public string? OperatorKeyFile { get; init; }
 
     [CommandOption("--artifact <FILE>")]
@@ -70,8 +70,8 @@ public sealed class SettleSettings : CommandSettings
 
     public override ValidationResult Validate() =>
         OperatorKey is not null && OperatorKeyFile is not null ? ValidationResult.Error("give --operator-key or --operator-key-file, not both")
-        : Backend != "ethereum" && (Rpc ?? OperatorKey ?? OperatorKeyFile ?? Artifact ?? Contract) is not null
-            ? ValidationResult.Error("--rpc, --operator-key, --operator-key-file, --artifact and --contract need --backend ethereum")
+        : Backend != "ethereum" && (Rpc ?? (Ledger is null ? OperatorKey ?? OperatorKeyFile : null) ?? Artifact ?? Contract) is not null
+            ? ValidationResult.Error("--rpc, --operator-key, --operator-key-file, --artifact and --contract need --backend ethereum (the operator key also signs a --ledger)")
         : At is not null && !SettlementCsv.TryTime(At, out _) ? ValidationResult.Error("--at must be an ISO-8601 time with offset")
         : OpenAt is not null && !SettlementCsv.TryTime(OpenAt, out _) ? ValidationResult.Error("--open-at must be an ISO-8601 time with offset")
         : ValidationResult.Success();
@@ -98,12 +98,25 @@ public sealed class SettleCommand : Command<SettleSettings>
                 throw new UsageException($"--operator-key-file: cannot read {s.OperatorKeyFile} ({e.Message}) — give a readable file holding the key in hex");
             }
         }
+        KeyPair? signer = null;
+        if (key is not null && s.Ledger is not null)
+        {
+            try
+            {
+                signer = KeyPair.FromPrivateKey(key.Trim());
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException)
+            {
+                throw new UsageException($"--operator-key: the operator key is not a valid secp256k1 private key (64 hex digits) — give the operator's key");
+            }
+        }
         var make = SettlementBackends.Prepare(new BackendOptions
         {
-            Backend = s.Backend, Rpc = s.Rpc ?? SettlementBackends.DefaultRpc, OperatorKey = key, Artifact = s.Artifact, Contract = s.Contract,
+            Backend = s.Backend, Rpc = s.Rpc ?? SettlementBackends.DefaultRpc, OperatorKey = s.Backend == "ethereum" ? key : null, Artifact = s.Artifact, Contract = s.Contract,
         });
         ISettlementBackend? made = null;
-        var r = LedgerCommands.Guard(s.Ledger ?? "", () => SettlementRun.Run(s.Trades, s.MeterData, market, (rules, start) => made = make(rules, start), s.Ledger, at, openAt));
+        var r = LedgerCommands.Guard(s.Ledger ?? "", () => SettlementRun.Run(s.Trades, s.MeterData, market, (rules, start) => made = make(rules, start), s.Ledger, at, openAt,
+            ledgerSigner: signer));
         var contract = (made as EthereumBackend)?.Address;
         if (s.Json)
         {
@@ -179,7 +192,7 @@ public sealed class SettleCommand : Command<SettleSettings>
             var refused = r.TradeOutcomes.Where(t => t.Status == "refused").ToList();
             if (refused.Count > 0)
                 items.Add(Output.Table("Refused commitments", "line", "reason").Rows(refused, t => [t.Line.ToString(), t.Reason ?? ""]));
-            var flagged = r.ReadingOutcomes.Where(x => x.Status is "conflict" or "refused" or "not-yet").ToList();
+            var flagged = r.ReadingOutcomes.Where(x => x.Status is "conflict" or "refused" or "not-yet" or "late").ToList();
             if (flagged.Count > 0)
                 items.Add(Output.Table("Readings not used", "line", "meter", "status", "reason").Rows(flagged, x => [x.Line.ToString(), x.Meter, x.Status, x.Reason ?? ""]));
             Output.Render(items, s.Out);
@@ -215,6 +228,10 @@ public sealed class LedgerVerifySettings : CommandSettings
     [Description("The number of entries recorded earlier.")]
     public long? ExpectCount { get; init; }
 
+    [CommandOption("--operator <ADDRESS>")]
+    [Description("The operator's address: the latest checkpoint must be signed by it (without it, any valid signer is reported).")]
+    public string? Operator { get; init; }
+
     [CommandOption("--against <FILE>")]
     [Description("Also compare with this ledger (as 'ledger compare FILE OTHER'): both verify, equal balances per account and commodity, same postings.")]
     public string? Against { get; init; }
@@ -234,8 +251,9 @@ public sealed class LedgerVerifyCommand : Command<LedgerVerifySettings>
             if (s.ExpectHead is not null || s.ExpectCount is not null) throw new UsageException("--against compares two ledgers; check --expect-head/--expect-count in a separate 'ledger verify'");
             return LedgerCompareCommand.Compare(s.File, s.Against, s.Json);
         }
+        if (s.Operator is not null && !Addr.IsAddress(s.Operator)) throw new UsageException($"--operator: '{s.Operator}' is not an address (0x and 40 hex digits)");
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        var v = LedgerCommands.Guard(s.File, () => SqliteLedger.Verify(s.File, s.ExpectHead, s.ExpectCount));
+        var v = LedgerCommands.Guard(s.File, () => SqliteLedger.Verify(s.File, s.ExpectHead, s.ExpectCount, s.Operator));
         double secs = sw.Elapsed.TotalSeconds;
         if (s.Json)
         {
@@ -249,12 +267,17 @@ public sealed class LedgerVerifyCommand : Command<LedgerVerifySettings>
                 else w.WriteNull("firstBadIndex");
                 if (v.Reason is not null) w.WriteString("reason", v.Reason);
                 w.WriteString("headHash", v.HeadHash);
+                if (v.Signer is not null) w.WriteString("signer", v.Signer);
+                else w.WriteNull("signer");
+                if (v.SignedEntries is { } n) w.WriteNumber("signedEntries", n);
+                else w.WriteNull("signedEntries");
                 w.Number("verifySeconds", secs);
                 w.WriteEndObject();
             }), null);
         }
         else if (v.Ok)
-            CliApp.Io.Out.WriteLine($"ok: {v.Entries} entries verified, head {v.HeadHash} ({secs:0.000} s)");
+            CliApp.Io.Out.WriteLine($"ok: {v.Entries} entries verified, head {v.HeadHash}" +
+                (v.Signer is null ? "; no signed checkpoint (proves only that the chain is consistent)" : $"; signed by {v.Signer} at entry {v.SignedEntries}") + $" ({secs:0.000} s)");
         else
             CliApp.Io.Out.WriteLine($"FAILED at entry {v.FirstBadIndex}: {v.Reason} ({v.Entries} entries before it are good)");
         return v.Ok ? 0 : 1;

@@ -115,7 +115,7 @@ public static class NetworkValidator
             foreach (var (f, v) in new[] { ("angMinDeg", br.AngMinDeg), ("angMaxDeg", br.AngMaxDeg) })
                 if (double.IsNaN(v)) Add(CaseElement.Branch, i, f, $"{what}: «{f}» is NaN", "replace it by a number (−360 and 360 mean no limit)");
             if (br.AngMinDeg > br.AngMaxDeg || double.IsPositiveInfinity(br.AngMinDeg) || double.IsNegativeInfinity(br.AngMaxDeg))
-                Add(CaseElement.Branch, i, null, $"{what} has angle limits [{Num(br.AngMinDeg)}, {Num(br.AngMaxDeg)}]", "angmin ≤ angmax, in degrees (−360 and 360 mean no limit)");
+                Add(CaseElement.Branch, i, null, $"{what} has angmin {Num(br.AngMinDeg)} and angmax {Num(br.AngMaxDeg)}", "angmin ≤ angmax, in degrees (−360 and 360 mean no limit)");
         }
 
         // ---- costs

@@ -357,8 +357,10 @@ public static partial class CaseJson
         private JsonObject Object(JsonNode? n, string path, string[] known, string what, string example)
         {
             if (n is not JsonObject o) throw Error(path, $"is not an object", $"write {example}");
-            foreach (var (k, _) in o)
+            foreach (var (k, v) in o)
             {
+                if (v is null && known.Contains(k))
+                    throw Error($"{path}.{k}", "is null", $"write a value, or leave \"{k}\" out to use its default (null is not 0)");
                 if (known.Contains(k)) continue;
                 string norm = Normalize(k);
                 string? like = known.FirstOrDefault(f => Normalize(f) == norm)

@@ -190,8 +190,17 @@ public static partial class MatpowerCase
             "REF" => "3",
             "set-ref" => "set the type (column 2) of one bus with a generator to 3",
             var t when t.StartsWith("bus-row:", StringComparison.Ordinal) => $"line {busLines[int.Parse(t[8..], CultureInfo.InvariantCulture)]}",
-            var f => $"column {Column(element, f)}",
+            var f => $"column {Column(element, f)} ({MatpowerName(f)})",
         });
+
+    /// <summary>MATPOWER's name of a column (caseformat), for messages.</summary>
+    private static string MatpowerName(string field) => field switch
+    {
+        "id" => "bus number", "vaDeg" => "Va", "ratio" => "tap ratio", "angleDeg" => "shift angle",
+        "angMinDeg" => "angmin", "angMaxDeg" => "angmax", "from" => "from bus", "to" => "to bus",
+        "baseKV" or "mBase" or "rateA" or "rateB" or "rateC" or "rampAgc" or "ramp10" or "ramp30" or "rampQ" or "apf" or "r" or "x" or "b" => field,
+        _ => char.ToUpperInvariant(field[0]) + field[1..],
+    };
 
     [System.Text.RegularExpressions.GeneratedRegex("«([^»]+)»")]
     private static partial System.Text.RegularExpressions.Regex Token();

@@ -34,7 +34,9 @@ public static class AcPowerFlow
             converged = ok;
             if (!ok)
             {
-                messages.Add($"Newton's method did not converge in {opt.MaxIterations} iterations (largest mismatch {solver.LastMismatch:E2} p.u. > {opt.Tolerance:E0})");
+                messages.Add(double.IsFinite(solver.LastMismatch)
+                    ? $"Newton's method did not converge in {opt.MaxIterations} iterations (largest mismatch {solver.LastMismatch:E2} p.u. > {opt.Tolerance:E0})"
+                    : $"Newton's method diverged (the mismatch grew beyond any finite value within {opt.MaxIterations} iterations): the case has no power-flow solution near its starting point");
                 break;
             }
             if (!opt.EnforceQLimits) break;

@@ -111,7 +111,15 @@ public static class AcOpfSolver
             var (pf, qf, pt, qt) = program.Flows(x, l);
             branches[l] = new AcOpfBranch(l + 1, br.From, br.To, pf * baseMva, qf * baseMva, pt * baseMva, qt * baseMva, br.RateA, Num(muSf[l]), Num(muSt[l]));
         }
-        if (!ok) messages.Add("no optimal solution: prices are not reported");
+        if (!ok)
+        {
+            messages.Add("no optimal solution: the last iterate is not a dispatch and prices are not reported");
+            messages.AddRange(OpenTE.Market.DcOpf.DcOpfResult.Diagnose(net, new OpenTE.Grid.PowerFlow.DcNetwork(net), new OpenTE.Market.DcOpf.DcOpfOptions()));
+            // the values of a failed solve may lie outside their bounds (issue #23: a generator at 60.9 MW against Pmax 40)
+            for (int i = 0; i < nb; i++) buses[i] = buses[i] with { Vm = double.NaN, VaDeg = double.NaN };
+            for (int g = 0; g < gens.Length; g++) gens[g] = gens[g] with { Pg = double.NaN, Qg = double.NaN };
+            for (int l = 0; l < branches.Length; l++) branches[l] = branches[l] with { Pf = double.NaN, Qf = double.NaN, Pt = double.NaN, Qt = double.NaN };
+        }
         else if (AcOpfPrices.Decompose(net, program, r, messages) is { } parts)
             for (int i = 0; i < nb; i++) buses[i] = buses[i] with { Parts = parts[i] };
         var ders = new List<DerDispatch>();

@@ -10,7 +10,8 @@ public static class AcOpfJson
     {
         w.WriteStartObject();
         w.OpfHead(r.Case, "ac", r.Status.Word(), r.Objective, r.SolveSeconds);
-        w.Objects("buses", r.Buses, b =>
+        bool ok = r.Status == ClearingStatus.Optimal; // the last iterate of a failed solve is not a dispatch: empty lists, as the DC OPF
+        w.Objects("buses", ok ? r.Buses : [], b =>
         {
             w.WriteNumber("id", b.Id);
             w.Number("vm", b.Vm);
@@ -27,14 +28,14 @@ public static class AcOpfJson
             w.Number("lmpQCongestion", b.Parts?.QCongestion ?? double.NaN);
             w.Number("lmpQVoltage", b.Parts?.QVoltage ?? double.NaN);
         });
-        w.Objects("generators", r.Generators, g => w.GeneratorFields(g.Index, g.Bus, g.Pg, g.Qg));
-        w.Objects("branches", r.Branches, l =>
+        w.Objects("generators", ok ? r.Generators : [], g => w.GeneratorFields(g.Index, g.Bus, g.Pg, g.Qg));
+        w.Objects("branches", ok ? r.Branches : [], l =>
         {
             w.BranchFields(l.Index, l.From, l.To, l.Pf, l.Qf, l.Pt, l.Qt);
             w.Number("muSf", l.MuSf);
             w.Number("muSt", l.MuSt);
         });
-        w.Number("lossesMw", r.LossesMw);
+        w.Number("lossesMw", ok ? r.LossesMw : double.NaN);
         w.WriteNumber("iterations", r.Iterations);
         w.Strings("messages", r.Messages);
         w.WriteEndObject();

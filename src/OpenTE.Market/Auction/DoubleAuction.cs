@@ -76,8 +76,8 @@ public static class DoubleAuction
         {
             var b = all[k] ?? throw new ArgumentException($"bid {k + 1} is null", "bids");
             double q = b.Quantity, p = b.Price;
-            if (!double.IsFinite(p) || !double.IsFinite(q) || q < 0)
-                throw new ArgumentException($"bid {k + 1} of {b.Participant}: price {p} and quantity {q} must be finite, quantity ≥ 0", "bids");
+            if (Bid.Check(p, q) is { } why)
+                throw new ArgumentException($"bid {k + 1} of {b.Participant}: {why}", "bids");
             quantity[k] = q;
             if (q == 0) continue;
             if (b.Side == Side.Buy) { keys[nb] = ~MeritOrder.Key(p); idx[nb++] = k; }

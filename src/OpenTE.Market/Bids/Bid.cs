@@ -13,4 +13,21 @@ public enum Side { Buy, Sell }
 /// <param name="Quantity">MW for the hour (MWh per hour), ≥ 0.</param>
 /// <param name="Block">1, 2, … within one participant, bus and side (the step of its curve).</param>
 /// <param name="Line">Line of the bids file it was read from; 0 when built in code.</param>
-public sealed record Bid(string Participant, int Bus, Side Side, double Price, double Quantity, int Block, int Line);
+public sealed record Bid(string Participant, int Bus, Side Side, double Price, double Quantity, int Block, int Line)
+{
+    /// <summary>
+    /// |price| ≤ this ($/MWh). Far above any price cap of a real market; with <see cref="MaxQuantity"/> it keeps every
+    /// sum of quantities and payments exact enough in doubles that buyers' and sellers' totals balance (issue #23: at
+    /// 1e16 MW the merit order lost whole megawatts).
+    /// </summary>
+    public const double MaxPrice = 1e6;
+
+    /// <summary>Quantity ≤ this (MW per block).</summary>
+    public const double MaxQuantity = 1e6;
+
+    /// <summary>Null when the price and quantity are within the limits, else the sentence that says which is not.</summary>
+    public static string? Check(double price, double quantity) =>
+        !double.IsFinite(price) || Math.Abs(price) > MaxPrice ? $"price {price:G6} is outside [-{MaxPrice:G0}, {MaxPrice:G0}] $/MWh"
+        : !double.IsFinite(quantity) || quantity < 0 || quantity > MaxQuantity ? $"quantity {quantity:G6} is outside [0, {MaxQuantity:G0}] MW"
+        : null;
+}

@@ -59,15 +59,11 @@ public static class BidFile
                 _ => throw new BidFormatException(file, line, "side", $"side '{cells[2]}' is neither buy nor sell", "write buy or sell"),
             };
             double price = Number(cells[3], file, line, "price");
-            if (!double.IsFinite(price))
-                throw new BidFormatException(file, line, "price", $"price is {cells[3]}", "give a finite price in $/MWh");
-            if (Math.Abs(price) > MaxPrice)
-                throw new BidFormatException(file, line, "price", $"price {cells[3]} is outside ±{MaxPrice:0} $/MWh", "give a price in $/MWh within the market's bounds");
+            if (!double.IsFinite(price) || Math.Abs(price) > Bid.MaxPrice)
+                throw new BidFormatException(file, line, "price", $"price is {cells[3]}, outside [-{Bid.MaxPrice:G0}, {Bid.MaxPrice:G0}]", "give a finite price in $/MWh within that range");
             double quantity = Number(cells[4], file, line, "quantity");
-            if (!double.IsFinite(quantity) || quantity < 0)
-                throw new BidFormatException(file, line, "quantity", $"quantity is {cells[4]}", "give a finite quantity ≥ 0 in MW");
-            if (quantity > MaxQuantity)
-                throw new BidFormatException(file, line, "quantity", $"quantity {cells[4]} is above {MaxQuantity:0} MW", "give a quantity in MW no larger than a grid can carry");
+            if (!double.IsFinite(quantity) || quantity < 0 || quantity > Bid.MaxQuantity)
+                throw new BidFormatException(file, line, "quantity", $"quantity is {cells[4]}, outside [0, {Bid.MaxQuantity:G0}]", "give a finite quantity in MW within that range");
             if (quantity == 0) quantity = 0; // no "-0"
             var key = (participant, bus, side);
             int block;

@@ -1,3 +1,4 @@
+using OpenTE.Market.Outcome;
 using System.Diagnostics;
 using OpenTE.Grid.Model;
 using OpenTE.Grid.PowerFlow;
@@ -50,6 +51,8 @@ public static class DcOpfSolver
     internal static DcOpfResult Solve(Network net, DcOpfOptions o, DcNetwork dc, Action<DcOpfModel>? extend,
         out DcOpfModel model, out ModelSolution solution)
     {
+        if (o.ValueOfLostLoad is double vollIn && !(vollIn > 0 && double.IsFinite(vollIn)))
+            throw new ArgumentOutOfRangeException(nameof(o), $"the value of lost load must be a positive finite price, not {vollIn} (a value ≤ 0 sheds all load)");
         var sw = Stopwatch.StartNew();
         var m = new OptimizationModel();
         var messages = new List<string>(dc.Messages);
@@ -68,8 +71,33 @@ public static class DcOpfSolver
         extend?.Invoke(model);
         var sol = m.Solve(o.Solver, o.InteriorPoint);
         solution = sol;
+
+        // Load in an island without a generator in service (de-energised) cannot be served: without a value of lost
+        // load the clearing is infeasible; with one, that load is shed at VoLL (issue #23: was "optimal", cost 0).
+        int nb = net.BusCount;
+        double baseMva = net.BaseMva;
+        var unserved = Enumerable.Range(0, nb).Where(b => dc.Dead[b] && net.Buses[b].Type != BusType.Isolated && load[b] > 0).ToList();
+        double unservedMw = unserved.Sum(b => load[b]) * baseMva;
+        string where = string.Join(", ", unserved.Take(10).Select(b => net.Buses[b].Id)) + (unserved.Count > 10 ? $" and {unserved.Count - 10} more" : "");
+        if (unserved.Count > 0 && o.ValueOfLostLoad is null)
+        {
+            messages.Add($"{unservedMw:0.###} MW of load at bus(es) {where} is in islands without a generator in service and cannot be served " +
+                         "— put a generator in service there, or give a value of lost load to shed it");
+            sw.Stop();
+            return new DcOpfResult(net.Name, ClearingStatus.Infeasible, double.NaN, sw.Elapsed.TotalSeconds, [], [], [], [], messages)
+            { Solver = sol.Solver.ToString() };
+        }
         sw.Stop();
-        return DcOpfResult.From(net, dc, o, m, sol, theta, pg, bidVars, block.Shed, balance, flowRow, block.Angle, messages, sw.Elapsed.TotalSeconds);
+        var result = DcOpfResult.From(net, dc, o, m, sol, theta, pg, bidVars, block.Shed, balance, flowRow, block.Angle, messages, sw.Elapsed.TotalSeconds);
+        if (unserved.Count > 0 && o.ValueOfLostLoad is double vollDead && result.Status == ClearingStatus.Optimal)
+        {
+            var dead = unserved.ToHashSet();
+            var buses = result.Buses.Select((x, b) => dead.Contains(b) ? x with { ShedMw = load[b] * baseMva, Lmp = vollDead, LmpEnergy = vollDead, LmpCongestion = 0 } : x).ToList();
+            var msgs = result.Messages.ToList();
+            msgs.Add($"{unservedMw:0.###} MW of load at bus(es) {where} shed at VoLL: its island has no generator in service");
+            result = result with { Buses = buses, Objective = result.Objective + vollDead * unservedMw, Messages = msgs, Welfare = result.Welfare - vollDead * unservedMw };
+        }
+        return result;
     }
 
     /// <summary>Adds generator g's cost: polynomial up to degree 2 as linear + quadratic terms, piecewise linear by its epigraph.</summary>

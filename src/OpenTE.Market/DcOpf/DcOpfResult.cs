@@ -55,7 +55,7 @@ public sealed record DcOpfResult(
         if (sol.Status != SolverStatus.Optimal)
         {
             messages.Add(sol.Message);
-            if (sol.Status == SolverStatus.Infeasible) messages.AddRange(Diagnose(net, dc, o));
+            if (sol.Status is SolverStatus.Infeasible or SolverStatus.NumericalError or SolverStatus.NotConverged) messages.AddRange(Diagnose(net, dc, o));
             return new DcOpfResult(net.Name, status, double.NaN, seconds, [], [], [], [], messages) { Solver = sol.Solver.ToString() };
         }
         int nb = net.BusCount, nl = net.Branches.Length;
@@ -158,7 +158,7 @@ public sealed record DcOpfResult(
     }
 
     /// <summary>Why the clearing is infeasible: per island, demand against capacity; branches whose limits cut off load pockets.</summary>
-    private static IEnumerable<string> Diagnose(Network net, DcNetwork dc, DcOpfOptions o)
+    internal static IEnumerable<string> Diagnose(Network net, DcNetwork dc, DcOpfOptions o)
     {
         foreach (var island in net.Islands)
         {

@@ -7,12 +7,15 @@ namespace OpenTE.Market.MultiPeriod;
 
 /// <summary>
 /// Time-series CSV: header <c>timestamp,bus,load_mw,pv_mw</c>, ISO-8601 timestamps with offset
-/// (2026-06-01T14:15:00+02:00), intervals in order, equally spaced (15 or 60 minutes usually) and without gaps.
+/// (2026-06-01T14:15:00+02:00), intervals in order, equally spaced (15 or 60 minutes) and without gaps.
 /// Storage CSV: <c>id,bus,energy_mwh,min_mwh,charge_mw,discharge_mw,eta_charge,eta_discharge,initial_mwh[,terminal_mwh]</c>.
 /// Errors name the file, line and field and say how to fix them.
 /// </summary>
 public static class SeriesFile
 {
+    /// <summary>|MW|, |MWh|, |$/MWh| at most this: far beyond a real grid, far below overflow (issue #23).</summary>
+    public const double MaxMagnitude = 1e7;
+
     public const string SeriesHeader = "timestamp,bus,load_mw,pv_mw";
     public const string StorageHeader = "id,bus,energy_mwh,min_mwh,charge_mw,discharge_mw,eta_charge,eta_discharge,initial_mwh";
 
@@ -36,6 +39,9 @@ public static class SeriesFile
                     var gap = ts - times[^1];
                     if (gap <= TimeSpan.Zero)
                         throw new InputException(file, ln, $"timestamp: {row["timestamp"]} is not after {times[^1]:yyyy-MM-ddTHH:mm:sszzz}", "sort the rows by time; each interval's rows together", "timestamp");
+                    if (step is null && gap != TimeSpan.FromMinutes(15) && gap != TimeSpan.FromMinutes(60))
+                        throw new InputException(file, ln, $"timestamp: {row["timestamp"]} is {gap.TotalMinutes:0.##} min after the previous interval; the series steps 15 or 60 minutes",
+                            "give 15-minute or hourly intervals", "timestamp");
                     step ??= gap;
                     if (gap != step)
                         throw new InputException(file, ln, $"timestamp: {row["timestamp"]} leaves a gap ({gap.TotalMinutes:0} min after the previous interval, the series steps {step.Value.TotalMinutes:0} min)",

@@ -321,6 +321,12 @@ public static class InteriorPoint
                 message = $"the KKT system became singular ({e.Message})";
                 break;
             }
+            catch (ArgumentException) // a non-finite entry: the iterates diverged (typically an infeasible or unbounded problem)
+            {
+                status = SolverStatus.NumericalError;
+                message = "the iterates diverged (an entry of the KKT system overflowed): the problem is likely infeasible or unbounded";
+                break;
+            }
             double muAvg = 0;
             for (int k = 0; k < niq; k++) muAvg += z[k] * mu[k];
             muAvg = niq > 0 ? muAvg / niq : 0;

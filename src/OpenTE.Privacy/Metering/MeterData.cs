@@ -231,7 +231,9 @@ public sealed class MeterData
     {
         if (!cache.TryGetValue(text, out var parsed))
         {
-            parsed = DateTimeOffset.TryParseExact(text, TimeFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var t) ? t : null;
+            // K also accepts no offset at all (taken as local time): the docs require one, so Z or ±hh:mm must be written
+            bool hasOffset = text.EndsWith('Z') || text.Length > 6 && (text[^6] == '+' || text[^6] == '-') && text[^3] == ':';
+            parsed = hasOffset && DateTimeOffset.TryParseExact(text, TimeFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var t) ? t : null;
             if (cache.Count < 100_000) cache[text] = parsed;
         }
         time = parsed ?? default;

@@ -12,7 +12,15 @@ public enum Durability
 }
 
 /// <summary>The outcome of <see cref="SqliteLedger.Verify"/>: <see cref="FirstBadIndex"/> is the 1-based index of the first bad entry.</summary>
-public sealed record VerifyResult(bool Ok, long Entries, long? FirstBadIndex, string? Reason, string HeadHash);
+public sealed record VerifyResult(bool Ok, long Entries, long? FirstBadIndex, string? Reason, string HeadHash,
+    string? Signer = null, long? SignedEntries = null);
+
+/// <summary>
+/// The ledger refuses a posting that would break a rule of the books: an escrow or collateral account below 0, or a
+/// second final state (settle and refund) for one trade. Nothing of the batch is written. Exit code 2 in the CLI.
+/// </summary>
+public sealed class LedgerRefusedException(string path, string message, string hint)
+    : OpenTE.Grid.Input.InputException(path, 0, message, hint);
 
 /// <summary>
 /// The append-only, hash-chained double-entry journal in one SQLite file. Each row holds the canonical
@@ -27,31 +35,23 @@ public sealed class SqliteLedger : IDisposable
 
     private readonly SqliteConnection _db;
     private readonly SqliteCommand _exists, _insert;
+    private readonly KeyPair? _signer;
     private long _seq;
     private byte[] _head;
+
+    /// <summary>The address that signs a checkpoint at the end of every write batch (null: the batches are not signed).</summary>
+    public string? Signer => _signer?.Address;
 
     public string Path { get; }
     public long Count => _seq;
     public string HeadHash => Convert.ToHexStringLower(_head);
 
-    private SqliteLedger(string path, SqliteConnection db)
+    private SqliteLedger(string path, SqliteConnection db, KeyPair? signer)
     {
         Path = path;
         _db = db;
-        using (var cmd = db.CreateCommand())
-        {
-            cmd.CommandText = "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1";
-            using var r = cmd.ExecuteReader();
-            if (r.Read())
-            {
-                _seq = r.GetInt64(0);
-                _head = (byte[])r.GetValue(1);
-            }
-            else
-            {
-                _head = Zero;
-            }
-        }
+        _signer = signer;
+        (_seq, _head) = ReadHead();
         _exists = db.CreateCommand();
         _exists.CommandText = "SELECT 1 FROM journal WHERE key = $k";
         _exists.Parameters.Add("$k", SqliteType.Text);
@@ -61,7 +61,12 @@ public sealed class SqliteLedger : IDisposable
             _insert.Parameters.Add(n, t);
     }
 
-    public static SqliteLedger Open(string path, Durability durability = Durability.Full)
+    /// <summary>
+    /// Opens (creates) the ledger file. With <paramref name="signer"/> (the operator's key) every write batch ends with a
+    /// signed checkpoint (entry count, head hash) in the same transaction; a ledger that already holds checkpoints can
+    /// only be written with its signer's key (else the new entries would follow the checkpoint unsigned).
+    /// </summary>
+    public static SqliteLedger Open(string path, Durability durability = Durability.Full, KeyPair? signer = null)
     {
         var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         try
@@ -72,9 +77,14 @@ public sealed class SqliteLedger : IDisposable
                 "PRAGMA journal_mode=WAL;" +
                 $"PRAGMA synchronous={(durability == Durability.Full ? "FULL" : "NORMAL")};" +
                 "CREATE TABLE IF NOT EXISTS journal(seq INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, " +
-                "entry BLOB NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL);";
+                "entry BLOB NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL);" +
+                "CREATE TABLE IF NOT EXISTS balance(account TEXT NOT NULL, commodity INTEGER NOT NULL, amount INTEGER NOT NULL, " +
+                "PRIMARY KEY(account, commodity));" +
+                "CREATE TABLE IF NOT EXISTS checkpoint(seq INTEGER PRIMARY KEY, head BLOB NOT NULL, signer TEXT NOT NULL, signature TEXT NOT NULL);";
             cmd.ExecuteNonQuery();
-            return new SqliteLedger(path, db);
+            var l = new SqliteLedger(path, db, signer);
+            l.EnsureBalances();
+            return l;
         }
         catch
         {
@@ -94,40 +104,213 @@ public sealed class SqliteLedger : IDisposable
 
     /// <summary>
     /// Posts a batch in one transaction (all or nothing) and returns how many were new. Throws
-    /// <see cref="ArgumentException"/> for an unbalanced posting (nothing of the batch is written).
+    /// <see cref="ArgumentException"/> for an unbalanced posting and <see cref="LedgerRefusedException"/> for a posting
+    /// that would take an escrow or collateral account below 0 or give a trade a second final state (settle and refund);
+    /// nothing of the batch is written then. The transaction is <c>BEGIN IMMEDIATE</c> and re-reads the sequence number,
+    /// the head hash and the balances inside it, so writers in several processes serialise and all succeed.
     /// </summary>
     public int PostBatch(IReadOnlyList<Posting> batch)
     {
         foreach (var p in batch)
             if (!p.IsBalanced) throw new ArgumentException($"posting '{p.Key}' is not balanced (Σ debit ≠ Σ credit per commodity)");
-        long seq = _seq;
-        byte[] head = _head;
         int added = 0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        using var tx = _db.BeginTransaction();
+        using var tx = _db.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: the write lock is taken before anything is read
         _exists.Transaction = tx;
         _insert.Transaction = tx;
-        foreach (var p in batch)
+        try
         {
-            if (!seen.Add(p.Key) || Contains(p.Key)) continue;
-            seq++;
-            var enc = p.Encode(seq);
-            var h = Posting.ChainHash(head, enc);
-            _insert.Parameters["$s"].Value = seq;
-            _insert.Parameters["$k"].Value = p.Key;
-            _insert.Parameters["$e"].Value = enc;
-            _insert.Parameters["$p"].Value = head;
-            _insert.Parameters["$h"].Value = h;
-            _insert.ExecuteNonQuery();
-            head = h;
-            added++;
+            var (seq, head) = ReadHead(tx);
+            var last = LastCheckpoint(tx);
+            if (last is { } cp && (_signer is null || cp.Signer != _signer.Address))
+                throw new LedgerRefusedException(Path, _signer is null
+                    ? $"the ledger is signed by the operator {cp.Signer}: new entries without its key would follow the checkpoint unsigned"
+                    : $"the ledger is signed by the operator {cp.Signer}, not by {_signer.Address}",
+                    "give the operator's key (--operator-key or --operator-key-file)");
+            var balances = new Dictionary<(string, Commodity), long>();
+            foreach (var p in batch)
+            {
+                if (!seen.Add(p.Key) || Contains(p.Key)) continue;
+                CheckFinalState(p, seen);
+                foreach (var l in p.Lines)
+                {
+                    var k = (l.Account, l.Commodity);
+                    if (!balances.TryGetValue(k, out var b)) b = ReadBalance(tx, l.Account, l.Commodity);
+                    balances[k] = checked(b + l.Amount);
+                }
+                foreach (var l in p.Lines)
+                    if (l.Commodity == Commodity.Money && IsLocked(l.Account) && balances[(l.Account, l.Commodity)] < 0)
+                        throw new LedgerRefusedException(Path,
+                            $"posting '{p.Key}' would take {l.Account} to {balances[(l.Account, l.Commodity)]} (escrow and collateral never go below 0)",
+                            "this would pay out money that is not held; nothing of the batch was written");
+                seq++;
+                var enc = p.Encode(seq);
+                var h = Posting.ChainHash(head, enc);
+                _insert.Parameters["$s"].Value = seq;
+                _insert.Parameters["$k"].Value = p.Key;
+                _insert.Parameters["$e"].Value = enc;
+                _insert.Parameters["$p"].Value = head;
+                _insert.Parameters["$h"].Value = h;
+                _insert.ExecuteNonQuery();
+                head = h;
+                added++;
+            }
+            using (var up = _db.CreateCommand())
+            {
+                up.Transaction = tx;
+                up.CommandText = "INSERT INTO balance(account, commodity, amount) VALUES ($a, $c, $v) " +
+                                 "ON CONFLICT(account, commodity) DO UPDATE SET amount = excluded.amount";
+                var pa = up.Parameters.Add("$a", SqliteType.Text);
+                var pc = up.Parameters.Add("$c", SqliteType.Integer);
+                var pv = up.Parameters.Add("$v", SqliteType.Integer);
+                foreach (var ((a, c), v) in balances)
+                {
+                    pa.Value = a;
+                    pc.Value = (int)c;
+                    pv.Value = v;
+                    up.ExecuteNonQuery();
+                }
+            }
+            if (_signer is not null && seq > 0 && (last is null || last.Value.Seq != seq))
+            {
+                using var cmd = _db.CreateCommand();
+                cmd.Transaction = tx;
+                cmd.CommandText = "INSERT OR REPLACE INTO checkpoint(seq, head, signer, signature) VALUES ($s, $h, $a, $g)";
+                cmd.Parameters.AddWithValue("$s", seq);
+                cmd.Parameters.AddWithValue("$h", head);
+                cmd.Parameters.AddWithValue("$a", _signer.Address);
+                cmd.Parameters.AddWithValue("$g", _signer.SignDigest(CheckpointDigest(seq, head)));
+                cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
+            _seq = seq;
+            _head = head;
+        }
+        finally
+        {
+            _exists.Transaction = null;
+            _insert.Transaction = null;
+        }
+        return added;
+    }
+
+    /// <summary>Escrow and collateral accounts hold money for open trades only: they never go below 0.</summary>
+    public static bool IsLocked(string account) =>
+        account.EndsWith(":escrow", StringComparison.Ordinal) || account.EndsWith(":collateral", StringComparison.Ordinal);
+
+    /// <summary>A trade ends once: settle:ID and refund:ID exclude each other.</summary>
+    private void CheckFinalState(Posting p, HashSet<string> batchKeys)
+    {
+        string? other = p.Key.StartsWith("settle:", StringComparison.Ordinal) ? "refund:" + p.Key[7..]
+            : p.Key.StartsWith("refund:", StringComparison.Ordinal) ? "settle:" + p.Key[7..] : null;
+        if (other is not null && (batchKeys.Contains(other) || Contains(other)))
+            throw new LedgerRefusedException(Path, $"posting '{p.Key}' would give the trade a second final state ('{other}' is in the ledger)",
+                "a trade is settled or refunded once; nothing of the batch was written");
+    }
+
+    /// <summary>The digest the operator signs for a checkpoint: keccak256("OpenTE.LedgerCheckpoint" ‖ count u64 BE ‖ head hash).</summary>
+    public static byte[] CheckpointDigest(long count, byte[] head)
+    {
+        var b = new byte[23 + 8 + head.Length];
+        "OpenTE.LedgerCheckpoint"u8.CopyTo(b);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(b.AsSpan(23), count);
+        head.CopyTo(b, 31);
+        return Addr.Keccak(b);
+    }
+
+    /// <summary>The posting stored under <paramref name="key"/>, or null.</summary>
+    public Posting? Get(string key)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = "SELECT entry FROM journal WHERE key = $k";
+        cmd.Parameters.AddWithValue("$k", key);
+        return cmd.ExecuteScalar() is byte[] e ? Posting.Decode(e).Posting : null;
+    }
+
+    /// <summary>The balance of every (account, commodity), as kept with the journal (the same as summing it).</summary>
+    public Dictionary<(string Account, Commodity Commodity), long> AllBalances()
+    {
+        var d = new Dictionary<(string, Commodity), long>();
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = "SELECT account, commodity, amount FROM balance";
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) d[(r.GetString(0), (Commodity)r.GetInt32(1))] = r.GetInt64(2);
+        return d;
+    }
+
+    private (long, byte[]) ReadHead(SqliteTransaction? tx = null)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1";
+        using var r = cmd.ExecuteReader();
+        if (!r.Read()) return (0, Zero);
+        return (r.GetInt64(0), r.GetValue(1) as byte[] ?? throw new FormatException("the head entry's hash is not a blob"));
+    }
+
+    private (long Seq, string Signer)? LastCheckpoint(SqliteTransaction tx)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT seq, signer FROM checkpoint ORDER BY seq DESC LIMIT 1";
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? (r.GetInt64(0), r.GetString(1)) : null;
+    }
+
+    private long ReadBalance(SqliteTransaction tx, string account, Commodity c)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT amount FROM balance WHERE account = $a AND commodity = $c";
+        cmd.Parameters.AddWithValue("$a", account);
+        cmd.Parameters.AddWithValue("$c", (int)c);
+        return cmd.ExecuteScalar() is long v ? v : 0;
+    }
+
+    /// <summary>A ledger written before the balance table existed gets it rebuilt from the journal (once, user_version 1).</summary>
+    private void EnsureBalances()
+    {
+        using var check = _db.CreateCommand();
+        check.CommandText = "PRAGMA user_version";
+        if (Convert.ToInt64(check.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) >= 1) return;
+        using var tx = _db.BeginTransaction(deferred: false);
+        using var v = _db.CreateCommand();
+        v.Transaction = tx;
+        v.CommandText = "PRAGMA user_version";
+        if (Convert.ToInt64(v.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) < 1)
+        {
+            var b = new Dictionary<(string, Commodity), long>();
+            using (var rd = _db.CreateCommand())
+            {
+                rd.Transaction = tx;
+                rd.CommandText = "SELECT entry FROM journal ORDER BY seq";
+                using var r = rd.ExecuteReader();
+                while (r.Read())
+                {
+                    if (r.GetValue(0) is not byte[] e) throw new FormatException("an entry is not a blob");
+                    foreach (var l in Posting.Decode(e).Posting.Lines)
+                        b[(l.Account, l.Commodity)] = checked(b.GetValueOrDefault((l.Account, l.Commodity)) + l.Amount);
+                }
+            }
+            using var up = _db.CreateCommand();
+            up.Transaction = tx;
+            up.CommandText = "DELETE FROM balance";
+            up.ExecuteNonQuery();
+            up.CommandText = "INSERT INTO balance(account, commodity, amount) VALUES ($a, $c, $v)";
+            var pa = up.Parameters.Add("$a", SqliteType.Text);
+            var pc = up.Parameters.Add("$c", SqliteType.Integer);
+            var pv = up.Parameters.Add("$v", SqliteType.Integer);
+            foreach (var ((a, c), x) in b)
+            {
+                pa.Value = a;
+                pc.Value = (int)c;
+                pv.Value = x;
+                up.ExecuteNonQuery();
+            }
+            v.CommandText = "PRAGMA user_version = 1";
+            v.ExecuteNonQuery();
         }
         tx.Commit();
-        _exists.Transaction = null;
-        _insert.Transaction = null;
-        _seq = seq;
-        _head = head;
-        return added;
     }
 
     /// <summary>All postings in journal order (decoded; no chain check: use <see cref="Verify"/> for that).</summary>
@@ -137,7 +320,7 @@ public sealed class SqliteLedger : IDisposable
         using var cmd = db.CreateCommand();
         cmd.CommandText = "SELECT entry FROM journal ORDER BY seq";
         using var r = cmd.ExecuteReader();
-        while (r.Read()) yield return Posting.Decode((byte[])r.GetValue(0)).Posting;
+        while (r.Read()) yield return Posting.Decode(r.GetValue(0) as byte[] ?? throw new FormatException("an entry is not a blob")).Posting;
     }
 
     /// <summary>Balance per (account, commodity): Σ of its line amounts (debits positive).</summary>
@@ -153,17 +336,39 @@ public sealed class SqliteLedger : IDisposable
     /// <summary>
     /// Checks the whole journal: entries numbered 1, 2, … without gaps, each row's stored key, sequence
     /// number, previous hash and hash agree with its canonical encoding and its predecessor, and every
-    /// posting is balanced. Reports the first bad entry (1-based). A file SQLite cannot read fails at the
-    /// entry after the last good one. Removing entries from the end is detected only against a head hash
-    /// recorded elsewhere (<paramref name="expectedHead"/>, <paramref name="expectedCount"/>).
+    /// posting is balanced. Reports the first bad entry (1-based); an entry changed together with its own hash is
+    /// named (not its successor, whose previous-hash no longer matches). A file SQLite cannot read fails at the
+    /// entry after the last good one. Then the signed checkpoints (if the ledger has any): each signature recovers
+    /// to its signer (to <paramref name="operatorAddress"/> when given), the chain's hash at each checkpoint equals
+    /// the signed head, and no entry follows the last checkpoint unsigned. Removing entries from the end together with
+    /// their checkpoints is detected only against a head recorded elsewhere (<paramref name="expectedHead"/>,
+    /// <paramref name="expectedCount"/>).
     /// </summary>
-    public static VerifyResult Verify(string path, string? expectedHead = null, long? expectedCount = null)
+    public static VerifyResult Verify(string path, string? expectedHead = null, long? expectedCount = null, string? operatorAddress = null)
     {
-        byte[] prev = Zero;
+        byte[] prev = Zero, prevPrev = Zero;
         long i = 0;
+        var checkpoints = new List<(long Seq, byte[] Head, string Signer, string Signature)>();
+        var chainAt = new Dictionary<long, byte[]>();
         try
         {
             using var db = OpenReadOnly(path);
+            using (var c = db.CreateCommand())
+            {
+                c.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'checkpoint'";
+                if (Convert.ToInt64(c.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1)
+                {
+                    c.CommandText = "SELECT seq, head, signer, signature FROM checkpoint ORDER BY seq";
+                    using var cr = c.ExecuteReader();
+                    while (cr.Read())
+                    {
+                        if (cr.GetValue(0) is not long cs || cr.GetValue(1) is not byte[] ch || cr.GetValue(2) is not string csg || cr.GetValue(3) is not string csig)
+                            return new VerifyResult(false, 0, 1, "a checkpoint row has the wrong type (tampered)", Convert.ToHexStringLower(Zero));
+                        checkpoints.Add((cs, ch, csg, csig));
+                    }
+                }
+            }
+            var wanted = checkpoints.Select(x => x.Seq).ToHashSet();
             using var cmd = db.CreateCommand();
             cmd.CommandText = "SELECT seq, key, entry, prev, hash FROM journal ORDER BY seq";
             using var r = cmd.ExecuteReader();
@@ -180,7 +385,7 @@ public sealed class SqliteLedger : IDisposable
                 }
                 if (!more) break;
                 i++;
-                long seq = r.GetInt64(0);
+                if (r.GetValue(0) is not long seq) return Bad(i, "the entry number is not an integer", prev);
                 if (seq != i) return Bad(i, seq > i ? $"entry {i} is missing (next stored entry is {seq})" : $"entry numbered {seq} is out of order", prev);
                 if (r.GetValue(2) is not byte[] enc || r.GetValue(3) is not byte[] sprev || r.GetValue(4) is not byte[] shash || r.GetValue(1) is not string key)
                     return Bad(i, "a column has the wrong type", prev);
@@ -196,11 +401,20 @@ public sealed class SqliteLedger : IDisposable
                 }
                 if (encSeq != i) return Bad(i, $"the entry says it is number {encSeq} (moved or reordered)", prev);
                 if (p.Key != key) return Bad(i, "the key column does not match the entry", prev);
-                if (!sprev.AsSpan().SequenceEqual(prev)) return Bad(i, "the previous-hash does not match the preceding entry", prev);
                 var h = Posting.ChainHash(prev, enc);
+                if (!sprev.AsSpan().SequenceEqual(prev))
+                {
+                    // This entry is intact with the previous hash it stores: the preceding entry was changed and its
+                    // own hash recomputed to match, so name that one.
+                    if (i > 1 && shash.AsSpan().SequenceEqual(Posting.ChainHash(sprev, enc)))
+                        return Bad(i - 1, $"entry {i - 1} was changed and its hash recomputed (entry {i} still holds its original hash)", prevPrev);
+                    return Bad(i, "the previous-hash does not match the preceding entry", prev);
+                }
                 if (!shash.AsSpan().SequenceEqual(h)) return Bad(i, "the hash does not match the entry (changed)", prev);
                 if (!p.IsBalanced) return Bad(i, "the posting is not balanced", prev);
+                prevPrev = prev;
                 prev = h;
+                if (wanted.Contains(i)) chainAt[i] = h;
             }
         }
         catch (SqliteException e)
@@ -208,14 +422,36 @@ public sealed class SqliteLedger : IDisposable
             return Bad(i + 1, $"the database cannot be read ({e.SqliteErrorCode}: {e.Message})", prev);
         }
         var head = Convert.ToHexStringLower(prev);
+        string? signer = null;
+        long? signed = null;
+        long lastGood = 0;
+        foreach (var (cs, ch, csg, csig) in checkpoints)
+        {
+            if (cs > i)
+                return new VerifyResult(false, i, i + 1, $"the checkpoint signed {cs} entries, the ledger has {i} (entries removed)", head, csg, cs);
+            if (Addr.Recover(CheckpointDigest(cs, ch), csig) is not { } who || who != Addr.Normalize(Addr.IsAddress(csg) ? csg : "0x" + new string('0', 40)))
+                return new VerifyResult(false, i, lastGood + 1, $"the checkpoint at entry {cs} is not validly signed by {csg} (tampered)", head, csg, cs);
+            if (operatorAddress is not null && who != Addr.Normalize(operatorAddress))
+                return new VerifyResult(false, i, lastGood + 1, $"the checkpoint at entry {cs} is signed by {who}, not by the operator {Addr.Normalize(operatorAddress)}", head, who, cs);
+            if (!chainAt.TryGetValue(cs, out var at) || !at.AsSpan().SequenceEqual(ch))
+                return new VerifyResult(false, i, lastGood + 1,
+                    $"entries {lastGood + 1}–{cs} are not the ones the operator signed at entry {cs} (changed and rehashed)", head, who, cs);
+            signer = who;
+            signed = cs;
+            lastGood = cs;
+        }
+        if (signed is { } sc && sc < i)
+            return new VerifyResult(false, i, sc + 1, $"entries {sc + 1}–{i} follow the last signed checkpoint (entry {sc}) unsigned (appended without the operator's key)", head, signer, signed);
+        if (operatorAddress is not null && signed is null)
+            return new VerifyResult(false, i, i == 0 ? null : 1, $"the ledger has no checkpoint signed by the operator {Addr.Normalize(operatorAddress)}", head);
         if (expectedCount is { } n && n != i)
-            return new VerifyResult(false, i, Math.Min(i, n) + 1, $"expected {n} entries, found {i}", head);
+            return new VerifyResult(false, i, Math.Min(i, n) + 1, $"expected {n} entries, found {i}", head, signer, signed);
         if (expectedHead is not null && !string.Equals(expectedHead, head, StringComparison.OrdinalIgnoreCase))
-            return new VerifyResult(false, i, i, "the head hash differs from the expected one", head);
-        return new VerifyResult(true, i, null, null, head);
+            return new VerifyResult(false, i, i, "the head hash differs from the expected one", head, signer, signed);
+        return new VerifyResult(true, i, null, null, head, signer, signed);
 
-        VerifyResult Bad(long index, string reason, byte[] lastGood) =>
-            new(false, index - 1, index, reason, Convert.ToHexStringLower(lastGood));
+        VerifyResult Bad(long index, string reason, byte[] lastGoodHash) =>
+            new(false, index - 1, index, reason, Convert.ToHexStringLower(lastGoodHash));
     }
 
     private static SqliteConnection OpenReadOnly(string path)

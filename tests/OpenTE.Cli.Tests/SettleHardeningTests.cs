@@ -1,0 +1,87 @@
+using System.Text.Json;
+using OpenTE.Settlement;
+
+namespace OpenTE.Cli.Tests;
+
+/// <summary>Issue #23: a refunded trade stays refunded, a corrected reading does not change what was settled, the report is the ledger.</summary>
+public class SettleHardeningTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "opente-settle23-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public SettleHardeningTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private const string Late = "2030-01-01T00:00:00Z";
+
+    private (SampleData.Set Set, string Trades, string Readings) Sample(int seed)
+    {
+        var set = SampleData.Generate(4, 24, seed, "h23");
+        SampleData.Write(set, _dir);
+        return (set, Path.Combine(_dir, "trades.csv"), Path.Combine(_dir, "meter-readings.csv"));
+    }
+
+    private static JsonElement Settle(params string[] args)
+    {
+        var (code, output, err) = CliRunner.Run(["settle", .. args, "--json"]);
+        Assert.True(code == 0, err + output);
+        return JsonDocument.Parse(output).RootElement;
+    }
+
+    /// <summary>The report's balances are exactly the ledger's, and no escrow or collateral is negative.</summary>
+    internal static void AssertReportIsLedger(JsonElement report, string ledger)
+    {
+        var (code, output, err) = CliRunner.Run("ledger", "balance", ledger, "--json");
+        Assert.True(code == 0, err);
+        var lb = JsonDocument.Parse(output).RootElement.GetProperty("balances").EnumerateArray()
+            .ToDictionary(b => b.GetProperty("participant").GetString()!, b => b.ToString());
+        foreach (var b in report.GetProperty("balances").EnumerateArray())
+        {
+            Assert.Equal(lb[b.GetProperty("participant").GetString()!], b.ToString());
+            Assert.True(b.GetProperty("escrow").GetInt64() >= 0 && b.GetProperty("collateral").GetInt64() >= 0, b.ToString());
+        }
+        Assert.Equal(0, CliRunner.Run("ledger", "verify", ledger).Code);
+    }
+
+    [Fact]
+    public void A_refunded_trade_stays_refunded_when_its_reading_comes_late()
+    {
+        var (_, trades, readings) = Sample(11);
+        var full = File.ReadAllLines(readings);
+        var held = Path.Combine(_dir, "held.csv");
+        File.WriteAllLines(held, full.Where((_, i) => i != 1));
+        var ledger = Path.Combine(_dir, "l.db");
+        var r1 = Settle(trades, held, "--ledger", ledger, "--at", Late);
+        var refunded = r1.GetProperty("tradeResults").EnumerateArray().Where(t => t.GetProperty("status").GetString() == "refunded")
+            .Select(t => t.GetProperty("id").GetString()).ToHashSet();
+        Assert.NotEmpty(refunded);
+        var r2 = Settle(trades, readings, "--ledger", ledger, "--at", Late);
+        foreach (var t in r2.GetProperty("tradeResults").EnumerateArray())
+            if (refunded.Contains(t.GetProperty("id").GetString()))
+                Assert.Equal("refunded", t.GetProperty("status").GetString());
+        Assert.Contains(r2.GetProperty("readingResults").EnumerateArray(), x => x.GetProperty("line").GetInt32() == 2 && x.GetProperty("status").GetString() == "late");
+        Assert.Equal(r1.GetProperty("ledgerEntries").GetInt64(), r2.GetProperty("ledgerEntries").GetInt64());
+        AssertReportIsLedger(r2, ledger);
+    }
+
+    [Fact]
+    public void A_corrected_reading_is_reported_and_the_report_is_what_the_ledger_holds()
+    {
+        var (set, trades, readings) = Sample(12);
+        var ledger = Path.Combine(_dir, "l.db");
+        var r1 = Settle(trades, readings, "--ledger", ledger, "--at", Late);
+        var first = set.Readings[0];
+        var meter = set.Meters.Single(m => m.Address == Addr.Normalize(first.Reading.Meter));
+        var corrected = (first.Reading with { EnergyWh = first.Reading.EnergyWh + 777 }).Sign(meter);
+        var lines = File.ReadAllLines(readings);
+        lines[1] = SettlementCsv.Format(corrected);
+        var fixedFile = Path.Combine(_dir, "corrected.csv");
+        File.WriteAllLines(fixedFile, lines);
+        var r2 = Settle(trades, fixedFile, "--ledger", ledger, "--at", Late);
+        Assert.Equal(0, r2.GetProperty("newPostings").GetInt32());
+        Assert.Equal(r1.GetProperty("balances").ToString(), r2.GetProperty("balances").ToString());
+        Assert.Equal(r1.GetProperty("tradeResults").ToString(), r2.GetProperty("tradeResults").ToString());
+        Assert.Contains(r2.GetProperty("readingResults").EnumerateArray(), x => x.GetProperty("line").GetInt32() == 2 && x.GetProperty("status").GetString() == "conflict");
+        AssertReportIsLedger(r2, ledger);
+    }
+}
