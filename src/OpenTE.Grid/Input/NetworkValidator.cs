@@ -59,8 +59,8 @@ public static class NetworkValidator
             Range(issues, CaseElement.Bus, i, "vm", b.Vm, what, 0, MaxVoltage, "the voltage magnitude is in p.u., usually near 1");
             Range(issues, CaseElement.Bus, i, "vaDeg", b.VaDeg, what, -1e4, 1e4, "the voltage angle is in degrees");
             Range(issues, CaseElement.Bus, i, "baseKV", b.BaseKV, what, 0, 1e4, "base kV is ≥ 0; 0 when unknown");
-            foreach (var (f, v) in new[] { ("vmax", b.Vmax), ("vmin", b.Vmin) })
-                if (double.IsNaN(v)) Add(CaseElement.Bus, i, f, $"{what}: «{f}» is NaN", "replace it by a number");
+            Range(issues, CaseElement.Bus, i, "vmax", b.Vmax, what, 0, MaxVoltage, "voltage limits are in p.u., usually 0.9 … 1.1");
+            Range(issues, CaseElement.Bus, i, "vmin", b.Vmin, what, 0, MaxVoltage, "voltage limits are in p.u., usually 0.9 … 1.1");
             if (b.Vmax < b.Vmin) Add(CaseElement.Bus, i, null, $"{what} has Vmax {Num(b.Vmax)} below Vmin {Num(b.Vmin)}", "swap the voltage limits («vmax» and «vmin»)");
         }
         if (buses.Count > 0 && !buses.Any(b => b.Type == BusType.Ref))
@@ -75,14 +75,17 @@ public static class NetworkValidator
             Range(issues, CaseElement.Generator, i, "pg", g.Pg, what, -MaxPower, MaxPower, "the output is in MW");
             Range(issues, CaseElement.Generator, i, "qg", g.Qg, what, -MaxPower, MaxPower, "the output is in MVAr");
             Range(issues, CaseElement.Generator, i, "vg", g.Vg, what, 0, MaxVoltage, "the voltage set point is in p.u., usually near 1");
-            Range(issues, CaseElement.Generator, i, "pmax", g.Pmax, what, -MaxPower, MaxPower, "limits are MW; an unlimited unit still needs a finite Pmax");
-            Range(issues, CaseElement.Generator, i, "pmin", g.Pmin, what, -MaxPower, MaxPower, "limits are MW");
+            // limits may be +Inf / −Inf (no limit), else of a real size
+            if (!double.IsPositiveInfinity(g.Pmax)) Range(issues, CaseElement.Generator, i, "pmax", g.Pmax, what, -MaxPower, MaxPower, "limits are MW; +Inf for no limit");
+            if (!double.IsNegativeInfinity(g.Pmin)) Range(issues, CaseElement.Generator, i, "pmin", g.Pmin, what, -MaxPower, MaxPower, "limits are MW; −Inf for no limit");
+            if (double.IsFinite(g.Qmax)) Range(issues, CaseElement.Generator, i, "qmax", g.Qmax, what, -MaxPower, MaxPower, "limits are MVAr; +Inf for no limit");
+            if (double.IsFinite(g.Qmin)) Range(issues, CaseElement.Generator, i, "qmin", g.Qmin, what, -MaxPower, MaxPower, "limits are MVAr; −Inf for no limit");
             // MATPOWER allows ±Inf reactive limits (no limit); NaN or a limit on the wrong side is refused
             foreach (var (f, v) in new[] { ("qmax", g.Qmax), ("qmin", g.Qmin) })
                 if (double.IsNaN(v)) Add(CaseElement.Generator, i, f, $"{what}: «{f}» is NaN", "replace it by a number (Inf means no limit)");
             if (double.IsNegativeInfinity(g.Qmax) || double.IsPositiveInfinity(g.Qmin))
                 Add(CaseElement.Generator, i, null, $"{what} has Qmax {Num(g.Qmax)} and Qmin {Num(g.Qmin)}", "Qmax may be +Inf and Qmin −Inf (no limit), not the other way round");
-            foreach (var (f, v) in new[] { ("mBase", g.MBase), ("rampAgc", g.RampAgc), ("ramp10", g.Ramp10), ("ramp30", g.Ramp30), ("rampQ", g.RampQ), ("apf", g.Apf) })
+            foreach (var (f, v) in new[] { ("mBase", g.MBase), ("pc1", g.Pc1), ("pc2", g.Pc2), ("qc1min", g.Qc1Min), ("qc1max", g.Qc1Max), ("qc2min", g.Qc2Min), ("qc2max", g.Qc2Max), ("rampAgc", g.RampAgc), ("ramp10", g.Ramp10), ("ramp30", g.Ramp30), ("rampQ", g.RampQ), ("apf", g.Apf) })
                 Range(issues, CaseElement.Generator, i, f, v, what, -MaxPower, MaxPower, "a finite number");
             if (g.InService && g.Pmax < g.Pmin) Add(CaseElement.Generator, i, null, $"{what} has Pmax {Num(g.Pmax)} below Pmin {Num(g.Pmin)}", "swap Pmax and Pmin («pmax» and «pmin»)");
             if (g.InService && g.Qmax < g.Qmin) Add(CaseElement.Generator, i, null, $"{what} has Qmax {Num(g.Qmax)} below Qmin {Num(g.Qmin)}", "swap Qmax and Qmin («qmax» and «qmin»)");
