@@ -318,12 +318,13 @@ internal sealed class AcOpfProgram : INonlinearProgram
 
     public void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h)
     {
-        _jg ??= new Emitter(_nEq, Variables);
-        _jh ??= new Emitter(_nIq, Variables);
+        _jg ??= new SparseAssembler(_nEq, Variables);
+        _jh ??= new SparseAssembler(_nIq, Variables);
         _jg.Begin();
         _jh.Begin();
         Evaluate(x, g, h, _jg, _jh);
-        (_lastJg, _lastJh) = (_jg.Finish(), _jh.Finish());
+        // new value arrays: the interior point tells a new Jacobian from the last one by reference
+        (_lastJg, _lastJh) = (_jg.Finish(newValues: true), _jh.Finish(newValues: true));
         _lastX = x.ToArray();
     }
 
@@ -333,10 +334,10 @@ internal sealed class AcOpfProgram : INonlinearProgram
         return (_lastJg!, _lastJh!);
     }
 
-    private Emitter? _jg, _jh, _hess;
+    private SparseAssembler? _jg, _jh, _hess;
 
     /// <summary>g, h and (when emitters are given) their Jacobians, in one pass over Ybus and the branches.</summary>
-    private void Evaluate(ReadOnlySpan<double> x, Span<double> g, Span<double> h, Emitter? jg, Emitter? jh)
+    private void Evaluate(ReadOnlySpan<double> x, Span<double> g, Span<double> h, SparseAssembler? jg, SparseAssembler? jh)
     {
         var Y = _y.Ybus;
         Span<double> dp = stackalloc double[4];
@@ -437,7 +438,7 @@ internal sealed class AcOpfProgram : INonlinearProgram
 
     public SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu)
     {
-        _hess ??= new Emitter(Variables, Variables);
+        _hess ??= new SparseAssembler(Variables, Variables);
         var H = _hess;
         H.Begin();
         foreach (var (v, cost) in _polyCosts)
@@ -499,43 +500,6 @@ internal sealed class AcOpfProgram : INonlinearProgram
                         H.Add(vars[a], vars[b], 2 * m * (dp[a] * dp[b] + p * hp[4 * a + b] + dq[a] * dq[b] + q * hq[4 * a + b]));
             }
         }
-        return H.Finish();
-    }
-
-    /// <summary>
-    /// Collects (row, col, value) triplets in a fixed order: the first pass fixes the sparse pattern and the
-    /// triplet → slot map; later passes only scatter values into a fresh value array of that pattern.
-    /// </summary>
-    private sealed class Emitter(int rows, int cols)
-    {
-        private readonly List<int> _i = [], _j = [];
-        private double[] _v = new double[1024];
-        private int _n;
-        private int[]? _slot, _colPtr, _rowIdx;
-
-        public void Begin() => _n = 0;
-
-        public void Add(int i, int j, double v)
-        {
-            if (_slot is null) { _i.Add(i); _j.Add(j); }
-            if (_n == _v.Length) Array.Resize(ref _v, 2 * _v.Length);
-            _v[_n++] = v;
-        }
-
-        public SparseMatrix Finish()
-        {
-            if (_slot is null)
-            {
-                var m = SparseMatrix.FromTriplets(rows, cols, _i.ToArray(), _j.ToArray(), _v.AsSpan(0, _n), out var slot);
-                _slot = slot;
-                _colPtr = m.ColPtr;
-                _rowIdx = m.RowIdx;
-                return m;
-            }
-            if (_n != _slot.Length) throw new InvalidOperationException("the derivative pattern changed between evaluations");
-            var values = new double[_colPtr![cols]];
-            for (int k = 0; k < _n; k++) values[_slot[k]] += _v[k];
-            return new SparseMatrix(rows, cols, _colPtr, _rowIdx!, values);
-        }
+        return H.Finish(newValues: true);
     }
 }
