@@ -88,58 +88,36 @@ internal sealed class AcOpfProgram : INonlinearProgram
         _y = Admittance.Build(net);
         _base = net.BaseMva;
         _nb = net.BusCount;
-        int ng = net.Generators.Length;
         bool Energised(int bus) => net.Buses[bus].Type != BusType.Isolated;
         int[] energised = [.. Enumerable.Range(0, _nb).Where(Energised)];
-        int[] committed = [.. Enumerable.Range(0, ng).Where(g => net.Generators[g].InService && Energised(net.BusIndex[net.Generators[g].Bus]))];
+        int[] committed = [.. Enumerable.Range(0, net.Generators.Length).Where(g => net.Generators[g].InService && Energised(net.BusIndex[net.Generators[g].Bus]))];
+        var (limited, angles) = BranchLimits();
+        _angle = [.. angles.Select(a => (a.Sign, a.Bound))];
 
-        // ---- variables ----
+        // ---- the formulation: variable blocks, then constraint blocks ----
         var vars = Layout.Variables;
         Va = vars.Add("Va", _nb);
         Vm = vars.Add("Vm", _nb);
         Pg = vars.Add("Pg", committed);
         Qg = vars.Add("Qg", committed);
-        // costs: polynomial in the objective, piecewise linear by an epigraph variable y and one row per segment
-        bool qCosts = net.GenCosts.Length == 2 * ng && ng > 0;
-        var pwl = new List<(int Var, GenCost Cost)>();
-        foreach (int g in committed)
-        {
-            if (net.ActiveCost(g) is { } c) AddCost(Pg.IndexOf(g), c, pwl);
-            if (qCosts) AddCost(Qg.IndexOf(g), net.GenCosts[ng + g], pwl);
-        }
+        var pwl = Costs(committed); // polynomial costs go to the objective; piecewise-linear ones get an epigraph y
         PwlCost = vars.Add("pwlCost", pwl.Count);
         DerQ = vars.Add("derQ", [.. Ders.SelectMany((d, i) => d.Blocks.Select(_ => i))]);
+
+        (BalanceP, BalanceQ) = Layout.Equalities.AddPair("balanceP", "balanceQ", energised);
+        var rows = Layout.Inequalities;
+        FlowLimitFrom = rows.Add("flowLimitFrom", limited);
+        FlowLimitTo = rows.Add("flowLimitTo", limited);
+        AngleDifference = rows.Add("angleDifference", [.. angles.Select(a => a.Branch)]);
+        _segments = Segments(pwl);
+        PwlSegment = rows.Add("pwlSegment", _segments.Length);
+        DerCapability = rows.Add("derCapability", Ders.Count);
+
+        // ---- bounds and the data of the constraints ----
         DerBlocks = new (int, double, double)[Ders.Count][];
         for (int d = 0, e = 0; d < Ders.Count; d++)
             DerBlocks[d] = [.. Ders[d].Blocks.Select(b => (DerQ[e++], b.Inject ? 1.0 : -1.0, b.Price))];
-
-        int nv = vars.Count;
-        _lower = new double[nv];
-        _upper = new double[nv];
-        Array.Fill(_lower, double.NegativeInfinity);
-        Array.Fill(_upper, double.PositiveInfinity);
-        for (int i = 0; i < _nb; i++)
-        {
-            var bus = net.Buses[i];
-            if (bus.Type == BusType.Isolated)
-            {
-                Fix(Va[i], 0);
-                Fix(Vm[i], bus.Vm > 0 ? bus.Vm : 1);
-                continue;
-            }
-            if (bus.Type == BusType.Ref) Fix(Va[i], bus.VaDeg * Math.PI / 180);
-            Bound(Vm[i], bus.Vmin, bus.Vmax);
-        }
-        for (int k = 0; k < Pg.Length; k++)
-        {
-            var gen = net.Generators[Pg.Member(k)];
-            Bound(Pg[k], gen.Pmin / _base, gen.Pmax / _base);
-            Bound(Qg[k], gen.Qmin / _base, gen.Qmax / _base);
-        }
-        for (int d = 0; d < Ders.Count; d++)
-            for (int k = 0; k < DerBlocks[d].Length; k++) Bound(DerBlocks[d][k].Var, 0, Ders[d].Blocks[k].QMvar / _base);
-
-        // ---- data of the constraints ----
+        (_lower, _upper) = Bounds();
         _pd = net.Buses.Select(b => b.Pd / _base).ToArray();
         _qd = net.Buses.Select(b => b.Qd / _base).ToArray();
         _gensAt = new List<(int, int)>[_nb];
@@ -152,19 +130,42 @@ internal sealed class AcOpfProgram : INonlinearProgram
             _pd[b] -= Ders[d].PMw / _base; // the DER's active output is a negative load
             _derAt[b].Add(d);
         }
-        // branch limits as MATPOWER: rateA in (0, 1e10) limits |S| at both ends; angle limits unless 0 or beyond ±360°
+    }
+
+    /// <summary>Branch limits as MATPOWER: rateA in (0, 1e10) limits |S| at both ends; angle limits unless 0 or beyond ±360°.</summary>
+    private (int[] Limited, List<(int Branch, double Sign, double Bound)> Angles) BranchLimits()
+    {
         var limited = new List<int>();
         var angles = new List<(int Branch, double Sign, double Bound)>();
-        for (int l = 0; l < net.Branches.Length; l++)
+        for (int l = 0; l < _net.Branches.Length; l++)
         {
-            var br = net.Branches[l];
+            var br = _net.Branches[l];
             if (_y.Yff[l] == Complex.Zero && _y.Yft[l] == Complex.Zero) continue; // out of service or open
             if (br.RateA > 0 && br.RateA < 1e10) limited.Add(l);
             bool hasLo = br.AngMinDeg != 0 && br.AngMinDeg > -360, hasHi = br.AngMaxDeg != 0 && br.AngMaxDeg < 360;
             if (hasLo) angles.Add((l, -1, -br.AngMinDeg * Math.PI / 180));
             if (hasHi) angles.Add((l, 1, br.AngMaxDeg * Math.PI / 180));
         }
-        _angle = [.. angles.Select(a => (a.Sign, a.Bound))];
+        return ([.. limited], angles);
+    }
+
+    /// <summary>The generators' costs: polynomial ones (and one-point curves) into the objective; returns the piecewise-linear ones.</summary>
+    private List<(int Var, GenCost Cost)> Costs(int[] committed)
+    {
+        int ng = _net.Generators.Length;
+        bool qCosts = _net.GenCosts.Length == 2 * ng && ng > 0;
+        var pwl = new List<(int Var, GenCost Cost)>();
+        foreach (int g in committed)
+        {
+            if (_net.ActiveCost(g) is { } c) AddCost(Pg.IndexOf(g), c, pwl);
+            if (qCosts) AddCost(Qg.IndexOf(g), _net.GenCosts[ng + g], pwl);
+        }
+        return pwl;
+    }
+
+    /// <summary>One row per segment of each piecewise-linear cost k: slope·(base·x − x0) + c0 ≤ y_k.</summary>
+    private (int Var, int Y, double Slope, double Rhs)[] Segments(List<(int Var, GenCost Cost)> pwl)
+    {
         var segments = new List<(int, int, double, double)>();
         for (int k = 0; k < pwl.Count; k++)
         {
@@ -174,27 +175,45 @@ internal sealed class AcOpfProgram : INonlinearProgram
                 double x0 = cost.Coefficients[2 * s], c0 = cost.Coefficients[2 * s + 1];
                 double x1 = cost.Coefficients[2 * s + 2], c1 = cost.Coefficients[2 * s + 3];
                 double slope = (c1 - c0) / (x1 - x0);
-                segments.Add((v, PwlCost[k], slope * _base, slope * x0 - c0)); // slope·(base·x − x0) + c0 ≤ y
+                segments.Add((v, PwlCost[k], slope * _base, slope * x0 - c0));
             }
         }
-        _segments = [.. segments];
-
-        // ---- constraints ----
-        (BalanceP, BalanceQ) = Layout.Equalities.AddPair("balanceP", "balanceQ", energised);
-        var iq = Layout.Inequalities;
-        FlowLimitFrom = iq.Add("flowLimitFrom", [.. limited]);
-        FlowLimitTo = iq.Add("flowLimitTo", [.. limited]);
-        AngleDifference = iq.Add("angleDifference", [.. angles.Select(a => a.Branch)]);
-        PwlSegment = iq.Add("pwlSegment", _segments.Length);
-        DerCapability = iq.Add("derCapability", Ders.Count);
+        return [.. segments];
     }
 
-    private void Fix(int v, double value) => _lower[v] = _upper[v] = value;
-
-    private void Bound(int v, double lower, double upper)
+    /// <summary>
+    /// Va fixed at the reference bus (and 0 at an isolated one, whose Vm is fixed too), Vmin ≤ Vm ≤ Vmax,
+    /// generator limits, 0 ≤ derQ ≤ the offered block; y free.
+    /// </summary>
+    private (double[] Lower, double[] Upper) Bounds()
     {
-        _lower[v] = lower;
-        _upper[v] = upper;
+        var lower = new double[Variables];
+        var upper = new double[Variables];
+        Array.Fill(lower, double.NegativeInfinity);
+        Array.Fill(upper, double.PositiveInfinity);
+        void Set(int v, double lo, double hi) => (lower[v], upper[v]) = (lo, hi);
+        for (int i = 0; i < _nb; i++)
+        {
+            var bus = _net.Buses[i];
+            if (bus.Type == BusType.Isolated)
+            {
+                Set(Va[i], 0, 0);
+                double vm = bus.Vm > 0 ? bus.Vm : 1;
+                Set(Vm[i], vm, vm);
+                continue;
+            }
+            if (bus.Type == BusType.Ref) Set(Va[i], bus.VaDeg * Math.PI / 180, bus.VaDeg * Math.PI / 180);
+            Set(Vm[i], bus.Vmin, bus.Vmax);
+        }
+        for (int k = 0; k < Pg.Length; k++)
+        {
+            var gen = _net.Generators[Pg.Member(k)];
+            Set(Pg[k], gen.Pmin / _base, gen.Pmax / _base);
+            Set(Qg[k], gen.Qmin / _base, gen.Qmax / _base);
+        }
+        for (int d = 0; d < Ders.Count; d++)
+            for (int k = 0; k < DerBlocks[d].Length; k++) Set(DerBlocks[d][k].Var, 0, Ders[d].Blocks[k].QMvar / _base);
+        return (lower, upper);
     }
 
     private void AddCost(int v, GenCost cost, List<(int Var, GenCost Cost)> pwl)
