@@ -555,6 +555,6 @@ internal sealed class AcOpfProgram : INonlinearProgram
                         H.Add(vars[a], vars[b], 2 * m * (dp[a] * dp[b] + p * hp[4 * a + b] + dq[a] * dq[b] + q * hq[4 * a + b]));
             }
         }
-        return H.Finish(newValues: true);
+        return H.Finish(); // in place: both solvers use a Hessian before they ask for the next
     }
 }
