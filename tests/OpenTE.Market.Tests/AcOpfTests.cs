@@ -160,6 +160,55 @@ public class AcOpfInvariantTests
         }
     }
 
+    /// <summary>
+    /// The program is described by named blocks that cover its variables and rows exactly once, and the prices
+    /// reported are the duals of those blocks read by name (λ_P[i] = dual of balanceP at bus i, μ_Sf = dual of flowLimitFrom).
+    /// </summary>
+    [Fact]
+    public void Prices_are_the_duals_of_the_named_balance_and_flow_limit_blocks()
+    {
+        var net = TestData.Load("case30");
+        // an out-of-service copy of generator 1 as generator 3: no Pg, Qg of its own
+        static IEnumerable<T> Insert<T>(IEnumerable<T> items, int at, T item) => items.Take(at).Append(item).Concat(items.Skip(at));
+        net = net.With(generators: Insert(net.Generators, 2, net.Generators[0] with { Status = 0 }), genCosts: Insert(net.GenCosts, 2, net.GenCosts[0]));
+        var program = new AcOpfProgram(net);
+        var layout = program.Layout;
+        Assert.Equal(["Va", "Vm", "Pg", "Qg", "pwlCost", "derQ"], layout.Variables.Blocks.Select(b => b.Name));
+        Assert.Equal(["balanceP", "balanceQ"], layout.Equalities.Blocks.Select(b => b.Name));
+        Assert.Equal(["flowLimitFrom", "flowLimitTo", "angleDifference", "pwlSegment", "derCapability"], layout.Inequalities.Blocks.Select(b => b.Name));
+        foreach (var (blocks, count) in new[] { (layout.Variables, program.Variables), (layout.Equalities, program.Equalities), (layout.Inequalities, program.Inequalities) })
+        {
+            Assert.Equal(count, blocks.Count);
+            for (int i = 0; i < count; i++) Assert.Single(blocks.Blocks, b => b.Contains(i));
+        }
+        Assert.Equal(net.Generators.Length - 1, program.Pg.Length);
+        Assert.False(program.Pg.Has(2));
+        Assert.Equal(program.Pg[2], program.Pg.IndexOf(3));
+        int rated = net.Branches.Count(b => b.InService && b.RateA > 0 && b.RateA < 1e10);
+        Assert.Equal(rated, program.FlowLimitFrom.Length);
+
+        var r = AcOpfSolver.Solve(net);
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
+        var ipm = OpenTE.Numerics.Optimization.InteriorPoint.Solve(program, new AcOpfOptions().Solver);
+        var s = new OpenTE.Numerics.Optimization.BlockSolution(layout, ipm);
+        for (int i = 0; i < net.BusCount; i++)
+        {
+            Assert.Equal(r.Buses[i].Lmp, s.Dual("balanceP", i) / net.BaseMva);
+            Assert.Equal(r.Buses[i].LmpQ, s.Dual("balanceQ", i) / net.BaseMva);
+            Assert.Equal(r.Buses[i].Vm, s.Value("Vm", i));
+        }
+        Assert.Contains(r.Branches, b => b.MuSf > 1e-3 || b.MuSt > 1e-3); // a binding limit
+        for (int l = 0; l < net.Branches.Length; l++)
+        {
+            double rate = net.Branches[l].RateA / net.BaseMva;
+            double MuS(string limit) => s.Has(limit, l) ? 2 * s.Dual(limit, l) * rate / net.BaseMva : 0;
+            Assert.Equal(r.Branches[l].MuSf, MuS("flowLimitFrom"));
+            Assert.Equal(r.Branches[l].MuSt, MuS("flowLimitTo"));
+        }
+        Assert.False(r.Generators[2].InService);
+        Assert.Equal(r.Generators[3].Pg, s.Value("Pg", 3) * net.BaseMva);
+    }
+
     [Fact]
     public void Random_load_levels_converge_balanced_and_cost_more_with_more_load()
     {

@@ -6,14 +6,15 @@ namespace OpenTE.Grid.PowerFlow;
 /// <summary>
 /// Newton–Raphson on the polar power-flow equations (MATPOWER's newtonpf). Unknowns: angles of PV and PQ
 /// buses, magnitudes of PQ buses; equations: P mismatch at PV and PQ buses, Q mismatch at PQ buses.
-/// The Jacobian pattern is built once per bus-type assignment; each iteration only refills its values
-/// (O(nnz)) and refactorises with the symbolic analysis of the first factorisation.
+/// The Jacobian pattern is built once per bus-type assignment (a <see cref="SparseAssembler"/>); each iteration
+/// only scatters its values (O(nnz)) and refactorises with the symbolic analysis of the first factorisation.
 /// </summary>
 internal sealed class NewtonRaphson(ComplexCsr ybus)
 {
     private SparseMatrix? _j;
     private SparseLU? _lu;
-    private int[]? _slotPa, _slotPm, _slotQa, _slotQm;
+    private SparseAssembler? _jacobian;
+    private int[] _angleIdx = [], _magIdx = [];
     private int[]? _patternPv, _patternPq;
     private int[]? _order;
     // approximate-minimum-degree order of the bus graph (Ybus pattern), computed once: the Jacobian has 2×2 blocks on
@@ -32,7 +33,7 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
         int npv = pv.Length, npq = pq.Length, n1 = npv + npq, n = n1 + npq;
         var (angleIdx, magIdx) = UnknownIndices(nb, pv, pq);
         if (_patternPv is null || !pv.AsSpan().SequenceEqual(_patternPv) || !pq.AsSpan().SequenceEqual(_patternPq))
-            BuildPattern(angleIdx, magIdx, n, pv, pq);
+            NewPattern(angleIdx, magIdx, n, pv, pq);
 
         var vm = new double[nb];
         var va = new double[nb];
@@ -100,7 +101,7 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
     {
         int nb = v.Length;
         var (angleIdx, magIdx) = UnknownIndices(nb, pv, pq);
-        BuildPattern(angleIdx, magIdx, pv.Length + 2 * pq.Length, pv, pq);
+        NewPattern(angleIdx, magIdx, pv.Length + 2 * pq.Length, pv, pq);
         var current = new Complex[nb];
         ybus.Multiply(v, current);
         FillJacobian(v, current);
@@ -122,35 +123,12 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
         return (angle, magnitude);
     }
 
-    private void BuildPattern(int[] angleIdx, int[] magIdx, int n, int[] pv, int[] pq)
+    /// <summary>Starts a Jacobian pattern for new bus types (built by the next fill) and its fill-reducing order.</summary>
+    private void NewPattern(int[] angleIdx, int[] magIdx, int n, int[] pv, int[] pq)
     {
-        int nnzY = ybus.Nnz;
-        var rows = new List<int>(4 * nnzY);
-        var cols = new List<int>(4 * nnzY);
-        // per Ybus entry, the triplet number of each of its (up to) four Jacobian entries
-        var tPa = new int[nnzY];
-        var tPm = new int[nnzY];
-        var tQa = new int[nnzY];
-        var tQm = new int[nnzY];
-        for (int i = 0; i < ybus.Rows; i++)
-        {
-            for (int p = ybus.RowPtr[i]; p < ybus.RowPtr[i + 1]; p++)
-            {
-                int k = ybus.ColIdx[p];
-                tPa[p] = tPm[p] = tQa[p] = tQm[p] = -1;
-                int pr = angleIdx[i], qr = magIdx[i], ac = angleIdx[k], mc = magIdx[k];
-                if (pr >= 0 && ac >= 0) { tPa[p] = rows.Count; rows.Add(pr); cols.Add(ac); }
-                if (pr >= 0 && mc >= 0) { tPm[p] = rows.Count; rows.Add(pr); cols.Add(mc); }
-                if (qr >= 0 && ac >= 0) { tQa[p] = rows.Count; rows.Add(qr); cols.Add(ac); }
-                if (qr >= 0 && mc >= 0) { tQm[p] = rows.Count; rows.Add(qr); cols.Add(mc); }
-            }
-        }
-        _j = SparseMatrix.FromTriplets(n, n, rows.ToArray(), cols.ToArray(), new double[rows.Count], out int[] slot);
-        int[] Map(int[] t) => Array.ConvertAll(t, x => x < 0 ? -1 : slot[x]);
-        _slotPa = Map(tPa);
-        _slotPm = Map(tPm);
-        _slotQa = Map(tQa);
-        _slotQm = Map(tQm);
+        _jacobian = new SparseAssembler(n, n, capacity: 4 * ybus.Nnz); // at most four entries per Ybus entry
+        _angleIdx = angleIdx;
+        _magIdx = magIdx;
         var order = new List<int>(n);
         foreach (int bus in _busOrder.Value)
         {
@@ -160,24 +138,29 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
         _order = [.. order];
         _patternPv = (int[])pv.Clone();
         _patternPq = (int[])pq.Clone();
+        _j = null;
         _lu = null;
     }
 
     /// <summary>
     /// dS/dVa and dS/dVm entry by entry: off the diagonal −j·Vi·conj(Yik·Vk) and Vi·conj(Yik·Vk/|Vk|);
-    /// on it the same plus j·Vi·conj(Ii) and conj(Ii)·Vi/|Vi|.
+    /// on it the same plus j·Vi·conj(Ii) and conj(Ii)·Vi/|Vi|. Rows: P of PV and PQ buses, Q of PQ buses;
+    /// columns: θ of PV and PQ buses, |V| of PQ buses.
     /// </summary>
     private void FillJacobian(Complex[] v, Complex[] current)
     {
-        var values = _j!.Values;
-        Array.Clear(values);
+        var jac = _jacobian!;
+        int[] angleIdx = _angleIdx, magIdx = _magIdx;
+        jac.Begin();
         for (int i = 0; i < ybus.Rows; i++)
         {
+            int pr = angleIdx[i], qr = magIdx[i];
+            if (pr < 0) continue; // the reference bus has no equations (and a PQ bus has both)
             Complex vi = v[i];
             for (int p = ybus.RowPtr[i]; p < ybus.RowPtr[i + 1]; p++)
             {
-                if (_slotPa![p] < 0 && _slotPm![p] < 0 && _slotQa![p] < 0 && _slotQm![p] < 0) continue;
-                int k = ybus.ColIdx[p];
+                int k = ybus.ColIdx[p], ac = angleIdx[k], mc = magIdx[k];
+                if (ac < 0) continue; // nor unknowns
                 Complex vk = v[k];
                 double vkAbs = vk.Magnitude;
                 Complex yv = ybus.Values[p] * vk;
@@ -188,11 +171,15 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
                     dVa += Complex.ImaginaryOne * vi * Complex.Conjugate(current[i]);
                     if (vkAbs > 0) dVm += Complex.Conjugate(current[i]) * vi / vkAbs;
                 }
-                if (_slotPa![p] >= 0) values[_slotPa[p]] += dVa.Real;
-                if (_slotPm![p] >= 0) values[_slotPm[p]] += dVm.Real;
-                if (_slotQa![p] >= 0) values[_slotQa[p]] += dVa.Imaginary;
-                if (_slotQm![p] >= 0) values[_slotQm[p]] += dVm.Imaginary;
+                jac.Add(pr, ac, dVa.Real);
+                if (mc >= 0) jac.Add(pr, mc, dVm.Real);
+                if (qr >= 0)
+                {
+                    jac.Add(qr, ac, dVa.Imaginary);
+                    if (mc >= 0) jac.Add(qr, mc, dVm.Imaginary);
+                }
             }
         }
+        _j = jac.Finish();
     }
 }

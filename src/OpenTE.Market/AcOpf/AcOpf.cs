@@ -74,42 +74,34 @@ public static class AcOpfSolver
         var x = r.X;
         int nb = net.BusCount;
         double Num(double v) => ok ? v : double.NaN; // prices of a failed solve are never presented
+        // the solution read by block name: λP[i] = dual of balanceP at bus i, μSf[l] = dual of flowLimitFrom at branch l, …
+        var s = new BlockSolution(program.Layout, r);
 
         var buses = new AcOpfBus[nb];
         for (int i = 0; i < nb; i++)
-        {
-            int rp = program.BalanceP[i], rq = program.BalanceQ[i];
-            buses[i] = new AcOpfBus(net.Buses[i].Id, x[program.VmVar(i)], x[program.ThetaVar(i)] * 180 / Math.PI,
-                rp >= 0 ? Num(r.Lambda[rp] / baseMva) : double.NaN,
-                rq >= 0 ? Num(r.Lambda[rq] / baseMva) : double.NaN,
-                Num(r.MuUpper[program.VmVar(i)]), Num(r.MuLower[program.VmVar(i)]));
-        }
+            buses[i] = new AcOpfBus(net.Buses[i].Id, s.Value("Vm", i), s.Value("Va", i) * 180 / Math.PI,
+                Num(s.Dual("balanceP", i) / baseMva), Num(s.Dual("balanceQ", i) / baseMva), // NaN at an isolated bus
+                Num(s.UpperBoundDual("Vm", i)), Num(s.LowerBoundDual("Vm", i)));
         var gens = new AcOpfGenerator[net.Generators.Length];
         for (int g = 0; g < gens.Length; g++)
         {
             var gen = net.Generators[g];
-            int pv = program.PgVar[g], qv = program.QgVar[g];
-            gens[g] = pv < 0
+            gens[g] = !program.Pg.Has(g)
                 ? new AcOpfGenerator(g + 1, gen.Bus, 0, 0, false, 0, 0, 0, 0)
-                : new AcOpfGenerator(g + 1, gen.Bus, x[pv] * baseMva, x[qv] * baseMva, true,
-                    Num(r.MuUpper[pv] / baseMva), Num(r.MuLower[pv] / baseMva), Num(r.MuUpper[qv] / baseMva), Num(r.MuLower[qv] / baseMva));
+                : new AcOpfGenerator(g + 1, gen.Bus, s.Value("Pg", g) * baseMva, s.Value("Qg", g) * baseMva, true,
+                    Num(s.UpperBoundDual("Pg", g) / baseMva), Num(s.LowerBoundDual("Pg", g) / baseMva),
+                    Num(s.UpperBoundDual("Qg", g) / baseMva), Num(s.LowerBoundDual("Qg", g) / baseMva));
         }
-        var muSf = new double[net.Branches.Length];
-        var muSt = new double[net.Branches.Length];
-        for (int k = 0; k < program.FlowLimited.Length; k++)
-        {
-            int l = program.FlowLimited[k];
-            // h = |S|² − rate² in p.u.²: ∂cost/∂rate(MVA) = 2·μ·rate(p.u.)/baseMVA
-            double rate = net.Branches[l].RateA / baseMva;
-            muSf[l] = 2 * r.Mu[program.FlowRowFrom(k)] * rate / baseMva;
-            muSt[l] = 2 * r.Mu[program.FlowRowTo(k)] * rate / baseMva;
-        }
+        // h = |S|² − rate² in p.u.²: ∂cost/∂rate(MVA) = 2·μ·rate(p.u.)/baseMVA; 0 on a branch without a limit
+        double MuS(string limit, int l, double rate) => s.Has(limit, l) ? 2 * s.Dual(limit, l) * rate / baseMva : 0;
         var branches = new AcOpfBranch[net.Branches.Length];
         for (int l = 0; l < branches.Length; l++)
         {
             var br = net.Branches[l];
             var (pf, qf, pt, qt) = program.Flows(x, l);
-            branches[l] = new AcOpfBranch(l + 1, br.From, br.To, pf * baseMva, qf * baseMva, pt * baseMva, qt * baseMva, br.RateA, Num(muSf[l]), Num(muSt[l]));
+            double rate = br.RateA / baseMva;
+            branches[l] = new AcOpfBranch(l + 1, br.From, br.To, pf * baseMva, qf * baseMva, pt * baseMva, qt * baseMva, br.RateA,
+                Num(MuS("flowLimitFrom", l, rate)), Num(MuS("flowLimitTo", l, rate)));
         }
         if (!ok)
         {
@@ -126,7 +118,7 @@ public static class AcOpfSolver
         for (int d = 0; d < o.Ders.Count; d++)
         {
             var der = o.Ders[d];
-            double q = program.DerQ(x, d) * baseMva, lq = buses[net.BusIndex[der.Bus]].LmpQ;
+            double q = program.DerOutput(x, d) * baseMva, lq = buses[net.BusIndex[der.Bus]].LmpQ;
             ders.Add(new DerDispatch(der.Id, der.Bus, der.PMw, q, Math.Sqrt(Math.Max(0, der.SMva * der.SMva - der.PMw * der.PMw)), lq, Num(lq * q)));
         }
         return new AcOpfResult(net.Name, status, ok ? r.Objective : double.NaN, sw.Elapsed.TotalSeconds, r.Iterations, buses, gens, branches, messages)

@@ -33,25 +33,29 @@ internal static class AcOpfPrices
             return null;
         }
         var (jg, jh) = program.Jacobians(r.X);
-        int refRow = program.BalanceP[refBus], refQRow = program.BalanceQ[refBus];
-        // state columns: θ of every energised non-reference bus, |V| of every energised non-reference bus (the
+        Block balanceP = program.Layout.Equalities["balanceP"], balanceQ = program.Layout.Equalities["balanceQ"];
+        Block va = program.Layout.Variables["Va"], vm = program.Layout.Variables["Vm"];
+        int refRow = balanceP.IndexOf(refBus), refQRow = balanceQ.IndexOf(refBus);
+        // the unknowns are the balance multipliers but the reference bus's Q: numbered as the equality rows without it
+        int Row(int eqRow) => eqRow < refQRow ? eqRow : eqRow - 1;
+        // state columns: Va of every energised non-reference bus, Vm of every energised non-reference bus (the
         // reference bus holds its voltage and supplies the reactive power, as the slack of a power flow); column
-        // numbers follow the balance rows (θ_i with P_i, |V_i| with Q_i) so the matrix has a power-flow Jacobian's
-        // structure and a symmetric ordering keeps its fill low
-        int n = program.Equalities - 1; // unknowns: every balance multiplier but the reference bus's Q
+        // numbers follow the balance rows (Va_i with balanceP[i], Vm_i with balanceQ[i]) so the matrix has a
+        // power-flow Jacobian's structure and a symmetric ordering keeps its fill low
+        int n = program.Equalities - 1;
         var state = new List<(int Var, int Col)>();
-        for (int i = 0; i < nb; i++)
+        for (int k = 0; k < balanceP.Length; k++)
         {
-            if (program.BalanceP[i] < 0 || i == refBus) continue;
-            state.Add((program.ThetaVar(i), program.BalanceP[i] < refQRow ? program.BalanceP[i] : program.BalanceP[i] - 1));
-            state.Add((program.VmVar(i), program.BalanceQ[i] < refQRow ? program.BalanceQ[i] : program.BalanceQ[i] - 1));
+            int i = balanceP.Member(k);
+            if (i == refBus) continue;
+            state.Add((va[i], Row(balanceP[k])));
+            state.Add((vm[i], Row(balanceQ[k])));
         }
         if (state.Count + 1 != n)
         {
             messages.Add("price decomposition: the balance Jacobian is not square with the reference equation: parts not reported");
             return null;
         }
-        int Row(int eqRow) => eqRow < refQRow ? eqRow : eqRow - 1;
         var b = new TripletBuilder(n, n, jg.Nnz + 1);
         var refQCoef = new double[n]; // J[Q_ref, c]: moves λ_Q,ref to the right-hand side
         foreach (var (v, c) in state)
@@ -91,7 +95,7 @@ internal static class AcOpfPrices
         var parts = new PriceParts[nb];
         for (int i = 0; i < nb; i++)
         {
-            int rp = program.BalanceP[i], rq = program.BalanceQ[i];
+            int rp = balanceP.IndexOf(i), rq = balanceQ.IndexOf(i);
             if (rp < 0) { parts[i] = new PriceParts(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN); continue; }
             double u = unit[Row(rp)], cp = cong[Row(rp)], vp = volt[Row(rp)];
             double uq = rq == refQRow ? 0 : unit[Row(rq)], cq = rq == refQRow ? 0 : cong[Row(rq)], vq = rq == refQRow ? lambdaQRef : volt[Row(rq)];

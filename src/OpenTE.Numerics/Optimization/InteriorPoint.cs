@@ -481,42 +481,26 @@ public static class InteriorPoint
     }
 
     /// <summary>
-    /// Builds [H + Jhᵀ·diag(d)·Jh, Jgᵀ; Jg, 0] in CSC. The triplets come out in the same order every
-    /// iteration (the patterns are fixed), so after the first call only the values are scattered into the
-    /// existing matrix through the triplet → slot map: no sorting, and the LU can refactorise.
+    /// Builds [H + Jhᵀ·diag(d)·Jh, Jgᵀ; Jg, 0] in CSC. The entries come out in the same order every iteration
+    /// (the patterns are fixed), so after the first call the <see cref="SparseAssembler"/> only scatters the
+    /// values into the existing matrix: no sorting, and the LU can refactorise. A program that changes its
+    /// patterns gets a new KKT pattern (<see cref="Rebuilt"/>).
     /// </summary>
     private sealed class KktAssembler(int n, int neq)
     {
         public const double DualRegularization = 1e-10;
 
-        private int[] _rows = [], _cols = [];
-        private double[] _vals = [];
-        private int _count;
-        private int[]? _slot;
-        private int[]? _patternRows, _patternCols;
-        public SparseMatrix Matrix { get; private set; } = null!;
+        private readonly SparseAssembler _kkt = new(n + neq, n + neq, patternMayChange: true);
+        public SparseMatrix Matrix => _kkt.Matrix!;
         /// <summary>Whether the last <see cref="Assemble"/> built a new pattern (so the LU must start afresh).</summary>
-        public bool Rebuilt { get; private set; }
-
-        private void Add(int i, int j, double v)
-        {
-            if (_count == _rows.Length)
-            {
-                int size = Math.Max(16, 2 * _count);
-                Array.Resize(ref _rows, size);
-                Array.Resize(ref _cols, size);
-                Array.Resize(ref _vals, size);
-            }
-            _rows[_count] = i;
-            _cols[_count] = j;
-            _vals[_count++] = v;
-        }
+        public bool Rebuilt => _kkt.Rebuilt;
 
         public SparseMatrix Assemble(SparseMatrix hess, SparseMatrix jhT, double[] d, SparseMatrix jg)
         {
-            _count = 0;
+            var k = _kkt;
+            k.Begin();
             for (int j = 0; j < hess.Cols; j++)
-                for (int p = hess.ColPtr[j]; p < hess.ColPtr[j + 1]; p++) Add(hess.RowIdx[p], j, hess.Values[p]);
+                for (int p = hess.ColPtr[j]; p < hess.ColPtr[j + 1]; p++) k.Add(hess.RowIdx[p], j, hess.Values[p]);
             // Jhᵀ D Jh: row r of Jh is column r of Jhᵀ
             for (int r = 0; r < jhT.Cols; r++)
             {
@@ -524,34 +508,19 @@ public static class InteriorPoint
                 for (int p = s; p < e; p++)
                 {
                     double a = d[r] * jhT.Values[p];
-                    for (int q = s; q < e; q++) Add(jhT.RowIdx[p], jhT.RowIdx[q], a * jhT.Values[q]);
+                    for (int q = s; q < e; q++) k.Add(jhT.RowIdx[p], jhT.RowIdx[q], a * jhT.Values[q]);
                 }
             }
-            for (int i = 0; i < n; i++) Add(i, i, 0);
+            for (int i = 0; i < n; i++) k.Add(i, i, 0);
             for (int j = 0; j < jg.Cols; j++)
                 for (int p = jg.ColPtr[j]; p < jg.ColPtr[j + 1]; p++)
                 {
-                    Add(n + jg.RowIdx[p], j, jg.Values[p]);
-                    Add(j, n + jg.RowIdx[p], jg.Values[p]);
+                    k.Add(n + jg.RowIdx[p], j, jg.Values[p]);
+                    k.Add(j, n + jg.RowIdx[p], jg.Values[p]);
                 }
             // −δ on the (2,2) block: keeps the system nonsingular when equality rows are dependent or empty
-            for (int k = 0; k < neq; k++) Add(n + k, n + k, -DualRegularization);
-
-            bool same = _slot is not null && _patternRows!.Length == _count &&
-                        _rows.AsSpan(0, _count).SequenceEqual(_patternRows) && _cols.AsSpan(0, _count).SequenceEqual(_patternCols);
-            Rebuilt = !same;
-            if (!same)
-            {
-                Matrix = SparseMatrix.FromTriplets(n + neq, n + neq, _rows.AsSpan(0, _count), _cols.AsSpan(0, _count), _vals.AsSpan(0, _count), out var slot);
-                _slot = slot;
-                _patternRows = _rows[.._count];
-                _patternCols = _cols[.._count];
-                return Matrix;
-            }
-            var values = Matrix.Values;
-            Array.Clear(values);
-            for (int k = 0; k < _count; k++) values[_slot![k]] += _vals[k];
-            return Matrix;
+            for (int r = 0; r < neq; r++) k.Add(n + r, n + r, -DualRegularization);
+            return k.Finish();
         }
     }
 }
