@@ -47,7 +47,7 @@ public class StrategicTests
     }
 
     [Fact]
-    public void Print_it()
+    public void One_bus_price_cap_limits_the_offer_not_the_price_withholding_beats_pricing()
     {
         var net = Net(OneBus);
         Bid[] bids =
@@ -56,11 +56,104 @@ public class StrategicTests
             new("big", 1, Side.Sell, 12, 30, 2, 0),
             new("rival", 1, Side.Sell, 20, 30, 1, 0),
         ];
+        // capped at 40, pricing alone makes block 2 marginal at 40: 30·50 + 28·20 = 2060
+        var price = StrategicBidding.Solve(net, bids, ["big"], new StrategicOptions { Mode = StrategicMode.Price, PriceCap = 40 });
+        Assert.Equal(2060, price.Leaders[0].Profit, 4);
+        Assert.Equal(40, price.Leaders[0].Offers[1].OfferPrice, 5);
+        Assert.Equal(40, price.Buses[0].Lmp, 5);
+        // withholding lets the peaker (not subject to the leader's cap) set 50: 2760
+        var both = StrategicBidding.Solve(net, bids, ["big"], new StrategicOptions { Mode = StrategicMode.Both, PriceCap = 40 });
+        Assert.Equal(2760, both.Leaders[0].Profit, 4);
+        Assert.True(price.Recleared.Agrees && both.Recleared.Agrees);
+    }
+
+    // two buses: a 200 MW generator at 10 $/MWh at bus 1, 150 MW of load at bus 2, the line between them limited to 100 MW
+    private const string TwoBus = """
+        mpc.baseMVA = 100;
+        mpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 150 0 0 0 1 1 0 230 1 1.1 0.9];
+        mpc.gen = [1 0 0 0 0 1 100 1 200 0];
+        mpc.branch = [1 2 0 0.1 0 100 100 100 0 0 1 -360 360];
+        mpc.gencost = [2 0 0 2 10 0];
+        """;
+
+    private static readonly Bid[] TwoBusBids =
+    [
+        new("local", 2, Side.Sell, 20, 100, 1, 0),
+        new("peaker", 2, Side.Sell, 60, 100, 1, 0),
+        new("flex", 2, Side.Buy, 40, 30, 1, 0),
+    ];
+
+    [Fact]
+    public void Two_bus_congestion_gives_the_local_leader_market_power()
+    {
+        var r = StrategicBidding.Solve(Net(TwoBus), TwoBusBids, ["local"]);
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
+        var local = r.Leaders[0];
+        // competitive: 100 MW imported at 10, local marginal for 80 MW (150 + flex 30 − 100) at its cost 20: no profit
+        Assert.Equal(0, local.CompetitiveProfit, 6);
+        Assert.Equal(20, r.Buses[1].LmpCompetitive, 6);
+        Assert.Equal(80, local.Offers[0].ClearedCompetitive, 6);
+        // strategic: offer 60 (the peaker's price); flex (40) drops out; local sells 50 MW at 60: (60 − 20)·50 = 2000
+        Assert.Equal(2000, local.Profit, 4);
+        Assert.Equal(60, local.Offers[0].OfferPrice, 5);
+        Assert.Equal(50, local.Offers[0].Cleared, 5);
+        Assert.Equal(60, r.Buses[1].Lmp, 5);
+        Assert.Equal(10, r.Buses[0].Lmp, 5);
+        Assert.Equal(40.0 / 60, local.Offers[0].Lerner, 6);
+        // the strategy costs the flexible load's 30 MW worth 40 against a cost of 20: 600 $/h of welfare
+        Assert.Equal(600, r.WelfareLoss, 3);
+        Assert.True(r.Recleared.Agrees, string.Join("; ", r.Messages));
+        Assert.Equal(2000, r.Recleared.Profit, 2);
+    }
+
+    [Fact]
+    public void Without_the_congestion_the_same_leader_has_no_market_power()
+    {
+        var net = Net(TwoBus.Replace("0 0.1 0 100 100 100", "0 0.1 0 0 0 0", StringComparison.Ordinal));
+        var r = StrategicBidding.Solve(net, TwoBusBids, ["local"]);
+        Assert.Equal(0, r.Leaders[0].Profit, 6);
+        Assert.Equal(10, r.Buses[1].Lmp, 6);
+    }
+
+    [Fact]
+    public void Strategy_does_not_pay_when_the_cost_is_above_the_price()
+    {
+        var net = Net(OneBus);
+        Bid[] bids = [new("dear", 1, Side.Sell, 55, 50, 1, 0), new("rival", 1, Side.Sell, 30, 30, 1, 0)];
         foreach (var mode in new[] { StrategicMode.Price, StrategicMode.Quantity, StrategicMode.Both })
         {
-            var r = StrategicBidding.Solve(net, bids, ["big"], new StrategicOptions { Mode = mode });
-            Console.WriteLine($"{mode}: {r.Status} profit {r.Leaders[0].Profit} comp {r.Leaders[0].CompetitiveProfit} recl {r.Recleared} {string.Join(" | ", r.Messages)} stats {r.Statistics}");
-            foreach (var o in r.Leaders[0].Offers) Console.WriteLine($"   {o}");
+            var r = StrategicBidding.Solve(net, bids, ["dear"], new StrategicOptions { Mode = mode, PriceCap = 100 });
+            Assert.Equal(ClearingStatus.Optimal, r.Status);
+            // the peaker (50) is marginal whatever "dear" offers: nothing clears at or above its cost 55
+            Assert.Equal(0, r.Leaders[0].Profit, 6);
+            Assert.Equal(0, r.Leaders[0].CompetitiveProfit, 6);
+            Assert.Equal(0, r.Leaders[0].Offers[0].Cleared, 6);
+            Assert.Equal(55, r.Leaders[0].Offers[0].OfferPrice, 6);
+            Assert.Equal(50, r.Buses[0].Lmp, 6);
+            Assert.Equal(0, r.WelfareLoss, 6);
         }
+    }
+
+    [Fact]
+    public void The_recleared_market_is_the_one_clearing_outcome()
+    {
+        var r = StrategicBidding.Solve(Net(TwoBus), TwoBusBids, ["local"]);
+        var outcome = r.ToOutcome();
+        Assert.Equal("strategic", outcome.Mechanism);
+        Assert.Equal(ClearingStatus.Optimal, outcome.Status);
+        var award = Assert.Single(outcome.Awards, a => a.Participant == "local");
+        Assert.Equal(50, award.Quantity, 5);
+        Assert.Equal(60, award.Price, 5);
+        Assert.DoesNotContain(outcome.Awards, a => a.Participant == "flex");
+    }
+
+    [Fact]
+    public void Bad_leaders_are_refused()
+    {
+        var net = Net(TwoBus);
+        Assert.Contains("no rows", Assert.Throws<ArgumentException>(() => StrategicBidding.Solve(net, TwoBusBids, ["nobody"])).Message);
+        Assert.Contains("buy row", Assert.Throws<ArgumentException>(() => StrategicBidding.Solve(net, TwoBusBids, ["flex"])).Message);
+        Assert.Contains("twice", Assert.Throws<ArgumentException>(() => StrategicBidding.Solve(net, TwoBusBids, ["local", "local"])).Message);
+        Assert.Throws<ArgumentException>(() => StrategicBidding.Solve(net, TwoBusBids, []));
     }
 }

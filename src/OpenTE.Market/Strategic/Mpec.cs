@@ -59,8 +59,11 @@ internal sealed class Mpec
     private readonly List<Pair> _pairs = [];
     private readonly List<double>[] _tangents;
     private const double TieWeight = 1e-6;
+    /// <summary>Tangent rounds of the MILP stop when the outer approximation overstates the objective by at most this (relative).</summary>
+    private const double CutTolerance = 1e-7;
 
-    public Mpec(ClearingProgram p, LeaderSpec leader, StrategicOptions o)
+    /// <param name="dispatch">Generator outputs (MW, case order) of a nearby clearing: first tangent points of quadratic costs.</param>
+    public Mpec(ClearingProgram p, LeaderSpec leader, StrategicOptions o, IReadOnlyList<double>? dispatch = null)
     {
         _p = p;
         _leader = leader;
@@ -74,6 +77,9 @@ internal sealed class Mpec
                 _tangents[j] = [];
                 for (int s = 0; s <= 4; s++) _tangents[j].Add(v.Lo + (v.Hi - v.Lo) * s / 4);
             }
+        if (dispatch is not null)
+            for (int g = 0; g < p.GenVar.Length && g < dispatch.Count; g++)
+                if (p.GenVar[g] is int j && j >= 0 && _tangents[j] is { } pts && double.IsFinite(dispatch[g])) pts.Add(dispatch[g]);
         BuildPairs();
     }
 
@@ -225,7 +231,7 @@ internal sealed class Mpec
                 var prm = new MPSolverParameters();
                 prm.SetDoubleParam(MPSolverParameters.DoubleParam.RELATIVE_MIP_GAP, _o.RelativeGap);
                 milp.S.SetTimeLimit((long)(_o.TimeLimitSeconds * 1000));
-                milp.S.SetSolverSpecificParametersAsString("numerics/feastol = 1e-9\nnumerics/dualfeastol = 1e-9\nlimits/absgap = 1e-7\n");
+                milp.S.SetSolverSpecificParametersAsString("numerics/feastol = 1e-9\nlimits/absgap = 1e-7\n");
                 if (hint is not null && hint.Length == milp.S.NumVariables()) milp.S.SetHint([.. milp.S.variables()], hint);
                 var rs = milp.S.Solve(prm);
                 st.Nodes += milp.S.Nodes();
@@ -238,7 +244,7 @@ internal sealed class Mpec
                 }
                 optimal = rs == OrSolver.ResultStatus.OPTIMAL;
                 hint = [.. milp.S.variables().Select(v => v.SolutionValue())];
-                if (!optimal || st.Cuts >= 40 || !AddTangents(milp, _o.RelativeGap)) break;
+                if (!optimal || st.Cuts >= 40 || !AddTangents(milp, Math.Max(_o.RelativeGap, CutTolerance))) break;
                 st.Cuts++;
                 milp.Dispose();
             }

@@ -5,6 +5,7 @@ using OpenTE.Grid.PowerFlow;
 using OpenTE.Market.Bids;
 using OpenTE.Market.DcOpf;
 using OpenTE.Market.Outcome;
+using OpenTE.Numerics.Optimization;
 
 namespace OpenTE.Market.Strategic;
 
@@ -27,7 +28,12 @@ public static class StrategicBidding
         Validate(bids, leaders);
         double cap = o.PriceCap ?? DefaultPriceCap(net, bids, o);
         var dc = new DcNetwork(net);
-        var dcOptions = new DcOpfOptions { ValueOfLostLoad = o.ValueOfLostLoad, IncludeCaseGenerators = o.IncludeCaseGenerators, IncludeCaseLoad = o.IncludeCaseLoad };
+        // quadratic costs are cleared by the interior-point method: tightened so that its prices can be compared at 1e-6
+        var dcOptions = new DcOpfOptions
+        {
+            ValueOfLostLoad = o.ValueOfLostLoad, IncludeCaseGenerators = o.IncludeCaseGenerators, IncludeCaseLoad = o.IncludeCaseLoad,
+            InteriorPoint = new InteriorPointOptions { FeasibilityTolerance = 1e-11, GradientTolerance = 1e-11, ComplementarityTolerance = 1e-11 },
+        };
         var leaderSet = leaders.ToHashSet(StringComparer.Ordinal);
         var nonLeader = bids.Where(b => !leaderSet.Contains(b.Participant)).ToList();
         var blocks = leaders.Select(l => (IReadOnlyList<Bid>)bids.Where(b => b.Participant == l).ToList()).ToList();
@@ -45,13 +51,14 @@ public static class StrategicBidding
         ClearingStatus status = ClearingStatus.Optimal;
         var stats = new List<MpecSolution>();
 
+        IReadOnlyList<double>? dispatch = competitive.Status == ClearingStatus.Optimal ? [.. competitive.Generators.Select(g => g.Pg)] : null;
         MpecSolution BestResponse(int i)
         {
             var others = new List<Bid>(nonLeader);
             for (int j = 0; j < leaders.Count; j++)
                 if (j != i) others.AddRange(Offers(blocks[j], price[j], qty[j], 0));
             var program = ClearingProgram.Build(net, dc, others, blocks[i], dcOptions);
-            var s = new Mpec(program, new LeaderSpec(leaders[i], blocks[i], o.Mode, cap), o).Solve();
+            var s = new Mpec(program, new LeaderSpec(leaders[i], blocks[i], o.Mode, cap), o, dispatch).Solve();
             stats.Add(s);
             return s;
         }
@@ -76,7 +83,9 @@ public static class StrategicBidding
                 bool improved = false;
                 for (int i = 0; i < leaders.Count; i++)
                 {
-                    double current = Reclear(net, dcOptions, nonLeader, blocks, price, qty, 0).Profits[i];
+                    var now = Reclear(net, dcOptions, nonLeader, blocks, price, qty, 0);
+                    double current = now.Profits[i];
+                    if (now.Market.Status == ClearingStatus.Optimal) dispatch = [.. now.Market.Generators.Select(g => g.Pg)];
                     var s = last[i] = BestResponse(i);
                     if (!s.Solved) break;
                     bool better = s.Profit > current + o.Tolerance * Math.Max(1, Math.Abs(current));
