@@ -59,8 +59,8 @@ internal sealed class Mpec
     private readonly List<Pair> _pairs = [];
     private readonly List<double>[] _tangents;
     private const double TieWeight = 1e-6;
-    /// <summary>Tangent rounds of the MILP stop when the outer approximation overstates the objective by at most this (relative).</summary>
-    private const double CutTolerance = 1e-7;
+    /// <summary>Tangent rounds of the MILP stop when its bound is within this (relative) of the profit of its active set.</summary>
+    private const double CutTolerance = 1e-8;
 
     /// <param name="dispatch">Generator outputs (MW, case order) of a nearby clearing: first tangent points of quadratic costs.</param>
     public Mpec(ClearingProgram p, LeaderSpec leader, StrategicOptions o, IReadOnlyList<double>? dispatch = null)
@@ -212,20 +212,29 @@ internal sealed class Mpec
         public required OrVar?[] T;          // per quadratic variable
     }
 
-    /// <summary>Solves the MPEC: MILP (SCIP) with tangent and big-M rounds, then the polish LP (GLOP) with the binaries fixed.</summary>
+    /// <summary>
+    /// Solves the MPEC. Each round: the MILP (SCIP) gives the binaries and a bound; with the binaries fixed GLOP solves the
+    /// rest exactly (tangent rounds on the LP until the quadratic terms are exact), which gives the profit of that active set.
+    /// The MILP is re-solved with the new tangents until its bound is within the tolerance of that profit (the outer
+    /// approximation overstates every other active set, so this proves optimality). Then every heuristic big-M is checked:
+    /// if one is active at the solution it is enlarged ×4 and the MPEC solved again.
+    /// </summary>
     public MpecSolution Solve()
     {
         var sw = Stopwatch.StartNew();
         var st = new Counters();
         double[]? hint = null;
+        bool trace = Environment.GetEnvironmentVariable("OPENTE_MPEC_TRACE") == "1";
         for (int round = 0; ; round++)
         {
             st.BigMRounds++;
-            // ---- MILP with outer-approximation rounds for the quadratic costs
-            Built milp;
+            Built? milp = null, pb = null;
+            double bound;
             bool optimal;
             while (true)
             {
+                milp?.Dispose();
+                pb?.Dispose();
                 milp = Build(null);
                 st.Milps++;
                 var prm = new MPSolverParameters();
@@ -233,6 +242,8 @@ internal sealed class Mpec
                 milp.S.SetTimeLimit((long)(_o.TimeLimitSeconds * 1000));
                 milp.S.SetSolverSpecificParametersAsString("numerics/feastol = 1e-9\nlimits/absgap = 1e-7\n");
                 if (hint is not null && hint.Length == milp.S.NumVariables()) milp.S.SetHint([.. milp.S.variables()], hint);
+                if (trace) milp.S.EnableOutput();
+                double t0 = sw.Elapsed.TotalSeconds;
                 var rs = milp.S.Solve(prm);
                 st.Nodes += milp.S.Nodes();
                 if (rs is not (OrSolver.ResultStatus.OPTIMAL or OrSolver.ResultStatus.FEASIBLE))
@@ -243,20 +254,22 @@ internal sealed class Mpec
                         : $"SCIP: {rs.ToString().ToLowerInvariant()}", sw, st);
                 }
                 optimal = rs == OrSolver.ResultStatus.OPTIMAL;
+                bound = milp.S.Objective().BestBound();
                 hint = [.. milp.S.variables().Select(v => v.SolutionValue())];
-                if (!optimal || st.Cuts >= 40 || !AddTangents(milp, Math.Max(_o.RelativeGap, CutTolerance))) break;
+                bool[] zval = [.. milp.Z.Select(z => z is not null && z.SolutionValue() > 0.5)];
+                pb = Polish(zval);
+                if (pb is null)
+                    return Read(milp, bound, optimal, "the LP with the binaries fixed did not solve (SCIP's solution kept)", sw, st);
+                double exact = Evaluate(pb).Objective;
+                if (trace)
+                    Console.Error.WriteLine($"MILP {st.Milps}: {rs} {sw.Elapsed.TotalSeconds - t0:0.000} s, {milp.S.Nodes()} nodes, objective {milp.S.Objective().Value():g12}, bound {bound:g12}, active set {exact:g12}");
+                if (!optimal || bound - exact <= Math.Max(_o.RelativeGap, CutTolerance) * Math.Max(1, Math.Abs(exact)) || st.Cuts >= 40) break;
+                AddTangents(milp, 0);
                 st.Cuts++;
-                milp.Dispose();
             }
-            using var _ = milp;
-            double bound = milp.S.Objective().BestBound();
+            using var milpDone = milp;
+            using var polished = pb;
             string message = optimal ? "optimal" : "time limit reached before proven optimality";
-            bool[] zval = [.. milp.Z.Select(z => z is not null && z.SolutionValue() > 0.5)];
-
-            // ---- polish: the binaries fixed, the continuous part by GLOP (with its own tangent rounds)
-            using var pb = Polish(zval);
-            if (pb is null)
-                return Read(milp, bound, optimal, message + "; the LP with the binaries fixed did not solve (SCIP's solution kept)", sw, st);
             // ---- verify the heuristic big-Ms: none may be active at the solution
             int active = 0;
             for (int k = 0; k < _pairs.Count; k++)
@@ -324,6 +337,22 @@ internal sealed class Mpec
         }
     }
 
+    /// <summary>The leader's profit Σ (λ − cost)·q at a solved model, and the MILP objective (profit with the tie-break terms).</summary>
+    private (double Profit, double Objective) Evaluate(Built b)
+    {
+        double profit = 0, objective = 0;
+        for (int k = 0; k < _leader.Blocks.Count; k++)
+        {
+            var blk = _leader.Blocks[k];
+            int j = _p.LeaderVar[k];
+            if (j >= 0 && b.Y[_p.BalanceRow[_p.Net.BusIndex[blk.Bus]]] is OrVar y)
+                profit += (y.SolutionValue() - blk.Price) * Math.Max(0, b.X[j].SolutionValue());
+            if (b.Price[k] is OrVar pv) objective -= TieWeight * pv.SolutionValue();
+            if (b.Qty[k] is OrVar qv) objective += TieWeight * qv.SolutionValue();
+        }
+        return (profit, profit + objective);
+    }
+
     private MpecSolution Read(Built b, double bound, bool optimal, string message, Stopwatch sw, Counters st)
     {
         int nk = _leader.Blocks.Count, nb = _p.Net.BusCount;
@@ -332,7 +361,6 @@ internal sealed class Mpec
         var price = new double[nk];
         var qty = new double[nk];
         var cleared = new double[nk];
-        double profit = 0;
         for (int k = 0; k < nk; k++)
         {
             var blk = _leader.Blocks[k];
@@ -340,14 +368,8 @@ internal sealed class Mpec
             qty[k] = b.Qty[k] is OrVar qv ? qv.SolutionValue() : blk.Quantity;
             int j = _p.LeaderVar[k];
             cleared[k] = j >= 0 ? Math.Max(0, b.X[j].SolutionValue()) : 0;
-            if (j >= 0) profit += (lmp[_p.Net.BusIndex[blk.Bus]] - blk.Price) * cleared[k];
         }
-        double objective = profit;
-        for (int k = 0; k < nk; k++)
-        {
-            if (b.Price[k] is not null) objective -= TieWeight * price[k];
-            if (b.Qty[k] is not null) objective += TieWeight * qty[k];
-        }
+        var (profit, objective) = Evaluate(b);
         return new MpecSolution(true, optimal, message, profit, objective, bound, price, qty, cleared, lmp, Binaries, FixedByData, st.Nodes,
             st.BigMRounds, st.Enlarged, st.Cuts, st.Milps, sw.Elapsed.TotalSeconds);
     }

@@ -133,9 +133,13 @@ public static class StrategicBidding
         Recleared? rc = null;
         double shading = 0, profitDiff = double.NaN, lmpDiff = double.NaN;
         bool agrees = false;
-        foreach (double shade in new[] { 0, 1e-8, 1e-7 })
+        double[][] offeredPrice = price, offeredQty = qty;
+        foreach (var (markupShade, lmpShade, qtyShade) in new[] { (0.0, 0.0, 0.0), (1e-7, 0, 1e-7), (0, 1e-6, 1e-7), (0, 1e-5, 5e-7) })
         {
-            var r = Reclear(net, dcOptions, nonLeader, blocks, price, qty, shade);
+            // first the offers as chosen; then ties broken in the leader's favour (see Implement)
+            var (ip, iq) = lmpShade == 0 && markupShade == 0 ? (price, qty) : Implement(net, blocks, price, qty, last!, markupShade, lmpShade, qtyShade);
+            double shade = MaxShift(ip, price);
+            var r = Reclear(net, dcOptions, nonLeader, blocks, ip, iq, 0);
             if (r.Market.Status != ClearingStatus.Optimal) { rc ??= r; continue; }
             double pd = 0;
             for (int i = 0; i < leaders.Count; i++) pd += Math.Abs(r.Profits[i] - last[i]!.Profit);
@@ -147,13 +151,22 @@ public static class StrategicBidding
                 ld = Math.Max(ld, Math.Abs(m - bus.Lmp));
                 scale = Math.Max(scale, Math.Abs(m));
             }
-            bool ok = pd <= CheckTolerance * Math.Max(1, Math.Abs(mpecProfit)) && ld <= CheckTolerance * scale;
-            if (rc is null || ok || shade == 0) { rc = r; shading = shade; profitDiff = pd; lmpDiff = ld; agrees = ok; }
+            // a tie broken by moving offers by δ realises the MPEC's optimum (a supremum at the tie) up to δ·q: allowed on top
+            double allowProfit = 0;
+            for (int i = 0; i < leaders.Count; i++)
+                for (int k = 0; k < blocks[i].Count; k++)
+                {
+                    double lmpK = last[i]!.Lmp[net.BusIndex[blocks[i][k].Bus]];
+                    allowProfit += Math.Abs(ip[i][k] - price[i][k]) * last[i]!.Cleared[k] + Math.Abs(iq[i][k] - qty[i][k]) * (double.IsNaN(lmpK) ? 0 : Math.Abs(lmpK));
+                }
+            bool ok = pd <= CheckTolerance * Math.Max(1, Math.Abs(mpecProfit)) + allowProfit && ld <= CheckTolerance * scale + shade;
+            if (rc is null || ok || shade == 0) { rc = r; shading = shade; profitDiff = pd; lmpDiff = ld; agrees = ok; offeredPrice = ip; offeredQty = iq; }
             if (ok) break;
         }
+        if (shading > 0) { price = offeredPrice; qty = offeredQty; }
         if (rc!.Market.Status != ClearingStatus.Optimal) messages.Add($"the re-clearing is {rc.Market.Status.Word()}");
         else if (!agrees) messages.Add($"the re-clearing does not agree: profit differs by {profitDiff:g4} $/h, LMPs by up to {lmpDiff:g4} $/MWh");
-        else if (shading > 0) messages.Add($"the chosen offers tie with others; the re-clearing breaks the tie in the leader's favour by shading its mark-ups by a factor {shading:g} (see docs/strategic.md)");
+        else if (shading > 0) messages.Add($"the chosen offers tie with others at the LMP; the offers reported break the tie in the leader's favour (offer prices moved by at most {shading:g} $/MWh; the profit is the limit as that tends to 0, see docs/strategic.md)");
 
         // ---- results
         var leaderResults = new List<LeaderResult>();
@@ -243,6 +256,37 @@ public static class StrategicBidding
         }
     }
 
+    /// <summary>
+    /// Offers that implement the MPEC's outcome when its offers tie with others at the LMP (the MPEC takes the tie in the leader's
+    /// favour; an LP clearing may not): a block cleared in full is offered a little below its LMP (1e-4 relative; it stays
+    /// inframarginal, nothing changes), a block not cleared a little above it, a marginal block's mark-up is shaded by the
+    /// factor <paramref name="markupShade"/> or lowered by <paramref name="lmpShade"/>·|LMP|, and a withheld quantity is reduced by the
+    /// factor <paramref name="qtyShade"/>. The re-clearing then shows whether the outcome (and the profit, to 1e-6) is kept.
+    /// </summary>
+    private static (double[][] Price, double[][] Qty) Implement(Network net, List<IReadOnlyList<Bid>> blocks, double[][] price, double[][] qty,
+        MpecSolution?[] sol, double markupShade, double lmpShade, double qtyShade)
+    {
+        var ip = new double[blocks.Count][];
+        var iq = new double[blocks.Count][];
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            ip[i] = (double[])price[i].Clone();
+            iq[i] = (double[])qty[i].Clone();
+            for (int k = 0; k < blocks[i].Count; k++)
+            {
+                var b = blocks[i][k];
+                double lmp = sol[i]!.Lmp[net.BusIndex[b.Bus]], x = sol[i]!.Cleared[k], q = qty[i][k];
+                if (double.IsNaN(lmp)) continue;
+                double tol = 1e-7 * Math.Max(1, q), delta = 1e-4 * Math.Max(1, Math.Abs(lmp));
+                if (q > tol && x >= q - tol) ip[i][k] = Math.Max(b.Price, Math.Min(price[i][k], lmp - delta));
+                else if (x <= tol) ip[i][k] = Math.Max(price[i][k], lmp + delta);
+                else ip[i][k] = Math.Max(b.Price, price[i][k] - markupShade * Math.Max(0, price[i][k] - b.Price) - lmpShade * Math.Max(1, Math.Abs(lmp)));
+                if (q < b.Quantity) iq[i][k] = q * (1 - qtyShade);
+            }
+        }
+        return (ip, iq);
+    }
+
     private sealed record Recleared(DcOpfResult Market, double[] Profits, double TrueWelfare);
 
     /// <summary>Clears the market with the leaders' offers by <see cref="DcOpfSolver"/>; profits at true cost, welfare at true cost.</summary>
@@ -275,6 +319,14 @@ public static class StrategicBidding
         if (competitive.Status == ClearingStatus.Optimal)
             foreach (var cb in competitive.Bids) acc[cb.Bid] = cb.AcceptedMw;
         return [.. blocks.Select(bs => bs.Select(b => acc.TryGetValue(b, out double q) ? q : double.NaN).ToArray())];
+    }
+
+    private static double MaxShift(double[][] a, double[][] b)
+    {
+        double m = 0;
+        for (int i = 0; i < a.Length; i++)
+            for (int k = 0; k < a[i].Length; k++) m = Math.Max(m, Math.Abs(a[i][k] - b[i][k]));
+        return m;
     }
 
     private static bool Differs(double[] a, double[] b)

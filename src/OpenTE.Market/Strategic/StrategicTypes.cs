@@ -52,7 +52,7 @@ public sealed record StrategicBus(int Id, double Lmp, double LmpCompetitive, dou
 
 /// <summary>
 /// The re-clearing check: the leaders' chosen offers cleared again by <see cref="DcOpfSolver"/>. <see cref="Shading"/> is the
-/// relative tie-break applied to the offers (0: the offers as chosen; see docs/strategic.md).
+/// largest change of an offer price ($/MWh) made to break a tie in the leader's favour (0: the offers as chosen; see docs/strategic.md).
 /// </summary>
 public sealed record ReclearingCheck(double Profit, double ProfitDifference, double MaxLmpDifference, bool Agrees, double Shading);
 
