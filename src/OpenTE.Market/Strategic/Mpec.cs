@@ -229,8 +229,8 @@ internal sealed class Mpec
         {
             st.BigMRounds++;
             Built? milp = null, pb = null;
-            double bound;
-            bool optimal;
+            double bound = double.NaN;
+            bool optimal = false, infeasibleRetry = false;
             while (true)
             {
                 milp?.Dispose();
@@ -240,17 +240,35 @@ internal sealed class Mpec
                 var prm = new MPSolverParameters();
                 prm.SetDoubleParam(MPSolverParameters.DoubleParam.RELATIVE_MIP_GAP, _o.RelativeGap);
                 milp.S.SetTimeLimit((long)(_o.TimeLimitSeconds * 1000));
-                milp.S.SetSolverSpecificParametersAsString("numerics/feastol = 1e-9\nlimits/absgap = 1e-7\n");
+                // SCIP's default feasibility tolerance (1e-6): tighter ones made its presolve report false infeasibility; the polish
+                // LP with the binaries fixed gives the exact values
+                milp.S.SetSolverSpecificParametersAsString("limits/absgap = 1e-7\n");
                 if (hint is not null && hint.Length == milp.S.NumVariables()) milp.S.SetHint([.. milp.S.variables()], hint);
                 if (trace) milp.S.EnableOutput();
                 double t0 = sw.Elapsed.TotalSeconds;
                 var rs = milp.S.Solve(prm);
                 st.Nodes += milp.S.Nodes();
+                if (rs == OrSolver.ResultStatus.INFEASIBLE && round + 1 < _o.MaxBigMRounds)
+                {
+                    // no KKT point within the bounds: either the clearing is infeasible for every offer or a heuristic
+                    // big-M cuts off every KKT point; enlarge them all and try again
+                    milp.Dispose();
+                    milp = null;
+                    foreach (var pr in _pairs)
+                    {
+                        if (pr.Inactive) continue;
+                        if (!pr.DualExact) { pr.DualM *= 4; st.Enlarged++; }
+                        if (!pr.PrimalExact) { pr.PrimalM *= 4; st.Enlarged++; }
+                    }
+                    hint = null;
+                    infeasibleRetry = true;
+                    break;
+                }
                 if (rs is not (OrSolver.ResultStatus.OPTIMAL or OrSolver.ResultStatus.FEASIBLE))
                 {
                     milp.Dispose();
                     return Fail(rs == OrSolver.ResultStatus.INFEASIBLE
-                        ? "the clearing has no feasible dispatch for any offer of the leader (SCIP: infeasible)"
+                        ? $"the clearing has no feasible dispatch for any offer of the leader (SCIP: infeasible, after enlarging the big-Ms {round} times)"
                         : $"SCIP: {rs.ToString().ToLowerInvariant()}", sw, st);
                 }
                 optimal = rs == OrSolver.ResultStatus.OPTIMAL;
@@ -267,6 +285,7 @@ internal sealed class Mpec
                 AddTangents(milp, 0);
                 st.Cuts++;
             }
+            if (infeasibleRetry || pb is null) { pb?.Dispose(); milp?.Dispose(); continue; }
             using var milpDone = milp;
             using var polished = pb;
             string message = optimal ? "optimal" : "time limit reached before proven optimality";
