@@ -36,8 +36,11 @@ public static class StrategicBench
                 }
             if (name.Contains("118", StringComparison.Ordinal))
             {
-                var bids = Leader(net, "L1", buses[0], 3).Concat(Leader(net, "L2", buses[1], 3)).ToList();
-                Report(name, "2 leaders, 3 blocks", StrategicMode.Price, net, bids, ["L1", "L2"]);
+                foreach (double share in new[] { 0.25, 0.12 })
+                {
+                    var bids = Leader(net, "L1", buses[0], 3, share).Concat(Leader(net, "L2", buses[1], 3, share)).ToList();
+                    Report(name, $"2 leaders {share:P0}, 3 bl.", StrategicMode.Price, net, bids, ["L1", "L2"]);
+                }
             }
         }
         return 0;
@@ -57,10 +60,10 @@ public static class StrategicBench
     public static int[] LargestLoadBuses(Network net) => [.. net.Buses.OrderByDescending(b => b.Pd).ThenBy(b => b.Id).Select(b => b.Id)];
 
     /// <summary>
-    /// A leader at <paramref name="bus"/> with capacity 25 % of the case's load in <paramref name="blocks"/> equal blocks whose
+    /// A leader at <paramref name="bus"/> with capacity <paramref name="share"/> of the case's load in <paramref name="blocks"/> equal blocks whose
     /// true costs rise from 0.6 to 1.2 times the competitive LMP at the bus (the case's DC clearing without the leader).
     /// </summary>
-    public static List<Bid> Leader(Network net, string name, int bus, int blocks)
+    public static List<Bid> Leader(Network net, string name, int bus, int blocks, double share = 0.25)
     {
         double load = net.Buses.Sum(b => b.Pd);
         var opf = DcOpfSolver.Solve(net);
@@ -69,7 +72,7 @@ public static class StrategicBench
         for (int k = 0; k < blocks; k++)
         {
             double cost = Math.Round(lmp * (0.6 + 0.6 * k / Math.Max(1, blocks - 1)), 3);
-            list.Add(new Bid(name, bus, Side.Sell, cost, Math.Round(0.25 * load / blocks, 3), k + 1, 0));
+            list.Add(new Bid(name, bus, Side.Sell, cost, Math.Round(share * load / blocks, 3), k + 1, 0));
         }
         return list;
     }
