@@ -72,6 +72,20 @@ public class StrategicCliTests
     }
 
     [Fact]
+    public void An_equilibrium_search_cut_short_exits_1_with_the_reason()
+    {
+        // the example needs two rounds (genco moves in the first, nobody in the second): one round is not enough
+        var (code, output, err) = Run("strategic", "case30", "--bids", RepoFile("examples/case30-strategic-bids.csv"), "--leader", "genco", "--leader", "ipp",
+            "--max-iterations", "1", "--json");
+        Assert.Equal(1, code);
+        Assert.Contains("not-converged", err);
+        var root = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("not-converged", root.GetProperty("status").GetString());
+        Assert.False(root.GetProperty("equilibrium").GetProperty("converged").GetBoolean());
+        Assert.Equal(1, root.GetProperty("equilibrium").GetProperty("iterations").GetInt32());
+    }
+
+    [Fact]
     public void Bad_input_exits_2_naming_the_file_line_or_option_and_the_fix()
     {
         string bids = RepoFile("examples/case30-strategic-bids.csv");
