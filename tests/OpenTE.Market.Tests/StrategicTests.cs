@@ -135,6 +135,36 @@ public class StrategicTests
     }
 
     [Fact]
+    public void Two_leaders_reach_the_hand_worked_equilibrium_by_diagonalisation()
+    {
+        // one bus, 100 MW of load, the 100 MW peaker at 50; A: 60 MW at cost 10, B: 60 MW at cost 20.
+        // Competitive: A 60 + B 40, B marginal: LMP 20; A earns 600, B 0.
+        // Round 1: A against B at 20 prices up to the peaker's 50 and sells the 40 MW B leaves (40·40 = 1600 > 600);
+        // B against A at 50 sells its 60 MW at 50 (1800) whatever it offers below 50: it stays at cost.
+        // Round 2: nobody improves: converged, LMP 50.
+        var net = Net(OneBus);
+        Bid[] bids = [new("A", 1, Side.Sell, 10, 60, 1, 0), new("B", 1, Side.Sell, 20, 60, 1, 0)];
+        var r = StrategicBidding.Solve(net, bids, ["A", "B"]);
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
+        var eq = Assert.IsType<EquilibriumReport>(r.Equilibrium);
+        Assert.True(eq.Converged);
+        Assert.Equal(2, eq.Iterations);
+        Assert.Null(eq.Cycle);
+        Assert.Equal(600, r.Leaders[0].CompetitiveProfit, 6);
+        Assert.Equal(0, r.Leaders[1].CompetitiveProfit, 6);
+        Assert.Equal(1600, r.Leaders[0].Profit, 4);
+        Assert.Equal(1800, r.Leaders[1].Profit, 4);
+        Assert.Equal(40, r.Leaders[0].Offers[0].Cleared, 5);
+        Assert.Equal(20, r.Leaders[1].Offers[0].OfferPrice, 5);
+        Assert.Equal(50, r.Buses[0].Lmp, 5);
+        Assert.True(r.Recleared.Agrees, string.Join("; ", r.Messages));
+        // cut short after one round, the search reports it did not converge
+        var cut = StrategicBidding.Solve(net, bids, ["A", "B"], new StrategicOptions { MaxIterations = 1 });
+        Assert.Equal(ClearingStatus.NotConverged, cut.Status);
+        Assert.False(cut.Equilibrium!.Converged);
+    }
+
+    [Fact]
     public void The_recleared_market_is_the_one_clearing_outcome()
     {
         var r = StrategicBidding.Solve(Net(TwoBus), TwoBusBids, ["local"]);
@@ -155,5 +185,38 @@ public class StrategicTests
         Assert.Contains("buy row", Assert.Throws<ArgumentException>(() => StrategicBidding.Solve(net, TwoBusBids, ["flex"])).Message);
         Assert.Contains("twice", Assert.Throws<ArgumentException>(() => StrategicBidding.Solve(net, TwoBusBids, ["local", "local"])).Message);
         Assert.Throws<ArgumentException>(() => StrategicBidding.Solve(net, TwoBusBids, []));
+    }
+}
+
+/// <summary>The lower level of the MPEC is exactly the DC clearing: <see cref="ClearingProgram"/> solved on its own gives DcOpfSolver's objective and LMPs.</summary>
+public class StrategicClearingProgramTests
+{
+    [Theory]
+    [InlineData("case5")]
+    [InlineData("case9")]
+    [InlineData("case30")]
+    [InlineData("case118")]
+    public void The_clearing_program_is_the_dc_clearing(string name)
+    {
+        var net = OpenTE.Grid.Tests.TestData.Load(name);
+        var dc = new OpenTE.Grid.PowerFlow.DcNetwork(net);
+        int busA = net.Buses[^1].Id, busB = net.Buses[net.BusCount / 2].Id;
+        Bid[] others = [new("flex", busA, Side.Buy, 60, 25, 1, 0), new("solar", busB, Side.Sell, 5, 15, 1, 0)];
+        Bid[] leader = [new("L", busB, Side.Sell, 12, 20, 1, 0), new("L", busB, Side.Sell, 25, 20, 2, 0)];
+        var opts = new DcOpfOptions { ValueOfLostLoad = 1000, InteriorPoint = new OpenTE.Numerics.Optimization.InteriorPointOptions { FeasibilityTolerance = 1e-10, GradientTolerance = 1e-10, ComplementarityTolerance = 1e-10 } };
+        var reference = DcOpfSolver.Solve(net, opts with { Bids = [.. others, .. leader] });
+        Assert.Equal(ClearingStatus.Optimal, reference.Status);
+
+        var p = ClearingProgram.Build(net, dc, others, leader, opts);
+        var m = new OpenTE.Numerics.Optimization.OptimizationModel { ObjectiveConstant = p.Constant };
+        var x = p.Vars.Select(v => m.AddVariable(v.Name, v.Lo, v.Hi, v.Cost)).ToArray();
+        for (int j = 0; j < x.Length; j++) if (p.Vars[j].Quad != 0) m.AddQuadraticCost(x[j], x[j], p.Vars[j].Quad);
+        var rows = p.Rows.Select(r => m.AddConstraint(r.Name, r.Lo, r.Hi, r.Terms.Select(t => (x[t.Var], t.Coef)))).ToArray();
+        var s = m.Solve(OpenTE.Numerics.Optimization.SolverKind.Auto, opts.InteriorPoint);
+        Assert.Equal(OpenTE.Numerics.Optimization.SolverStatus.Optimal, s.Status);
+        Assert.Equal(reference.Objective, s.Objective, 1e-6 * Math.Max(1, Math.Abs(reference.Objective)));
+        for (int b = 0; b < net.BusCount; b++)
+            if (p.BalanceRow[b] >= 0)
+                Assert.Equal(reference.Buses[b].Lmp, s.Dual(rows[p.BalanceRow[b]]), 1e-5 * Math.Max(1, Math.Abs(reference.Buses[b].Lmp)));
     }
 }
