@@ -165,6 +165,17 @@ public class StrategicTests
     }
 
     [Fact]
+    public void A_market_that_cannot_be_cleared_is_reported_infeasible()
+    {
+        // 300 MW of load against 100 MW of peaker and 50 MW of leader, no load shedding: no offer helps
+        var net = Net(OneBus.Replace("1 3 100 0", "1 3 300 0", StringComparison.Ordinal));
+        var r = StrategicBidding.Solve(net, [new Bid("big", 1, Side.Sell, 10, 50, 1, 0)], ["big"]);
+        Assert.Equal(ClearingStatus.Infeasible, r.Status);
+        Assert.Contains(r.Messages, m => m.Contains("infeasible", StringComparison.Ordinal));
+        Assert.Equal(ClearingStatus.Infeasible, r.ToOutcome().Status);
+    }
+
+    [Fact]
     public void The_recleared_market_is_the_one_clearing_outcome()
     {
         var r = StrategicBidding.Solve(Net(TwoBus), TwoBusBids, ["local"]);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using OpenTE.Market.Bids;
+using OpenTE.Market.Outcome;
 using OrSolver = Google.OrTools.LinearSolver.Solver;
 using OrVar = Google.OrTools.LinearSolver.Variable;
 using MPSolverParameters = Google.OrTools.LinearSolver.MPSolverParameters;
@@ -31,7 +32,7 @@ internal sealed record LeaderSpec(string Name, IReadOnlyList<Bid> Blocks, Strate
 
 /// <summary>Solution of one MPEC (values after polishing with the binaries fixed).</summary>
 internal sealed record MpecSolution(
-    bool Solved, bool Optimal, string Message,
+    ClearingStatus Status, bool Solved, bool Optimal, string Message,
     double Profit, double Objective, double BestBound, double[] OfferPrice, double[] OfferQuantity, double[] Cleared, double[] Lmp,
     int Binaries, int FixedByData, long Nodes, int BigMRounds, int BigMEnlarged, int CutRounds, int MilpSolves, double Seconds);
 
@@ -267,7 +268,8 @@ internal sealed class Mpec
                 if (rs is not (OrSolver.ResultStatus.OPTIMAL or OrSolver.ResultStatus.FEASIBLE))
                 {
                     milp.Dispose();
-                    return Fail(rs == OrSolver.ResultStatus.INFEASIBLE
+                    return Fail(rs == OrSolver.ResultStatus.INFEASIBLE ? ClearingStatus.Infeasible : rs == OrSolver.ResultStatus.NOT_SOLVED ? ClearingStatus.NotConverged : ClearingStatus.Error,
+                        rs == OrSolver.ResultStatus.INFEASIBLE
                         ? $"the clearing has no feasible dispatch for any offer of the leader (SCIP: infeasible, after enlarging the big-Ms {round} times)"
                         : $"SCIP: {rs.ToString().ToLowerInvariant()}", sw, st);
                 }
@@ -311,8 +313,8 @@ internal sealed class Mpec
         public int BigMRounds, Enlarged, Cuts, Milps;
     }
 
-    private MpecSolution Fail(string message, Stopwatch sw, Counters st) =>
-        new(false, false, message, double.NaN, double.NaN, double.NaN, [], [], [], [], Binaries, FixedByData, st.Nodes, st.BigMRounds, st.Enlarged, st.Cuts, st.Milps, sw.Elapsed.TotalSeconds);
+    private MpecSolution Fail(ClearingStatus status, string message, Stopwatch sw, Counters st) =>
+        new(status, false, false, message, double.NaN, double.NaN, double.NaN, [], [], [], [], Binaries, FixedByData, st.Nodes, st.BigMRounds, st.Enlarged, st.Cuts, st.Milps, sw.Elapsed.TotalSeconds);
 
     private double Slack(Built b, Pair pr)
     {
@@ -389,7 +391,7 @@ internal sealed class Mpec
             cleared[k] = j >= 0 ? Math.Max(0, b.X[j].SolutionValue()) : 0;
         }
         var (profit, objective) = Evaluate(b);
-        return new MpecSolution(true, optimal, message, profit, objective, bound, price, qty, cleared, lmp, Binaries, FixedByData, st.Nodes,
+        return new MpecSolution(optimal ? ClearingStatus.Optimal : ClearingStatus.NotConverged, true, optimal, message, profit, objective, bound, price, qty, cleared, lmp, Binaries, FixedByData, st.Nodes,
             st.BigMRounds, st.Enlarged, st.Cuts, st.Milps, sw.Elapsed.TotalSeconds);
     }
 

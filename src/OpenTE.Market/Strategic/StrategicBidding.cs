@@ -56,8 +56,9 @@ public static class StrategicBidding
         {
             var others = new List<Bid>(nonLeader);
             for (int j = 0; j < leaders.Count; j++)
-                if (j != i) others.AddRange(Offers(blocks[j], price[j], qty[j], 0));
+                if (j != i) others.AddRange(Offers(blocks[j], price[j], qty[j]));
             var program = ClearingProgram.Build(net, dc, others, blocks[i], dcOptions);
+            foreach (var m in program.Messages) if (!messages.Contains(m)) messages.Add(m);
             var s = new Mpec(program, new LeaderSpec(leaders[i], blocks[i], o.Mode, cap), o, dispatch).Solve();
             stats.Add(s);
             return s;
@@ -83,7 +84,7 @@ public static class StrategicBidding
                 bool improved = false;
                 for (int i = 0; i < leaders.Count; i++)
                 {
-                    var now = Reclear(net, dcOptions, nonLeader, blocks, price, qty, 0);
+                    var now = Reclear(net, dcOptions, nonLeader, blocks, price, qty);
                     double current = now.Profits[i];
                     if (now.Market.Status == ClearingStatus.Optimal) dispatch = [.. now.Market.Generators.Select(g => g.Pg)];
                     var s = last[i] = BestResponse(i);
@@ -93,7 +94,7 @@ public static class StrategicBidding
                     if (better && differs) { price[i] = s.OfferPrice; qty[i] = s.OfferQuantity; improved = true; }
                 }
                 if (last.Any(s => s is null || !s.Solved)) break;
-                history.Add(Reclear(net, dcOptions, nonLeader, blocks, price, qty, 0).Profits);
+                history.Add(Reclear(net, dcOptions, nonLeader, blocks, price, qty).Profits);
                 if (!improved) { converged = true; break; }
                 string sig = Signature(price, qty);
                 if (seen.TryGetValue(sig, out int first)) { cycle = [.. Enumerable.Range(first, it - first + 1)]; break; }
@@ -116,7 +117,7 @@ public static class StrategicBidding
             string why = failed?.Message ?? "not solved";
             messages.Add(why);
             var empty = competitive with { Status = ClearingStatus.Infeasible };
-            return new StrategicResult(net.Name, why.Contains("infeasible", StringComparison.Ordinal) ? ClearingStatus.Infeasible : ClearingStatus.Error,
+            return new StrategicResult(net.Name, failed?.Status ?? ClearingStatus.Error,
                 o.Mode, cap, [], [], double.NaN, competitive.Welfare, new ReclearingCheck(double.NaN, double.NaN, double.NaN, false, 0),
                 equilibrium, Statistics(stats), sw.Elapsed.TotalSeconds, messages)
             { ReclearedMarket = empty, CompetitiveMarket = competitive };
@@ -139,7 +140,7 @@ public static class StrategicBidding
             // first the offers as chosen; then ties broken in the leader's favour (see Implement)
             var (ip, iq) = lmpShade == 0 && markupShade == 0 ? (price, qty) : Implement(net, blocks, price, qty, last!, markupShade, lmpShade, qtyShade);
             double shade = MaxShift(ip, price);
-            var r = Reclear(net, dcOptions, nonLeader, blocks, ip, iq, 0);
+            var r = Reclear(net, dcOptions, nonLeader, blocks, ip, iq);
             if (r.Market.Status != ClearingStatus.Optimal) { rc ??= r; continue; }
             double pd = 0;
             for (int i = 0; i < leaders.Count; i++) pd += Math.Abs(r.Profits[i] - last[i]!.Profit);
@@ -245,15 +246,10 @@ public static class StrategicBidding
         }
     }
 
-    private static IEnumerable<Bid> Offers(IReadOnlyList<Bid> blocks, double[] price, double[] qty, double shade)
+    /// <summary>A leader's blocks as ordinary offers at the given prices and quantities.</summary>
+    private static IEnumerable<Bid> Offers(IReadOnlyList<Bid> blocks, double[] price, double[] qty)
     {
-        for (int k = 0; k < blocks.Count; k++)
-        {
-            var b = blocks[k];
-            double p = price[k] - shade * Math.Max(0, price[k] - b.Price);
-            double q = qty[k] < b.Quantity ? qty[k] * (1 - shade) : qty[k];
-            yield return b with { Price = p, Quantity = Math.Max(0, q) };
-        }
+        for (int k = 0; k < blocks.Count; k++) yield return blocks[k] with { Price = price[k], Quantity = Math.Max(0, qty[k]) };
     }
 
     /// <summary>
@@ -291,10 +287,10 @@ public static class StrategicBidding
 
     /// <summary>Clears the market with the leaders' offers by <see cref="DcOpfSolver"/>; profits at true cost, welfare at true cost.</summary>
     private static Recleared Reclear(Network net, DcOpfOptions dcOptions, List<Bid> nonLeader, List<IReadOnlyList<Bid>> blocks,
-        double[][] price, double[][] qty, double shade)
+        double[][] price, double[][] qty)
     {
         var all = new List<Bid>(nonLeader);
-        for (int i = 0; i < blocks.Count; i++) all.AddRange(Offers(blocks[i], price[i], qty[i], shade));
+        for (int i = 0; i < blocks.Count; i++) all.AddRange(Offers(blocks[i], price[i], qty[i]));
         var r = DcOpfSolver.Solve(net, dcOptions with { Bids = all });
         var profits = new double[blocks.Count];
         double welfare = r.Welfare;
