@@ -40,6 +40,10 @@ public class StrategicCliTests
             }
             var buses = root.GetProperty("buses").EnumerateArray().ToList();
             Assert.Equal(30, buses.Count);
+            // bus 30 is a load pocket: genco prices up to the datacenter's 9 $/MWh (competitive 3.90, docs/strategic.md)
+            var bus30 = buses.Single(b => b.GetProperty("id").GetInt32() == 30);
+            Assert.Equal(9.0, bus30.GetProperty("lmp").GetDouble(), 4);
+            Assert.Equal(3.90, bus30.GetProperty("lmpCompetitive").GetDouble(), 2);
             Assert.All(buses, b => { Assert.True(b.TryGetProperty("id", out _)); Assert.True(b.TryGetProperty("lmp", out _)); Assert.True(b.TryGetProperty("lmpCompetitive", out _)); });
             Assert.True(root.GetProperty("welfare").GetDouble() <= root.GetProperty("welfareCompetitive").GetDouble() + 1e-6);
             var rc = root.GetProperty("recleared");
