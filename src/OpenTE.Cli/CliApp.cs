@@ -87,6 +87,10 @@ public static class CliApp
                     .WithDescription("Clear bids and offers: network-constrained (dcopf) or copper-plate double auction (uniform, pay-as-bid).")
                     .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv")
                     .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv", "--mechanism", "uniform", "--json");
+                config.AddCommand<StrategicCommand>("strategic")
+                    .WithDescription("Strategic bidding: the leader's profit-maximising offers against the DC clearing (an MPEC solved exactly as a MILP), checked by re-clearing, beside the competitive case; several leaders by diagonalisation.")
+                    .WithExample("strategic", "case30", "--bids", "examples/case30-strategic-bids.csv", "--leader", "genco")
+                    .WithExample("strategic", "case30", "--bids", "examples/case30-strategic-bids.csv", "--leader", "genco", "--leader", "ipp", "--mode", "both", "--json");
                 config.AddCommand<SettleCommand>("settle")
                     .WithDescription("Settle signed trade commitments against signed meter readings by the escrow rules; post to a hash-chained ledger.")
                     .WithExample("settle", "examples/settle/trades.csv", "examples/settle/meter-readings.csv", "--ledger", "ledger.db")
