@@ -95,7 +95,7 @@ public static class ChainSettleBench
             int s = i % People, k = i / People, b = (s + 1 + k % (People - 1)) % People;
             long iv = t0 + rules.IntervalSeconds * k;
             return (iv, new TradeCommitment(rules.Market, iv, keys[b].Address, keys[s].Address, 1000 + i, 50_000, (ulong)i + 1, iv).Sign(keys[b], keys[s]),
-                new MeterReading(rules.Market, meters[s].Address, iv, 900 + i).Sign(meters[s]));
+                new OracleReading(rules.Market, meters[s].Address, iv, 900 + i).Sign(meters[s]));
         }).ToList();
 
     private static long Start(ISettlementBackend be) =>
@@ -115,7 +115,7 @@ public static class ChainSettleBench
             int s = i % People, b = (s + 1 + i / People % (People - 1)) % People;
             long iv = t0 + 2 * rules.IntervalSeconds * i;
             return (Iv: iv, C: new TradeCommitment(rules.Market, iv, keys[b].Address, keys[s].Address, 1000 + i, 50_000, (ulong)i + 1, iv).Sign(keys[b], keys[s]),
-                R: new MeterReading(rules.Market, meters[s].Address, iv, 900 + i).Sign(meters[s]));
+                R: new OracleReading(rules.Market, meters[s].Address, iv, 900 + i).Sign(meters[s]));
         }).ToList();
         var lat = new List<double>(3 * n);
         var call = new Stopwatch();

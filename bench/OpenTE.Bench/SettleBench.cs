@@ -129,7 +129,7 @@ public static class SettleBench
         }
         foreach (var ((s, iv), q) in committed)
         {
-            var r = engine.PostReading(new SignedReading(new MeterReading("bench", meters[s], iv, q * rng.Next(80, 121) / 100), ""), rules.IntervalEnd(iv), skipSignatureCheck: true);
+            var r = engine.PostReading(new SignedReading(new OracleReading("bench", meters[s], iv, q * rng.Next(80, 121) / 100), ""), rules.IntervalEnd(iv), skipSignatureCheck: true);
             if (!r.Accepted) throw new InvalidOperationException(r.Message);
         }
         Add(engine.Advance(rules.Deadline(T0 + 900L * intervals)));

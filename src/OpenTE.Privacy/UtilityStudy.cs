@@ -1,3 +1,4 @@
+using OpenTE.Grid.Metering;
 using OpenTE.Privacy.Metering;
 using OpenTE.Privacy.Sampling;
 

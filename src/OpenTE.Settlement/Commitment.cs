@@ -35,9 +35,24 @@ public sealed record TradeCommitment(
 
 public sealed record SignedCommitment(TradeCommitment Commitment, string BuyerSignature, string SellerSignature);
 
-/// <summary>A meter's (oracle's) signed reading: energy exported by the meter in one interval, in Wh.</summary>
-public sealed record MeterReading(string Market, string Meter, long IntervalStart, long EnergyWh)
+/// <summary>
+/// What a meter (the oracle) signs for the settlement: the energy its <see cref="OpenTE.Grid.Metering.MeterReading"/>
+/// exported in one interval, in Wh, for one market, from the meter's address. The type string (and so the signed digest)
+/// keeps its name "MeterReading": the contract checks the same bytes.
+/// </summary>
+public sealed record OracleReading(string Market, string Meter, long IntervalStart, long EnergyWh)
 {
+    /// <summary>
+    /// The oracle statement of a meter reading: its export in Wh (kWh × 1000, half away from zero) at the interval's start
+    /// (unix seconds). Refuses a reading with a negative or non-finite export or one that does not fit 64 bits.
+    /// </summary>
+    public static OracleReading From(OpenTE.Grid.Metering.MeterReading r, string market, string meterAddress)
+    {
+        if (!double.IsFinite(r.ExportKwh) || r.ExportKwh < 0 || r.ExportKwh > 9e12)
+            throw new ArgumentOutOfRangeException(nameof(r), $"meter {r.Meter} at {r.Start:O}: export {r.ExportKwh} kWh is not a finite energy ≥ 0");
+        return new OracleReading(market, meterAddress, r.Start.ToUnixTimeSeconds(), checked((long)Math.Round(r.ExportKwh * 1000, MidpointRounding.AwayFromZero)));
+    }
+
     public const string TypeString = "OpenTE.MeterReading(bytes32 market,address meter,uint64 interval,uint64 energyWh)";
     private static readonly byte[] TypeHash = Addr.Keccak(TypeString);
 
@@ -51,4 +66,4 @@ public sealed record MeterReading(string Market, string Meter, long IntervalStar
     public SignedReading Sign(KeyPair meter) => new(this, meter.SignDigest(Digest()));
 }
 
-public sealed record SignedReading(MeterReading Reading, string Signature);
+public sealed record SignedReading(OracleReading Reading, string Signature);

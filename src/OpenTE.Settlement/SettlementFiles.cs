@@ -132,7 +132,7 @@ public static class SettlementCsv
         var rows = Rows(path, ReadingsHeader);
         var list = new List<(int, SignedReading)>(rows.Count);
         foreach (var (line, f) in rows)
-            list.Add((line, new SignedReading(new MeterReading(f[0], A(path, line, f[1], "meter"), T(path, line, f[2], "interval"), L(path, line, f[3], "energy_wh", MarketFile.MaxWh)), f[4])));
+            list.Add((line, new SignedReading(new OracleReading(f[0], A(path, line, f[1], "meter"), T(path, line, f[2], "interval"), L(path, line, f[3], "energy_wh", MarketFile.MaxWh)), f[4])));
         return list;
     }
 

@@ -314,7 +314,7 @@ public static class SampleData
             int mode = rng.Next(10);
             if (mode == 0) continue; // missing: refunded at the deadline
             long e = mode switch { 1 or 2 => q * rng.Next(0, 100) / 100, 3 or 4 => q + rng.Next(0, 2000), _ => q };
-            readings.Add(new MeterReading(market, meters[s].Address, iv, e).Sign(meters[s]));
+            readings.Add(new OracleReading(market, meters[s].Address, iv, e).Sign(meters[s]));
         }
         return new Set(mf, keys, meters, list, readings);
     }

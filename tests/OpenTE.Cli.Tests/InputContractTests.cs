@@ -141,7 +141,7 @@ public class InputContractTests : IDisposable
         SampleData.Write(set, _dir);
         string trades = Path.Combine(_dir, "trades.csv"), readings = Path.Combine(_dir, "meter-readings.csv"), market = Path.Combine(_dir, "market.json");
         var meterKey = set.Meters[0];
-        var big = new MeterReading("b23", meterKey.Address, set.Trades[0].Commitment.IntervalStart, long.MaxValue).Sign(meterKey);
+        var big = new OracleReading("b23", meterKey.Address, set.Trades[0].Commitment.IntervalStart, long.MaxValue).Sign(meterKey);
         var rl = Write("big.csv", SettlementCsv.ReadingsHeader + "\n" + SettlementCsv.Format(big) + "\n");
         Refused(["settle", trades, rl, "--market", market, "--ledger", Path.Combine(_dir, "l.db")], "big.csv:2", "energy_wh", "1000000000");
         var m = File.ReadAllText(market);

@@ -1,3 +1,4 @@
+using OpenTE.Grid.Metering;
 using OpenTE.Grid.Tests;
 using OpenTE.Privacy.Metering;
 using OpenTE.Grid.Input;

@@ -128,7 +128,7 @@ public sealed class AuditTrailTests(Anvil chain) : IClassFixture<Anvil>, IDispos
         var op = new Nethereum.Web3.Accounts.Account(Anvil.OperatorKey).Address; // withdraw pays msg.sender: the operator
         var (b, s, m) = (KeyPair.Generate(), KeyPair.Generate(), KeyPair.Generate());
         var trade = new TradeCommitment("wd", t0, b.Address, s.Address, 2000, 30_000, 1, t0).Sign(b, s);
-        var reading = new MeterReading("wd", m.Address, t0, 1500).Sign(m);
+        var reading = new OracleReading("wd", m.Address, t0, 1500).Sign(m);
         foreach (var be in new ISettlementBackend[] { emb, eth })
         {
             be.RegisterMeter(m.Address, s.Address);

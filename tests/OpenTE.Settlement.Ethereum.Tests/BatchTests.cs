@@ -31,11 +31,11 @@ public sealed class BatchTests(Anvil chain) : IClassFixture<Anvil>
         ];
         SignedReading[] readings =
         [
-            new MeterReading(rules.Market, m[1].Address, t0, 3000).Sign(m[1]),
-            new MeterReading(rules.Market, m[1].Address, t0, 3000).Sign(m[1]),        // duplicate within the batch
-            new MeterReading(rules.Market, m[1].Address, t0, 3100).Sign(m[1]),        // conflicting within the batch
-            new MeterReading(rules.Market, stranger.Address, t0, 1).Sign(stranger),    // not an oracle
-            new MeterReading(rules.Market, m[0].Address, t0 + 900, 2500).Sign(m[0]),
+            new OracleReading(rules.Market, m[1].Address, t0, 3000).Sign(m[1]),
+            new OracleReading(rules.Market, m[1].Address, t0, 3000).Sign(m[1]),        // duplicate within the batch
+            new OracleReading(rules.Market, m[1].Address, t0, 3100).Sign(m[1]),        // conflicting within the batch
+            new OracleReading(rules.Market, stranger.Address, t0, 1).Sign(stranger),    // not an oracle
+            new OracleReading(rules.Market, m[0].Address, t0 + 900, 2500).Sign(m[0]),
         ];
 
         using var emb = new EmbeddedBackend(rules);

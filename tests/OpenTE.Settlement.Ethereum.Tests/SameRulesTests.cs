@@ -49,18 +49,18 @@ public sealed class SameRulesTests(Anvil chain) : IClassFixture<Anvil>
         L("overflow", b.Open(T(0, 1, t0, long.MaxValue / 2, 4, 8), now++));
         L("stranger seller", b.Open(t1 with { SellerSignature = Who.Stranger.SignDigest(t1.Commitment.Digest()) }, now++));
         L("gate", b.Open(T(0, 1, t0, 5, 5, 9), t0 + 1));
-        L("rB", b.PostReading(new MeterReading(Rules.Market, m[1].Address, t0, 3000).Sign(m[1]), t0 + 900));
-        L("rB dup", b.PostReading(new MeterReading(Rules.Market, m[1].Address, t0, 3000).Sign(m[1]), t0 + 901));
-        L("rB conflict", b.PostReading(new MeterReading(Rules.Market, m[1].Address, t0, 3100).Sign(m[1]), t0 + 902));
-        L("not oracle", b.PostReading(new MeterReading(Rules.Market, Who.Stranger.Address, t0, 1).Sign(Who.Stranger), t0 + 903));
-        L("forged", b.PostReading(new MeterReading(Rules.Market, m[0].Address, t0 + 900, 1).Sign(Who.Stranger) with
-            { Reading = new MeterReading(Rules.Market, m[0].Address, t0 + 900, 1) }, t0 + 904));
-        L("rA", b.PostReading(new MeterReading(Rules.Market, m[0].Address, t0 + 900, 3500).Sign(m[0]), t0 + 1800));
-        L("too early", b.PostReading(new MeterReading(Rules.Market, m[2].Address, t0 + 1800, 10).Sign(m[2]), t0 + 1805));
+        L("rB", b.PostReading(new OracleReading(Rules.Market, m[1].Address, t0, 3000).Sign(m[1]), t0 + 900));
+        L("rB dup", b.PostReading(new OracleReading(Rules.Market, m[1].Address, t0, 3000).Sign(m[1]), t0 + 901));
+        L("rB conflict", b.PostReading(new OracleReading(Rules.Market, m[1].Address, t0, 3100).Sign(m[1]), t0 + 902));
+        L("not oracle", b.PostReading(new OracleReading(Rules.Market, Who.Stranger.Address, t0, 1).Sign(Who.Stranger), t0 + 903));
+        L("forged", b.PostReading(new OracleReading(Rules.Market, m[0].Address, t0 + 900, 1).Sign(Who.Stranger) with
+            { Reading = new OracleReading(Rules.Market, m[0].Address, t0 + 900, 1) }, t0 + 904));
+        L("rA", b.PostReading(new OracleReading(Rules.Market, m[0].Address, t0 + 900, 3500).Sign(m[0]), t0 + 1800));
+        L("too early", b.PostReading(new OracleReading(Rules.Market, m[2].Address, t0 + 1800, 10).Sign(m[2]), t0 + 1805));
         log.Add($"advance 1: {b.Advance(t0 + 2000)}");
         log.Add($"advance 2: {b.Advance(t0 + 2000 + 3000)}");
         log.Add($"advance 3: {b.Advance(Rules.Deadline(t0 + 1800))}");
-        L("late", b.PostReading(new MeterReading(Rules.Market, m[2].Address, t0 + 1800, 10).Sign(m[2]), Rules.Deadline(t0 + 1800) + 1));
+        L("late", b.PostReading(new OracleReading(Rules.Market, m[2].Address, t0 + 1800, 10).Sign(m[2]), Rules.Deadline(t0 + 1800) + 1));
         log.Add($"advance again: {b.Advance(Rules.Deadline(t0 + 1800) + 1000)}");
         return (log, p.Take(3).Select(x => b.Balance(x.Address)).ToList(), b.SystemBalances());
     }
@@ -123,7 +123,7 @@ public sealed class SameRulesTests(Anvil chain) : IClassFixture<Anvil>
                 {
                     int mode = rng.Next(3);
                     if (mode == 0) continue;
-                    be.PostReading(new MeterReading(rules.Market, Who.M[s].Address, start, rng.Next(0, 9000)).Sign(Who.M[s]), rules.IntervalEnd(start) + 10);
+                    be.PostReading(new OracleReading(rules.Market, Who.M[s].Address, start, rng.Next(0, 9000)).Sign(Who.M[s]), rules.IntervalEnd(start) + 10);
                 }
                 be.Advance(rules.Deadline(t0 + 1800));
             }

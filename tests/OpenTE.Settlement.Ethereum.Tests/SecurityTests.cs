@@ -49,7 +49,7 @@ public sealed class SecurityTests(Anvil chain) : IClassFixture<Anvil>
         // nothing is due before the interval ends or before the deadline
         Assert.Equal("NotDue", esc.Transact(t0 + 10, "settleGroup", null, (ulong)t0, s.Address, new List<byte[]> { id }));
         Assert.Equal("NotDue", esc.Transact(t0 + 11, "refund", null, id));
-        Assert.Equal(Refusal.None, esc.PostReading(new MeterReading("sec2", m.Address, t0, 1000).Sign(m), t0 + 900));
+        Assert.Equal(Refusal.None, esc.PostReading(new OracleReading("sec2", m.Address, t0, 1000).Sign(m), t0 + 900));
         Assert.Equal("BadGroup", esc.Transact(t0 + 901, "settleGroup", null, (ulong)t0, s.Address, new List<byte[]>()));
         Assert.Null(esc.Transact(t0 + 902, "settleGroup", null, (ulong)t0, s.Address, new List<byte[]> { id }));
         Assert.Equal("BadGroup", esc.Transact(t0 + 903, "settleGroup", null, (ulong)t0, s.Address, new List<byte[]> { id }));

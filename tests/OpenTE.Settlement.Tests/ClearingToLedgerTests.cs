@@ -1,3 +1,4 @@
+using OpenTE.Grid.Metering;
 using OpenTE.Grid.Tests;
 using OpenTE.Market.Auction;
 using OpenTE.Market.Bids;
@@ -100,7 +101,11 @@ public class ClearingToLedgerTests : IDisposable
         // perfect delivery: each seller's meter reads what it committed to sell in the interval
         foreach (var g in trades.GroupBy(t => (Addr.Normalize(t.Commitment.Seller), t.Commitment.IntervalStart)))
         {
-            var reading = new MeterReading(rules.Market, meters[g.Key.Item1].Address, g.Key.IntervalStart, g.Sum(t => t.Commitment.QuantityWh));
+            // the one meter-reading type of metering and privacy, signed as the oracle's statement for the settlement
+            var metered = new MeterReading(g.Key.Item1, MeterKind.Generator, "F1", null, DateTimeOffset.FromUnixTimeSeconds(g.Key.IntervalStart),
+                0, g.Sum(t => t.Commitment.QuantityWh) / 1000.0, 0);
+            var reading = OracleReading.From(metered, rules.Market, meters[g.Key.Item1].Address);
+            Assert.Equal(g.Sum(t => t.Commitment.QuantityWh), reading.EnergyWh);
             Assert.True(e.PostReading(reading.Sign(meters[g.Key.Item1]), rules.IntervalEnd(g.Key.IntervalStart)).Accepted);
         }
         postings.AddRange(e.Advance(rules.Deadline(T0 + 900L * outcome.Intervals)));

@@ -12,7 +12,7 @@ public class EscrowTests
         new TradeCommitment("m1", Keys.T0, (buyer ?? B).Address, S.Address, q, price, nonce, Keys.T0).Sign(buyer ?? B, S);
 
     private static SignedReading Reading(long wh, KeyPair? meter = null, long interval = Keys.T0) =>
-        new MeterReading("m1", (meter ?? M).Address, interval, wh).Sign(meter ?? M);
+        new OracleReading("m1", (meter ?? M).Address, interval, wh).Sign(meter ?? M);
 
     [Fact]
     public void Shortfall_known_answer()
@@ -97,7 +97,7 @@ public class EscrowTests
         var tampered = Reading(100) with { Reading = Reading(100).Reading with { EnergyWh = 5000 } };
         Assert.Equal(Refusal.BadSignature, e.PostReading(tampered, End).Refusal);
         Assert.Equal(Refusal.TooEarly, e.PostReading(Reading(100), End - 1).Refusal);
-        Assert.Equal(Refusal.WrongMarket, e.PostReading(new MeterReading("m2", M.Address, Keys.T0, 1).Sign(M), End).Refusal);
+        Assert.Equal(Refusal.WrongMarket, e.PostReading(new OracleReading("m2", M.Address, Keys.T0, 1).Sign(M), End).Refusal);
         Assert.True(e.PostReading(Reading(100), End).Accepted);
         Assert.Equal(Refusal.DuplicateReading, e.PostReading(Reading(100), End + 5).Refusal);
         Assert.Empty(e.Conflicts);

@@ -49,14 +49,14 @@ public class PropertyTests
             int mode = rng.Next(4);
             if (mode == 0) continue;
             long wh = mode == 1 ? rng.NextInt64(0, q + 1) : mode == 2 ? q : q + rng.NextInt64(0, 5000);
-            var reading = new MeterReading("m1", Keys.Meters[s].Address, start, wh).Sign(Keys.Meters[s]);
+            var reading = new OracleReading("m1", Keys.Meters[s].Address, start, wh).Sign(Keys.Meters[s]);
             long at = rules.IntervalEnd(start) + rng.Next(0, (int)rules.GraceSeconds + 900);
             var r = e.PostReading(reading, at);
             if (at >= rules.Deadline(start)) { Assert.Equal(Refusal.Late, r.Refusal); continue; }
             Assert.True(r.Accepted, r.Message);
             Assert.Equal(Refusal.DuplicateReading, e.PostReading(reading, at).Refusal);
             if (rng.Next(2) == 0)
-                Assert.Equal(Refusal.ConflictingReading, e.PostReading(new MeterReading("m1", Keys.Meters[s].Address, start, wh + 1).Sign(Keys.Meters[s]), at).Refusal);
+                Assert.Equal(Refusal.ConflictingReading, e.PostReading(new OracleReading("m1", Keys.Meters[s].Address, start, wh + 1).Sign(Keys.Meters[s]), at).Refusal);
             meteredSettled += wh;
         }
         // move the clock in steps; after the last deadline nothing may remain open

@@ -1,3 +1,4 @@
+using OpenTE.Grid.Metering;
 using System.ComponentModel;
 using System.Globalization;
 using OpenTE.Privacy;

@@ -2,18 +2,10 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using OpenTE.Grid;
+using OpenTE.Grid.Metering;
 using OpenTE.Grid.Input;
 
 namespace OpenTE.Privacy.Metering;
-
-public enum MeterKind { Household, FeederHead, Generator }
-
-/// <summary>
-/// One interval reading. <c>ImportKwh</c> is energy taken from the feeder (withdrawal), <c>ExportKwh</c>
-/// energy fed into it (injection) — for a feeder-head meter the substation's supply is its export.
-/// </summary>
-public sealed record MeterReading(string Meter, MeterKind Kind, string Feeder, int? Bus, DateTimeOffset Start,
-    double ImportKwh, double ExportKwh, int Line);
 
 /// <summary>A rejected record: where, why, and the record as it was (nothing is dropped or "fixed" silently).</summary>
 public sealed record RejectedRecord(int Line, string Reason, string Raw);

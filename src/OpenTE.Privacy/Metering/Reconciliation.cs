@@ -1,3 +1,4 @@
+using OpenTE.Grid.Metering;
 using OpenTE.Grid.Model;
 using OpenTE.Grid.PowerFlow;
 using OpenTE.Grid.Input;

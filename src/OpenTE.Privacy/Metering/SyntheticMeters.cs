@@ -1,3 +1,4 @@
+using OpenTE.Grid.Metering;
 using OpenTE.Grid.Model;
 
 namespace OpenTE.Privacy.Metering;
