@@ -101,8 +101,8 @@ public static class MatpowerCase
             var gw = $"generator {r + 1}";
             Range(row[1], -MaxPower, MaxPower, file, line, gw, "Pg", 1, "MW");
             Range(row[2], -MaxPower, MaxPower, file, line, gw, "Qg", 2, "MVAr");
-            foreach (int k in (int[])[3, 4, 8, 9]) // limits may be ±Inf (unlimited), else of a real size
-                if (double.IsFinite(row[k])) Range(row[k], -MaxPower, MaxPower, file, line, gw, GenNames[k], k, "MW, MVAr; ±Inf for no limit");
+            foreach (int k in (int[])[3, 4, 8, 9]) // limits may be ±Inf (unlimited), else of a real size (NaN is refused)
+                if (!double.IsInfinity(row[k])) Range(row[k], -MaxPower, MaxPower, file, line, gw, GenNames[k], k, "MW, MVAr; ±Inf for no limit");
             Range(row[5], 0, MaxVoltage, file, line, gw, "Vg", 5, "p.u.");
             Range(row[6], 0, MaxPower, file, line, gw, "mBase", 6, "MVA");
             for (int k = 10; k < GenCols; k++) Range(row[k], -MaxPower, MaxPower, file, line, gw, $"column {k + 1}", k, "MW, MVAr, MW/min");
@@ -140,6 +140,11 @@ public static class MatpowerCase
             Range(row[2], -MaxImpedance, MaxImpedance, file, line, rw, "r", 2, "p.u.");
             Range(row[3], -MaxImpedance, MaxImpedance, file, line, rw, "x", 3, "p.u.");
             Range(row[4], -MaxImpedance, MaxImpedance, file, line, rw, "b", 4, "p.u.");
+            if (status > 0 && row[3] != 0 && Math.Abs(row[3]) < MinImpedance)
+                throw new CaseFormatException(file, line, $"{rw} has a reactance x = {row[3]:G3} p.u., nonzero but below {MinImpedance:G1} in magnitude",
+                    $"give it a reactance of at least {MinImpedance:G1} p.u. (e.g. 1e-4), or merge the two buses");
+            if (row[8] != 0 && Math.Abs(row[8]) < 1e-3)
+                throw new CaseFormatException(file, line, $"{rw}: tap ratio (column 9) is {row[8]:G3}, outside [0.001, 100]", "write 0 for a line, else the off-nominal ratio within that range");
             if (status > 0 && (row[2] != 0 || row[3] != 0) && Math.Abs(row[2]) + Math.Abs(row[3]) < MinImpedance)
                 throw new CaseFormatException(file, line, $"{rw} has an impedance |r| + |x| = {Math.Abs(row[2]) + Math.Abs(row[3]):G3} p.u. below {MinImpedance:G1}",
                     $"give it a reactance of at least {MinImpedance:G1} p.u. (e.g. 1e-4), or merge the two buses");
