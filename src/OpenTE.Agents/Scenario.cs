@@ -68,6 +68,7 @@ public static class ScenarioFile
         string caseName = Str(root, "case", "$");
         Network net;
         try { net = loadCase(caseName); }
+        catch (InputException e) when (e.File == caseName && e.Line == 0) { throw Err("$.case", $"'{caseName}': {e.Message[(caseName.Length + 2)..]}", e.Hint); }
         catch (InputException) { throw; }
         catch (Exception e) { throw Err("$.case", $"'{caseName}' could not be loaded ({e.Message})", "name a case file or a case in ../shared/cases"); }
         if (!DateTimeOffset.TryParseExact(Str(root, "start", "$"), ["yyyy-MM-ddTHH:mm:sszzz", "yyyy-MM-ddTHH:mmzzz"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var start))

@@ -70,15 +70,13 @@ public static class Addr
             if (h.Length != 130 || !h.All(Uri.IsHexDigit)) return null;
             // only low-s signatures (EIP-2), as the contract's check: no malleated twin of a valid signature
             if (string.CompareOrdinal(h.Substring(64, 64).ToLowerInvariant(), HalfOrder) > 0) return null;
-            // v must be a recovery id (27/28, or 0/1); r and s nonzero — ecrecover gives address(0) otherwise
-            if (Convert.ToByte(h[128..], 16) is not (27 or 28 or 0 or 1)) return null;
-            if (h[..64].All(c => c == '0') || h.Substring(64, 64).All(c => c == '0')) return null;
+            // v is 27 or 28 (as ecrecover accepts); r and s are not zero
+            if (h[128..].ToLowerInvariant() is not ("1b" or "1c") || h[..64].All(c => c == '0') || h[64..128].All(c => c == '0')) return null;
             return Normalize(new EthereumMessageSigner().EcRecover(digest32, signatureHex));
         }
-        // Nethereum throws NullReferenceException for an r that is no point's x coordinate (found by the fuzz suite)
-        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or ArithmeticException or IndexOutOfRangeException or NullReferenceException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return null;
+            return null; // the signer library throws plain Exception ("Header byte out of range") or NullReferenceException on some malformed signatures
         }
     }
 

@@ -108,7 +108,9 @@ public static class SettlementRun
         var book = new Dictionary<string, Posting>(StringComparer.Ordinal);
         var held = new Dictionary<string, (string Status, string Reason)>(StringComparer.Ordinal);
         Dictionary<(string Account, Commodity Commodity), long> ledgerBalances;
-        var ids = trades.Where(x => !refused.ContainsKey(x.Line)).Select(x => x.Trade.Commitment.Id).ToList();
+        // every trade of the files, also the ones refused now (a rerun against a contract refuses them as Replay): the
+        // ledger may know them from an earlier run
+        var ids = trades.Select(x => refused.TryGetValue(x.Line, out var rf) ? rf.Id : x.Trade.Commitment.Id).Where(id => id.Length > 0).Distinct().ToList();
         if (ledgerPath is not null)
         {
             using var ledger = SqliteLedger.Open(ledgerPath, signer: ledgerSigner);
@@ -170,10 +172,17 @@ public static class SettlementRun
             }
         }
 
+        var openedNow = trades.Where(x => !refused.ContainsKey(x.Line)).Select(x => x.Trade.Commitment.Id).ToHashSet(StringComparer.Ordinal);
         var outcomes = new List<TradeOutcome>();
         foreach (var (line, sc) in trades)
         {
-            if (refused.TryGetValue(line, out var rf)) { outcomes.Add(new(line, rf.Id, "refused", rf.Reason, rf.Q, 0, 0, 0, 0)); continue; }
+            // a commitment refused now (e.g. Replay against a reused contract) that the ledger holds from an earlier run is
+            // reported as the ledger holds it; a second line of a trade opened in this run stays refused
+            if (refused.TryGetValue(line, out var rf) && !(ledgerPath is not null && rf.Id.Length > 0 && !openedNow.Contains(rf.Id) && book.ContainsKey("open:" + rf.Id)))
+            {
+                outcomes.Add(new(line, rf.Id, "refused", rf.Reason, rf.Q, 0, 0, 0, 0));
+                continue;
+            }
             outcomes.Add(FromBook(line, sc.Commitment, book));
         }
         long G(string a, Commodity c) => ledgerBalances.GetValueOrDefault((a, c));
@@ -182,7 +191,8 @@ public static class SettlementRun
         long money = 0, energy = 0;
         foreach (var ((_, c), v) in ledgerBalances)
             if (c == Commodity.Money) money = checked(money + v); else energy = checked(energy + v);
-        return new SettleReport(market.Market, trades.Count, trades.Count - refused.Count, refused.Count,
+        int refusedCount = outcomes.Count(o => o.Status == "refused");
+        return new SettleReport(market.Market, trades.Count, trades.Count - refusedCount, refusedCount,
             outcomes.Count(o => o.Status == "settled"), outcomes.Count(o => o.Status == "refunded"), outcomes.Count(o => o.Status == "open"),
             readings.Count, readingOutcomes.Count(r => r.Status == "accepted"), readingOutcomes.Count(r => r.Status == "duplicate"),
             readingOutcomes.Count(r => r.Status == "conflict"), readingOutcomes.Count(r => r.Status is "refused" or "not-yet" or "late"),
@@ -267,7 +277,7 @@ public static class SettlementRun
     public static IReadOnlyList<ParticipantBalance> LedgerBalances(string ledgerPath, string? participant = null)
     {
         var b = SqliteLedger.Balances(ledgerPath);
-        var ps = b.Keys.Select(k => k.Account).Select(a => a[..a.IndexOf(':')]).Distinct().Order(StringComparer.Ordinal)
+        var ps = b.Keys.Select(k => k.Account).Select(a => a.Contains(':') ? a[..a.IndexOf(':')] : a).Distinct().Order(StringComparer.Ordinal)
             .Where(p => participant is null || string.Equals(p, participant, StringComparison.OrdinalIgnoreCase)).ToList();
         long G(string a, Commodity c) => b.GetValueOrDefault((a, c));
         return ps.Select(p => p == "system"

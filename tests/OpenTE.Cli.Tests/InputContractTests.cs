@@ -106,7 +106,7 @@ public class InputContractTests : IDisposable
     [InlineData(1, 8, "1e308", "tap ratio")]   // branch row 1: ratio
     [InlineData(1, 9, "1e308", "shift angle")]
     [InlineData(1, 11, "Inf", "angmin")]
-    [InlineData(1, 3, "1e-308", "impedance")]
+    [InlineData(1, 3, "1e-308", "reactance")]
     public void Absurd_case_numbers_are_refused_with_the_field_and_the_range(int table, int column, string value, string field)
     {
         var lines = File.ReadAllLines(Path.Combine(Cases, "case9.m"));

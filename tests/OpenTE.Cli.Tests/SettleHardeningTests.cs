@@ -84,4 +84,49 @@ public class SettleHardeningTests : IDisposable
         Assert.Contains(r2.GetProperty("readingResults").EnumerateArray(), x => x.GetProperty("line").GetInt32() == 2 && x.GetProperty("status").GetString() == "conflict");
         AssertReportIsLedger(r2, ledger);
     }
+
+    [Fact]
+    public void Two_settle_runs_at_once_on_one_ledger_both_succeed()
+    {
+        var ledger = Path.Combine(_dir, "shared.db");
+        var dirs = new[] { "a", "b" }.Select((n, i) =>
+        {
+            var d = Path.Combine(_dir, n);
+            SampleData.Write(SampleData.Generate(3, 10, 30 + i, "m" + n), d);
+            return d;
+        }).ToArray();
+        for (int trial = 0; trial < 5; trial++)
+        {
+            var reports = new SettleReport[2];
+            Parallel.For(0, 2, k => reports[k] = SettlementRun.Run(Path.Combine(dirs[k], "trades.csv"), Path.Combine(dirs[k], "meter-readings.csv"),
+                MarketFile.Read(Path.Combine(dirs[k], "market.json")), ledger, SettlementCsv.TryTime(Late, out var t) ? t : 0));
+            Assert.All(reports, r => Assert.True(r.Trades == 10));
+        }
+        var v = OpenTE.Settlement.Ledger.SqliteLedger.Verify(ledger);
+        Assert.True(v.Ok, v.Reason);
+        // every posting of both markets is there once
+        int expected = dirs.Sum(d => SettlementRun.Run(Path.Combine(d, "trades.csv"), Path.Combine(d, "meter-readings.csv"),
+            MarketFile.Read(Path.Combine(d, "market.json")), null, SettlementCsv.TryTime(Late, out var t) ? t : 0).Postings);
+        Assert.Equal(expected, v.Entries);
+    }
+
+    [Fact]
+    public void The_operator_key_signs_the_ledger_and_verify_checks_it()
+    {
+        var (_, trades, readings) = Sample(13);
+        var op = KeyPair.Generate();
+        var ledger = Path.Combine(_dir, "signed.db");
+        Settle(trades, readings, "--ledger", ledger, "--at", Late, "--operator-key", op.PrivateKeyHex);
+        var (code, output, err) = CliRunner.Run("ledger", "verify", ledger, "--operator", op.Address, "--json");
+        Assert.True(code == 0, err + output);
+        var v = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(op.Address, v.GetProperty("signer").GetString());
+        Assert.Equal(v.GetProperty("entries").GetInt64(), v.GetProperty("signedEntries").GetInt64());
+        // another key cannot extend it; without --operator a stranger's signature is reported as the signer
+        (code, _, err) = CliRunner.Run("settle", trades, readings, "--ledger", ledger, "--at", "2031-01-01T00:00:00Z", "--operator-key", KeyPair.Generate().PrivateKeyHex);
+        Assert.True(code is 0 or 2, err);
+        (code, output, _) = CliRunner.Run("ledger", "verify", ledger, "--operator", KeyPair.Generate().Address);
+        Assert.Equal(1, code);
+        Assert.Contains("not by the operator", output);
+    }
 }

@@ -24,7 +24,7 @@ public class NetworkValidatorTests
         { "gen pmax 1e308", "generators[0].pmax", "column 9" },
         { "branch ratio 1e308", "branches[0].ratio", "column 9" },
         { "branch shift 1e308", "branches[0].angleDeg", "column 10" },
-        { "branch x tiny", "branches[0]", "impedance" },
+        { "branch x tiny", "branches[0].x", "reactance" },
         { "branch angmin inf", "branches[0]", "angmin" },
         { "bus vm nan", "buses[1].vm", "column 8" },
     };

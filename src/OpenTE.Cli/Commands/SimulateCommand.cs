@@ -32,17 +32,25 @@ public sealed class SimulateCommand : Command<SimulateSettings>
         var (scenario, net) = ScenarioFile.Read(s.Scenario, name => CaseLocator.Load(name).Network);
         SimulationResult r;
         var console = CliApp.Io.Console;
-        if (console.Profile.Capabilities.Interactive && !s.Json)
+        try
         {
-            SimulationResult? result = null;
-            console.Progress().Start(ctx =>
+            if (console.Profile.Capabilities.Interactive && !s.Json)
             {
-                var task = ctx.AddTask($"simulating {scenario.Intervals} intervals, {scenario.Prosumers.Count} prosumers", maxValue: scenario.Intervals);
-                result = ScenarioRunner.Run(scenario, net, new Inline(done => task.Value = done));
-            });
-            r = result!;
+                SimulationResult? result = null;
+                console.Progress().Start(ctx =>
+                {
+                    var task = ctx.AddTask($"simulating {scenario.Intervals} intervals, {scenario.Prosumers.Count} prosumers", maxValue: scenario.Intervals);
+                    result = ScenarioRunner.Run(scenario, net, new Inline(done => task.Value = done));
+                });
+                r = result!;
+            }
+            else r = ScenarioRunner.Run(scenario, net);
         }
-        else r = ScenarioRunner.Run(scenario, net);
+        catch (InvalidOperationException e) // a clearing or a schedule without an optimal solution: solved, not optimal
+        {
+            CliApp.Io.Err.WriteLine($"not-solved: {e.Message}");
+            return 1;
+        }
         Write(r, net, s.Out);
         if (s.Json) Output.Emit(ToJson(r, s.Out), null);
         else Output.Render(Tables(r, s.Out), null);

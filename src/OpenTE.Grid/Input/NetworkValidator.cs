@@ -29,7 +29,7 @@ public static class NetworkValidator
     /// <summary>Largest believable impedance or susceptance magnitude, p.u.</summary>
     public const double MaxImpedance = 1e6;
     /// <summary>Smallest in-service series impedance |r + jx|, p.u.: below it the admittance overflows.</summary>
-    public const double MinImpedance = 1e-10;
+    public const double MinImpedance = 1e-8;
     /// <summary>Largest believable voltage magnitude (set point, initial value), p.u.</summary>
     public const double MaxVoltage = 10;
     /// <summary>Largest believable off-nominal tap ratio.</summary>
@@ -102,9 +102,12 @@ public static class NetworkValidator
             Range(issues, CaseElement.Branch, i, "r", br.R, what, -MaxImpedance, MaxImpedance, "impedances are in p.u.");
             Range(issues, CaseElement.Branch, i, "x", br.X, what, -MaxImpedance, MaxImpedance, "impedances are in p.u.");
             Range(issues, CaseElement.Branch, i, "b", br.B, what, -MaxImpedance, MaxImpedance, "the charging susceptance is in p.u.");
-            if (br.Ratio < 0) Add(CaseElement.Branch, i, null, $"{what} has a negative tap ratio {Num(br.Ratio)}", "the ratio («ratio») is 0 for lines or a positive off-nominal tap");
+            if (br.Ratio != 0 && Math.Abs(br.Ratio) < 1e-3) Add(CaseElement.Branch, i, "ratio", $"{what}: «ratio» = {Num(br.Ratio)} is outside 0.001 … {Num(MaxTap)}", "write 0 for a line, else the off-nominal ratio within that range");
+            else if (br.Ratio < 0) Add(CaseElement.Branch, i, null, $"{what} has a negative tap ratio {Num(br.Ratio)}", "the ratio («ratio») is 0 for lines or a positive off-nominal tap");
             else Range(issues, CaseElement.Branch, i, "ratio", br.Ratio, what, 0, MaxTap, "the ratio is 0 for lines or a positive off-nominal tap");
             Range(issues, CaseElement.Branch, i, "angleDeg", br.AngleDeg, what, -360, 360, "the phase shift is in degrees");
+            if (br.InService && br.X != 0 && Math.Abs(br.X) < MinImpedance && double.IsFinite(br.X))
+                Add(CaseElement.Branch, i, "x", $"{what} has a reactance x = {Num(br.X)} p.u., nonzero but below {Num(MinImpedance)} in magnitude", "give it a reactance of at least 1e-4 p.u., or merge the two buses");
             if (br.R < 0) Add(CaseElement.Branch, i, null, $"{what} has negative resistance r = {Num(br.R)}", "resistance («r») must be ≥ 0");
             if (br.InService && br.R == 0 && br.X == 0)
                 Add(CaseElement.Branch, i, null, $"{what} has zero impedance (r = x = 0)", "give it a small reactance, e.g. x = 1e-4, or merge the two buses");

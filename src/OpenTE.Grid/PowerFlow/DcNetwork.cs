@@ -1,3 +1,4 @@
+using OpenTE.Grid.Input;
 using System.Diagnostics;
 using OpenTE.Grid.Model;
 using OpenTE.Numerics.Sparse;
@@ -48,6 +49,9 @@ public sealed class DcNetwork
             int f = From[l] = net.BusIndex[br.From];
             int t = To[l] = net.BusIndex[br.To];
             if (!br.InService || net.Buses[f].Type == BusType.Isolated || net.Buses[t].Type == BusType.Isolated) continue;
+            if (!(Math.Abs(br.X * br.Tap) >= 1e-8)) // B = 1/x: a zero reactance (r alone) has no DC model
+                throw new InputException(net.Name, 0, $"branch {l + 1} ({br.From}-{br.To}) has reactance x = {br.X} p.u. (tap {br.Tap}): the DC model (B = 1/(x·tap)) needs |x·tap| ≥ 1e-8",
+                    "give the branch a reactance, or use the AC model");
             double b = 1.0 / (br.X * br.Tap);
             B[l] = b;
             PfInj[l] = -b * br.AngleDeg * Math.PI / 180;

@@ -106,7 +106,11 @@ public static class AcOpfSolver
         if (!ok)
         {
             messages.Add("no optimal solution: the last iterate is not a dispatch and prices are not reported");
-            messages.AddRange(OpenTE.Market.DcOpf.DcOpfResult.Diagnose(net, new OpenTE.Grid.PowerFlow.DcNetwork(net), new OpenTE.Market.DcOpf.DcOpfOptions()));
+            try
+            {
+                messages.AddRange(OpenTE.Market.DcOpf.DcOpfResult.Diagnose(net, new OpenTE.Grid.PowerFlow.DcNetwork(net), new OpenTE.Market.DcOpf.DcOpfOptions()));
+            }
+            catch (OpenTE.Grid.Input.InputException) { } // no DC model of this network (a branch without reactance): no diagnosis
             // the values of a failed solve may lie outside their bounds (issue #23: a generator at 60.9 MW against Pmax 40)
             for (int i = 0; i < nb; i++) buses[i] = buses[i] with { Vm = double.NaN, VaDeg = double.NaN };
             for (int g = 0; g < gens.Length; g++) gens[g] = gens[g] with { Pg = double.NaN, Qg = double.NaN };

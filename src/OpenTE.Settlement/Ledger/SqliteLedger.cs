@@ -234,7 +234,9 @@ public sealed class SqliteLedger : IDisposable
         using var cmd = _db.CreateCommand();
         cmd.CommandText = "SELECT account, commodity, amount FROM balance";
         using var r = cmd.ExecuteReader();
-        while (r.Read()) d[(r.GetString(0), (Commodity)r.GetInt32(1))] = r.GetInt64(2);
+        while (r.Read())
+            d[(r.GetValue(0) as string ?? throw new FormatException("an account name is not text"), (Commodity)(r.GetValue(1) as long? ?? throw new FormatException("a commodity is not an integer")))] =
+                r.GetValue(2) as long? ?? throw new FormatException("a balance is not an integer");
         return d;
     }
 
@@ -245,7 +247,8 @@ public sealed class SqliteLedger : IDisposable
         cmd.CommandText = "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1";
         using var r = cmd.ExecuteReader();
         if (!r.Read()) return (0, Zero);
-        return (r.GetInt64(0), r.GetValue(1) as byte[] ?? throw new FormatException("the head entry's hash is not a blob"));
+        return (r.GetValue(0) as long? ?? throw new FormatException("the head entry's number is not an integer"),
+            r.GetValue(1) as byte[] ?? throw new FormatException("the head entry's hash is not a blob"));
     }
 
     private (long Seq, string Signer)? LastCheckpoint(SqliteTransaction tx)
@@ -254,7 +257,9 @@ public sealed class SqliteLedger : IDisposable
         cmd.Transaction = tx;
         cmd.CommandText = "SELECT seq, signer FROM checkpoint ORDER BY seq DESC LIMIT 1";
         using var r = cmd.ExecuteReader();
-        return r.Read() ? (r.GetInt64(0), r.GetString(1)) : null;
+        if (!r.Read()) return null;
+        return (r.GetValue(0) as long? ?? throw new FormatException("a checkpoint's entry count is not an integer"),
+            r.GetValue(1) as string ?? throw new FormatException("a checkpoint's signer is not text"));
     }
 
     private long ReadBalance(SqliteTransaction tx, string account, Commodity c)
@@ -264,7 +269,7 @@ public sealed class SqliteLedger : IDisposable
         cmd.CommandText = "SELECT amount FROM balance WHERE account = $a AND commodity = $c";
         cmd.Parameters.AddWithValue("$a", account);
         cmd.Parameters.AddWithValue("$c", (int)c);
-        return cmd.ExecuteScalar() is long v ? v : 0;
+        return cmd.ExecuteScalar() switch { null => 0, long v => v, _ => throw new FormatException($"the balance of {account} is not an integer") };
     }
 
     /// <summary>A ledger written before the balance table existed gets it rebuilt from the journal (once, user_version 1).</summary>
