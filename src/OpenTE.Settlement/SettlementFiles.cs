@@ -136,24 +136,8 @@ public static class SettlementCsv
         return list;
     }
 
-    private static List<(int, string[])> Rows(string path, string header)
-    {
-        var text = InputFiles.ReadText(path);
-        var lines = text.Split('\n');
-        if (lines.Length == 0 || lines[0].Trim().TrimStart('\uFEFF') != header)
-            throw new InputException(path, 1, "the header is not the expected one", $"the first line must be: {header}");
-        int width = header.Split(',').Length;
-        var rows = new List<(int, string[])>();
-        for (int i = 1; i < lines.Length; i++)
-        {
-            var l = lines[i].TrimEnd('\r');
-            if (l.Trim().Length == 0 || l.StartsWith('#')) continue;
-            var f = l.Split(',').Select(x => x.Trim()).ToArray();
-            if (f.Length != width) throw new InputException(path, i + 1, $"expected {width} fields, found {f.Length}", $"columns: {header}");
-            rows.Add((i + 1, f));
-        }
-        return rows;
-    }
+    private static List<(int, string[])> Rows(string path, string header) =>
+        [.. CsvTable.Read(path, [header.Split(',')]).Rows.Select(r => (r.Line, r.Cells.ToArray()))];
 
     private static long T(string path, int line, string s, string field) =>
         TryTime(s, out var t) ? t : throw Bad(path, line, field, s, "an ISO-8601 time with offset, e.g. 2026-06-01T00:15:00+00:00");

@@ -40,8 +40,18 @@ public sealed class CsvTable
     public static CsvTable Read(string path, IReadOnlyList<string[]> headers, ErrorFactory? error = null) =>
         Parse(InputFiles.ReadText(path), path, headers, error);
 
+    /// <summary>
+    /// As <see cref="Parse(string, string, IReadOnlyList{string[]}, ErrorFactory?)"/>, but with <paramref name="anyWidth"/> a row
+    /// with another number of cells is kept (for readers that reject bad records to a rejects file instead of stopping).
+    /// </summary>
+    public static CsvTable Parse(string text, string file, IReadOnlyList<string[]> headers, bool anyWidth, ErrorFactory? error = null) =>
+        ParseCore(text, file, headers, error, anyWidth);
+
     /// <param name="headers">The accepted headers (e.g. with and without an optional last column), in their column order.</param>
-    public static CsvTable Parse(string text, string file, IReadOnlyList<string[]> headers, ErrorFactory? error = null)
+    public static CsvTable Parse(string text, string file, IReadOnlyList<string[]> headers, ErrorFactory? error = null) =>
+        ParseCore(text, file, headers, error, false);
+
+    private static CsvTable ParseCore(string text, string file, IReadOnlyList<string[]> headers, ErrorFactory? error, bool anyWidth)
     {
         error ??= DefaultError;
         string expected = string.Join(" or ", headers.Select(h => string.Join(',', h)));
@@ -67,10 +77,10 @@ public sealed class CsvTable
                 headerLine = line;
                 continue;
             }
-            if (cells.Length != columns.Length)
+            if (cells.Length != columns.Length && !anyWidth)
                 throw error(file, line, "columns", $"the row has {cells.Length} columns where the header has {columns.Length}",
                     $"write {string.Join(',', columns)} (no commas inside a field)");
-            rows.Add(new CsvRow(line, cells));
+            rows.Add(new CsvRow(line, cells) { Raw = raw });
         }
         if (columns is null) throw error(file, 1, "header", "the file has no header", $"the first line must be: {expected}");
         var table = new CsvTable(file, columns, headerLine, rows, error);
@@ -91,6 +101,10 @@ public sealed class CsvRow(int line, string[] cells)
 {
     public int Line { get; } = line;
     public CsvTable Table { get; internal set; } = null!;
+    /// <summary>The line as written (without its line break).</summary>
+    public string Raw { get; internal init; } = "";
+    /// <summary>The trimmed cells in file order (as many as the line has).</summary>
+    public IReadOnlyList<string> Cells => cells;
 
     public string this[string column] => cells[Table.IndexOf(column)];
 

@@ -68,23 +68,8 @@ public sealed class MeterData
     public static MeterData ParseCsv(string text, string file, ValidationOptions? options = null)
     {
         var o = options ?? new ValidationOptions();
-        var rows = new List<(int Line, string Raw, string[] Cells)>();
-        var lines = text.Split('\n');
-        bool header = false;
-        for (int n = 0; n < lines.Length; n++)
-        {
-            string raw = lines[n].TrimEnd('\r');
-            if (raw.Trim().Length == 0 || raw.TrimStart().StartsWith('#')) continue;
-            if (!header)
-            {
-                if (!string.Equals(string.Join(',', raw.Split(',').Select(c => c.Trim())), Header, StringComparison.OrdinalIgnoreCase))
-                    throw new InputException(file, n + 1, $"the header is '{raw.Trim()}'", $"the first line must be: {Header}");
-                header = true;
-                continue;
-            }
-            rows.Add((n + 1, raw, raw.Split(',').Select(c => c.Trim()).ToArray()));
-        }
-        if (!header) throw new InputException(file, 1, "the file has no header", $"the first line must be: {Header}");
+        // rows of another width are kept: Validate rejects them to the rejects file with their line
+        var rows = CsvTable.Parse(text, file, [Header.Split(',')], anyWidth: true).Rows.Select(r => (r.Line, r.Raw, r.Cells.ToArray())).ToList();
         return Validate(file, rows, o);
     }
 
