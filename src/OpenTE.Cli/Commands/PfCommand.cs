@@ -6,13 +6,17 @@ using Spectre.Console.Rendering;
 
 namespace OpenTE.Cli.Commands;
 
-/// <summary>The output options every result command shares: --json and --out FILE (DESIGN.md §5).</summary>
-public class OutputSettings : CommandSettings
+/// <summary>The --json option every result command shares (DESIGN.md §5).</summary>
+public class JsonSettings : CommandSettings
 {
     [CommandOption("--json")]
     [Description("Print JSON (see docs/cli.md) instead of tables.")]
     public bool Json { get; init; }
+}
 
+/// <summary>The output options of a result command: --json and --out FILE.</summary>
+public class OutputSettings : JsonSettings
+{
     [CommandOption("--out <FILE>")]
     [Description("Write the output to FILE instead of standard output.")]
     public string? Out { get; init; }

@@ -10,7 +10,7 @@ using OpenTE.Grid.Input;
 
 namespace OpenTE.Cli.Commands;
 
-public sealed class SettleSettings : CommandSettings
+public sealed class SettleSettings : OutputSettings
 {
     [CommandArgument(0, "<TRADES>")]
     [Description("Signed trade commitments, CSV: market,interval,buyer,seller,quantity_wh,price_per_mwh,nonce,expiry,buyer_sig,seller_sig.")]
@@ -59,14 +59,6 @@ public sealed class SettleSettings : CommandSettings
     [CommandOption("--contract <ADDRESS>")]
     [Description("Ethereum backend: use this deployed EnergyEscrow (same market rules and operator) instead of deploying one.")]
     public string? Contract { get; init; }
-
-    [CommandOption("--json")]
-    [Description("Print JSON instead of tables.")]
-    public bool Json { get; init; }
-
-    [CommandOption("--out <FILE>")]
-    [Description("Write the output to FILE instead of standard output.")]
-    public string? Out { get; init; }
 
     public override ValidationResult Validate() =>
         OperatorKey is not null && OperatorKeyFile is not null ? ValidationResult.Error("give --operator-key or --operator-key-file, not both")
@@ -203,18 +195,14 @@ public sealed class SettleCommand : Command<SettleSettings>
     private static long Time(string s) => SettlementCsv.TryTime(s, out var t) ? t : throw new UsageException($"'{s}' is not an ISO-8601 time with offset");
 }
 
-public sealed class LedgerFileSettings : CommandSettings
+public sealed class LedgerFileSettings : JsonSettings
 {
     [CommandArgument(0, "<FILE>")]
     [Description("The SQLite ledger file.")]
     public string File { get; init; } = "";
-
-    [CommandOption("--json")]
-    [Description("Print JSON instead of tables.")]
-    public bool Json { get; init; }
 }
 
-public sealed class LedgerVerifySettings : CommandSettings
+public sealed class LedgerVerifySettings : JsonSettings
 {
     [CommandArgument(0, "<FILE>")]
     [Description("The SQLite ledger file.")]
@@ -235,10 +223,6 @@ public sealed class LedgerVerifySettings : CommandSettings
     [CommandOption("--against <FILE>")]
     [Description("Also compare with this ledger (as 'ledger compare FILE OTHER'): both verify, equal balances per account and commodity, same postings.")]
     public string? Against { get; init; }
-
-    [CommandOption("--json")]
-    [Description("Print JSON instead of text.")]
-    public bool Json { get; init; }
 }
 
 /// <summary>opente ledger verify: recompute the hash chain and the balance of every entry; exit 1 at the first bad entry.</summary>
@@ -284,7 +268,7 @@ public sealed class LedgerVerifyCommand : Command<LedgerVerifySettings>
     }
 }
 
-public sealed class LedgerBalanceSettings : CommandSettings
+public sealed class LedgerBalanceSettings : JsonSettings
 {
     [CommandArgument(0, "<FILE>")]
     [Description("The SQLite ledger file.")]
@@ -293,10 +277,6 @@ public sealed class LedgerBalanceSettings : CommandSettings
     [CommandOption("--participant <ID>")]
     [Description("Only this participant (its address), or 'system'.")]
     public string? Participant { get; init; }
-
-    [CommandOption("--json")]
-    [Description("Print JSON instead of tables.")]
-    public bool Json { get; init; }
 
     public override ValidationResult Validate() =>
         Participant is not null && Participant != "system" && !Addr.IsAddress(Participant)
@@ -330,7 +310,7 @@ public sealed class LedgerBalanceCommand : Command<LedgerBalanceSettings>
     }
 }
 
-public sealed class LedgerCompareSettings : CommandSettings
+public sealed class LedgerCompareSettings : JsonSettings
 {
     [CommandArgument(0, "<A>")]
     [Description("A ledger file (e.g. written by 'opente settle --ledger').")]
@@ -339,10 +319,6 @@ public sealed class LedgerCompareSettings : CommandSettings
     [CommandArgument(1, "<B>")]
     [Description("The other ledger file (e.g. written by 'opente ledger import-chain').")]
     public string B { get; init; } = "";
-
-    [CommandOption("--json")]
-    [Description("Print JSON instead of text.")]
-    public bool Json { get; init; }
 }
 
 /// <summary>opente ledger compare: both chains verify, every account's balance per commodity is equal, the postings are the same multiset; exit 0 equal, 1 different.</summary>
@@ -392,7 +368,7 @@ public sealed class LedgerCompareCommand : Command<LedgerCompareSettings>
     }
 }
 
-public sealed class LedgerImportChainSettings : CommandSettings
+public sealed class LedgerImportChainSettings : JsonSettings
 {
     [CommandOption("--rpc <URL>")]
     [Description("The Ethereum node's JSON-RPC URL (default http://127.0.0.1:8545).")]
@@ -413,10 +389,6 @@ public sealed class LedgerImportChainSettings : CommandSettings
     [CommandOption("--to-block <N>")]
     [Description("Last block to read (default: the latest).")]
     public long? ToBlock { get; init; }
-
-    [CommandOption("--json")]
-    [Description("Print JSON instead of text.")]
-    public bool Json { get; init; }
 
     public override ValidationResult Validate() =>
         Contract is null ? ValidationResult.Error("--contract ADDRESS is required (the address printed by 'opente settle --backend ethereum')")
@@ -485,15 +457,8 @@ public sealed class LedgerImportChainCommand : Command<LedgerImportChainSettings
     }
 }
 
-public sealed class KeysNewSettings : CommandSettings
+public sealed class KeysNewSettings : OutputSettings
 {
-    [CommandOption("--json")]
-    [Description("Print JSON instead of text.")]
-    public bool Json { get; init; }
-
-    [CommandOption("--out <FILE>")]
-    [Description("Write the key pair to FILE instead of standard output.")]
-    public string? Out { get; init; }
 }
 
 /// <summary>opente keys new: a fresh secp256k1 key pair (Ethereum address + private key).</summary>
