@@ -85,7 +85,7 @@ public sealed class P2pCommand : Command<P2pSettings>
             return s.Engine == "orleans" ? OrleansP2p.SolveInProcessAsync(data, options).GetAwaiter().GetResult() : P2pAdmm.Solve(data, options);
         });
         Plot(result, s.Plot);
-        if (s.Json) Output.Emit(ToJson(result, data, s, silos), s.Out);
+        if (s.Json) Output.Emit(result.ToJson(data, s.Engine, s.Plot, s.ClusterId, silos), s.Out);
         else Output.Render(Tables(result, data, s, silos), s.Out);
         if (result.Status != ClearingStatus.Optimal)
         {
@@ -113,37 +113,6 @@ public sealed class P2pCommand : Command<P2pSettings>
         plot.SavePng(png, 900, 520);
     }
 
-    private static string ToJson(P2pResult r, P2pMarketData data, P2pSettings s, IReadOnlyDictionary<string, int> silos) => Output.Json(w =>
-    {
-        w.WriteStartObject();
-        w.WriteString("status", r.Status.Word());
-        w.WriteString("engine", s.Engine);
-        if (silos.Count > 0)
-        {
-            w.WriteString("clusterId", s.ClusterId);
-            w.Objects("silos", silos.OrderBy(x => x.Key, StringComparer.Ordinal), x => { w.WriteString("silo", x.Key); w.WriteNumber("peers", x.Value); });
-        }
-        w.WriteNumber("iterations", r.Iterations);
-        w.Number("welfare", r.Welfare);
-        w.Number("seconds", r.Seconds);
-        w.Number("primalResidual", r.History.Count > 0 ? r.History[^1].Primal : double.NaN);
-        w.Number("dualResidual", r.History.Count > 0 ? r.History[^1].Dual : double.NaN);
-        w.WriteString("png", s.Plot);
-        w.Objects("peers", Enumerable.Range(0, data.Peers.Count), n =>
-        {
-            w.WriteString("id", data.Peers[n].Id);
-            w.Number("powerMw", r.Power[n]);
-        });
-        w.Objects("trades", Enumerable.Range(0, data.Peers.Count).Where(n => data.Peers[n].Producer).SelectMany(n => r.Trades[n].Select(t => (n, t.Key, t.Value))), x =>
-        {
-            w.WriteString("seller", data.Peers[x.n].Id);
-            w.WriteString("buyer", data.Peers[x.Key].Id);
-            w.Number("mw", x.Value);
-            w.Number("sellerPrice", r.Prices[x.n][x.Key]);
-            w.Number("buyerPrice", r.Prices[x.Key][x.n]);
-        });
-        w.WriteEndObject();
-    });
 
     private static IEnumerable<IRenderable> Tables(P2pResult r, P2pMarketData data, P2pSettings s, IReadOnlyDictionary<string, int> silos)
     {

@@ -44,7 +44,7 @@ public sealed class VarMarketCommand : Command<VarMarketSettings>
         var r = AnsiConsoleProgress.Run($"reactive-power market on {net.Name}",
             () => VarMarket.Run(net, ders, new VarMarketOptions { VoltageBand = (s.Vmin, s.Vmax) }));
         Plot(r, net.Name, s.Plot);
-        if (s.Json) Output.Emit(ToJson(r, s.Plot), s.Out);
+        if (s.Json) Output.Emit(r.ToJson(s.Plot), s.Out);
         else Output.Render(Tables(r, s.Plot), s.Out);
         if (r.Market.Status != ClearingStatus.Optimal)
         {
@@ -75,39 +75,6 @@ public sealed class VarMarketCommand : Command<VarMarketSettings>
         plot.SavePng(png, 900, 520);
     }
 
-    private static string ToJson(VarMarketResult r, string png) => Output.Json(w =>
-    {
-        w.WriteStartObject();
-        w.WriteString("case", r.Market.Case);
-        w.WriteString("status", r.Market.Status.Word());
-        w.Number("objective", r.Market.Objective);
-        w.Number("totalPayment", r.TotalPayment);
-        w.WriteNumber("violationsWithout", r.ViolationsWithout);
-        w.WriteNumber("violationsWith", r.ViolationsWith);
-        w.WriteString("png", png);
-        w.Objects("ders", r.Market.Ders, d =>
-        {
-            w.WriteString("der", d.Id);
-            w.WriteNumber("bus", d.Bus);
-            w.Number("pMw", d.PMw);
-            w.Number("qMvar", d.QMvar);
-            w.Number("capabilityMvar", d.CapabilityMvar);
-            w.Number("lmpQ", d.LmpQ);
-            w.Number("payment", d.Payment);
-        });
-        w.Objects("buses", r.Profile.Zip(r.Market.Buses), x =>
-        {
-            w.WriteNumber("id", x.First.Bus);
-            w.Number("vmWithout", x.First.VmWithout);
-            w.Number("vmWith", x.First.VmWith);
-            w.Number("vmin", x.First.Vmin);
-            w.Number("vmax", x.First.Vmax);
-            w.Number("lmp", x.Second.Lmp);
-            w.Number("lmpQ", x.Second.LmpQ);
-        });
-        w.Strings("messages", r.Market.Messages);
-        w.WriteEndObject();
-    });
 
     private static IEnumerable<IRenderable> Tables(VarMarketResult r, string png)
     {
