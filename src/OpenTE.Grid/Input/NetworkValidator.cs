@@ -22,8 +22,14 @@ public sealed record ValidationIssue(CaseElement Element, int Index, string? Fie
 /// bus — and leaves alone what MATPOWER accepts as data (negative reactance, out-of-service elements, islands).
 /// The readers render the issues as file:line (MATPOWER) or as a JSON path and its line.
 /// </summary>
-public static class NetworkValidator
+public static partial class NetworkValidator
 {
+    /// <summary>Renders the «tokens» of an issue's message or fix in a reader's own terms.</summary>
+    public static string Render(string text, Func<string, string> token) => Token().Replace(text, m => token(m.Groups[1].Value));
+
+    [System.Text.RegularExpressions.GeneratedRegex("«([^»]+)»")]
+    private static partial System.Text.RegularExpressions.Regex Token();
+
     /// <summary>Largest believable power, MW or MVAr (10 TW): beyond it a value is a typo or an attack, not a grid.</summary>
     public const double MaxPower = 1e7;
     /// <summary>Largest believable impedance or susceptance magnitude, p.u.</summary>

@@ -220,7 +220,7 @@ public static partial class CaseJson
 
     /// <summary>A validation text in the JSON format's terms: «vmax» → "vmax", «bus-row:k» → buses[k].</summary>
     private static string Render(string text) =>
-        Token().Replace(text, m => m.Groups[1].Value switch
+        NetworkValidator.Render(text, token => token switch
         {
             "buses" => "buses",
             "genCosts" => "genCosts",
@@ -230,8 +230,6 @@ public static partial class CaseJson
             var f => $"\"{f}\"",
         });
 
-    [GeneratedRegex("«([^»]+)»")]
-    private static partial Regex Token();
 
     private static readonly JsonReaderOptions ReaderOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 

@@ -183,7 +183,7 @@ public static partial class MatpowerCase
 
     /// <summary>A validation text in MATPOWER's terms: «vmax» → column 12, «buses» → mpc.bus, «bus-row:k» → its line.</summary>
     private static string Render(string text, CaseElement element, IReadOnlyList<int> busLines) =>
-        Token().Replace(text, m => m.Groups[1].Value switch
+        NetworkValidator.Render(text, token => token switch
         {
             "buses" => "mpc.bus",
             "genCosts" => "mpc.gencost",
@@ -202,8 +202,6 @@ public static partial class MatpowerCase
         _ => char.ToUpperInvariant(field[0]) + field[1..],
     };
 
-    [System.Text.RegularExpressions.GeneratedRegex("«([^»]+)»")]
-    private static partial System.Text.RegularExpressions.Regex Token();
 
     private static RawMatrix Require(MatlabScript s, string field, string file) =>
         s.Matrices.TryGetValue(field, out var m) ? m
