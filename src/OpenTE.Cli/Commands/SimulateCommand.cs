@@ -52,7 +52,7 @@ public sealed class SimulateCommand : Command<SimulateSettings>
             return 1;
         }
         Write(r, net, s.Out);
-        if (s.Json) Output.Emit(ToJson(r, s.Out), null);
+        if (s.Json) Output.Emit(r.ToJson(s.Out), null);
         else Output.Render(Tables(r, s.Out), null);
         return 0;
     }
@@ -115,29 +115,6 @@ public sealed class SimulateCommand : Command<SimulateSettings>
         loadPlot.SavePng(Path.Combine(dir, "load.png"), 1000, 540);
     }
 
-    private static string ToJson(SimulationResult r, string dir) => Output.Json(w =>
-    {
-        w.WriteStartObject();
-        w.WriteString("case", r.Scenario.Case);
-        w.WriteNumber("intervals", r.Times.Count);
-        w.WriteNumber("prosumers", r.Scenario.Prosumers.Count);
-        w.WriteNumber("islandedIntervals", r.Mode.Count(m => m == "island"));
-        w.Number("servedMwh", r.ServedMw.Sum() * r.Scenario.StepHours);
-        w.Number("curtailedMwh", r.CurtailedMw.Sum() * r.Scenario.StepHours);
-        w.Number("criticalCurtailedMwh", r.CriticalDemandMw.Zip(r.CriticalServedMw, (d, s) => d - s).Sum() * r.Scenario.StepHours);
-        w.WriteString("outputDirectory", dir);
-        w.Objects("intervalSummary", Enumerable.Range(0, r.Times.Count), t =>
-        {
-            w.WriteString("timestamp", Time(r.Times[t]));
-            w.WriteString("mode", r.Mode[t]);
-            w.Number("servedMw", r.ServedMw[t]);
-            w.Number("curtailedMw", r.CurtailedMw[t]);
-            w.Number("priceMin", r.Price[t].Where(double.IsFinite).DefaultIfEmpty(double.NaN).Min());
-            w.Number("priceMax", r.Price[t].Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max());
-        });
-        w.Strings("messages", r.Messages.Take(50));
-        w.WriteEndObject();
-    });
 
     private static IEnumerable<IRenderable> Tables(SimulationResult r, string dir)
     {
