@@ -16,7 +16,7 @@ public sealed record LearningScenario(LearningEnvironment Environment, int Episo
     // storage
     StorageUnit? Storage, PriceShapeOptions? Shapes, double[][]? PriceDays, int HeldOutDays, int IntervalsPerDay, int Actions, int SocBins,
     // strategic
-    Network? Network, BidBook? Bids, IReadOnlyList<string> Learners, int PriceLevels, int LmpBins, double Noise)
+    Network? Network, BidBook? Bids, IReadOnlyList<string> Learners, int PriceLevels, int LmpBins, double Noise, EnvClearing Clearing = EnvClearing.Dc)
 {
     public string Kind => Environment == LearningEnvironment.Storage ? "storage" : Learners.Count > 1 ? "learners" : "strategic";
 
@@ -28,7 +28,7 @@ public sealed record LearningScenario(LearningEnvironment Environment, int Episo
             int training = PriceDays is null ? Shapes!.TrainingDays : days.Length - HeldOutDays;
             return new StorageEnv(Storage!, days, training, Actions, SocBins, seed);
         }
-        return new StrategicEnv(Network!, Bids!, Learners, PriceLevels, LmpBins, IntervalsPerDay, Noise, seed);
+        return new StrategicEnv(Network!, Bids!, Learners, PriceLevels, LmpBins, IntervalsPerDay, Noise, seed, Clearing);
     }
 
     public LearnerOptions OptionsFor(string algorithm) => algorithm == "dqn" ? DqnLearner : Learner;
@@ -182,7 +182,13 @@ public static class LearningScenarioFile
             learners.Add(name);
         }
         return new LearningScenario(kind, episodes, q, dqn, null, null, null, 0, intervals, 0, 0, net, bids, learners,
-            Int(root, "priceLevels", "$", 11, 2, 1001), Int(root, "lmpBins", "$", 6, 1, 1001), Num(root, "noise", "$", 0.05, 0, 1));
+            Int(root, "priceLevels", "$", 11, 2, 1001), Int(root, "lmpBins", "$", 6, 1, 1001), Num(root, "noise", "$", 0.05, 0, 1),
+            (Str(root, "clearing", "$") ?? "dc") switch
+            {
+                "dc" => EnvClearing.Dc,
+                "copper-plate" => EnvClearing.CopperPlate,
+                var c => throw Err("$.clearing", $"'{c}' is not a clearing", "use \"dc\" (network, scored by the MPEC) or \"copper-plate\" (uniform double auction of the bids)"),
+            });
     }
 
     /// <summary>A price CSV: a header with a column <c>price</c> ($/MWh), one row per interval, whole days of <paramref name="intervals"/> rows.</summary>

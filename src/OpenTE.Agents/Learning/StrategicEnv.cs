@@ -1,10 +1,14 @@
 using OpenTE.Grid.Model;
+using OpenTE.Market.Auction;
 using OpenTE.Market.Bids;
 using OpenTE.Market.DcOpf;
 using OpenTE.Market.Outcome;
 using OpenTE.Market.Strategic;
 
 namespace OpenTE.Agents.Learning;
+
+/// <summary>How the strategic environment clears: the DC network clearing (LMPs) or the copper-plate uniform double auction (bids only).</summary>
+public enum EnvClearing { Dc, CopperPlate }
 
 /// <summary>
 /// (b) and (c): generators that learn their offer prices in the DC network clearing, among participants whose bids come
@@ -26,6 +30,7 @@ public sealed class StrategicEnv : IMarketEnv
     public double Noise { get; }
     public double PriceCap { get; }
     public double[] Grid { get; }
+    public EnvClearing Clearing { get; }
     private readonly List<Bid>[] _own;
     private readonly List<Bid> _others;
     private readonly int[] _bus;
@@ -36,8 +41,9 @@ public sealed class StrategicEnv : IMarketEnv
     public long Clearings { get; private set; }
 
     public StrategicEnv(Network net, IReadOnlyList<Bid> bids, IReadOnlyList<string> learners, int priceLevels = 11, int lmpBins = 6,
-        int intervals = 24, double noise = 0.05, int seed = 1)
+        int intervals = 24, double noise = 0.05, int seed = 1, EnvClearing clearing = EnvClearing.Dc)
     {
+        Clearing = clearing;
         if (learners.Count == 0) throw new ArgumentException("name at least one learner");
         if (priceLevels < 2 || lmpBins < 1 || intervals < 1) throw new ArgumentException("at least two price levels, one LMP bin and one interval");
         Network = net; Bids = bids; LearnerNames = learners; ActionCount = priceLevels; LmpBins = lmpBins; Intervals = intervals; Noise = noise; _seed = seed;
@@ -107,19 +113,31 @@ public sealed class StrategicEnv : IMarketEnv
         foreach (var b in _others)
             bids.Add(noisy && Noise > 0 ? b with { Price = Math.Max(0, b.Price * (1 + Noise * PriceShapeOptions.Gaussian(_rng))) } : b);
         for (int i = 0; i < LearnerCount; i++) bids.AddRange(Offers(i, actions[i]));
-        var r = DcOpfSolver.Solve(Network, new DcOpfOptions { Bids = bids });
         Clearings++;
         var profit = new double[LearnerCount];
         var lmp = new double[LearnerCount];
-        if (r.Status != ClearingStatus.Optimal) return (profit, lmp);
-        var outcome = r.ToOutcome();
+        ClearingOutcome outcome;
+        DcOpfResult? r = null;
+        double uniform = 0;
+        if (Clearing == EnvClearing.CopperPlate)
+        {
+            var a = DoubleAuction.Clear(bids, PricingRule.UniformMidpoint);
+            uniform = a.ClearingPrice ?? 0;
+            outcome = a.ToOutcome();
+        }
+        else
+        {
+            r = DcOpfSolver.Solve(Network, new DcOpfOptions { Bids = bids });
+            if (r.Status != ClearingStatus.Optimal) return (profit, lmp);
+            outcome = r.ToOutcome();
+        }
         for (int i = 0; i < LearnerCount; i++)
         {
             var cost = _own[i].ToDictionary(b => b.Block, b => b.Price);
             foreach (var a in outcome.Awards)
                 if (a.Participant == LearnerNames[i] && a.Side == Side.Sell)
                     profit[i] += (a.Price - cost[a.Block]) * a.Quantity * outcome.IntervalHours;
-            lmp[i] = r.Buses.First(b => b.Id == _bus[i]).Lmp;
+            lmp[i] = r is null ? uniform : r.Buses.First(b => b.Id == _bus[i]).Lmp;
         }
         return (profit, lmp);
     }
@@ -130,6 +148,14 @@ public sealed class StrategicEnv : IMarketEnv
     /// </summary>
     public double BestResponseProfit(int i, int[] actions)
     {
+        if (Clearing == EnvClearing.CopperPlate)
+        {
+            // no network, no MPEC here: the best of the learner's own action grid against the quiet market
+            var a = (int[])actions.Clone();
+            double best = double.NegativeInfinity;
+            for (int k = 0; k < ActionCount; k++) { a[i] = k; best = Math.Max(best, Clear(a, noisy: false).Profit[i]); }
+            return best;
+        }
         var bids = new List<Bid>(_others);
         for (int j = 0; j < LearnerCount; j++) bids.AddRange(j == i ? _own[j] : Offers(j, actions[j]));
         var r = StrategicBidding.Solve(Network, bids, [LearnerNames[i]], new StrategicOptions { Mode = StrategicMode.Price, PriceCap = PriceCap });
