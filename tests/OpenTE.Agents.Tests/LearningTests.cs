@@ -180,4 +180,22 @@ public class LearningTests(ITestOutputHelper output)
             Assert.Equal(Trainer.Evaluate(env, l).Profit, Trainer.Evaluate(env, back).Profit);
         }
     }
+
+    [Fact]
+    public void A_generator_without_noise_learns_the_best_offer_of_its_grid_in_the_copper_plate_auction()
+    {
+        var net = TestData.Load("case30");
+        // genco (20 MW at cost 3) faces a small rival (10 MW at 5) and a buyer of 25 MW at 9: withholding by price pays
+        var bids = OpenTE.Market.Bids.BidFile.Parse("participant,bus,side,price,quantity,block\ngenco,30,sell,3,10,1\ngenco,30,sell,3,10,2\nipp,21,sell,5,10,1\nbuyer,30,buy,9,25,1\n", "test.csv", net);
+        var env = new StrategicEnv(net, bids, ["genco"], priceLevels: 11, lmpBins: 1, intervals: 4, noise: 0, clearing: EnvClearing.CopperPlate);
+        var q = new QLearner(env.StateCount, env.ActionCount, new LearnerOptions { Gamma = 0, Alpha = 1, AlphaDecay = 0, AlphaMin = 1, EpsilonDecayEpisodes = 100 }, 4);
+        var run = Trainer.Train(env, [q], 150);
+        var e = Trainer.Evaluate(env, [q], run);
+        var best = Enumerable.Range(0, env.ActionCount).Select(k => env.Clear([k], noisy: false).Profit[0]).ToArray();
+        output.WriteLine($"profit per grid offer: {string.Join(", ", best.Select(b => b.ToString("F2")))}; learned {e.Profit:F2} at {e.Learners[0].OfferPrice}");
+        Assert.True(best.Max() > best[0] + 1, "the example rewards a mark-up");
+        Assert.Equal(best.Max(), e.Profit, 1e-9);
+        Assert.Equal(0, e.Exploitability, 1e-9);
+        Assert.True(e.Settled);
+    }
 }
