@@ -92,16 +92,19 @@ public class LearnCliTests
         finally { File.Delete(file); }
     }
 
-    [Fact]
-    public void A_policy_of_another_scenario_is_refused_with_exit_2()
+    [Theory]
+    [InlineData("{ \"algorithm\": \"q\", \"environment\": \"storage\", \"learners\": [ { \"name\": \"battery\", \"states\": 2, \"actions\": 2, \"q\": [0, 0, 0, 0] } ] }", "$.learners")]
+    [InlineData("{ \"algorithm\": \"dqn\", \"environment\": \"storage\", \"learners\": [ { \"name\": \"battery\", \"sizes\": [3], \"parameters\": [] } ] }", "$.learners[0].sizes")]
+    [InlineData("{ \"algorithm\": \"q\", \"environment\": \"strategic\", \"learners\": [ { \"name\": \"battery\", \"states\": 2, \"actions\": 2, \"q\": [0, 0, 0, 0] } ] }", "$.environment")]
+    public void A_policy_of_another_scenario_is_refused_with_exit_2(string json, string field)
     {
         string policy = Temp("policy.json");
-        File.WriteAllText(policy, "{ \"algorithm\": \"q\", \"environment\": \"storage\", \"learners\": [ { \"name\": \"battery\", \"states\": 2, \"actions\": 2, \"q\": [0, 0, 0, 0] } ] }");
+        File.WriteAllText(policy, json);
         try
         {
             var (code, _, err) = Run("learn", RepoFile("examples/learn-storage.json"), "--evaluate", policy);
             Assert.Equal(2, code);
-            Assert.Contains("$.learners", err);
+            Assert.Contains(field, err);
         }
         finally { File.Delete(policy); }
     }

@@ -175,7 +175,7 @@ public static class PolicyFile
                 ILearner learner = alg switch
                 {
                     "q" => new QLearner(Int(l, "states", p), Int(l, "actions", p), Arr(l, "q", p)),
-                    "dqn" => new DqnLearner([.. Arr(l, "sizes", p).Select(x => (int)x)], Arr(l, "parameters", p)),
+                    "dqn" => new DqnLearner(Sizes(Arr(l, "sizes", p), p), Arr(l, "parameters", p)),
                     _ => throw fail("$.algorithm", $"'{alg}' is not q or dqn"),
                 };
                 list.Add((name, learner));
@@ -183,6 +183,10 @@ public static class PolicyFile
             catch (ArgumentException e) { throw fail(p, e.Message); }
         }
         return (alg, env, list);
+
+        int[] Sizes(double[] v, string path) =>
+            v.Length == 4 && v.All(x => x >= 1 && x <= 1e5 && x == Math.Floor(x)) && v[1] == v[2] ? [.. v.Select(x => (int)x)]
+            : throw fail($"{path}.sizes", "must be [inputs, hidden, hidden, actions] (whole numbers ≥ 1, both hidden layers the same)");
 
         int Int(JsonElement e, string name, string path) =>
             e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int k) && k > 0 ? k : throw fail($"{path}.{name}", "missing or not a positive whole number");
