@@ -198,4 +198,30 @@ public class LearningTests(ITestOutputHelper output)
         Assert.Equal(0, e.Exploitability, 1e-9);
         Assert.True(e.Settled);
     }
+
+    [Fact]
+    public void Prices_from_a_csv_hold_out_the_last_days_and_a_bad_price_names_its_line()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "opente-learn-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var rows = Enumerable.Range(0, 5 * 4).Select(i => $"2026-06-01T{i % 24:00}:00:00+00:00,{(i % 4 < 2 ? 20 : 60)}");
+            File.WriteAllText(Path.Combine(dir, "prices.csv"), "timestamp,price\n" + string.Join("\n", rows) + "\n");
+            string scenario = Path.Combine(dir, "s.json");
+            File.WriteAllText(scenario, "{ \"environment\": \"storage\", \"intervalsPerDay\": 4, \"storage\": { \"energyMwh\": 6, \"powerMw\": 1 }, \"prices\": { \"csv\": \"prices.csv\", \"heldOutDays\": 2 } }");
+            var env = (StorageEnv)LearningScenarioFile.Read(scenario, _ => throw new InvalidOperationException()).Build(1);
+            Assert.Equal(3, env.TrainingDays);
+            Assert.Equal([3, 4], env.HeldOutDays);
+            // two cheap intervals, then two dear ones (6 h each): the LP fills the 6 MWh store (6/0.95 MWh bought at 20)
+            // and empties it (6·0.95 MWh sold at 60)
+            Assert.Equal(6 * 0.95 * 60 - 6 / 0.95 * 20, env.OptimalProfit(3), 1e-6);
+
+            File.WriteAllText(Path.Combine(dir, "prices.csv"), "timestamp,price\n2026-06-01T00:00:00+00:00,20\n2026-06-01T06:00:00+00:00,abc\n");
+            var ex = Assert.Throws<OpenTE.Grid.Input.InputException>(() => LearningScenarioFile.Read(scenario, _ => throw new InvalidOperationException()));
+            Assert.Equal("price", ex.Field);
+            Assert.Equal(3, ex.Line);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }
