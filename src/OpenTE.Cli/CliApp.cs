@@ -91,6 +91,11 @@ public static class CliApp
                     .WithDescription("Strategic bidding: the leader's profit-maximising offers against the DC clearing (an MPEC solved exactly as a MILP), checked by re-clearing, beside the competitive case; several leaders by diagonalisation.")
                     .WithExample("strategic", "case30", "--bids", "examples/case30-strategic-bids.csv", "--leader", "genco")
                     .WithExample("strategic", "case30", "--bids", "examples/case30-strategic-bids.csv", "--leader", "genco", "--leader", "ipp", "--mode", "both", "--json");
+                config.AddCommand<LearnCommand>("learn")
+                    .WithDescription("Learning bidders: train tabular Q-learning or a DQN on a market MDP (storage price taker, generators in the DC clearing) and score the policy against the exact optimum (perfect-foresight LP, MPEC best response).")
+                    .WithExample("learn", "examples/learn-storage.json", "--algorithm", "q", "--plot", "curve.png", "--policy-out", "policy.json")
+                    .WithExample("learn", "examples/learn-storage.json", "--evaluate", "policy.json", "--json")
+                    .WithExample("learn", "examples/learn-strategic.json", "--algorithm", "dqn", "--episodes", "100");
                 config.AddCommand<SettleCommand>("settle")
                     .WithDescription("Settle signed trade commitments against signed meter readings by the escrow rules; post to a hash-chained ledger.")
                     .WithExample("settle", "examples/settle/trades.csv", "examples/settle/meter-readings.csv", "--ledger", "ledger.db")
