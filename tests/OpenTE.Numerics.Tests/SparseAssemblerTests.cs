@@ -36,11 +36,11 @@ public class SparseAssemblerTests
     [Fact]
     public void New_values_share_the_pattern_and_leave_the_last_matrix_alone()
     {
-        var a = new SparseAssembler(3, 3, newValues: true);
+        var a = new SparseAssembler(3, 3);
         Pass(a, 1);
-        var m = a.Finish();
+        var m = a.Finish(newValues: true);
         Pass(a, -1);
-        var m2 = a.Finish();
+        var m2 = a.Finish(newValues: true);
         Assert.NotSame(m, m2);
         Assert.Same(m.ColPtr, m2.ColPtr);
         Assert.Same(m.RowIdx, m2.RowIdx);
@@ -55,23 +55,8 @@ public class SparseAssemblerTests
         Pass(a, 1);
         a.Finish();
         Pass(a, 1);
-        Assert.Throws<InvalidOperationException>(() => a.Add(1, 2, 1)); // one entry too many
-        a.Begin();
-        a.Add(0, 0, 1);
-        Assert.Throws<InvalidOperationException>(() => a.Finish()); // too few
-    }
-
-    [Fact]
-    public void A_changing_pattern_with_new_values_keeps_each_matrix()
-    {
-        var a = new SparseAssembler(3, 3, patternMayChange: true, newValues: true);
-        Pass(a, 1);
-        var m = a.Finish();
-        Pass(a, 2);
-        var m2 = a.Finish();
-        Assert.False(a.Rebuilt);
-        Assert.Same(m.RowIdx, m2.RowIdx);
-        Assert.Equal((4, 8), (m[0, 0], m2[0, 0]));
+        a.Add(1, 2, 1);
+        Assert.Throws<InvalidOperationException>(() => a.Finish());
     }
 
     [Fact]

@@ -363,9 +363,8 @@ internal sealed class AcOpfProgram : INonlinearProgram
 
     public void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h)
     {
-        // new value arrays each time: the interior point tells a new Jacobian from the last one by reference
-        _jg ??= new SparseAssembler(Equalities, Variables, newValues: true);
-        _jh ??= new SparseAssembler(Inequalities, Variables, newValues: true);
+        _jg ??= new SparseAssembler(Equalities, Variables);
+        _jh ??= new SparseAssembler(Inequalities, Variables);
         _jg.Begin();
         _jh.Begin();
         PowerBalance(x, g, _jg);
@@ -373,7 +372,8 @@ internal sealed class AcOpfProgram : INonlinearProgram
         AngleDifferenceLimits(x, h, _jh);
         PwlSegments(x, h, _jh);
         DerCapabilities(x, h, _jh);
-        (_lastJg, _lastJh) = (_jg.Finish(), _jh.Finish());
+        // new value arrays: the interior point tells a new Jacobian from the last one by reference
+        (_lastJg, _lastJh) = (_jg.Finish(newValues: true), _jh.Finish(newValues: true));
         _lastX = x.ToArray();
     }
 
