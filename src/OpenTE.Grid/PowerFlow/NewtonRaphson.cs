@@ -126,7 +126,7 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
     /// <summary>Starts a Jacobian pattern for new bus types (built by the next fill) and its fill-reducing order.</summary>
     private void NewPattern(int[] angleIdx, int[] magIdx, int n, int[] pv, int[] pq)
     {
-        _jacobian = new SparseAssembler(n, n, capacity: 4 * ybus.Nnz); // at most four entries per Ybus entry
+        _jacobian = new SparseAssembler(n, n);
         _angleIdx = angleIdx;
         _magIdx = magIdx;
         var order = new List<int>(n);

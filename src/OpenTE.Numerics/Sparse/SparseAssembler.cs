@@ -13,8 +13,8 @@ namespace OpenTE.Numerics.Sparse;
 public sealed class SparseAssembler
 {
     private readonly bool _patternMayChange;
-    private int[] _rows, _cols;
-    private double[] _vals;
+    private int[] _rows = new int[16], _cols = new int[16];
+    private double[] _vals = new double[16];
     private int _count;
     private int[]? _slot;
     private int[]? _patternRows, _patternCols;
@@ -27,15 +27,10 @@ public sealed class SparseAssembler
     /// checked and a different number throws. true (a consumer of matrices it does not own): every pass records
     /// its (row, column) sequence and a different sequence builds a new pattern (<see cref="Rebuilt"/>).
     /// </param>
-    /// <param name="capacity">Expected entries per pass (the buffers grow past it).</param>
-    public SparseAssembler(int rows, int cols, bool patternMayChange = false, int capacity = 16)
+    public SparseAssembler(int rows, int cols, bool patternMayChange = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(cols);
-        capacity = Math.Max(capacity, 16);
-        _rows = new int[capacity];
-        _cols = new int[capacity];
-        _vals = new double[capacity];
         Rows = rows;
         Cols = cols;
         _patternMayChange = patternMayChange;
