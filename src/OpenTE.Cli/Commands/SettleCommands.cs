@@ -112,61 +112,7 @@ public sealed class SettleCommand : Command<SettleSettings>
         var contract = (made as EthereumBackend)?.Address;
         if (s.Json)
         {
-            Output.Emit(Output.Json(w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("market", r.Market);
-                w.WriteString("backend", r.Backend);
-                if (contract is not null)
-                {
-                    w.WriteString("rpc", s.Rpc ?? SettlementBackends.DefaultRpc);
-                    w.WriteString("contract", contract);
-                    w.WriteNumber("deployBlock", ((EthereumBackend)made!).DeployBlock);
-                }
-                w.WriteNumber("trades", r.Trades);
-                w.WriteNumber("opened", r.Opened);
-                w.WriteNumber("refused", r.Refused);
-                w.WriteNumber("settled", r.Settled);
-                w.WriteNumber("refunded", r.Refunded);
-                w.WriteNumber("open", r.StillOpen);
-                w.WriteNumber("readings", r.Readings);
-                w.WriteNumber("readingsAccepted", r.ReadingsAccepted);
-                w.WriteNumber("readingsDuplicate", r.ReadingsDuplicate);
-                w.WriteNumber("readingsConflicting", r.ReadingsConflicting);
-                w.WriteNumber("readingsRefused", r.ReadingsRefused);
-                w.WriteNumber("postings", r.Postings);
-                w.WriteNumber("newPostings", r.NewPostings);
-                if (s.Ledger is not null)
-                {
-                    w.WriteString("ledger", s.Ledger);
-                    w.WriteNumber("ledgerEntries", r.LedgerEntries);
-                    w.WriteString("ledgerHead", r.LedgerHead);
-                }
-                w.WriteNumber("moneyTotal", r.MoneyTotal);
-                w.WriteNumber("energyTotalWh", r.EnergyTotal);
-                w.Objects("tradeResults", r.TradeOutcomes, t =>
-                {
-                    w.WriteNumber("line", t.Line);
-                    w.WriteString("id", t.Id);
-                    w.WriteString("status", t.Status);
-                    if (t.Reason is not null) w.WriteString("reason", t.Reason);
-                    w.WriteNumber("quantityWh", t.QuantityWh);
-                    w.WriteNumber("deliveredWh", t.DeliveredWh);
-                    w.WriteNumber("sellerPaid", t.SellerPaid);
-                    w.WriteNumber("buyerRefund", t.BuyerRefund);
-                    w.WriteNumber("imbalanceAmount", t.ImbalanceAmount);
-                });
-                w.Objects("readingResults", r.ReadingOutcomes.Where(x => x.Status != "accepted"), x =>
-                {
-                    w.WriteNumber("line", x.Line);
-                    w.WriteString("meter", x.Meter);
-                    w.WriteString("interval", SettlementCsv.Time(x.IntervalStart));
-                    w.WriteString("status", x.Status);
-                    if (x.Reason is not null) w.WriteString("reason", x.Reason);
-                });
-                LedgerCommands.WriteBalances(w, r.Balances);
-                w.WriteEndObject();
-            }), s.Out);
+            Output.Emit(r.ToJson(s.Ledger, contract is null ? null : (s.Rpc ?? SettlementBackends.DefaultRpc, contract, ((EthereumBackend)made!).DeployBlock)), s.Out);
         }
         else
         {
@@ -297,7 +243,7 @@ public sealed class LedgerBalanceCommand : Command<LedgerBalanceSettings>
             {
                 w.WriteStartObject();
                 w.WriteString("ledger", s.File);
-                LedgerCommands.WriteBalances(w, b);
+                SettleReportJson.WriteBalances(w, b);
                 w.WriteEndObject();
             }), null);
         }
@@ -495,14 +441,4 @@ internal static class LedgerCommands
             throw new InputException(file, 0, $"a ledger entry cannot be decoded ({e.Message})", "run 'opente ledger verify' to find it");
         }
     }
-
-    public static void WriteBalances(System.Text.Json.Utf8JsonWriter w, IReadOnlyList<ParticipantBalance> b) =>
-        w.Objects("balances", b, x =>
-        {
-            w.WriteString("participant", x.Participant);
-            w.WriteNumber("available", x.Available);
-            w.WriteNumber("escrow", x.Escrow);
-            w.WriteNumber("collateral", x.Collateral);
-            w.WriteNumber("energyWh", x.EnergyWh);
-        });
 }
