@@ -100,6 +100,6 @@ public class OptimizationTests
         Assert.Throws<ArgumentException>(() => m.AddEquality("c", 1, [(x, 1)]));
         Assert.Throws<KeyNotFoundException>(() => m.ConstraintByName("nope"));
         m.AddQuadraticCost(x, x, 1);
-        Assert.Throws<InvalidOperationException>(() => m.Solve(SolverKind.Glop));
+        Assert.Throws<NotSupportedException>(() => m.Solve(SolverKind.Glop));
     }
 }

@@ -26,7 +26,8 @@ public sealed class OpfSettings : CaseSettings
     public double? Voll { get; init; }
 
     public override ValidationResult Validate() =>
-        Model is not ("dc" or "ac") ? ValidationResult.Error($"--model must be dc or ac, not {Model}")
+        Model is "__default_command" or "" ? ValidationResult.Error("--model needs a value: dc or ac (e.g. --model dc)")
+        : Model is not ("dc" or "ac") ? ValidationResult.Error($"--model must be dc or ac, not {Model}")
         : Solver is not ("auto" or "glop" or "ipm" or "ipopt") ? ValidationResult.Error("--solver must be auto, glop, ipm or ipopt")
         : Model == "dc" && Solver == "ipopt" ? ValidationResult.Error("--solver ipopt is for --model ac; the DC OPF uses auto, glop or ipm")
         : Solver == "ipopt" && !OpenTE.Numerics.Optimization.Ipopt.IsAvailable ? ValidationResult.Error("--solver ipopt needs libipopt (Debian: apt-get install coinor-libipopt-dev); use --solver ipm")

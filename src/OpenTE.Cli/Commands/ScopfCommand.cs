@@ -80,8 +80,8 @@ public sealed class ScopfCommand : Command<ScopfSettings>
     {
         string status = r.Opf.Status == ClearingStatus.Optimal ? "[green]optimal[/]" : $"[red]{r.Opf.Status.Word()}[/]";
         yield return new Markup($"[bold]{Markup.Escape(r.Opf.Case)}[/]: N-1 {r.Mode.ToString().ToLowerInvariant()} SCOPF {status}; " +
-            $"{r.Contingencies.Secure.Count} contingencies ({r.Contingencies.Islanding.Count} islanding outages reported and left out); " +
-            $"{r.Rounds} screening rounds, {r.ConstraintsAdded} constraints added; cost {Output.F(r.Opf.Objective, "0.##")} $/h, " +
+            $"{Plural(r.Contingencies.Secure.Count, "contingency", "contingencies")} ({Plural(r.Contingencies.Islanding.Count, "islanding outage", "islanding outages")} reported and left out); " +
+            $"{Plural(r.Rounds, "screening round", "screening rounds")}, {Plural(r.ConstraintsAdded, "constraint", "constraints")} added; cost {Output.F(r.Opf.Objective, "0.##")} $/h, " +
             $"security cost {Output.F(r.SecurityCost, "0.##")} $/h, {r.SolveSeconds:0.00} s\n");
         foreach (var m in r.Opf.Messages) yield return new Markup($"  {Markup.Escape(m)}\n");
         if (r.Opf.Status != ClearingStatus.Optimal) yield break;
@@ -94,4 +94,6 @@ public sealed class ScopfCommand : Command<ScopfSettings>
         yield return Output.Table("Prices ($/MWh)", "bus", "LMP", "energy", "congestion", "security")
             .Rows(buses, x => [x.b.Id.ToString(), Output.F(x.b.Lmp), Output.F(x.b.LmpEnergy), Output.F(x.b.LmpCongestion), Output.F(x.sec)]);
     }
+
+    private static string Plural(int n, string one, string many) => $"{n} {(n == 1 ? one : many)}";
 }

@@ -148,7 +148,7 @@ public sealed class OptimizationModel
     public ModelSolution Solve(SolverKind kind = SolverKind.Auto, InteriorPointOptions? options = null)
     {
         if (kind == SolverKind.Auto) kind = IsQuadratic ? SolverKind.InteriorPoint : SolverKind.Glop;
-        if (kind == SolverKind.Glop && IsQuadratic) throw new InvalidOperationException("GLOP solves linear programs only; use the interior-point solver for quadratic costs");
+        if (kind == SolverKind.Glop && IsQuadratic) throw new NotSupportedException("GLOP solves linear programs only and this problem has quadratic costs — use the interior-point solver (SolverKind.InteriorPoint or Auto; --solver ipm or auto)");
         return kind == SolverKind.Glop ? SolveGlop() : SolveIpm(options);
     }
 
