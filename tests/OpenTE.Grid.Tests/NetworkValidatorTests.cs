@@ -95,3 +95,22 @@ public class NetworkValidatorTests
         Assert.Empty(NetworkValidator.Check(n.BaseMva, n.Buses, n.Generators, n.Branches, n.GenCosts));
     }
 }
+
+public class CaseWarningTests
+{
+    [Fact]
+    public void Silent_assumptions_are_said_once_in_both_formats()
+    {
+        var net = TestData.Load("case118");
+        var m = MatpowerCase.Read(TestData.Case("case118")).Warnings;
+        Assert.Single(m, w => w.Message.Contains("no branch has a rating"));
+        var j = OpenTE.Grid.Json.CaseJson.Parse(OpenTE.Grid.Json.CaseJson.Write(net), "c.json").Warnings;
+        Assert.Single(j, w => w.Message.Contains("no branch has a rating"));
+        Assert.DoesNotContain(MatpowerCase.Read(TestData.Case("case30")).Warnings, w => w.Message.Contains("rating"));
+
+        var noCost = net.With(genCosts: []);
+        Assert.Contains(OpenTE.Grid.Input.NetworkValidator.Warnings(noCost), w => w.Message.Contains("no generator costs"));
+        var capacitor = net.With(branches: net.Branches.Select((b, i) => i == 0 ? b with { X = -0.01 } : b));
+        Assert.Contains(OpenTE.Grid.Input.NetworkValidator.Warnings(capacitor), w => w.Bus == -1 && w.Message.Contains("1 in-service branch(es) with negative reactance"));
+    }
+}

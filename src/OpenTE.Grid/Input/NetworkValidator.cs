@@ -152,7 +152,10 @@ public static partial class NetworkValidator
         return issues;
     }
 
-    /// <summary>What a user should know of a valid network: isolated buses and islands without a reference bus.</summary>
+    /// <summary>
+    /// What a user should know of a valid network: isolated buses and islands without a reference bus (at their bus), and
+    /// silent assumptions — no branch ratings, no generator costs, negative reactances (bus −1: the case as a whole).
+    /// </summary>
     public static IReadOnlyList<(int Bus, string Message)> Warnings(Network network)
     {
         var warnings = new List<(int, string)>();
@@ -160,6 +163,14 @@ public static partial class NetworkValidator
             warnings.Add((island.Buses[0], island.Buses.Count == 1
                 ? $"bus {network.Buses[island.Buses[0]].Id} is isolated (no in-service branch)"
                 : $"island of {island.Buses.Count} buses (incl. bus {network.Buses[island.Buses[0]].Id}) has no reference bus"));
+        var inService = network.Branches.Where(b => b.InService).ToList();
+        if (inService.Count > 0 && inService.All(b => b.RateA <= 0))
+            warnings.Add((-1, "no branch has a rating (rateA = 0 everywhere): flows are unlimited, so there is no congestion and an N-1 study finds nothing to secure"));
+        if (network.Generators.Length > 0 && network.GenCosts.Length == 0)
+            warnings.Add((-1, "no generator costs (mpc.gencost): an OPF or a clearing prices the case's generators at 0"));
+        int negativeX = inService.Count(b => b.X < 0);
+        if (negativeX > 0)
+            warnings.Add((-1, $"{negativeX} in-service branch(es) with negative reactance (series compensation or a network equivalent): taken as data"));
         return warnings;
     }
 

@@ -214,7 +214,7 @@ public static partial class CaseJson
         }
         var network = new Network(name, baseMva, buses, gens, branches, costs, cells);
         foreach (var (bus, message) in NetworkValidator.Warnings(network))
-            warnings.Add(new Diagnostic(file, lines.Of($"buses[{bus}]"), $"buses[{bus}]: {message}"));
+            warnings.Add(bus < 0 ? new Diagnostic(file, 0, message) : new Diagnostic(file, lines.Of($"buses[{bus}]"), $"buses[{bus}]: {message}"));
         return new CaseReadResult(network, warnings);
     }
 
