@@ -214,6 +214,9 @@ internal sealed class PowerFlowState
     {
         int i = Net.BusIndex[Net.Generators[g].Bus];
         GenOn[g] = false;
+        // its output from now on: reported as such at the end (a limited reference generator keeps the P it carried)
+        _pgSet[g] = pg;
+        _qgSet[g] = qg;
         _pd[i] -= pg;
         _qd[i] -= qg;
         _type[i] = BusType.PQ;
