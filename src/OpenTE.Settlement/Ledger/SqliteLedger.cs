@@ -155,22 +155,7 @@ public sealed class SqliteLedger : IDisposable
                 head = h;
                 added++;
             }
-            using (var up = _db.CreateCommand())
-            {
-                up.Transaction = tx;
-                up.CommandText = "INSERT INTO balance(account, commodity, amount) VALUES ($a, $c, $v) " +
-                                 "ON CONFLICT(account, commodity) DO UPDATE SET amount = excluded.amount";
-                var pa = up.Parameters.Add("$a", SqliteType.Text);
-                var pc = up.Parameters.Add("$c", SqliteType.Integer);
-                var pv = up.Parameters.Add("$v", SqliteType.Integer);
-                foreach (var ((a, c), v) in balances)
-                {
-                    pa.Value = a;
-                    pc.Value = (int)c;
-                    pv.Value = v;
-                    up.ExecuteNonQuery();
-                }
-            }
+            WriteBalances(tx, balances);
             if (_signer is not null && seq > 0 && (last is null || last.Value.Seq != seq))
             {
                 using var cmd = _db.CreateCommand();
@@ -228,6 +213,25 @@ public sealed class SqliteLedger : IDisposable
     }
 
     /// <summary>The balance of every (account, commodity), as kept with the journal (the same as summing it).</summary>
+    /// <summary>Writes (inserts or replaces) the given balances inside the caller's transaction.</summary>
+    private void WriteBalances(SqliteTransaction tx, Dictionary<(string, Commodity), long> balances)
+    {
+        using var up = _db.CreateCommand();
+        up.Transaction = tx;
+        up.CommandText = "INSERT INTO balance(account, commodity, amount) VALUES ($a, $c, $v) " +
+                         "ON CONFLICT(account, commodity) DO UPDATE SET amount = excluded.amount";
+        var pa = up.Parameters.Add("$a", SqliteType.Text);
+        var pc = up.Parameters.Add("$c", SqliteType.Integer);
+        var pv = up.Parameters.Add("$v", SqliteType.Integer);
+        foreach (var ((a, c), v) in balances)
+        {
+            pa.Value = a;
+            pc.Value = (int)c;
+            pv.Value = v;
+            up.ExecuteNonQuery();
+        }
+    }
+
     public Dictionary<(string Account, Commodity Commodity), long> AllBalances()
     {
         var d = new Dictionary<(string, Commodity), long>();
@@ -297,21 +301,13 @@ public sealed class SqliteLedger : IDisposable
                         b[(l.Account, l.Commodity)] = checked(b.GetValueOrDefault((l.Account, l.Commodity)) + l.Amount);
                 }
             }
-            using var up = _db.CreateCommand();
-            up.Transaction = tx;
-            up.CommandText = "DELETE FROM balance";
-            up.ExecuteNonQuery();
-            up.CommandText = "INSERT INTO balance(account, commodity, amount) VALUES ($a, $c, $v)";
-            var pa = up.Parameters.Add("$a", SqliteType.Text);
-            var pc = up.Parameters.Add("$c", SqliteType.Integer);
-            var pv = up.Parameters.Add("$v", SqliteType.Integer);
-            foreach (var ((a, c), x) in b)
+            using (var del = _db.CreateCommand())
             {
-                pa.Value = a;
-                pc.Value = (int)c;
-                pv.Value = x;
-                up.ExecuteNonQuery();
+                del.Transaction = tx;
+                del.CommandText = "DELETE FROM balance";
+                del.ExecuteNonQuery();
             }
+            WriteBalances(tx, b);
             v.CommandText = "PRAGMA user_version = 1";
             v.ExecuteNonQuery();
         }
