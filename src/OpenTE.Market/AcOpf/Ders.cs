@@ -43,11 +43,11 @@ public static class DerFile
                 throw row.Error("bus", $"bus: {bus} is not an energised bus of {net.Name}", "use a bus number from the case's bus table");
             double Num(string name) => row.Number(name, $"write {name} as a plain number", -MaxMva, MaxMva);
             double p = Num("p_mw"), s = Num("s_mva"), price = row.Number("price", "write the price in $/MVArh", -1e6, 1e6), q = Num("q_mvar");
-            if (p < 0) throw new InputException(file, ln, $"p_mw: {p} is negative", "give the DER's active output in MW (≥ 0)", "p_mw");
-            if (!(s > 0)) throw new InputException(file, ln, $"s_mva: {s} must be positive", "give the inverter's apparent-power rating in MVA", "s_mva");
-            if (p > s) throw new InputException(file, ln, $"p_mw {p} is above s_mva {s}", "an inverter cannot deliver more than its rating", "p_mw");
-            if (!(q > 0)) throw new InputException(file, ln, $"q_mvar: {q} must be positive", "offer a positive block size; the direction column gives the sign", "q_mvar");
-            if (q > s) throw new InputException(file, ln, $"q_mvar {q} is above s_mva {s}", "a block cannot exceed the inverter's rating", "q_mvar");
+            if (p < 0) throw row.Error("p_mw", $"p_mw: {p} is negative", "give the DER's active output in MW (≥ 0)");
+            if (!(s > 0)) throw row.Error("s_mva", $"s_mva: {s} must be positive", "give the inverter's apparent-power rating in MVA");
+            if (p > s) throw row.Error("p_mw", $"p_mw {p} is above s_mva {s}", "an inverter cannot deliver more than its rating");
+            if (!(q > 0)) throw row.Error("q_mvar", $"q_mvar: {q} must be positive", "offer a positive block size; the direction column gives the sign");
+            if (q > s) throw row.Error("q_mvar", $"q_mvar {q} is above s_mva {s}", "a block cannot exceed the inverter's rating");
             string dir = row["direction"].ToLowerInvariant();
             if (dir is not ("inject" or "absorb")) throw row.Error("direction", $"direction: '{CsvTable.Shorten(row["direction"])}' is not inject or absorb", "write inject (capacitive) or absorb (inductive)");
             if (byId.TryGetValue(id, out var der))
