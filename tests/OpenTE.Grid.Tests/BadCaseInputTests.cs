@@ -68,7 +68,6 @@ public class BadCaseInputTests
     }
 
     [Theory]
-    [InlineData("mpc.branch = [1 2 -0.01 0.1 0 0 0 0 0 0 1 -360 360];", "negative resistance")]
     [InlineData("mpc.branch = [1 2 0 0 0 0 0 0 0 0 1 -360 360];", "zero impedance")]
     [InlineData("mpc.branch = [1 2 0.01 0.1 0 -5 0 0 0 0 1 -360 360];", "negative rating")]
     [InlineData("mpc.branch = [1 2 0.01 0.1 0 0 0 0 -1 0 1 -360 360];", "negative tap")]

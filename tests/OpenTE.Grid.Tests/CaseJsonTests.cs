@@ -175,7 +175,6 @@ public class CaseJsonTests
     [InlineData("\"bus\": 1, \"pg\"", "\"bus\": 3, \"pg\"", "bad.json:7: generators[0].bus: bus 3 is not in buses")]
     [InlineData("\"r\": 0.01, \"x\": 0.1", "\"r\": 0, \"x\": 0", "bad.json:8: branches[0]: branch 1 (1-2) has zero impedance")]
     [InlineData("\"x\": 0.1", "\"x\": 0.1, \"rateA\": -5", "branches[0]: branch 1 (1-2) has a negative rating -5 in \"rateA\"")]
-    [InlineData("\"r\": 0.01", "\"r\": -0.01", "branches[0]: branch 1 (1-2) has negative resistance")]
     [InlineData("\"pmax\": 200", "\"pmax\": 200, \"pmin\": 300", "generators[0]: generator 1 has Pmax 200 below Pmin 300")]
     [InlineData("\"vm\": 1,", "\"vm\": 1, \"vmax\": 0.8,", "bad.json:4: buses[0]: bus 1 has Vmax 0.8 below Vmin 0.9")]
     [InlineData("\"pd\": 10", "\"Pd\": 10", "bad.json:5: buses[1].Pd: is not a field of a bus")]

@@ -17,7 +17,7 @@ public sealed class OpfSettings : CaseSettings
     public string Model { get; init; } = "dc";
 
     [CommandOption("--solver <SOLVER>")]
-    [Description("auto (dc: GLOP for linear costs, interior point for quadratic; ac: our interior point), glop, ipm, or ipopt (ac, when libipopt is installed).")]
+    [Description("auto (dc: CLP for linear costs with GLOP and the interior point as fallbacks, interior point for quadratic; ac: our interior point), clp, glop, ipm, or ipopt (ac, when libipopt is installed).")]
     [DefaultValue("auto")]
     public string Solver { get; init; } = "auto";
 
@@ -28,15 +28,15 @@ public sealed class OpfSettings : CaseSettings
     public override ValidationResult Validate() =>
         Model is "__default_command" or "" ? ValidationResult.Error("--model needs a value: dc or ac (e.g. --model dc)")
         : Model is not ("dc" or "ac") ? ValidationResult.Error($"--model must be dc or ac, not {Model}")
-        : Solver is not ("auto" or "glop" or "ipm" or "ipopt") ? ValidationResult.Error("--solver must be auto, glop, ipm or ipopt")
-        : Model == "dc" && Solver == "ipopt" ? ValidationResult.Error("--solver ipopt is for --model ac; the DC OPF uses auto, glop or ipm")
+        : Solver is not ("auto" or "clp" or "glop" or "ipm" or "ipopt") ? ValidationResult.Error("--solver must be auto, clp, glop, ipm or ipopt")
+        : Model == "dc" && Solver == "ipopt" ? ValidationResult.Error("--solver ipopt is for --model ac; the DC OPF uses auto, clp, glop or ipm")
         : Solver == "ipopt" && !OpenTE.Numerics.Optimization.Ipopt.IsAvailable ? ValidationResult.Error("--solver ipopt needs libipopt (Debian: apt-get install coinor-libipopt-dev); use --solver ipm")
-        : Model == "ac" && Solver == "glop" ? ValidationResult.Error("--model ac is nonlinear: GLOP cannot solve it; use --solver ipm (or auto)")
+        : Model == "ac" && Solver is "glop" or "clp" ? ValidationResult.Error($"--model ac is nonlinear: {(Solver == "glop" ? "GLOP" : "CLP")} cannot solve it; use --solver ipm (or auto)")
         : Model == "ac" && Voll is not null ? ValidationResult.Error("--voll applies to --model dc only")
         : Voll is double v && !(v > 0 && double.IsFinite(v)) ? ValidationResult.Error("--voll must be a positive price")
         : ValidationResult.Success();
 
-    public SolverKind SolverKind => Solver switch { "glop" => SolverKind.Glop, "ipm" => SolverKind.InteriorPoint, _ => SolverKind.Auto };
+    public SolverKind SolverKind => Solver switch { "glop" => SolverKind.Glop, "clp" => SolverKind.Clp, "ipm" => SolverKind.InteriorPoint, _ => SolverKind.Auto };
 }
 
 public sealed class OpfCommand : Command<OpfSettings>

@@ -114,7 +114,6 @@ public static partial class NetworkValidator
             Range(issues, CaseElement.Branch, i, "angleDeg", br.AngleDeg, what, -360, 360, "the phase shift is in degrees");
             if (br.InService && br.X != 0 && Math.Abs(br.X) < MinImpedance && double.IsFinite(br.X))
                 Add(CaseElement.Branch, i, "x", $"{what} has a reactance x = {Num(br.X)} p.u., nonzero but below {Num(MinImpedance)} in magnitude", "give it a reactance of at least 1e-4 p.u., or merge the two buses");
-            if (br.R < 0) Add(CaseElement.Branch, i, null, $"{what} has negative resistance r = {Num(br.R)}", "resistance («r») must be ≥ 0");
             if (br.InService && br.R == 0 && br.X == 0)
                 Add(CaseElement.Branch, i, null, $"{what} has zero impedance (r = x = 0)", "give it a small reactance, e.g. x = 1e-4, or merge the two buses");
             else if (br.InService && double.IsFinite(br.R) && double.IsFinite(br.X) && Math.Sqrt(br.R * br.R + br.X * br.X) < MinImpedance)
@@ -171,6 +170,9 @@ public static partial class NetworkValidator
         int negativeX = inService.Count(b => b.X < 0);
         if (negativeX > 0)
             warnings.Add((-1, $"{negativeX} in-service branch(es) with negative reactance (series compensation or a network equivalent): taken as data"));
+        int negativeR = inService.Count(b => b.R < 0);
+        if (negativeR > 0)
+            warnings.Add((-1, $"{negativeR} in-service branch(es) with negative resistance (a star equivalent of a three-winding transformer or a network reduction): taken as data; such a branch generates active power in the loss figures"));
         return warnings;
     }
 

@@ -40,6 +40,7 @@ public sealed class DcNetwork
         To = new int[nl];
         PfInj = new double[nl];
         PbusInj = new double[nb];
+        var zeroX = new List<int>();
         var ri = new List<int>(4 * nl + nb);
         var ci = new List<int>(4 * nl + nb);
         var vv = new List<double>(4 * nl + nb);
@@ -49,10 +50,20 @@ public sealed class DcNetwork
             int f = From[l] = net.BusIndex[br.From];
             int t = To[l] = net.BusIndex[br.To];
             if (!br.InService || net.Buses[f].Type == BusType.Isolated || net.Buses[t].Type == BusType.Isolated) continue;
-            if (!(Math.Abs(br.X * br.Tap) >= 1e-8)) // B = 1/x: a zero reactance (r alone) has no DC model
-                throw new InputException(net.Name, 0, $"branch {l + 1} ({br.From}-{br.To}) has reactance x = {br.X} p.u. (tap {br.Tap}): the DC model (B = 1/(x·tap)) needs |x·tap| ≥ 1e-8",
-                    "give the branch a reactance, or use the AC model");
-            double b = 1.0 / (br.X * br.Tap);
+            double x = br.X;
+            if (!(Math.Abs(x * br.Tap) >= 1e-8))
+            {
+                // B = 1/x has no value for a purely resistive branch (PGLib's case1803_snem has them, r ≈ 1e-5): the DC
+                // model takes its impedance magnitude |z| = √(r² + x²) as the reactance, so a near-short stays a near-short
+                // (PowerModels' b = −x/(r²+x²) would open it instead and can island a bus). Said once per network.
+                double z = Math.Sqrt(br.R * br.R + br.X * br.X);
+                if (!(Math.Abs(z * br.Tap) >= 1e-8))
+                    throw new InputException(net.Name, 0, $"branch {l + 1} ({br.From}-{br.To}) has impedance |z| = {z} p.u. (tap {br.Tap}): the DC model (B = 1/(x·tap)) needs |x·tap| ≥ 1e-8",
+                        "give the branch a reactance, or merge the two buses");
+                x = z;
+                zeroX.Add(l);
+            }
+            double b = 1.0 / (x * br.Tap);
             B[l] = b;
             PfInj[l] = -b * br.AngleDeg * Math.PI / 180;
             PbusInj[f] += PfInj[l];
@@ -66,7 +77,8 @@ public sealed class DcNetwork
 
         var state = PowerFlowState.Create(net, flatStart: false);
         Dead = state.DeadBuses;
-        Messages = state.Messages;
+        Messages = zeroX.Count == 0 ? state.Messages
+            : [.. state.Messages, $"{zeroX.Count} branch(es) with zero reactance (first: {net.Branches[zeroX[0]].From}-{net.Branches[zeroX[0]].To}): the DC model uses |z| = √(r² + x²) as their reactance"];
         ReferenceBuses = state.ReferenceBuses();
         _unknownIndex = new int[nb];
         var unknown = new List<int>(nb);

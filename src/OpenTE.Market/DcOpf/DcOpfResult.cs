@@ -58,6 +58,7 @@ public sealed record DcOpfResult(
             if (sol.Status is SolverStatus.Infeasible or SolverStatus.NumericalError or SolverStatus.NotConverged) messages.AddRange(Diagnose(net, dc, o));
             return new DcOpfResult(net.Name, status, double.NaN, seconds, [], [], [], [], messages) { Solver = sol.Solver.ToString() };
         }
+        if (sol.Message.Contains('→')) messages.Add("solver fallback: " + sol.Message); // which solver answered, after which failed
         int nb = net.BusCount, nl = net.Branches.Length;
         var lmp = new double[nb];
         for (int b = 0; b < nb; b++) lmp[b] = balance[b] is Constraint c ? sol.Dual(c) / baseMva : double.NaN;

@@ -291,7 +291,11 @@ public static class StrategicBidding
     {
         var all = new List<Bid>(nonLeader);
         for (int i = 0; i < blocks.Count; i++) all.AddRange(Offers(blocks[i], price[i], qty[i]));
-        var r = DcOpfSolver.Solve(net, dcOptions with { Bids = all });
+        // LMPs of a tied (degenerate) clearing depend on the simplex vertex: the check was built and validated on GLOP's
+        // vertex, which agrees with the MPEC's tie-breaking where CLP's (the Auto default since issue #16) may not; GLOP
+        // first, and the no-dead-end chain when GLOP fails (large cases).
+        var r = DcOpfSolver.Solve(net, dcOptions with { Bids = all, Solver = dcOptions.Solver == SolverKind.Auto ? SolverKind.Glop : dcOptions.Solver });
+        if (r.Status != ClearingStatus.Optimal && dcOptions.Solver == SolverKind.Auto) r = DcOpfSolver.Solve(net, dcOptions with { Bids = all });
         var profits = new double[blocks.Count];
         double welfare = r.Welfare;
         if (r.Status == ClearingStatus.Optimal)
