@@ -7,7 +7,27 @@ using OpenTE.Grid.Input;
 namespace OpenTE.Cli;
 
 /// <summary>Where a command writes: the human console, the raw standard output (JSON) and standard error.</summary>
-public sealed record CliIo(IAnsiConsole Console, TextWriter Out, TextWriter Err);
+public sealed record CliIo(IAnsiConsole Console, TextWriter Out, TextWriter Err)
+{
+    /// <summary>How result tables are written in this run (--all, --out, --csv): set from the settings before the command runs.</summary>
+    public TableOutput Tables { get; set; } = new(null, false);
+}
+
+/// <summary>Sets <see cref="CliIo.Tables"/> from a command's <see cref="OutputSettings"/>; reports the CSV files written.</summary>
+internal sealed class OutputInterceptor : ICommandInterceptor
+{
+    public void Intercept(CommandContext context, CommandSettings settings)
+    {
+        if (settings is OutputSettings o) CliApp.Io.Tables = new TableOutput(o.Csv, o.All || o.Out is not null);
+    }
+
+    public void InterceptResult(CommandContext context, CommandSettings settings, ref int result)
+    {
+        var t = CliApp.Io.Tables;
+        if (t.Written.Count > 0)
+            CliApp.Io.Err.WriteLine($"wrote {t.Written.Count} CSV table(s) to {t.CsvDir}: {string.Join(", ", t.Written.Select(Path.GetFileName))}");
+    }
+}
 
 /// <summary>
 /// The <c>opente</c> command line. Thin: parse, call the libraries, print. Exit codes: 0 success,
@@ -18,6 +38,7 @@ public static class CliApp
     private static readonly AsyncLocal<CliIo?> Current = new();
 
     public static CliIo Io => Current.Value ?? throw new InvalidOperationException("no CLI context");
+    internal static CliIo? TryIo => Current.Value;
 
     /// <summary>Command groups: given alone they print their help (exit 0), as <c>opente</c> alone does.</summary>
     private static readonly string[] Branches = ["case", "meter", "privacy", "ledger", "keys"];
@@ -45,6 +66,7 @@ public static class CliApp
                 config.UseStrictParsing();
                 config.ConfigureConsole(console);
                 config.SetExceptionHandler((ex, _) => HandleError(ex, stderr));
+                config.SetInterceptor(new OutputInterceptor());
                 config.AddCommand<DemoCommand>("demo")
                     .WithDescription("Run an AC power flow on the IEEE 30-bus case and print the results as tables.");
                 config.AddCommand<PfCommand>("pf")

@@ -30,4 +30,43 @@ public class FirstHourTests
         Assert.Contains("1 screening round,", output);
         Assert.DoesNotContain("1 screening rounds", output);
     }
+
+    [Fact]
+    public void Csv_writes_every_row_of_every_table_and_all_lifts_the_cut()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "opente-csv-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var (code, output, err) = CliRunner.Run("pf", "case118", "--csv", dir);
+            Assert.True(code == 0, err);
+            Assert.Contains("more rows", output);                       // the console keeps its cut …
+            var buses = File.ReadAllLines(Path.Combine(dir, "buses.csv"));
+            Assert.Equal("bus,Vm (p.u.),Va (deg),P inj (MW),Q inj (MVAr)", buses[0]);
+            Assert.Equal(119, buses.Length);                              // … the CSV has all 118 buses
+            Assert.Equal(187, File.ReadAllLines(Path.Combine(dir, "branch-flows.csv")).Length);
+            Assert.Contains("buses.csv", err);
+
+            var (code2, all, _) = CliRunner.Run("pf", "case118", "--all");
+            Assert.Equal(0, code2);
+            Assert.DoesNotContain("more rows", all);
+            Assert.Contains("│ 118 │", all.Replace("  ", " ").Replace("  ", " "));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void Csv_into_a_file_path_is_bad_usage()
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            var (code, _, err) = CliRunner.Run("pf", "case9", "--csv", file);
+            Assert.Equal(2, code);
+            Assert.Contains("--csv", err);
+        }
+        finally { File.Delete(file); }
+    }
 }

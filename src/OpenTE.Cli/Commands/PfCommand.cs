@@ -14,12 +14,20 @@ public class JsonSettings : CommandSettings
     public bool Json { get; init; }
 }
 
-/// <summary>The output options of a result command: --json and --out FILE.</summary>
+/// <summary>The output options of a result command: --json, --out FILE, --csv DIR and --all.</summary>
 public class OutputSettings : JsonSettings
 {
     [CommandOption("--out <FILE>")]
-    [Description("Write the output to FILE instead of standard output.")]
+    [Description("Write the output to FILE instead of standard output (tables in full, without the 40-row cut).")]
     public string? Out { get; init; }
+
+    [CommandOption("--csv <DIR>")]
+    [Description("Also write every result table in full as a CSV file into DIR (created if missing), one file per table.")]
+    public string? Csv { get; init; }
+
+    [CommandOption("--all")]
+    [Description("Print every row of long tables (by default a table of more than 50 rows shows its first 40).")]
+    public bool All { get; init; }
 }
 
 public class CaseSettings : OutputSettings
