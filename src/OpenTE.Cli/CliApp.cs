@@ -74,6 +74,10 @@ public static class CliApp
                     .WithDescription("Step a prosumer scenario (JSON) through the markets interval by interval: bids from each agent's state, grid-connected or islanded clearing, CSV and PNG results.")
                     .WithExample("simulate", "examples/microgrid-day.json")
                     .WithExample("simulate", "examples/microgrid-day.json", "--out", "out", "--json");
+                config.AddCommand<CompareCommand>("compare")
+                    .WithDescription("Run a prosumer scenario under several market designs (nodal, pay-as-bid, uniform, P2P by ADMM, SDR community pricing) and compare surplus, welfare, Lorenz curves and Gini in an HTML report.")
+                    .WithExample("compare", "examples/microgrid-day.json")
+                    .WithExample("compare", "examples/microgrid-day.json", "--designs", "nodal,uniform,p2p", "--out", "cmp", "--json");
                 config.AddCommand<P2pCommand>("p2p")
                     .WithDescription("Peer-to-peer market by consensus ADMM: bilateral trades and prices, welfare, residual plot; peers in this process or as Orleans grains.")
                     .WithExample("p2p", "examples/p2p-community.json")
