@@ -69,6 +69,7 @@ public static class ScenarioRunner
             while (ev < s.Events.Count && s.Events[ev].At <= times[t]) island = s.Events[ev++].Type == "pcc-open";
             mode[t] = island ? "island" : "grid";
             var view = new MarketView(t, s.StepHours, forecast, s.ValueOfLostLoad);
+            int awardsBefore = awards.Count;
             var bids = new List<Bid>();
             var owner = new List<int>(); // prosumer index, −1 substation, −2 grid-forming unit
             for (int k = 0; k < n; k++)
@@ -144,8 +145,19 @@ public static class ScenarioRunner
                     if (owner[k] >= 0 && s.Prosumers[owner[k]].Critical) { critD[t] += b.Quantity; critS[t] += accepted[k]; }
                 }
             }
+            // each agent learns the price it was paid or charged (its awards' average; its bus's price when it has none)
+            var got = new Dictionary<string, (double Money, double Mw)>(StringComparer.Ordinal);
+            for (int i = awardsBefore; i < awards.Count; i++)
+            {
+                var a = awards[i];
+                var (money, mw) = got.GetValueOrDefault(a.Participant);
+                got[a.Participant] = (money + a.Price * a.Quantity, mw + a.Quantity);
+            }
             for (int k = 0; k < n; k++)
-                s.Prosumers[k].Apply(view, net_[t][k], price[t][net.BusIndex[s.Prosumers[k].Bus]]);
+            {
+                double p = got.TryGetValue(s.Prosumers[k].Id, out var g) && g.Mw > 0 ? g.Money / g.Mw : price[t][net.BusIndex[s.Prosumers[k].Bus]];
+                s.Prosumers[k].Apply(view, net_[t][k], p);
+            }
             foreach (var b in batteries) soc[b.Id][t + 1] = b.SocMwh;
             progress?.Report(t + 1);
         }

@@ -45,7 +45,12 @@ public static class FairnessReport
         return files;
     }
 
-    private static string F(double v, string fmt = "0.00") => double.IsFinite(v) ? v.ToString(fmt, CultureInfo.InvariantCulture) : "–";
+    private static string F(double v, string fmt = "0.00")
+    {
+        if (!double.IsFinite(v)) return "–";
+        string s = v.ToString(fmt, CultureInfo.InvariantCulture);
+        return s.StartsWith('-') && s.Trim('-', '0', '.').Length == 0 ? s[1..] : s; // no "-0.00"
+    }
     private static string E(string s) => WebUtility.HtmlEncode(s);
 
     private static string Page(FairnessComparison c, IEnumerable<(string Id, string Title, string Svg)> plots, IEnumerable<(string Heading, string Html)> story)

@@ -46,7 +46,10 @@ public static class CliApp
                 config.ConfigureConsole(console);
                 config.SetExceptionHandler((ex, _) => HandleError(ex, stderr));
                 config.AddCommand<DemoCommand>("demo")
-                    .WithDescription("Run an AC power flow on the IEEE 30-bus case and print the results as tables.");
+                    .WithDescription("One transactive day on case33bw: ~100 prosumers bid, the market clears against the network, DER inverters sell reactive power, a learning seller learns, the day settles on the verified ledger, a private feeder aggregate is released, and five market designs are compared for fairness (HTML report). --pf: the old AC power-flow demo.")
+                    .WithExample("demo")
+                    .WithExample("demo", "--prosumers", "300", "--out", "demo-300")
+                    .WithExample("demo", "--pf", "--case", "case118");
                 config.AddCommand<PfCommand>("pf")
                     .WithDescription("AC power flow (Newton–Raphson, polar) of a MATPOWER or JSON case.")
                     .WithExample("pf", "case30")

@@ -49,7 +49,8 @@ public sealed class CompareCommand : Command<CompareSettings>
     {
         var designs = s.Designs is null ? MarketDesigns.All : [.. s.Designs.Split(',').Select(d => MarketDesigns.Parse(d)!.Value).Distinct()];
         FairnessComparison c;
-        try { c = Run(s.Scenario, designs, new DesignOptions { FeedInFactor = s.FeedIn }, out _); }
+        IReadOnlyList<SimulationResult> runs;
+        try { c = Run(s.Scenario, designs, new DesignOptions { FeedInFactor = s.FeedIn }, out runs); }
         catch (InvalidOperationException e)
         {
             CliApp.Io.Err.WriteLine($"not-solved: {e.Message}");
@@ -57,7 +58,7 @@ public sealed class CompareCommand : Command<CompareSettings>
         }
         var files = FairnessReport.Write(c, s.Out);
         if (s.Json) Output.Emit(c.ToJson(s.Out), null);
-        else Output.Render([.. Tables(c), new Markup($"Report: [bold]{Markup.Escape(Path.GetFullPath(files[0]))}[/] (plots and CSV beside it)\n")], null);
+        else Output.Render([.. Tables(c), .. designs.Zip(runs).SelectMany(x => Notes(x.First, x.Second)).Select(n => new Markup(Markup.Escape(n) + "\n")), new Markup($"Report: [bold]{Markup.Escape(Path.GetFullPath(files[0]))}[/] (plots and CSV beside it)\n")], null);
         return 0;
     }
 
@@ -80,13 +81,19 @@ public sealed class CompareCommand : Command<CompareSettings>
             inputs, Population(scenario!), scenario!.Prosumers.Where(p => p is not BaseLoadAgent).Select(p => p.Id));
     }
 
+    /// <summary>What a design's run has to say: how many intervals it needed a fallback or reported a message for.</summary>
+    public static IEnumerable<string> Notes(MarketDesign d, SimulationResult r)
+    {
+        if (r.Messages.Count > 0) yield return $"{d.Name()}: {r.Messages.Count} message(s), e.g. {r.Messages[0]}";
+    }
+
     /// <summary>Batteries are storage (net benefit = money), PV and sources producers, loads consumers.</summary>
     public static Func<string, ParticipantRole> Roles(Scenario s)
     {
         var kinds = s.Prosumers.ToDictionary(p => p.Id, p => p switch
         {
             BatteryAgent => ParticipantRole.Storage,
-            PvAgent or SourceAgent => ParticipantRole.Producer,
+            PvAgent or SourceAgent or OpenTE.Agents.Learning.LearningSellerAgent => ParticipantRole.Producer,
             _ => ParticipantRole.Consumer,
         });
         return id => kinds.TryGetValue(id, out var r) ? r : ParticipantRole.Producer; // the substation and the grid-forming unit
