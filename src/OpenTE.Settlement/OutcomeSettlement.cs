@@ -51,10 +51,13 @@ public static class OutcomeSettlement
             e.RegisterMeter(meter.Address, addr);
             postings.AddRange(e.Deposit(addr, deposit, $"dep:{addr}", startUnixSeconds - 100).Postings);
         }
-        foreach (var t in trades)
+        // both sides sign each commitment (independent work, on every core); the engine then opens them in order
+        var signed = trades.AsParallel().AsOrdered()
+            .Select(t => t.Commitment.Sign(byAddress[Addr.Normalize(t.Commitment.Buyer)], byAddress[Addr.Normalize(t.Commitment.Seller)])).ToList();
+        for (int k = 0; k < trades.Count; k++)
         {
-            var c = t.Commitment;
-            var res = e.Open(c.Sign(byAddress[Addr.Normalize(c.Buyer)], byAddress[Addr.Normalize(c.Seller)]), startUnixSeconds - 60);
+            var t = trades[k];
+            var res = e.Open(signed[k], startUnixSeconds - 60);
             if (!res.Accepted) throw new InvalidOperationException($"the escrow refused the trade of {t.Award.Participant} in interval {t.Award.Interval}: {res.Message}");
             postings.AddRange(res.Postings);
         }
