@@ -5,15 +5,15 @@ namespace OpenTE.Agents.Learning;
 /// <summary>
 /// A strategic, learning participant: a dispatchable seller (a community fuel cell or CHP) with capacity
 /// <paramref name="capacityMw"/> and marginal cost <paramref name="cost"/> that learns its offer while the day runs, by
-/// tabular Q-learning (<see cref="QLearner"/> with γ = 0: a contextual bandit). State: the hour of day in
-/// <see cref="Buckets"/> blocks; action: its offer as a multiple of the price forecast (<see cref="Markups"/>), never below
-/// its cost; reward: the interval's profit (price received − cost) × MWh sold. Exploration ε falls linearly over the day
-/// from 1 to 0.05, so the first hours explore and the evening exploits what it learnt.
+/// tabular Q-learning (<see cref="QLearner"/> with one state and γ = 0: a multi-armed bandit — the markup generalises
+/// across hours, and one day is too short to learn a markup per hour). Action: its offer as a multiple of the price
+/// forecast (<see cref="Markups"/>), never below its cost; reward: the interval's profit (price received − cost) × MWh
+/// sold. Exploration ε falls linearly from 1 to 0.05 over the first 70 % of the day, then it exploits what it learnt.
 /// </summary>
 public sealed class LearningSellerAgent(string id, int bus, double capacityMw, double cost, int seed = 1) : Prosumer(id, bus)
 {
     public static readonly double[] Markups = [0.5, 0.8, 0.95, 1.0, 1.1, 1.5];
-    public const int Buckets = 6;
+    public const int Buckets = 1;
 
     public double CapacityMw { get; } = capacityMw;
     public double Cost { get; } = cost;
@@ -45,6 +45,6 @@ public sealed class LearningSellerAgent(string id, int bus, double capacityMw, d
         _action = -1;
     }
 
-    /// <summary>The greedy markup per hour block after learning.</summary>
-    public double[] Policy() => [.. Enumerable.Range(0, Buckets).Select(s => Markups[Learner.Act(new Observation([], s), explore: false)])];
+    /// <summary>The greedy markup after learning.</summary>
+    public double Policy() => Markups[Learner.Act(new Observation([], 0), explore: false)];
 }

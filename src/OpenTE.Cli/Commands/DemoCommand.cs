@@ -265,8 +265,8 @@ public sealed class DemoCommand : Command<DemoSettings>
             new[] { "first half of the day (exploring)", F(h.Take(half).DefaultIfEmpty().Average(x => x.Markup), "0.00"), F(h.Take(half).Sum(x => x.SoldMw) * s.StepHours, "0.000"), F(h.Take(half).Sum(x => x.Profit)) },
             new[] { "second half (exploiting)", F(h.Skip(half).DefaultIfEmpty().Average(x => x.Markup), "0.00"), F(h.Skip(half).Sum(x => x.SoldMw) * s.StepHours, "0.000"), F(h.Skip(half).Sum(x => x.Profit)) },
         };
-        return new StoryTable($"The learning seller '{l.Id}' ({l.CapacityMw:0.###} MW at {l.Cost:0} $/MWh, Q-learning over its markup on the price forecast)",
-            ["", "mean markup", "MWh sold", "profit $"], rows, $"Greedy markup per 4-hour block after the day: {string.Join(", ", l.Policy().Select(m => m.ToString("0.##", CultureInfo.InvariantCulture)))}.");
+        return new StoryTable($"The learning seller '{l.Id}' ({l.CapacityMw:0.###} MW at {l.Cost:0} $/MWh, learning its markup on the price forecast)",
+            ["", "mean markup", "MWh sold", "profit $"], rows, $"Its greedy markup after the day: {l.Policy().ToString("0.##", CultureInfo.InvariantCulture)} × the price forecast (a bandit over {string.Join(", ", LearningSellerAgent.Markups.Select(m => m.ToString("0.##", CultureInfo.InvariantCulture)))}).");
     }
 
     private static StoryTable VarTable(VarMarketResult r)
