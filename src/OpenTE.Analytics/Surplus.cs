@@ -46,6 +46,12 @@ public sealed record SurplusOptions
     /// Carbon money is a transfer from sellers to the carbon row; welfare is unchanged by it.
     /// </summary>
     public Func<Award, double>? CarbonPrice { get; init; }
+
+    /// <summary>
+    /// A participant's true value or cost ($/MWh) where its bid is not (a strategic seller's offer is its cost plus a
+    /// markup): null, or null for an award, keeps the award's bid price.
+    /// </summary>
+    public Func<Award, double?>? Valuation { get; init; }
 }
 
 /// <summary>
@@ -122,7 +128,7 @@ public static class SurplusAccounting
         {
             var key = (a.Participant, a.Interval);
             if (!acc.TryGetValue(key, out var v)) { acc[key] = v = new double[5]; order.Add(key); }
-            double money = a.Price * a.Quantity * h, atBid = (a.BidPrice ?? a.Price) * a.Quantity * h;
+            double money = a.Price * a.Quantity * h, atBid = (o.Valuation?.Invoke(a) ?? a.BidPrice ?? a.Price) * a.Quantity * h;
             bool storage = role(a.Participant) == ParticipantRole.Storage;
             if (a.Side == Side.Buy)
             {

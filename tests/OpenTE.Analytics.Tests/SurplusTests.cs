@@ -144,4 +144,17 @@ public class SurplusTests
         Assert.Equal(0, a.MoneyImbalance, 12);
         Assert.Equal(4, a.Rows.Count(r => r.Kind != RowKind.Participant)); // grid rent and carbon, per interval
     }
+
+    [Fact]
+    public void A_strategic_seller_is_measured_at_its_true_cost()
+    {
+        var awards = new List<Award> { new("chp", 1, 0, Side.Sell, 1, 70, BidPrice: 66), new("home", 1, 0, Side.Buy, 1, 70, BidPrice: 200) };
+        var o = new ClearingOutcome("test", ClearingStatus.Optimal, awards, 1, null, []);
+        var atOffer = SurplusAccounting.Compute(o);
+        var atCost = SurplusAccounting.Compute(o, new SurplusOptions { Valuation = a => a.Participant == "chp" ? 40 : null });
+        Assert.Equal(4, atOffer.ByParticipant().Single(p => p.Participant == "chp").Surplus, 12);
+        Assert.Equal(30, atCost.ByParticipant().Single(p => p.Participant == "chp").Surplus, 12);
+        Assert.Equal(200 - 40, atCost.Welfare, 12); // the welfare counts the true cost too
+        Assert.Equal(atCost.Welfare, atCost.RowSum, 12);
+    }
 }

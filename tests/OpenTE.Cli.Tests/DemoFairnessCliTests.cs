@@ -85,11 +85,19 @@ public class DemoFairnessCliTests : IDisposable
     }
 
     [Fact]
-    public void Compare_names_a_bad_design()
+    public void Compare_names_a_bad_design_and_an_output_folder_it_cannot_write()
     {
         var (code, _, err) = CliRunner.Run("compare", Example("microgrid-day.json"), "--designs", "nodal,vickrey", "--out", _dir);
         Assert.Equal(2, code);
         Assert.Contains("'vickrey' is not a design", err);
+        string file = Path.Combine(_dir, "a-file");
+        File.WriteAllText(file, "x");
+        (code, _, err) = CliRunner.Run("compare", Example("microgrid-day.json"), "--designs", "uniform", "--out", file);
+        Assert.Equal(2, code);
+        Assert.Contains("give --out a folder you can write", err);
+        (code, _, err) = CliRunner.Run("demo", "--intervals", "2", "--out", file);
+        Assert.Equal(2, code);
+        Assert.Contains("give --out a folder you can write", err);
     }
 
     [ChromiumFact]

@@ -56,10 +56,20 @@ public sealed class CompareCommand : Command<CompareSettings>
             CliApp.Io.Err.WriteLine($"not-solved: {e.Message}");
             return 1;
         }
-        var files = FairnessReport.Write(c, s.Out);
+        var files = WriteReport(c, s.Out);
         if (s.Json) Output.Emit(c.ToJson(s.Out), null);
         else Output.Render([.. Tables(c), .. designs.Zip(runs).SelectMany(x => Notes(x.First, x.Second)).Select(n => new Markup(Markup.Escape(n) + "\n")), new Markup($"Report: [bold]{Markup.Escape(Path.GetFullPath(files[0]))}[/] (plots and CSV beside it)\n")], null);
         return 0;
+    }
+
+    /// <summary>Writes the report; a folder that cannot be written is a usage error (exit 2) naming it.</summary>
+    public static IReadOnlyList<string> WriteReport(FairnessComparison c, string dir, IEnumerable<(string, string)>? story = null)
+    {
+        try { return FairnessReport.Write(c, dir, story); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"cannot write the report into {dir}: {e.Message} (give --out a folder you can write)");
+        }
     }
 
     /// <summary>Reads the scenario afresh for each design (agents keep state), runs it and measures the designs.</summary>
@@ -74,7 +84,7 @@ public sealed class CompareCommand : Command<CompareSettings>
             scenario = sc;
             var r = MarketDesigns.Run(sc, net, d, options);
             results.Add(r);
-            inputs.Add(new DesignInput(d.Name(), r.Outcome, new SurplusOptions { Role = Roles(sc) }));
+            inputs.Add(new DesignInput(d.Name(), r.Outcome, Options(sc)));
         }
         runs = results;
         return FairnessComparison.Compare($"{scenario?.Case}: {scenario?.Prosumers.Count(p => p is not BaseLoadAgent)} prosumers under {designs.Count} market designs",
@@ -85,6 +95,13 @@ public sealed class CompareCommand : Command<CompareSettings>
     public static IEnumerable<string> Notes(MarketDesign d, SimulationResult r)
     {
         if (r.Messages.Count > 0) yield return $"{d.Name()}: {r.Messages.Count} message(s), e.g. {r.Messages[0]}";
+    }
+
+    /// <summary>How the scenario's participants are measured: <see cref="Roles"/>, and a learning seller at its true cost, not its marked-up offer.</summary>
+    public static SurplusOptions Options(Scenario s)
+    {
+        var costs = s.Prosumers.OfType<OpenTE.Agents.Learning.LearningSellerAgent>().ToDictionary(l => l.Id, l => l.Cost);
+        return new SurplusOptions { Role = Roles(s), Valuation = a => costs.TryGetValue(a.Participant, out var c) ? c : null };
     }
 
     /// <summary>Batteries are storage (net benefit = money), PV and sources producers, loads consumers.</summary>

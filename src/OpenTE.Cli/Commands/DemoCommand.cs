@@ -97,7 +97,8 @@ public sealed class DemoCommand : Command<DemoSettings>
             return ScenarioFile.Parse(doc.RootElement, scenarioPath, name => CaseLocator.Load(name).Network);
         }
         var console = CliApp.Io.Console;
-        Directory.CreateDirectory(s.Out);
+        try { Directory.CreateDirectory(s.Out); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"cannot create {s.Out}: {e.Message} (give --out a folder you can write)"); }
         var (scenario, net) = Load();
         var kinds = scenario.Prosumers.Where(p => p is not BaseLoadAgent).GroupBy(Kind).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key}").ToList();
         console.Write(new Markup($"[bold]OpenTE demo[/]: a transactive day on [bold]{Markup.Escape(net.Name)}[/] — {scenario.Intervals} × {scenario.IntervalMinutes} min from " +
@@ -118,7 +119,7 @@ public sealed class DemoCommand : Command<DemoSettings>
             var (sc, n) = Load();
             return (Result: MarketDesigns.Run(sc, n, MarketDesign.P2p), Scenario: sc);
         });
-        var nodalAccount = SurplusAccounting.Compute(day.Outcome, new SurplusOptions { Role = CompareCommand.Roles(scenario) });
+        var nodalAccount = SurplusAccounting.Compute(day.Outcome, CompareCommand.Options(scenario));
         story.Add(Prices(day));
         story.Add(ByKind(scenario, nodalAccount));
         story.Add(TopParticipants(nodalAccount, CompareCommand.Population(scenario)));
@@ -143,7 +144,7 @@ public sealed class DemoCommand : Command<DemoSettings>
 
         // 5. the same day under the other designs, and who gains
         var designs = MarketDesigns.All.Where(d => d != MarketDesign.Nodal).ToList();
-        var runs = new List<DesignInput> { new(MarketDesign.Nodal.Name(), day.Outcome, new SurplusOptions { Role = CompareCommand.Roles(scenario) }) };
+        var runs = new List<DesignInput> { new(MarketDesign.Nodal.Name(), day.Outcome, CompareCommand.Options(scenario)) };
         var notes = new List<string>();
         (SimulationResult, Scenario) Run(MarketDesign d)
         {
@@ -157,7 +158,7 @@ public sealed class DemoCommand : Command<DemoSettings>
                 {
                     var (r, sc) = d == MarketDesign.P2p ? p2p.GetAwaiter().GetResult() : Run(d);
                     notes.AddRange(CompareCommand.Notes(d, r));
-                    return new DesignInput(d.Name(), r.Outcome, new SurplusOptions { Role = CompareCommand.Roles(sc) });
+                    return new DesignInput(d.Name(), r.Outcome, CompareCommand.Options(sc));
                 }));
         }
         catch (InvalidOperationException e)
@@ -167,7 +168,7 @@ public sealed class DemoCommand : Command<DemoSettings>
         }
         var comparison = FairnessComparison.Compare($"OpenTE demo: {net.Name}, {scenario.Prosumers.Count(p => p is not BaseLoadAgent)} prosumers, {scenario.Intervals} intervals",
             runs, CompareCommand.Population(scenario), scenario.Prosumers.Where(p => p is not BaseLoadAgent).Select(p => p.Id));
-        var files = FairnessReport.Write(comparison, s.Out, story.Select(t => (t.Title, t.Html())));
+        var files = CompareCommand.WriteReport(comparison, s.Out, story.Select(t => (t.Title, t.Html())));
         File.WriteAllText(Path.Combine(s.Out, "awards-nodal.csv"), AwardsCsv(day.Outcome));
 
         console.WriteLine();
@@ -245,7 +246,7 @@ public sealed class DemoCommand : Command<DemoSettings>
         rows.Add(["grid rent (operator)", "", "", "", F(a.GridRent), F(a.GridRent)]);
         rows.Add(["total", "", F(a.ByParticipant().Sum(p => p.Payment)), F(a.ByParticipant().Sum(p => p.Revenue)), "", F(a.RowSum)]);
         return new StoryTable("Who paid and who earned ($ over the day, nodal market)", ["who", "count", "paid", "earned", "net money", "surplus"], rows,
-            $"Surplus: value at the bid − payment for buyers, revenue − cost at the offer for sellers, net money for batteries; the rows add up to the welfare, {F(a.Welfare)} $.");
+            $"Surplus: value at the bid − payment for buyers, revenue − cost at the offer for sellers (the learning seller at its true cost), net money for batteries; the rows add up to the welfare, {F(a.Welfare)} $.");
     }
 
     private static StoryTable TopParticipants(SurplusAccount a, Func<string, bool> population)
@@ -288,10 +289,10 @@ public sealed class DemoCommand : Command<DemoSettings>
             new[] { "hash chain verified", l.Verified ? "yes" : "NO: " + l.VerifyReason },
             new[] { "Σ money over all accounts (minor units)", l.MoneySum.ToString(CultureInfo.InvariantCulture) },
             new[] { "Σ energy over all accounts (Wh)", l.EnergySumWh.ToString(CultureInfo.InvariantCulture) },
-            new[] { "operator's money vs the clearing's grid rent ($)", $"{l.OperatorMoney / 100.0:0.00} vs {a.GridRent:0.00} (rounding bound ±{l.OperatorRoundingBound / 100:0.00}: ⌊price × Wh⌋ per trade)" },
+            new[] { "operator's money vs the clearing's grid rent ($)", $"{F(l.OperatorMoney / 100.0)} vs {F(a.GridRent)} (rounding bound ±{l.OperatorRoundingBound / 100:0.00}: ⌊price × Wh⌋ per trade)" },
             new[] { "head hash", l.HeadHash[..16] + "…" },
         };
-        return new StoryTable($"Settlement on the embedded ledger ({l.Seconds:0.0} s)", ["", ""], rows,
+        return new StoryTable($"Settlement on the embedded ledger ({l.Seconds:0.0} s)", ["", "value"], rows,
             "Every award became a commitment signed by both sides (the operator for pool trades), meters signed what sellers delivered, the escrow settled, and the SQLite ledger's hash chain was re-verified.");
     }
 
@@ -329,7 +330,7 @@ public sealed class DemoCommand : Command<DemoSettings>
             new[] { "released (ε-DP, Laplace)", v is null ? "–" : $"{F(v.Value, "0.0")} kWh ± {F(v.NoiseStdDev, "0.0")}" },
             new[] { "exact (never published; shown for the demo)", $"{F(exact, "0.0")} kWh" },
         };
-        return new StoryTable($"Differentially private feeder aggregate: the prosumers' total import over the day", ["", ""], rows,
+        return new StoryTable($"Differentially private feeder aggregate: the prosumers' total import over the day", ["", "kWh"], rows,
             $"{r.Description}; each household's whole day is protected (sensitivity = intervals × 2 kWh).");
     }
 
