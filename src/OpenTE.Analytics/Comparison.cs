@@ -16,6 +16,9 @@ public sealed record DesignInput(string Name, ClearingOutcome Outcome, SurplusOp
 public sealed record DesignSummary(string Name, SurplusAccount Account, IReadOnlyList<ParticipantSurplus> Population, InequalityMeasures Measures,
     IReadOnlyList<double> BuyPriceByInterval)
 {
+    /// <summary>The average price each buyer of the population paid over the horizon ($/MWh: payment / energy bought), ascending.</summary>
+    public IReadOnlyList<double> BuyPriceByParticipant { get; init; } = [];
+
     public double Welfare => Account.Welfare;
     public double PopulationSurplus => Population.Sum(p => p.Surplus);
 }
@@ -42,10 +45,25 @@ public sealed record FairnessComparison(string Title, IReadOnlyList<DesignSummar
             var by = account.ByParticipant().ToDictionary(p => p.Participant);
             var role = d.Options?.Role ?? SurplusAccounting.DefaultRoles(d.Outcome.Awards);
             var pop = everyone.Select(n => by.GetValueOrDefault(n) ?? new ParticipantSurplus(n, role(n), 0, 0, 0, 0, 0, 0)).ToList();
-            summaries.Add(new DesignSummary(d.Name, account, pop, Inequality.Of([.. pop.Select(p => p.Surplus)]), BuyPrices(d.Outcome)));
+            summaries.Add(new DesignSummary(d.Name, account, pop, Inequality.Of([.. pop.Select(p => p.Surplus)]), BuyPrices(d.Outcome))
+            {
+                BuyPriceByParticipant = ParticipantPrices(d.Outcome, population),
+            });
         }
         var first = list.FirstOrDefault()?.Outcome;
         return new FairnessComparison(title, summaries, first?.IntervalHours ?? 1, first?.Start);
+    }
+
+    private static double[] ParticipantPrices(ClearingOutcome o, Func<string, bool> population)
+    {
+        var d = new Dictionary<string, (double Money, double Mw)>(StringComparer.Ordinal);
+        foreach (var a in o.Awards)
+            if (a.Side == Side.Buy && a.Product == Product.Energy && population(a.Participant))
+            {
+                var (m, q) = d.GetValueOrDefault(a.Participant);
+                d[a.Participant] = (m + a.Price * a.Quantity, q + a.Quantity);
+            }
+        return [.. d.Values.Where(v => v.Mw > 0).Select(v => v.Money / v.Mw).Order()];
     }
 
     /// <summary>Volume-weighted average price of the buy awards per interval (NaN where nothing was bought).</summary>

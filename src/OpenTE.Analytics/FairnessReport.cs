@@ -23,6 +23,7 @@ public static class FairnessReport
             ("lorenz", "Lorenz curves of participant surplus (clipped at 0)", Lorenz(c)),
             ("gini-welfare", "Gini and welfare per design", GiniWelfare(c)),
             ("prices", "Average price paid by buyers, per interval", Prices(c)),
+            ("price-distribution", "Price distribution: the average price each prosumer paid for what it bought, sorted", PriceDistribution(c)),
             ("surplus", "Surplus distribution: every participant's surplus, sorted (Pen's parade)", Surplus(c)),
         };
         var svgs = new Dictionary<string, string>();
@@ -154,6 +155,25 @@ public static class FairnessReport
         }
         p.Title("Average price paid by buyers");
         p.XLabel(c.Start is { } st ? $"hours after {st:yyyy-MM-dd HH:mm zzz}" : "hours");
+        p.YLabel("$/MWh");
+        p.ShowLegend(ScottPlot.Alignment.UpperLeft);
+        return p;
+    }
+
+    private static ScottPlot.Plot PriceDistribution(FairnessComparison c)
+    {
+        var p = new ScottPlot.Plot();
+        foreach (var d in c.Designs)
+        {
+            var ys = d.BuyPriceByParticipant.ToArray();
+            var xs = Enumerable.Range(0, ys.Length).Select(i => ys.Length > 1 ? (double)i / (ys.Length - 1) : 0).ToArray();
+            var s = p.Add.Scatter(xs, ys);
+            s.MarkerSize = 3;
+            s.LineWidth = 1;
+            s.LegendText = d.Name;
+        }
+        p.Title("Average price paid per prosumer (buyers), sorted");
+        p.XLabel("share of buying prosumers");
         p.YLabel("$/MWh");
         p.ShowLegend(ScottPlot.Alignment.UpperLeft);
         return p;

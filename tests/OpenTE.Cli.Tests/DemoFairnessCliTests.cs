@@ -36,7 +36,7 @@ public class DemoFairnessCliTests : IDisposable
         var balances = SqliteLedger.Balances(ledger);
         Assert.Equal(0, balances.Where(b => b.Key.Commodity == Commodity.Money).Sum(b => b.Value));
         Assert.Equal(0, balances.Where(b => b.Key.Commodity == Commodity.EnergyWh).Sum(b => b.Value));
-        foreach (var f in new[] { "report.html", "lorenz.svg", "lorenz.png", "gini-welfare.png", "prices.svg", "surplus.png", "surplus-nodal.csv", "surplus-sdr.csv", "meter-readings.csv", "awards-nodal.csv" })
+        foreach (var f in new[] { "report.html", "lorenz.svg", "lorenz.png", "gini-welfare.png", "prices.svg", "price-distribution.svg", "surplus.png", "surplus-nodal.csv", "surplus-sdr.csv", "meter-readings.csv", "awards-nodal.csv" })
             Assert.True(new FileInfo(Path.Combine(dir, f)).Length > 0, f);
         var html = File.ReadAllText(Path.Combine(dir, "report.html"));
         Assert.DoesNotContain("<script", html);
@@ -109,8 +109,8 @@ public class DemoFairnessCliTests : IDisposable
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1100, Height = 900 } });
         await page.GotoAsync(new Uri(Path.GetFullPath(Path.Combine(dir, "report.html"))).AbsoluteUri);
         var figures = page.Locator("figure svg");
-        Assert.Equal(4, await figures.CountAsync());
-        for (int i = 0; i < 4; i++)
+        Assert.Equal(5, await figures.CountAsync());
+        for (int i = 0; i < 5; i++)
         {
             var box = await figures.Nth(i).BoundingBoxAsync();
             Assert.NotNull(box);
