@@ -22,8 +22,8 @@ public static class FairnessReport
         {
             ("lorenz", "Lorenz curves of participant surplus (clipped at 0)", Lorenz(c)),
             ("gini-welfare", "Gini and welfare per design", GiniWelfare(c)),
-            ("prices", "Average price paid by buyers, per interval", Prices(c)),
-            ("price-distribution", "Price distribution: the average price each prosumer paid for what it bought, sorted", PriceDistribution(c)),
+            ("prices", "Average price paid by buyers, per interval (log scale: 1 = 10, 2 = 100, 3 = 1 000, 4 = 10 000 $/MWh)", Prices(c)),
+            ("price-distribution", "Price distribution: the average price each prosumer paid for what it bought, sorted (log scale as above)", PriceDistribution(c)),
             ("surplus", "Surplus distribution: every participant's surplus, sorted (Pen's parade)", Surplus(c)),
         };
         var svgs = new Dictionary<string, string>();
@@ -148,24 +148,28 @@ public static class FairnessReport
         foreach (var d in c.Designs)
         {
             var xs = Enumerable.Range(0, d.BuyPriceByInterval.Count).Select(t => t * c.IntervalHours).ToArray();
-            var s = p.Add.Scatter(xs, [.. d.BuyPriceByInterval]);
+            var s = p.Add.Scatter(xs, [.. d.BuyPriceByInterval.Select(Log)]);
             s.MarkerSize = 0;
             s.LineWidth = 2;
             s.LegendText = d.Name;
         }
         p.Title("Average price paid by buyers");
         p.XLabel(c.Start is { } st ? $"hours after {st:yyyy-MM-dd HH:mm zzz}" : "hours");
-        p.YLabel("$/MWh");
+        p.YLabel(LogLabel);
         p.ShowLegend(ScottPlot.Alignment.UpperLeft);
         return p;
     }
+
+    // prices span 30 $/MWh (a truthful bidder at a uniform price) to 10 000 $/MWh (a critical load paying its bid): a log scale
+    private static double Log(double price) => double.IsFinite(price) ? Math.Log10(Math.Max(price, 1)) : double.NaN;
+    private const string LogLabel = "log10($/MWh): 2 = 100, 3 = 1000";
 
     private static ScottPlot.Plot PriceDistribution(FairnessComparison c)
     {
         var p = new ScottPlot.Plot();
         foreach (var d in c.Designs)
         {
-            var ys = d.BuyPriceByParticipant.ToArray();
+            var ys = d.BuyPriceByParticipant.Select(Log).ToArray();
             var xs = Enumerable.Range(0, ys.Length).Select(i => ys.Length > 1 ? (double)i / (ys.Length - 1) : 0).ToArray();
             var s = p.Add.Scatter(xs, ys);
             s.MarkerSize = 3;
@@ -174,7 +178,7 @@ public static class FairnessReport
         }
         p.Title("Average price paid per prosumer (buyers), sorted");
         p.XLabel("share of buying prosumers");
-        p.YLabel("$/MWh");
+        p.YLabel(LogLabel);
         p.ShowLegend(ScottPlot.Alignment.UpperLeft);
         return p;
     }
