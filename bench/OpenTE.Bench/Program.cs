@@ -23,6 +23,7 @@ public static class Program
     public static int Main(string[] args)
     {
         if (args.Contains("--simulate")) return SimulateBench.Run();
+        if (args.Contains("--designs")) return DesignsBench.Run();
         if (args.Contains("--learn")) return LearnBench.Run();
         if (args.Contains("--strategic")) return StrategicBench.Run(args.Where(a => a != "--strategic").ToArray());
         if (args.Contains("--scopf")) return ScopfBench.Run(args.Where(a => a != "--scopf").ToArray());

@@ -162,7 +162,8 @@ public static class ScenarioFile
                 case "ev": return new EvAgent(id, bus, Pos("energyMwh"), Pos("powerMw"), Interval(e, "arrival", where), Interval(e, "departure", where), Num(e, "price", where, 150));
                 case "flexible": return new FlexibleLoadAgent(id, bus, Pos("energyMwh"), Pos("powerMw"), Interval(e, "from", where), Interval(e, "to", where), Num(e, "price", where));
                 case "critical": return new CriticalLoadAgent(id, bus, Pos("demandMw"));
-                default: throw Err(where + ".kind", $"'{kind}' is not a prosumer kind", "use pv, battery, ev, flexible or critical");
+                case "learning-seller": return new Learning.LearningSellerAgent(id, bus, Pos("capacityMw"), Pos("cost"), Int(e, "seed", where, 1));
+                default: throw Err(where + ".kind", $"'{kind}' is not a prosumer kind", "use pv, battery, ev, flexible, critical or learning-seller");
             }
         }
 

@@ -68,7 +68,10 @@ public static class CliApp
                 config.SetExceptionHandler((ex, _) => HandleError(ex, stderr));
                 config.SetInterceptor(new OutputInterceptor());
                 config.AddCommand<DemoCommand>("demo")
-                    .WithDescription("Run an AC power flow on the IEEE 30-bus case and print the results as tables.");
+                    .WithDescription("One transactive day on case33bw: ~100 prosumers bid, the market clears against the network, DER inverters sell reactive power, a learning seller learns, the day settles on the verified ledger, a private feeder aggregate is released, and five market designs are compared for fairness (HTML report). --pf: the old AC power-flow demo.")
+                    .WithExample("demo")
+                    .WithExample("demo", "--prosumers", "300", "--out", "demo-300")
+                    .WithExample("demo", "--pf", "--case", "case118");
                 config.AddCommand<PfCommand>("pf")
                     .WithDescription("AC power flow (Newton–Raphson, polar) of a MATPOWER or JSON case.")
                     .WithExample("pf", "case30")
@@ -96,6 +99,10 @@ public static class CliApp
                     .WithDescription("Step a prosumer scenario (JSON) through the markets interval by interval: bids from each agent's state, grid-connected or islanded clearing, CSV and PNG results.")
                     .WithExample("simulate", "examples/microgrid-day.json")
                     .WithExample("simulate", "examples/microgrid-day.json", "--out", "out", "--json");
+                config.AddCommand<CompareCommand>("compare")
+                    .WithDescription("Run a prosumer scenario under several market designs (nodal, pay-as-bid, uniform, P2P by ADMM, SDR community pricing) and compare surplus, welfare, Lorenz curves and Gini in an HTML report.")
+                    .WithExample("compare", "examples/microgrid-day.json")
+                    .WithExample("compare", "examples/microgrid-day.json", "--designs", "nodal,uniform,p2p", "--out", "cmp", "--json");
                 config.AddCommand<P2pCommand>("p2p")
                     .WithDescription("Peer-to-peer market by consensus ADMM: bilateral trades and prices, welfare, residual plot; peers in this process or as Orleans grains.")
                     .WithExample("p2p", "examples/p2p-community.json")

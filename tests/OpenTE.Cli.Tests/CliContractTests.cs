@@ -171,7 +171,7 @@ public class CliContractTests : IDisposable
     [Fact]
     public void Missing_case_names_exit_2()
     {
-        var (code, _, err) = Run("demo", "--case", "case_does_not_exist");
+        var (code, _, err) = Run("demo", "--pf", "--case", "case_does_not_exist");
         Assert.Equal(2, code);
         AssertOneSentenceError(err);
         Assert.Contains("OPENTE_CASES", err);
@@ -235,7 +235,7 @@ public class CliContractTests : IDisposable
     [Fact]
     public void Demo_prints_a_summary_bus_table_and_branch_flows()
     {
-        var (code, output, err) = Run("demo");
+        var (code, output, err) = Run("demo", "--pf");
         Assert.True(code == 0, err);
         Assert.Contains("case30", output);
         Assert.Contains("converged", output);

@@ -136,9 +136,9 @@ public class CliTests
     }
 
     [Fact]
-    public void Demo_prints_the_case30_power_flow()
+    public void Demo_pf_prints_the_case30_power_flow()
     {
-        var (code, output, _) = Run("demo");
+        var (code, output, _) = Run("demo", "--pf");
         Assert.Equal(0, code);
         Assert.Contains("case30", output);
         Assert.Contains("Buses", output);
