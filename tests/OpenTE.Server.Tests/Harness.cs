@@ -71,8 +71,8 @@ public sealed class TestServer : IAsyncDisposable
         if (_ownsDir) Directory.Delete(Dir, true);
     }
 
-    public Task<HttpResponseMessage> Send(HttpMethod method, string path, string? key, string? json = null) =>
-        Http.Send(_http, Url, method, path, key, json);
+    public Task<HttpResponseMessage> Send(HttpMethod method, string path, string? key, string? json = null, bool expectContinue = false) =>
+        Http.Send(_http, Url, method, path, key, json, expectContinue);
 
     public async Task<JsonNode> Ok(HttpMethod method, string path, string? key, string? json = null, HttpStatusCode expect = HttpStatusCode.OK)
     {
@@ -99,9 +99,11 @@ public sealed class TestServer : IAsyncDisposable
 
 public static class Http
 {
-    public static async Task<HttpResponseMessage> Send(HttpClient http, Uri baseUrl, HttpMethod method, string path, string? key, string? json = null)
+    public static async Task<HttpResponseMessage> Send(HttpClient http, Uri baseUrl, HttpMethod method, string path, string? key, string? json = null, bool expectContinue = false)
     {
         using var req = new HttpRequestMessage(method, new Uri(baseUrl, path));
+        // with Expect: 100-continue a refused body is not sent, so the client reads the 413 instead of a reset connection
+        if (expectContinue) req.Headers.ExpectContinue = true;
         if (key is not null) req.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         if (json is not null) req.Content = new StringContent(json, Encoding.UTF8, "application/json");
         return await http.SendAsync(req);
