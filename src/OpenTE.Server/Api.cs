@@ -18,7 +18,7 @@ public sealed record IdOut(long Id);
 public sealed record ParticipantOut(long Id, string Name, int Bus, string ApiKey, string Address);
 public sealed record BidsOut(IReadOnlyList<long> Ids);
 public sealed record MeOut(string Role, long? Id, string? Name, int? Bus);
-public sealed record MarketOut(long Id, string Name, string Case, int IntervalMinutes, int GateClosureMinutes, string Mechanism, DateTimeOffset Start, double PrivacyEpsilon, IReadOnlyList<int> Buses);
+public sealed record MarketOut(long Id, string Name, string Case, int IntervalMinutes, int GateClosureMinutes, string Mechanism, DateTimeOffset Start, double PrivacyEpsilon, long NextInterval, IReadOnlyList<int> Buses);
 public sealed record ParticipantListOut(long Id, string Name, int Bus, string Address);
 
 /// <summary>
@@ -209,14 +209,14 @@ public static class Api
             return Results.Created($"/api/markets/{id}", new IdOut(id));
         }).Accepts<MarketIn>("application/json").Produces<IdOut>(201).WithSummary("Create a market (operator)");
 
-        api.MapGet("/markets", async (Markets mk) => (await mk.MarketsList()).Select(m => Out(m, [])))
+        api.MapGet("/markets", async (Markets mk) => (await mk.MarketsList()).Select(m => Out(m, mk.Now, [])))
             .WithSummary("List markets");
 
         api.MapGet("/markets/{m:long}", async (long m, Markets mk) =>
         {
             var market = await mk.Market(m);
             var net = await mk.LoadCase(market.Case);
-            return Out(market, [.. net.Buses.Select(b => b.Id)]);
+            return Out(market, mk.Now, [.. net.Buses.Select(b => b.Id)]);
         }).WithSummary("A market and its buses");
 
         api.MapPost("/participants", async (HttpContext ctx, Markets mk) =>
@@ -343,8 +343,9 @@ public static class Api
         }).WithSummary("Server-sent events: 'cleared' with the bus prices when an interval of the market clears");
     }
 
-    private static MarketOut Out(MarketRow m, IReadOnlyList<int> buses) =>
-        new(m.Id, m.Name, m.Case, m.IntervalMinutes, m.GateMinutes, m.Mechanism, DateTimeOffset.FromUnixTimeSeconds(m.StartUnix), m.PrivacyEpsilon, buses);
+    private static MarketOut Out(MarketRow m, long now, IReadOnlyList<int> buses) =>
+        new(m.Id, m.Name, m.Case, m.IntervalMinutes, m.GateMinutes, m.Mechanism, DateTimeOffset.FromUnixTimeSeconds(m.StartUnix), m.PrivacyEpsilon,
+            m.NextOpenInterval(now), buses);
 
     /// <summary>Client text echoed in an error, shortened (binary or huge input is not echoed back).</summary>
     private static string Trim(string s) => s.Length <= 40 ? s : s[..40] + "…";

@@ -35,6 +35,8 @@ public sealed record MarketRow(long Id, string Name, string Case, int IntervalMi
     public long IntervalStart(long t) => StartUnix + t * IntervalSeconds;
     public long GateUnix(long t) => IntervalStart(t) - GateMinutes * 60L;
     public string SettlementMarket => $"opente-market-{Id}";
+    /// <summary>The first interval whose gate is still open at <paramref name="now"/> (unix seconds).</summary>
+    public long NextOpenInterval(long now) => Math.Max(0, (long)Math.Floor((now + GateMinutes * 60.0 - StartUnix) / IntervalSeconds) + 1);
 }
 
 public sealed record ParticipantRow(long Id, string Name, int Bus, string Address, string PrivateKey, string MeterKey);
