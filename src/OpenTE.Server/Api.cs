@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
@@ -28,7 +27,6 @@ public sealed record ParticipantListOut(long Id, string Name, int Bus, string Ad
 /// </summary>
 public static class Api
 {
-    private static readonly ConcurrentDictionary<string, Caller> Callers = new();
     private static readonly Regex NamePattern = new("^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$", RegexOptions.CultureInvariant);
 
     private static readonly JsonSerializerOptions In = new(JsonSerializerDefaults.Web)
@@ -84,12 +82,12 @@ public static class Api
             && h.StartsWith("Bearer ", StringComparison.Ordinal) && h.Length is > 7 and < 200)
         {
             var hash = ApiKeys.Hash(h[7..].Trim());
-            if (!Callers.TryGetValue(hash, out var caller))
+            var markets = ctx.RequestServices.GetRequiredService<Markets>();
+            if (!markets.Callers.TryGetValue(hash, out var caller))
             {
                 var op = ctx.RequestServices.GetRequiredService<OperatorIdentity>();
-                var markets = ctx.RequestServices.GetRequiredService<Markets>();
                 if (hash == op.KeyHash) caller = new Caller(true, null);
-                else if (await markets.ParticipantByKeyHash(hash) is { } p) Callers[hash] = caller = new Caller(false, p);
+                else if (await markets.ParticipantByKeyHash(hash) is { } p) markets.Callers[hash] = caller = new Caller(false, p);
             }
             if (caller is not null) ctx.Items["caller"] = caller;
         }

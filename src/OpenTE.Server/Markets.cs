@@ -70,6 +70,8 @@ public sealed class Markets(Store store, ServerOptions options)
     /// <summary>This process; the owner of the clearing leases it takes.</summary>
     public string Instance { get; } = Guid.NewGuid().ToString("N")[..12];
     private readonly ConcurrentDictionary<long, Network> _networks = new();
+    /// <summary>Participants found by their key's hash (participants are never deleted, so a hit stays true; misses are not kept).</summary>
+    public ConcurrentDictionary<string, Caller> Callers { get; } = new();
     private int _solves;
     /// <summary>How many clearings this process has solved (a clearing runs once per interval).</summary>
     public int Solves => _solves;

@@ -15,9 +15,18 @@ public class MarketApiTests
     private static readonly HttpMethod Post = HttpMethod.Post, Get = HttpMethod.Get;
 
     [Fact]
-    public async Task Bids_clear_to_the_library_dc_clearing_and_each_participant_sees_only_its_own()
+    public Task Bids_clear_to_the_library_dc_clearing_and_each_participant_sees_only_its_own() => ClearsLikeTheLibrary(null);
+
+    [PostgresFact]
+    public async Task On_postgres_bids_clear_to_the_library_dc_clearing_and_each_participant_sees_only_its_own()
     {
-        await using var s = await TestServer.Start(o => o with { Scheduler = false });
+        await using var pg = await PgSchema.Create();
+        await ClearsLikeTheLibrary(pg.ConnectionString);
+    }
+
+    private static async Task ClearsLikeTheLibrary(string? db)
+    {
+        await using var s = await TestServer.Start(o => o with { Scheduler = false }, db: db);
         long m = await s.Market();
         var (_, mall) = await s.Participant("mall", 2);
         var (_, solar) = await s.Participant("solar-coop", 3);
@@ -152,9 +161,18 @@ public class MarketApiTests
     }
 
     [Fact]
-    public async Task Meter_readings_settle_the_awards_on_the_ledger_and_balances_follow_the_clearing_prices()
+    public Task Meter_readings_settle_the_awards_on_the_ledger_and_balances_follow_the_clearing_prices() => SettlesOnTheLedger(null);
+
+    [PostgresFact]
+    public async Task On_postgres_meter_readings_settle_the_awards_on_the_ledger()
     {
-        await using var s = await TestServer.Start(o => o with { Scheduler = false });
+        await using var pg = await PgSchema.Create();
+        await SettlesOnTheLedger(pg.ConnectionString);
+    }
+
+    private static async Task SettlesOnTheLedger(string? db)
+    {
+        await using var s = await TestServer.Start(o => o with { Scheduler = false }, db: db);
         long m = await s.Market();
         var (_, buyer) = await s.Participant("buyer", 2);
         var (_, seller) = await s.Participant("seller", 3);
@@ -198,14 +216,23 @@ public class MarketApiTests
     }
 
     [Fact]
-    public async Task Private_aggregate_is_refused_once_the_markets_budget_is_spent_even_after_a_restart()
+    public Task Private_aggregate_is_refused_once_the_markets_budget_is_spent_even_after_a_restart() => PrivacyBudgetHolds(null);
+
+    [PostgresFact]
+    public async Task On_postgres_private_aggregate_is_refused_once_the_budget_is_spent_even_after_a_restart()
+    {
+        await using var pg = await PgSchema.Create();
+        await PrivacyBudgetHolds(pg.ConnectionString);
+    }
+
+    private static async Task PrivacyBudgetHolds(string? db)
     {
         var dir = Directory.CreateTempSubdirectory("opente-server-").FullName;
         try
         {
             var clock = new ManualClock(TestServer.T0);
             long m;
-            await using (var s = await TestServer.Start(o => o with { Scheduler = false }, dir, clock))
+            await using (var s = await TestServer.Start(o => o with { Scheduler = false }, dir, clock, db))
             {
                 m = await s.Market();
                 var (_, a) = await s.Participant("a", 2);
@@ -220,7 +247,7 @@ public class MarketApiTests
                 Assert.Contains("budget", await refused.Content.ReadAsStringAsync());
                 Assert.Equal(HttpStatusCode.Forbidden, (await s.Send(Get, $"/api/markets/{m}/aggregate?epsilon=0.1", a)).StatusCode);
             }
-            await using (var s = await TestServer.Start(o => o with { Scheduler = false }, dir, clock))
+            await using (var s = await TestServer.Start(o => o with { Scheduler = false }, dir, clock, db))
             {
                 Assert.Equal(HttpStatusCode.Conflict, (await s.Send(Get, $"/api/markets/{m}/aggregate?epsilon=0.4&maxKwh=2", Op)).StatusCode);
                 await s.Ok(Get, $"/api/markets/{m}/aggregate?epsilon=0.15&maxKwh=2", Op); // what is left of ε = 1
