@@ -83,8 +83,9 @@ public static class ServerHost
     }
 
     /// <summary>
-    /// The operator's API key: from the key file when it exists (its hash replaces the stored one); else, on first start,
-    /// a new key printed once (and written to the key file when one is named); later starts keep the stored hash.
+    /// The operator's API key: from the key file when it exists (its hash replaces the stored one); a new key written to
+    /// the key file when one is named but does not exist; without a key file, a new key printed once on the first start
+    /// (later starts keep the stored hash).
     /// The operator's settlement and meter keys are made once and kept in the database.
     /// </summary>
     private static async Task<OperatorIdentity> OperatorKey(Store store, ServerOptions o)
@@ -100,19 +101,21 @@ public static class ServerHost
         {
             if (fromFile is not null)
                 await Exec(c, tx, "INSERT INTO meta(k, v) VALUES ('operator_key_hash', @h) ON CONFLICT (k) DO UPDATE SET v=@h", ("@h", ApiKeys.Hash(fromFile)));
+            else if (o.OperatorKeyFile is { } file)
+            {
+                // a named key file that does not exist: a new key, written there, replaces the stored one
+                var key = ApiKeys.New("ote_o_");
+                await Exec(c, tx, "INSERT INTO meta(k, v) VALUES ('operator_key_hash', @h) ON CONFLICT (k) DO UPDATE SET v=@h", ("@h", ApiKeys.Hash(key)));
+                File.WriteAllText(file, "");
+                if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                File.WriteAllText(file, key + "\n");
+                o.Out.WriteLine($"opente serve: a new operator key was written to {file}");
+            }
             else
             {
                 var key = ApiKeys.New("ote_o_");
                 if (await Exec(c, tx, "INSERT INTO meta(k, v) VALUES ('operator_key_hash', @h) ON CONFLICT (k) DO NOTHING", ("@h", ApiKeys.Hash(key))) == 1)
-                {
-                    if (o.OperatorKeyFile is { } file)
-                    {
-                        File.WriteAllText(file, key + "\n");
-                        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                        o.Out.WriteLine($"opente serve: a new operator key was written to {file}");
-                    }
-                    else o.Out.WriteLine($"opente serve: operator key (shown once; store it): {key}");
-                }
+                    o.Out.WriteLine($"opente serve: operator key (shown once; store it): {key}");
             }
             foreach (var k in new[] { "operator_settlement_key", "operator_meter_key" })
                 await Exec(c, tx, "INSERT INTO meta(k, v) VALUES (@k, @v) ON CONFLICT (k) DO NOTHING", ("@k", k), ("@v", KeyPair.Generate().PrivateKeyHex));

@@ -96,6 +96,20 @@ public class ServeCommandTests
                 Assert.Equal(HttpStatusCode.Unauthorized, (await Http.Send(http, new Uri(app.Urls.First()), HttpMethod.Get, "/api/me", key)).StatusCode);
                 Assert.Equal(HttpStatusCode.OK, (await Http.Send(http, new Uri(app.Urls.First()), HttpMethod.Get, "/api/me", "a-new-operator-key-from-a-file")).StatusCode);
             }
+            // a key file that does not exist: a new key is written there (owner-only), not printed, and replaces the old one
+            var newFile = Path.Combine(dir, "new.key");
+            var third = new StringWriter();
+            await using (var app = await ServerHost.BuildAsync(new ServerOptions { Urls = "http://127.0.0.1:0", Db = db, Out = third, OperatorKeyFile = newFile, Scheduler = false }))
+            {
+                await app.StartAsync();
+                var written = File.ReadAllText(newFile).Trim();
+                Assert.StartsWith("ote_o_", written);
+                Assert.DoesNotContain(written, third.ToString());
+                if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(newFile));
+                using var http = new HttpClient();
+                Assert.Equal(HttpStatusCode.OK, (await Http.Send(http, new Uri(app.Urls.First()), HttpMethod.Get, "/api/me", written)).StatusCode);
+                Assert.Equal(HttpStatusCode.Unauthorized, (await Http.Send(http, new Uri(app.Urls.First()), HttpMethod.Get, "/api/me", "a-new-operator-key-from-a-file")).StatusCode);
+            }
         }
         finally
         {
