@@ -293,3 +293,39 @@ public class MarketApiTests
             Assert.Contains(p, paths);
     }
 }
+
+/// <summary>A market on an uploaded MATPOWER case.</summary>
+public class UploadedCaseTests
+{
+    [Fact]
+    public async Task A_market_on_an_uploaded_case_clears_on_it_and_a_broken_case_is_a_400_naming_matpower()
+    {
+        await using var s = await TestServer.Start(o => o with { Scheduler = false });
+        const string Op = TestServer.OperatorKey;
+        // case5 with the loads at buses 2 and 4 cut to 50 MW: the uploaded text is what the market clears on
+        var stock = File.ReadAllText(ServerOptions.DefaultCaseResolver("case5"));
+        var text = stock.Replace("function mpc = case5", "function mpc = mycase").Replace("\t2\t1\t300\t98.61", "\t2\t1\t50\t98.61").Replace("\t4\t3\t400\t131.47", "\t4\t3\t50\t131.47");
+        Assert.NotEqual(stock.Replace("function mpc = case5", "function mpc = mycase"), text);
+        var json = System.Text.Json.JsonSerializer.Serialize(new { name = "mycase", matpower = text });
+        await s.Ok(HttpMethod.Post, "/api/cases", Op, json, HttpStatusCode.Created);
+        var dup = await s.Send(HttpMethod.Post, "/api/cases", Op, json);
+        Assert.Equal(HttpStatusCode.Conflict, dup.StatusCode);
+        var bad = await s.Send(HttpMethod.Post, "/api/cases", Op, """{"name":"broken","matpower":"mpc.bus = [ 1 2 3 ;"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("\"field\":\"matpower\"", await bad.Content.ReadAsStringAsync());
+        var unknown = await s.Send(HttpMethod.Post, "/api/markets", Op, """{"name":"x","case":"no_such_case","intervalMinutes":15}""");
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("\"field\":\"case\"", await unknown.Content.ReadAsStringAsync());
+
+        long m = await s.Market("on-upload", "mycase");
+        var (_, a) = await s.Participant("a", 2);
+        await s.Ok(HttpMethod.Post, $"/api/markets/{m}/intervals/1/bids", a, """[{"side":"buy","price":60,"quantity":40}]""", HttpStatusCode.Created);
+        var res = await s.Ok(HttpMethod.Post, $"/api/markets/{m}/intervals/1/clear", Op);
+        var lib = OpenTE.Market.DcOpf.DcOpfSolver.Solve(OpenTE.Grid.Matpower.MatpowerCase.Parse(text, "mycase.m").Network,
+            new OpenTE.Market.DcOpf.DcOpfOptions { Bids = [new OpenTE.Market.Bids.Bid("a", 2, OpenTE.Market.Bids.Side.Buy, 60, 40, 1, 0)] });
+        foreach (var b in res["buses"]!.AsArray()) Assert.Equal(lib.Lmp((int)b!["id"]!), (double)b["lmp"]!, 6);
+        var onStock = OpenTE.Market.DcOpf.DcOpfSolver.Solve(OpenTE.Grid.Matpower.MatpowerCase.Parse(stock, "case5.m").Network,
+            new OpenTE.Market.DcOpf.DcOpfOptions { Bids = [new OpenTE.Market.Bids.Bid("a", 2, OpenTE.Market.Bids.Side.Buy, 60, 40, 1, 0)] });
+        Assert.Contains(res["buses"]!.AsArray(), b => Math.Abs(onStock.Lmp((int)b!["id"]!) - (double)b["lmp"]!) > 1e-3);
+    }
+}
