@@ -60,13 +60,20 @@ async function selectMarket(id) {
   await refresh();
 }
 
+// refreshes can overlap (a click and a live event): each reads everything first, then only the latest one draws
+let generation = 0;
 async function refresh() {
   if (!market) return;
+  const mine = ++generation;
   const intervals = await api('GET', `/api/markets/${market.id}/intervals`);
-  if (me.role === 'operator') await refreshOperator(intervals); else await refreshParticipant(intervals);
+  if (me.role === 'operator') await refreshOperator(intervals, mine); else await refreshParticipant(intervals, mine);
 }
 
-async function refreshOperator(intervals) {
+async function refreshOperator(intervals, mine) {
+  const cleared = intervals.filter(iv => iv.lmpMean !== null);
+  const last = cleared.length ? cleared[cleared.length - 1] : null;
+  const res = last ? await api('GET', `/api/markets/${market.id}/intervals/${last.interval}/results`) : null;
+  if (mine !== generation) return;
   const body = $('intervals').tBodies[0];
   body.innerHTML = '';
   for (const iv of intervals.slice().reverse()) {
@@ -75,12 +82,9 @@ async function refreshOperator(intervals) {
       td(iv.lmpMean === null ? '–' : `${fmt(iv.lmpMin)} / ${fmt(iv.lmpMean)} / ${fmt(iv.lmpMax)}`, 'num'));
     body.append(tr);
   }
-  const cleared = intervals.filter(iv => iv.lmpMean !== null);
   const lmpBody = $('lmp-table').tBodies[0];
   lmpBody.innerHTML = '';
-  if (cleared.length) {
-    const last = cleared[cleared.length - 1];
-    const res = await api('GET', `/api/markets/${market.id}/intervals/${last.interval}/results`);
+  if (res) {
     $('lmp-interval').textContent = `(interval ${last.interval})`;
     const ps = res.buses.map(b => b.lmp), lo = Math.min(...ps), hi = Math.max(...ps);
     for (const b of res.buses) {
@@ -120,20 +124,22 @@ function chart(points) {
   series.forEach(([k, c, name], i) => {
     el('polyline', { points: points.map(p => `${X(p.interval)},${Y(p[k])}`).join(' '), fill: 'none', stroke: c, 'stroke-width': 2 });
     for (const p of points) el('circle', { cx: X(p.interval), cy: Y(p[k]), r: 3, fill: c });
-    el('text', { x: L + 60 * i, y: H - 2, fill: c }, '— ' + name);
+    el('text', { x: L + 60 * i, y: H - 2, style: 'fill:' + c }, '— ' + name);
   });
 }
 
-async function refreshParticipant(intervals) {
+async function refreshParticipant(intervals, mine) {
   const bids = await api('GET', `/api/markets/${market.id}/my-bids`);
   const awards = new Map();
   const prices = [];
   for (const iv of intervals.filter(iv => iv.status === 'cleared').slice(-20)) {
     const res = await api('GET', `/api/markets/${market.id}/intervals/${iv.interval}/results`);
     for (const a of res.awards) awards.set(a.bidId, a);
-    const mine = res.buses.find(b => b.id === me.bus);
-    if (mine) prices.push([iv.interval, mine.lmp]);
+    const atBus = res.buses.find(b => b.id === me.bus);
+    if (atBus) prices.push([iv.interval, atBus.lmp]);
   }
+  const [bal] = await api('GET', '/api/balances');
+  if (mine !== generation) return;
   const body = $('my-bids').tBodies[0];
   body.innerHTML = '';
   for (const b of bids) {
@@ -145,7 +151,6 @@ async function refreshParticipant(intervals) {
     body.append(tr);
   }
   $('my-price').textContent = prices.length ? `${fmt(prices[prices.length - 1][1])} $/MWh (interval ${prices[prices.length - 1][0]})` : '–';
-  const [bal] = await api('GET', '/api/balances');
   const bb = $('balance').tBodies[0];
   bb.innerHTML = '';
   for (const [label, v] of [['Net money', `$${fmt(bal.moneyMinor / 100)}`], ['Energy', `${fmt(bal.energyWh / 1000, 3)} kWh`], ['Deposited (escrow and collateral, settled)', `$${fmt(bal.depositedMinor / 100)}`]]) {
