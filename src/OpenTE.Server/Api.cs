@@ -193,6 +193,8 @@ public static class Api
             var b = await Body<MarketIn>(ctx);
             string name = Name(b.Name, "name");
             string cs = Name(b.Case, "case");
+            if (cs.Contains('.') || cs.Contains(' '))
+                throw ApiException.Bad("case", $"case '{cs}' is not a bare case name", "give a name from ../shared/cases without extension (e.g. case5), or upload the case with POST /api/cases");
             int iv = Need(b.IntervalMinutes, "intervalMinutes", "give the interval length in minutes (5, 15, 30 or 60)");
             if (iv is not (5 or 15 or 30 or 60)) throw ApiException.Bad("intervalMinutes", $"intervalMinutes {iv} is not 5, 15, 30 or 60", "use 5, 15, 30 or 60 minutes");
             int gate = b.GateClosureMinutes ?? 5;

@@ -94,8 +94,7 @@ public sealed class Markets(Store store, ServerOptions options)
 
     public async Task<long> CreateMarket(string name, string caseName, int intervalMinutes, int gateMinutes, string mechanism, DateTimeOffset? start, double privacyEpsilon)
     {
-        var net = await LoadCase(caseName); // a case that does not load is refused before anything is stored
-        _ = net;
+        await LoadCase(caseName); // a case that does not load is refused before anything is stored
         long iv = intervalMinutes * 60L;
         long s = (start ?? Clock.GetUtcNow()).ToUnixTimeSeconds();
         s -= ((s % iv) + iv) % iv; // interval boundaries are multiples of the interval length (the settlement's rule)

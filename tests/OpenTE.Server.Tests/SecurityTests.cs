@@ -144,3 +144,21 @@ public class SecurityTests
         Assert.Contains(HttpStatusCode.TooManyRequests, guesses);
     }
 }
+
+public class CaseNameTests
+{
+    [Theory]
+    [InlineData("case5.m")]
+    [InlineData("..")]
+    [InlineData("../shared/cases/case5")]
+    [InlineData("/etc/passwd")]
+    [InlineData("case 5")]
+    public async Task A_market_case_must_be_a_bare_name_not_a_path(string name)
+    {
+        await using var s = await TestServer.Start(o => o with { Scheduler = false });
+        var r = await s.Send(HttpMethod.Post, "/api/markets", TestServer.OperatorKey,
+            $$"""{"name":"m","case":{{System.Text.Json.JsonSerializer.Serialize(name)}},"intervalMinutes":15}""");
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        Assert.Contains("\"field\":\"case\"", await r.Content.ReadAsStringAsync());
+    }
+}
