@@ -22,6 +22,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Contains("--server")) return ServerBench.Run(args);
         if (args.Contains("--simulate")) return SimulateBench.Run();
         if (args.Contains("--designs")) return DesignsBench.Run();
         if (args.Contains("--learn")) return LearnBench.Run();

@@ -112,6 +112,11 @@ public static class CliApp
                     .WithDescription("Run one Orleans silo for the P2P market's peer grains, clustered through PostgreSQL (ADO.NET clustering); several on one or many machines form the cluster 'p2p --engine orleans --cluster-db' runs on.")
                     .WithExample("silo", "--cluster-db", "\"Host=127.0.0.1;Username=postgres;Database=opente\"", "--silo-port", "11111", "--gateway-port", "30000")
                     .WithExample("silo", "--cluster-db", "\"Host=db.lan;Username=opente;Password=...;Database=opente\"", "--address", "192.168.1.20");
+                config.AddCommand<ServeCommand>("serve")
+                    .WithDescription("Run the market server: participants bid over an authenticated JSON API, intervals clear at gate closure (DC network clearing with LMPs), settlement on the ledger, a dashboard; SQLite file or PostgreSQL (docs/server.md).")
+                    .WithExample("serve")
+                    .WithExample("serve", "--urls", "http://127.0.0.1:5080", "--db", "market.db", "--operator-key-file", "operator.key")
+                    .WithExample("serve", "--db", "\"Host=127.0.0.1;Username=postgres;Database=opente\"");
                 config.AddCommand<ClearCommand>("clear")
                     .WithDescription("Clear bids and offers: network-constrained (dcopf) or copper-plate double auction (uniform, pay-as-bid).")
                     .WithExample("clear", "case5", "--bids", "examples/case5-bids.csv")
