@@ -69,4 +69,38 @@ public class FirstHourTests
         }
         finally { File.Delete(file); }
     }
+
+    [Theory]
+    [InlineData("pf", "case118", "", ".png")]
+    [InlineData("pf", "case9", "", ".svg")]
+    [InlineData("opf", "case30", "--model dc", ".png")]
+    [InlineData("opf", "case30", "--model ac", ".png")]
+    [InlineData("scopf", "case30", "", ".png")]
+    public void Plot_draws_the_result(string command, string caseName, string extra, string ext)
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"opente-plot-{Guid.NewGuid():N}{ext}");
+        try
+        {
+            var args = new List<string> { command, caseName };
+            args.AddRange(extra.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            args.AddRange(["--plot", file]);
+            var (code, _, err) = CliRunner.Run([.. args]);
+            Assert.True(code == 0, err);
+            Assert.Contains("plot: " + file, err);
+            var bytes = File.ReadAllBytes(file);
+            if (ext == ".png") Assert.Equal([0x89, 0x50, 0x4E, 0x47], bytes[..4]);
+            else Assert.Contains("<svg", System.Text.Encoding.UTF8.GetString(bytes));
+            Assert.True(bytes.Length > 10_000, $"{file}: only {bytes.Length} bytes");
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void Pf_shows_generators_and_branch_loading_in_percent_of_rating()
+    {
+        var (code, output, err) = CliRunner.Run("pf", "case30", "--all");
+        Assert.True(code == 0, err);
+        Assert.Contains("Generators", output);
+        Assert.Contains("loading (% of rateA)", output);
+    }
 }

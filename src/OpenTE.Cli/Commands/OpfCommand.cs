@@ -9,7 +9,7 @@ using Spectre.Console.Rendering;
 
 namespace OpenTE.Cli.Commands;
 
-public sealed class OpfSettings : CaseSettings
+public sealed class OpfSettings : PlotSettings
 {
     [CommandOption("--model <MODEL>")]
     [Description("dc (linear network model, LMPs with congestion) or ac (full AC OPF: voltages, reactive prices, losses).")]
@@ -48,8 +48,10 @@ public sealed class OpfCommand : Command<OpfSettings>
         {
             var options = new AcOpfOptions { Backend = s.Solver == "ipopt" ? AcOpfBackend.Ipopt : AcOpfBackend.Managed };
             var ac = AnsiConsoleProgress.Run($"AC OPF of {read.Network.Name}", () => AcOpfSolver.Solve(read.Network, options));
+            if (s.Plot is not null) Plots.AcOpf(ac, read.Network, s.Plot);
             if (s.Json) Output.Emit(ac.ToJson(), s.Out);
             else Output.Render(AcTables(ac), s.Out);
+            if (s.Plot is not null) CliApp.Io.Err.WriteLine($"plot: {s.Plot}");
             if (ac.Status != ClearingStatus.Optimal)
             {
                 CliApp.Io.Err.WriteLine($"{ac.Status.Word()}: {string.Join("; ", ac.Messages)}");
@@ -58,8 +60,10 @@ public sealed class OpfCommand : Command<OpfSettings>
             return 0;
         }
         var r = DcOpfSolver.Solve(read.Network, new DcOpfOptions { Solver = s.SolverKind, ValueOfLostLoad = s.Voll });
+        if (s.Plot is not null) Plots.DcOpf(r, s.Plot);
         if (s.Json) Output.Emit(r.ToJson(), s.Out);
         else Output.Render(Tables(r), s.Out);
+        if (s.Plot is not null) CliApp.Io.Err.WriteLine($"plot: {s.Plot}");
         if (r.Status != ClearingStatus.Optimal)
         {
             CliApp.Io.Err.WriteLine($"{r.Status.Word()}: {string.Join("; ", r.Messages)}");

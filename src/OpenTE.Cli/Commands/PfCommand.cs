@@ -1,3 +1,4 @@
+using OpenTE.Grid.Model;
 using System.ComponentModel;
 using OpenTE.Grid.PowerFlow;
 using Spectre.Console;
@@ -37,7 +38,15 @@ public class CaseSettings : OutputSettings
     public string Case { get; init; } = "";
 }
 
-public sealed class PfSettings : CaseSettings
+/// <summary>A case command that can draw its result (pf, opf, scopf).</summary>
+public class PlotSettings : CaseSettings
+{
+    [CommandOption("--plot <FILE>")]
+    [Description("Draw the result into FILE (.png, or .svg): pf — voltage profile and branch loading; opf — LMPs by bus with their parts and branch loading (AC: and the voltage profile); scopf — LMPs with the security part and the binding contingencies.")]
+    public string? Plot { get; init; }
+}
+
+public sealed class PfSettings : PlotSettings
 {
     [CommandOption("--enforce-q-lims")]
     [Description("Switch generators that exceed their Q limits to fixed Q (PV → PQ) and re-solve, as MATPOWER's pf.enforce_q_lims.")]
@@ -75,8 +84,10 @@ public sealed class PfCommand : Command<PfSettings>
             Tolerance = s.Tolerance,
             MaxIterations = s.MaxIterations,
         });
+        if (s.Plot is not null) Plots.PowerFlow(result, read.Network, s.Plot);
         if (s.Json) Output.Emit(result.ToJson(), s.Out);
-        else Output.Render(Tables(result, read.Warnings.Select(w => w.ToString())), s.Out);
+        else Output.Render(Tables(result, read.Warnings.Select(w => w.ToString()), read.Network), s.Out);
+        if (s.Plot is not null) CliApp.Io.Err.WriteLine($"plot: {s.Plot}");
         if (!result.Converged)
         {
             var reasons = result.Messages.Where(m => m.Contains("converge") || m.Contains("cannot")).ToList();
@@ -89,7 +100,7 @@ public sealed class PfCommand : Command<PfSettings>
     }
 
 
-    public static IEnumerable<IRenderable> Tables(PowerFlowResult r, IEnumerable<string> warnings)
+    public static IEnumerable<IRenderable> Tables(PowerFlowResult r, IEnumerable<string> warnings, Network? net = null)
     {
         foreach (var w in warnings) yield return new Markup($"[yellow]warning:[/] {Markup.Escape(w)}\n");
         string status = r.Converged ? "[green]converged[/]" : "[red]NOT converged[/]";
@@ -98,7 +109,16 @@ public sealed class PfCommand : Command<PfSettings>
         foreach (var m in r.Messages) yield return new Markup($"  {Markup.Escape(m)}\n");
         yield return Output.Table("Buses", "bus", "Vm (p.u.)", "Va (deg)", "P inj (MW)", "Q inj (MVAr)")
             .Rows(r.Buses, b => [b.Id.ToString(), Output.F(b.Vm, "0.0000"), Output.F(b.VaDeg), Output.F(b.PInjectionMw), Output.F(b.QInjectionMvar)]);
-        yield return Output.Table("Branch flows", "#", "from", "to", "Pf (MW)", "Qf (MVAr)", "Pt (MW)", "Qt (MVAr)", "loss (MW)")
-            .Rows(r.Branches, l => [l.Index.ToString(), l.From.ToString(), l.To.ToString(), Output.F(l.Pf), Output.F(l.Qf), Output.F(l.Pt), Output.F(l.Qt), Output.F(l.Pf + l.Pt)]);
+        yield return Output.Table("Generators", "#", "bus", "Pg (MW)", "Qg (MVAr)", "Qmin", "Qmax")
+            .Rows(r.Generators, g => [g.Index.ToString(), g.Bus.ToString(), Output.F(g.Pg), Output.F(g.Qg),
+                Output.F(net?.Generators[g.Index - 1].Qmin ?? double.NaN), Output.F(net?.Generators[g.Index - 1].Qmax ?? double.NaN)]);
+        // loading = the larger end's |S| against rateA (MVA), as MATPOWER's branch limit; "–" where the branch has no rating
+        double Loading(BranchSolution l)
+        {
+            double rate = net?.Branches[l.Index - 1].RateA ?? 0;
+            return rate > 0 ? 100 * Math.Max(Math.Sqrt(l.Pf * l.Pf + l.Qf * l.Qf), Math.Sqrt(l.Pt * l.Pt + l.Qt * l.Qt)) / rate : double.NaN;
+        }
+        yield return Output.Table("Branch flows", "#", "from", "to", "Pf (MW)", "Qf (MVAr)", "Pt (MW)", "Qt (MVAr)", "loss (MW)", "loading (% of rateA)")
+            .Rows(r.Branches, l => [l.Index.ToString(), l.From.ToString(), l.To.ToString(), Output.F(l.Pf), Output.F(l.Qf), Output.F(l.Pt), Output.F(l.Qt), Output.F(l.Pf + l.Pt), Output.F(Loading(l), "0.0")]);
     }
 }

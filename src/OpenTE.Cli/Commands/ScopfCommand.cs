@@ -7,7 +7,7 @@ using Spectre.Console.Rendering;
 
 namespace OpenTE.Cli.Commands;
 
-public sealed class ScopfSettings : CaseSettings
+public sealed class ScopfSettings : PlotSettings
 {
     [CommandOption("--mode <MODE>")]
     [Description("preventive (one dispatch secure without action) or corrective (re-dispatch within ramp limits after each outage).")]
@@ -59,8 +59,10 @@ public sealed class ScopfCommand : Command<ScopfSettings>
         {
             Progress = new Inline(p => step($"screening round {p.Round}: {p.Violations} post-contingency violations, {p.Added} constraints so far")),
         }));
+        if (s.Plot is not null) Plots.Scopf(r, net, s.Plot);
         if (s.Json) Output.Emit(r.ToJson(), s.Out);
         else Output.Render(Tables(r), s.Out);
+        if (s.Plot is not null) CliApp.Io.Err.WriteLine($"plot: {s.Plot}");
         if (r.Opf.Status != ClearingStatus.Optimal)
         {
             CliApp.Io.Err.WriteLine($"{r.Opf.Status.Word()}: {string.Join("; ", r.Opf.Messages)}");
