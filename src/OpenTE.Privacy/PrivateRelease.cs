@@ -9,11 +9,38 @@ public enum AggregateQuery { Sum, Count, Mean }
 [Flags]
 public enum GroupBy { None = 0, Feeder = 1, Interval = 2 }
 
-/// <summary>One released cell: the group, the noisy value and the noise it carries.</summary>
-public sealed record ReleasedValue(string? Feeder, DateTimeOffset? Start, double Value, double NoiseStdDev);
+/// <summary>
+/// One released cell: the group, the noisy value (unbiased: true value + zero-mean noise, so it can be negative) and the
+/// noise it carries. <see cref="NonNegative"/> is the value clamped at 0 — post-processing, free under DP — which is what
+/// the CLI shows (a sum or count of non-negative readings is never negative; issue #17), biased upwards near 0.
+/// </summary>
+public sealed record ReleasedValue(string? Feeder, DateTimeOffset? Start, double Value, double NoiseStdDev)
+{
+    public double NonNegative => Math.Max(0, Value);
+}
 
 public sealed record ReleaseResult(AggregateQuery Query, GroupBy By, NoiseKind Noise, double Epsilon, double Delta, double MaxKwh,
-    int Intervals, IReadOnlyList<ReleasedValue> Values, string Description);
+    int Intervals, IReadOnlyList<ReleasedValue> Values, string Description)
+{
+    /// <summary>
+    /// Median over the released cells of noise std / |released value| — read from the release only (post-processing, no
+    /// privacy cost). Above 1 the noise is larger than the values it hides: the table carries little information.
+    /// </summary>
+    public double MedianNoiseToValue
+    {
+        get
+        {
+            var ratios = Values.Select(v => v.NoiseStdDev / Math.Max(Math.Abs(v.Value), 1e-9)).Order().ToList();
+            return ratios.Count == 0 ? 0 : ratios[ratios.Count / 2];
+        }
+    }
+
+    /// <summary>A one-sentence warning when <see cref="MedianNoiseToValue"/> exceeds 1, with what to change; null otherwise.</summary>
+    public string? Warning => MedianNoiseToValue <= 1 ? null
+        : $"the noise (std {Values[0].NoiseStdDev:G3}) is {MedianNoiseToValue:0.#}× the typical released value: each household's whole record " +
+          $"({Intervals} interval(s) × {MaxKwh:G4} kWh) is protected in every cell, so these numbers carry little information — " +
+          $"group coarser (--by feeder or all), raise ε, or lower --max-kwh";
+}
 
 /// <summary>
 /// Differentially private aggregates of household consumption (import kWh), protecting each household's
@@ -61,11 +88,12 @@ public static class PrivateRelease
         {
             double noisySum = units + (query != AggregateQuery.Count ? Noise(sumScale) : 0);
             double noisyCount = count + (query != AggregateQuery.Sum ? Noise(countScale) : 0);
+            // the mean's std is stated with the noisy count — the exact count would leak
             var (value, std) = query switch
             {
                 AggregateQuery.Sum => (noisySum * Mechanisms.Resolution, Std(sumScale) * Mechanisms.Resolution),
                 AggregateQuery.Count => (noisyCount, Std(countScale)),
-                _ => (noisySum * Mechanisms.Resolution / Math.Max(noisyCount, 1), Std(sumScale) * Mechanisms.Resolution / Math.Max(count, 1)),
+                _ => (Math.Min(noisySum * Mechanisms.Resolution / Math.Max(noisyCount, 1), maxKwh), Std(sumScale) * Mechanisms.Resolution / Math.Max(noisyCount, 1)),
             };
             values.Add(new ReleasedValue(key.Item1, key.Item2, value, std));
         }

@@ -161,4 +161,31 @@ public class DifferentialPrivacyTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Mechanisms.GaussianSigma(1, 1, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new PrivacyAccountant("y", -1));
     }
+
+    private static MeterData Day(int households, int intervals, double kwh)
+    {
+        var start = new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero);
+        var rows = Enumerable.Range(0, households).SelectMany(h => Enumerable.Range(0, intervals).Select(t =>
+            new MeterReading($"H{h}", MeterKind.Household, "F1", 1, start.AddMinutes(15 * t), kwh, 0, 2 + h * intervals + t)));
+        return MeterData.ParseCsv(MeterData.ToCsv(rows), "day.csv");
+    }
+
+    /// <summary>
+    /// Issue #17: per-interval sums of a day protect each household's whole day in every cell, so the noise dwarfs the
+    /// values — the release says so (read from the released values only); one total per feeder is informative and quiet.
+    /// </summary>
+    [Fact]
+    public void A_release_whose_noise_dwarfs_its_values_warns_and_a_coarse_one_does_not()
+    {
+        var data = Day(households: 40, intervals: 96, kwh: 0.3);
+        var fine = PrivateRelease.Run(data, AggregateQuery.Sum, GroupBy.Feeder | GroupBy.Interval, 0.5, 0, 2, new PrivacyAccountant("f", 10), new SeededRandomSource(3));
+        Assert.True(fine.MedianNoiseToValue > 1);
+        Assert.Contains("--by feeder", fine.Warning);
+        var coarse = PrivateRelease.Run(data, AggregateQuery.Sum, GroupBy.Feeder, 0.5, 0, 2, new PrivacyAccountant("c", 10), new SeededRandomSource(3));
+        Assert.True(coarse.MedianNoiseToValue < 1, $"{coarse.MedianNoiseToValue}");
+        Assert.Null(coarse.Warning);
+        // the shown value is clamped at 0, the unbiased one is kept
+        Assert.All(fine.Values, v => Assert.Equal(Math.Max(0, v.Value), v.NonNegative));
+        Assert.Contains(fine.Values, v => v.Value < 0);
+    }
 }

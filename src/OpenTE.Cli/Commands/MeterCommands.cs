@@ -283,15 +283,19 @@ public sealed class PrivacyReleaseCommand : Command<ReleaseSettings>
                     w.WriteStartObject();
                     if (v.Feeder is not null) w.WriteString("feeder", v.Feeder);
                     if (v.Start is DateTimeOffset t) w.WriteString("start", t.ToString("yyyy-MM-ddTHH:mm:sszzz", CultureInfo.InvariantCulture));
-                    w.Number("value", v.Value);
+                    w.Number("value", v.NonNegative);
+                    w.Number("unbiasedValue", v.Value);
                     w.Number("noiseStdDev", v.NoiseStdDev);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
+                w.Number("medianNoiseToValue", r.MedianNoiseToValue);
+                if (r.Warning is not null) w.WriteString("warning", r.Warning);
                 w.WriteEndObject();
             }), s.Out);
         }
-        else
+        if (r.Warning is string warning) CliApp.Io.Err.WriteLine("warning: " + warning);
+        if (!s.Json)
         {
             string unit = query == AggregateQuery.Count ? "readings" : "kWh";
             Output.Render(
@@ -299,7 +303,8 @@ public sealed class PrivacyReleaseCommand : Command<ReleaseSettings>
                 new Markup($"[bold]{Markup.Escape(r.Description)}[/]\nmechanism: {(r.Noise == NoiseKind.Laplace ? "discrete Laplace" : "discrete Gaussian")}; " +
                            $"budget spent {spentE:G4} of ε = {accountant.BudgetEpsilon:G4} (ledger {Markup.Escape(ledgerPath)})\n"),
                 Output.Table("Released values", "feeder", "start", $"value ({unit})", "noise std")
-                    .Rows(r.Values, v => [v.Feeder ?? "all", v.Start?.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) ?? "all", Output.F(v.Value), Output.F(v.NoiseStdDev)]),
+                    .Rows(r.Values, v => [v.Feeder ?? "all", v.Start?.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) ?? "all", Output.F(v.NonNegative), Output.F(v.NoiseStdDev)]),
+                new Markup("[grey]values are clamped at 0 (post-processing; --json also gives the unbiased value, which can be negative)[/]\n"),
             ], s.Out);
         }
         return 0;
