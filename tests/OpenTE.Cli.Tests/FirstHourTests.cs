@@ -103,4 +103,23 @@ public class FirstHourTests
         Assert.Contains("Generators", output);
         Assert.Contains("loading (% of rateA)", output);
     }
+
+    [Theory]
+    [InlineData("case5", "examples/case5-bids.csv")]
+    [InlineData("case30", "examples/case30-strategic-bids.csv")]
+    public void Clear_explains_its_welfare_and_the_parts_add_up(string caseName, string bids)
+    {
+        var (code, output, err) = CliRunner.Run("clear", caseName, "--bids", CliRunner.Repo(bids));
+        Assert.True(code == 0, err);
+        Assert.Contains("payments of the case's fixed demand", output);
+        var parts = output.Split('\n').Where(l => l.Contains('│') && (l.Contains("surplus") || l.Contains("rent") || l.Contains("payments of") || l.Contains("value of lost load") || l.Contains("= welfare")))
+            .Select(l => l.Split('│', StringSplitOptions.RemoveEmptyEntries).Select(c => c.Trim()).Where(c => c.Length > 0).ToArray())
+            .Where(c => c.Length == 2 && double.TryParse(c[1], System.Globalization.CultureInfo.InvariantCulture, out _))
+            .Select(c => (c[0], double.Parse(c[1], System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        var total = parts.Single(p => p.Item1.StartsWith("= welfare")).Item2;
+        double sum = parts.Where(p => !p.Item1.StartsWith("= welfare")).Sum(p => p.Item2);
+        Assert.True(parts.Count >= 5, string.Join("; ", parts));
+        Assert.Equal(total, sum, 0.05);
+        Assert.Contains($"welfare {total:0.##}", output.Replace(",", ""));
+    }
 }

@@ -1,3 +1,4 @@
+using OpenTE.Grid.Model;
 using OpenTE.Market.Outcome;
 using System.ComponentModel;
 using OpenTE.Market.Auction;
@@ -152,6 +153,7 @@ public sealed class ClearCommand : Command<ClearSettings>
                 var busesWithBids = bids.Select(b => b.Bus).ToHashSet();
                 items.Add(Output.Table("Prices at buses with bids ($/MWh)", "bus", "LMP", "energy", "congestion")
                     .Rows(opf.Buses.Where(b => busesWithBids.Contains(b.Id)).ToList(), b => [b.Id.ToString(), Output.F(b.Lmp), Output.F(b.LmpEnergy), Output.F(b.LmpCongestion)]));
+                items.Add(WelfareTable(net, opf, participants.Sum(p => p.Surplus), s.Voll));
                 var binding = opf.Branches.Where(l => l.Binding).ToList();
                 items.Add(binding.Count == 0 ? new Markup("No binding branch limits.\n")
                     : Output.Table("Binding branches", "#", "from", "to", "flow (MW)", "muSf", "muSt")
@@ -165,5 +167,30 @@ public sealed class ClearCommand : Command<ClearSettings>
             return 1;
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Where the welfare figure comes from (issue #17: "welfare −11,264 $/h" next to positive surpluses was unexplained): the
+    /// case's own generators and fixed demand clear with the bids. welfare = Σ bid values − Σ offer costs − generator costs − VoLL·shed
+    /// = bidders' surplus + case generators' surplus + congestion rent − what the case's fixed demand pays − VoLL·shed,
+    /// since the fixed demand (Pd) pays the LMP but has no bid value in the objective.
+    /// </summary>
+    internal static Table WelfareTable(Network net, DcOpfResult opf, double biddersSurplus, double? voll)
+    {
+        double genSurplus = opf.Generators.Sum(g => opf.Lmp(g.Bus) * g.Pg - g.CostPerHour);
+        double fixedPays = opf.Buses.Select((b, i) => b.Lmp * (net.Buses[i].Pd - b.ShedMw)).Sum();
+        double shed = (voll ?? 0) * opf.Buses.Sum(b => b.ShedMw);
+        double fixedMw = net.Buses.Sum(b => b.Pd);
+        var rows = new List<(string, double)>
+        {
+            ("bidders' surplus (the table above)", biddersSurplus),
+            ($"case generators' surplus (revenue at the LMP − cost; {opf.Generators.Count(g => g.Pg != 0)} dispatched)", genSurplus),
+            ("congestion rent (kept by the grid operator)", opf.MerchandisingSurplus),
+            ($"− payments of the case's fixed demand ({fixedMw:0.#} MW of Pd, no bid value)", -fixedPays),
+        };
+        if (shed != 0) rows.Add(("− value of lost load × shed", -shed));
+        rows.Add(("= welfare (Σ bid values − Σ offer and generator costs)", opf.Welfare));
+        return Output.Table("Welfare ($/h): the case's generators and fixed demand clear with the bids", "part", "$/h")
+            .Rows(rows, r => [r.Item1, Output.F(r.Item2, "0.##")]);
     }
 }
