@@ -94,7 +94,7 @@ public static class CliApp
                 config.AddCommand<MultiPeriodCommand>("multiperiod")
                     .WithDescription("Clear many intervals at once on the DC network: storage (state of charge, efficiencies) and ramps couple them; prices per bus and interval, CSV and plots.")
                     .WithExample("multiperiod", "case30", "--series", "examples/case30-day.csv", "--storage", "examples/case30-storage.csv")
-                    .WithExample("multiperiod", "case30", "--series", "examples/case30-day.csv", "--out-dir", "out", "--json");
+                    .WithExample("multiperiod", "case30", "--series", "examples/case30-day.csv", "--csv", "out", "--json");
                 config.AddCommand<SimulateCommand>("simulate")
                     .WithDescription("Step a prosumer scenario (JSON) through the markets interval by interval: bids from each agent's state, grid-connected or islanded clearing, CSV and PNG results.")
                     .WithExample("simulate", "examples/microgrid-day.json")

@@ -225,7 +225,7 @@ public class CliTests
         try
         {
             var (code, output, err) = Run("multiperiod", "case30", "--series", RepoFile("examples/case30-day.csv"), "--storage", RepoFile("examples/case30-storage.csv"),
-                "--out-dir", dir, "--json");
+                "--csv", dir, "--json");
             Assert.True(code == 0, err);
             var root = JsonDocument.Parse(output).RootElement;
             Assert.Equal("optimal", root.GetProperty("status").GetString());

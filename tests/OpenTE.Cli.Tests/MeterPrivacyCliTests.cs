@@ -30,6 +30,34 @@ public class MeterPrivacyCliTests : IDisposable
         Assert.Equal(0, root.GetProperty("unbalanced").GetInt32());
     }
 
+    /// <summary>
+    /// Issue #17: without a case every interval was "unbalanced" against a stated 3 % loss fraction. Now the losses are
+    /// estimated from the data (k·N², a median fit): a clean day balances, and one interval with 3 kWh taken off a
+    /// household's import (unmetered consumption) stands out alone.
+    /// </summary>
+    [Fact]
+    public void Without_a_case_the_losses_are_estimated_and_only_a_tampered_interval_stands_out()
+    {
+        string f = Synth(households: 60, intervals: 24);
+        var (code, output, err) = Run("meter", "reconcile", f, "--json");
+        Assert.True(code == 0, err + output);
+        var root = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("estimated", root.GetProperty("lossModel").GetString());
+        Assert.Equal(0, root.GetProperty("unbalanced").GetInt32());
+
+        var lines = File.ReadAllLines(f);
+        int i = Array.FindIndex(lines, l => l.Contains(",household,") && l.Contains("T05:00:00"));
+        var cells = lines[i].Split(',');
+        cells[5] = (double.Parse(cells[5], System.Globalization.CultureInfo.InvariantCulture) + 3).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        lines[i] = string.Join(',', cells);
+        File.WriteAllLines(f, lines);
+        var (code2, output2, _) = Run("meter", "reconcile", f, "--json");
+        Assert.Equal(1, code2);
+        var bad = JsonDocument.Parse(output2).RootElement.GetProperty("lines").EnumerateArray().Where(l => !l.GetProperty("balanced").GetBoolean()).ToList();
+        Assert.Single(bad);
+        Assert.Contains("T05:00:00", bad[0].GetProperty("start").GetString());
+    }
+
     [Fact]
     public void Unbalanced_data_exits_1_and_rejects_are_written()
     {

@@ -48,13 +48,12 @@ public class MeterDataSettings : OutputSettings
 public sealed class ReconcileSettings : MeterDataSettings
 {
     [CommandArgument(1, "[CASE]")]
-    [Description("A case whose AC power flow gives the losses (meters carry bus numbers of the case). Without it, --loss-fraction is used.")]
+    [Description("A case whose AC power flow gives the losses (meters carry bus numbers of the case). Without it the losses are estimated from the data (k·N² per feeder, N the net household demand, a robust fit), or --loss-fraction states them.")]
     public string? Case { get; init; }
 
     [CommandOption("--loss-fraction <F>")]
-    [Description("Stated loss model without a case: losses = F × household withdrawals (default 0.03).")]
-    [DefaultValue(0.03)]
-    public double LossFraction { get; init; } = 0.03;
+    [Description("A stated loss model instead of the estimate: losses = F × household withdrawals (e.g. 0.03).")]
+    public double? LossFraction { get; init; }
 
     [CommandOption("--tolerance-kwh <KWH>")]
     [Description("Absolute tolerance of the balance per feeder and interval (default 0.01 kWh) plus 0.1 % of withdrawals.")]
@@ -62,7 +61,8 @@ public sealed class ReconcileSettings : MeterDataSettings
     public double ToleranceKwh { get; init; } = 0.01;
 
     public override ValidationResult Validate() =>
-        !(LossFraction >= 0 && LossFraction < 1) ? ValidationResult.Error("--loss-fraction must be in [0, 1)")
+        LossFraction is double f && !(f >= 0 && f < 1) ? ValidationResult.Error("--loss-fraction must be in [0, 1)")
+        : LossFraction is not null && Case is not null ? ValidationResult.Error("give either a CASE (power-flow losses) or --loss-fraction, not both")
         : !(ToleranceKwh >= 0) ? ValidationResult.Error("--tolerance-kwh must be ≥ 0")
         : base.Validate();
 }
@@ -73,7 +73,15 @@ public sealed class MeterReconcileCommand : Command<ReconcileSettings>
     public override int Execute(CommandContext context, ReconcileSettings s, CancellationToken cancellationToken)
     {
         var data = s.Load();
-        LossModel model = s.Case is null ? new LossModel.Fraction(s.LossFraction) : new LossModel.PowerFlow(CaseLocator.Load(s.Case).Network);
+        LossModel model = s.Case is not null ? new LossModel.PowerFlow(CaseLocator.Load(s.Case).Network)
+            : s.LossFraction is double f ? new LossModel.Fraction(f) : new LossModel.Estimated();
+        string lossText = model switch
+        {
+            LossModel.PowerFlow => "AC power flow of the case",
+            LossModel.Fraction fr => $"{fr.Value:P1} of withdrawals (stated)",
+            _ => "estimated from the data: k·N² per feeder (N = net household demand), " + string.Join(", ", Aggregation.EstimateLossCoefficients(data).Select(kv => $"{kv.Key} k = {kv.Value:G3}/kWh")) +
+                 " (median fit; give the CASE for power-flow losses)",
+        };
         var report = Aggregation.Reconcile(data, model, s.ToleranceKwh);
         var bad = report.Where(l => !l.Balanced).ToList();
         if (s.Json)
@@ -82,7 +90,8 @@ public sealed class MeterReconcileCommand : Command<ReconcileSettings>
             {
                 w.WriteStartObject();
                 w.WriteString("data", s.Data);
-                w.WriteString("lossModel", s.Case is null ? $"fraction {s.LossFraction}" : "power flow");
+                w.WriteString("lossModel", model switch { LossModel.PowerFlow => "power flow", LossModel.Fraction fr => $"fraction {fr.Value.ToString(CultureInfo.InvariantCulture)}", _ => "estimated" });
+                w.WriteString("losses", lossText);
                 w.WriteNumber("readings", data.Readings.Count);
                 w.WriteNumber("rejected", data.Rejected.Count);
                 w.WriteNumber("gaps", data.Gaps.Count);
@@ -113,7 +122,7 @@ public sealed class MeterReconcileCommand : Command<ReconcileSettings>
             {
                 new Markup($"[bold]{Markup.Escape(s.Data)}[/]: {data.Readings.Count} readings accepted, {data.Rejected.Count} rejected, {data.Gaps.Count} gap(s); " +
                            $"{report.Count} feeder-intervals, [{(bad.Count == 0 ? "green" : "red")}]{bad.Count} not balanced[/] " +
-                           $"(losses: {(s.Case is null ? $"{s.LossFraction:P1} of withdrawals" : "AC power flow")})\n"),
+                           $"(losses: {Markup.Escape(lossText)})\n"),
                 Output.Table(bad.Count == 0 ? "All feeder-intervals balance" : "Feeder-intervals that do not balance", "feeder", "start", "injections (kWh)", "withdrawals (kWh)", "losses (kWh)", "imbalance (kWh)", "note")
                     .Rows(bad.Count == 0 ? report.Take(10).ToList() : bad, l => [l.Feeder, l.Start.ToString("yyyy-MM-dd HH:mm zzz", CultureInfo.InvariantCulture),
                         Output.F(l.Injections), Output.F(l.Withdrawals), Output.F(l.Losses), Output.F(l.Imbalance), l.Note ?? ""]),

@@ -31,9 +31,13 @@ public sealed class MultiPeriodSettings : CaseSettings
     [Description("Value of lost load in $/MWh: shed load at this price instead of failing.")]
     public double? Voll { get; init; }
 
-    [CommandOption("--out-dir <DIR>")]
-    [Description("Write prices.csv, dispatch.csv, storage.csv and the plots prices.png and soc.png here.")]
+    /// <summary>The old name of --csv (hidden, kept for scripts): the one option for "files into a directory" is --csv DIR.</summary>
+    [CommandOption("--out-dir <DIR>", IsHidden = true)]
+    [Description("Same as --csv DIR (the old name).")]
     public string? OutDir { get; init; }
+
+    /// <summary>Where prices.csv, dispatch.csv, storage.csv, prices.png and soc.png go (--csv DIR, or the old --out-dir).</summary>
+    public string? FilesDir => Csv ?? OutDir;
 
     public override ValidationResult Validate() =>
         string.IsNullOrWhiteSpace(Series) ? ValidationResult.Error("--series FILE is required")
@@ -53,9 +57,9 @@ public sealed class MultiPeriodCommand : Command<MultiPeriodSettings>
         var bids = s.Bids is null ? [] : SeriesFile.ReadBids(s.Bids, net, series);
         var r = AnsiConsoleProgress.Run($"clearing {series.Count} intervals of {net.Name}", () => MultiPeriodClearing.Solve(net, series,
             new MultiPeriodOptions { Storage = storage, Bids = bids, DefaultRampSharePerHour = s.RampShare, ValueOfLostLoad = s.Voll }));
-        if (s.OutDir is not null && r.Status == ClearingStatus.Optimal) WriteFiles(r, net, s.OutDir);
+        if (s.FilesDir is not null && r.Status == ClearingStatus.Optimal) WriteFiles(r, net, s.FilesDir);
         if (s.Json) Output.Emit(r.ToJson(net), s.Out);
-        else Output.Render(Tables(r, net, series, s.OutDir), s.Out);
+        else Output.Render(Tables(r, net, series, s.FilesDir), s.Out);
         if (r.Status != ClearingStatus.Optimal)
         {
             CliApp.Io.Err.WriteLine($"{r.Status.Word()}: {string.Join("; ", r.Messages)}");

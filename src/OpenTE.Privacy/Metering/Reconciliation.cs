@@ -19,6 +19,12 @@ public abstract record LossModel
     public sealed record Fraction(double Value) : LossModel;
     /// <summary>Losses from an AC power flow of the case with the metered bus loads, per interval.</summary>
     public sealed record PowerFlow(Network Network) : LossModel;
+    /// <summary>
+    /// Without a case: losses = k_f·N² per feeder, N the net household demand (import − export: what the lines carry; series
+    /// losses scale with its square), k_f the median over the feeder's complete intervals of (injections − withdrawals)/N² — a robust fit that a few tampered or faulty
+    /// intervals do not move, so those stand out (<see cref="Aggregation.EstimateLossCoefficients"/>).
+    /// </summary>
+    public sealed record Estimated : LossModel;
 }
 
 public static class Aggregation
@@ -57,6 +63,7 @@ public static class Aggregation
         {
             LossModel.Fraction f => totals.ToDictionary(t => (t.Feeder, t.Start), t => f.Value * t.HouseholdImport),
             LossModel.PowerFlow pf => PowerFlowLosses(data, pf.Network),
+            LossModel.Estimated => EstimatedLosses(totals),
             _ => throw new ArgumentOutOfRangeException(nameof(losses)),
         };
         var lines = new List<ReconciliationLine>(totals.Count);
@@ -71,6 +78,29 @@ public static class Aggregation
         }
         return lines;
     }
+
+    /// <summary>k_f per feeder of <see cref="LossModel.Estimated"/> (kWh of loss per kWh² of net household demand in one interval).</summary>
+    public static IReadOnlyDictionary<string, double> EstimateLossCoefficients(MeterData data) => Coefficients(ByFeederAndInterval(data), data);
+
+    private static Dictionary<string, double> Coefficients(IReadOnlyList<FeederInterval> totals, MeterData? data = null)
+    {
+        var meters = data?.Readings.GroupBy(r => r.Feeder).ToDictionary(g => g.Key, g => g.Select(r => r.Meter).Distinct().Count());
+        return totals.GroupBy(t => t.Feeder).ToDictionary(g => g.Key, g =>
+        {
+            int most = g.Max(t => t.Meters);
+            var k = g.Where(t => Net(t) != 0 && t.Meters == most).Select(t => Math.Max(0, t.Injections - t.Withdrawals) / (Net(t) * Net(t))).Order().ToList();
+            return k.Count == 0 ? 0 : k.Count % 2 == 1 ? k[k.Count / 2] : 0.5 * (k[k.Count / 2 - 1] + k[k.Count / 2]);
+        });
+    }
+
+    private static Dictionary<(string, DateTimeOffset), double> EstimatedLosses(IReadOnlyList<FeederInterval> totals)
+    {
+        var k = Coefficients(totals);
+        return totals.ToDictionary(t => (t.Feeder, t.Start), t => k[t.Feeder] * Net(t) * Net(t));
+    }
+
+    /// <summary>The feeder's net household demand in the interval (import − export): what flows through its lines.</summary>
+    private static double Net(FeederInterval t) => t.HouseholdImport - t.HouseholdExport;
 
     /// <summary>
     /// Losses per interval from the AC power flow: bus loads = metered net withdrawals of the meters at each bus
