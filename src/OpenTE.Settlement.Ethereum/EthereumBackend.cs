@@ -79,6 +79,10 @@ public sealed class EthereumBackend : ISettlementBackend
         if (contract is null)
         {
             if (startTime is { } s0 && s0 > 0) SetTime(s0);
+            // an account without ether cannot deploy: say so with the fix instead of the node's "insufficient funds" (issue #17)
+            if (Sync(_web3.Eth.GetBalance.SendRequestAsync(_from)).Value.IsZero)
+                throw new BackendException("--operator-key", $"the operator account {_from} has no ether on this chain, so it cannot deploy the contract or pay gas",
+                    "fund that account, or on a local anvil give one of its funded development keys (docs/settlement-ethereum.md)");
             var receipt = _web3.Eth.DeployContract.SendRequestAndWaitForReceiptAsync(Abi, bytecode, _from, new HexBigInteger(6_000_000), null,
                 rules.Market, (ulong)rules.IntervalSeconds, (ulong)rules.GraceSeconds, (ulong)rules.ImbalancePriceCap,
                 (ulong)rules.DefaultImbalancePrice, (ulong)rules.LossPpm).GetAwaiter().GetResult();

@@ -22,6 +22,29 @@ public sealed class CliChainTests(Anvil chain) : IClassFixture<Anvil>, IDisposab
 
     private string F(string name) => Path.Combine(_dir, name);
 
+    /// <summary>
+    /// Issue #17: the key file `keys new --out` writes is what `settle --operator-key-file` reads, and an account without
+    /// ether is a usage error with the fix (exit 2), not "unexpected failure: RpcResponseException … Insufficient funds" (exit 3).
+    /// </summary>
+    [ChainFact]
+    public void A_new_key_file_is_read_and_an_unfunded_account_is_told_how_to_fund_it()
+    {
+        var (code, _, err) = Run("keys", "new", "--out", F("new.key"));
+        Assert.True(code == 0, err);
+        (code, _, err) = Run("settle", Example("trades.csv"), Example("meter-readings.csv"), "--at", "2030-01-01T00:00:00Z",
+            "--backend", "ethereum", "--rpc", chain.Url, "--operator-key-file", F("new.key"));
+        Assert.Equal(2, code);
+        Assert.Contains("has no ether on this chain", err);
+        Assert.Contains("development keys", err);
+        Assert.DoesNotContain("unexpected failure", err);
+
+        // a funded key in the same "keys new" text format settles
+        File.WriteAllText(F("dev.key"), $"address     0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\nprivate key {Anvil.OperatorKey}\n");
+        (code, _, err) = Run("settle", Example("trades.csv"), Example("meter-readings.csv"), "--at", "2030-01-01T00:00:00Z",
+            "--backend", "ethereum", "--rpc", chain.Url, "--operator-key-file", F("dev.key"));
+        Assert.True(code == 0, err);
+    }
+
     [ChainFact]
     public void Settle_on_the_chain_imports_back_to_the_embedded_ledger()
     {

@@ -83,7 +83,7 @@ public sealed class SettleCommand : Command<SettleSettings>
         {
             try
             {
-                key = File.ReadAllText(s.OperatorKeyFile).Trim();
+                key = KeyFile.Read(File.ReadAllText(s.OperatorKeyFile));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -440,5 +440,34 @@ internal static class LedgerCommands
         {
             throw new InputException(file, 0, $"a ledger entry cannot be decoded ({e.Message})", "run 'opente ledger verify' to find it");
         }
+    }
+}
+
+/// <summary>
+/// A key file as a user has it: the key alone in hex (0x optional), the text `opente keys new --out FILE` writes
+/// ("address …" / "private key 0x…"), or its --json form ({ "privateKey": "0x…" }). Issue #17: `keys new --out` wrote a
+/// file that `settle --operator-key-file` then refused.
+/// </summary>
+public static class KeyFile
+{
+    public static string Read(string text)
+    {
+        string t = text.Trim();
+        if (t.StartsWith('{'))
+        {
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(t);
+                if (doc.RootElement.TryGetProperty("privateKey", out var pk) && pk.GetString() is string k) return k.Trim();
+            }
+            catch (System.Text.Json.JsonException) { }
+            return t;
+        }
+        foreach (var line in t.Split('\n'))
+        {
+            var l = line.Trim();
+            if (l.StartsWith("private key", StringComparison.OrdinalIgnoreCase)) return l["private key".Length..].Trim();
+        }
+        return t;
     }
 }
