@@ -5,11 +5,20 @@ using System.Text.Json;
 namespace OpenTE.Settlement.Ethereum.Tests;
 
 /// <summary>A contract artifact older than its Solidity source is refused before anything is deployed (no node needed).</summary>
-public class ArtifactTests
+public sealed class ArtifactTests : IDisposable
 {
-    private static (string Artifact, string Sol) Layout(string source, string? recordedHash, bool withSource = true)
+    private readonly List<string> _roots = [];
+
+    /// <summary>The temporary layouts are removed after each test (issue #17: they were left in /tmp).</summary>
+    public void Dispose()
+    {
+        foreach (var r in _roots) if (Directory.Exists(r)) Directory.Delete(r, recursive: true);
+    }
+
+    private (string Artifact, string Sol) Layout(string source, string? recordedHash, bool withSource = true)
     {
         var root = Path.Combine(Path.GetTempPath(), "opente-artifact-" + Guid.NewGuid().ToString("N")[..8]);
+        _roots.Add(root);
         Directory.CreateDirectory(Path.Combine(root, "build"));
         var sol = Path.Combine(root, "X.sol");
         if (withSource) File.WriteAllText(sol, source);
