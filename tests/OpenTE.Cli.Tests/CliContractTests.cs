@@ -62,16 +62,20 @@ public class CliContractTests : IDisposable
     }
 
     [Fact]
-    public void Human_pf_output_to_a_file_is_plain_text_and_long_tables_are_cut()
+    public void Human_pf_output_to_a_file_is_plain_text_with_every_row_and_the_console_cuts_long_tables()
     {
+        // issue #17: --out wrote the same cut-off text as the console; a file now has every row, the console a screenful
         string file = Path.Combine(_dir, "pf.txt");
         Assert.Equal(0, Run("pf", "case118", "--out", file).Code);
         string text = System.IO.File.ReadAllText(file);
         Assert.DoesNotContain('\u001b', text);
         Assert.Contains("converged", text);
         Assert.Contains("Buses", text);
-        Assert.Contains("more rows: use --json", text);
-        Assert.True(text.Split('\n').Length < 150, "a 118-bus case prints a screenful, not every row");
+        Assert.DoesNotContain("more rows", text);
+        Assert.True(text.Split('\n').Length > 118 + 186, "every bus and branch row is in the file");
+        var (code, console, _) = Run("pf", "case118");
+        Assert.Equal(0, code);
+        Assert.Contains("more rows: --all prints them", console);
     }
 
     [Fact]

@@ -82,7 +82,7 @@ public sealed class CompareCommand : Command<CompareSettings>
         {
             var (sc, net) = ScenarioFile.Read(scenarioPath, name => CaseLocator.Load(name).Network);
             scenario = sc;
-            var r = MarketDesigns.Run(sc, net, d, options);
+            var r = AnsiConsoleProgress.Run($"the scenario under {d.Name()}", () => MarketDesigns.Run(sc, net, d, options));
             results.Add(r);
             inputs.Add(new DesignInput(d.Name(), r.Outcome, Options(sc)));
         }

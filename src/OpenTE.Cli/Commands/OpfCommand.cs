@@ -59,7 +59,7 @@ public sealed class OpfCommand : Command<OpfSettings>
             }
             return 0;
         }
-        var r = DcOpfSolver.Solve(read.Network, new DcOpfOptions { Solver = s.SolverKind, ValueOfLostLoad = s.Voll });
+        var r = AnsiConsoleProgress.Run($"DC OPF of {read.Network.Name}", () => DcOpfSolver.Solve(read.Network, new DcOpfOptions { Solver = s.SolverKind, ValueOfLostLoad = s.Voll }));
         if (s.Plot is not null) Plots.DcOpf(r, s.Plot);
         if (s.Json) Output.Emit(r.ToJson(), s.Out);
         else Output.Render(Tables(r), s.Out);

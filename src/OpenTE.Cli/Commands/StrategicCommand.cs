@@ -59,10 +59,10 @@ public sealed class StrategicCommand : Command<StrategicSettings>
         var bids = BidFile.Read(s.Bids, net);
         CheckLeaders(bids, s);
         var mode = s.Mode switch { "quantity" => StrategicMode.Quantity, "both" => StrategicMode.Both, _ => StrategicMode.Price };
-        var r = StrategicBidding.Solve(net, bids, s.Leaders, new StrategicOptions
+        var r = AnsiConsoleProgress.Run($"strategic offers of {string.Join(", ", s.Leaders)} (MPEC as a MILP, re-clearing check)", () => StrategicBidding.Solve(net, bids, s.Leaders, new StrategicOptions
         {
             Mode = mode, PriceCap = s.PriceCap, ValueOfLostLoad = s.Voll, MaxIterations = s.MaxIterations,
-        });
+        }));
         if (s.Plot is { Length: > 0 } png) Plot(r, png);
         if (s.Json) Output.Emit(r.ToJson(), s.Out);
         else Output.Render(Tables(r), s.Out);

@@ -294,8 +294,14 @@ public static class StrategicBidding
         // LMPs of a tied (degenerate) clearing depend on the simplex vertex: the check was built and validated on GLOP's
         // vertex, which agrees with the MPEC's tie-breaking where CLP's (the Auto default since issue #16) may not; GLOP
         // first, and the no-dead-end chain when GLOP fails (large cases).
-        var r = DcOpfSolver.Solve(net, dcOptions with { Bids = all, Solver = dcOptions.Solver == SolverKind.Auto ? SolverKind.Glop : dcOptions.Solver });
-        if (r.Status != ClearingStatus.Optimal && dcOptions.Solver == SolverKind.Auto) r = DcOpfSolver.Solve(net, dcOptions with { Bids = all });
+        DcOpfResult? r = null;
+        if (dcOptions.Solver == SolverKind.Auto)
+            try
+            {
+                r = DcOpfSolver.Solve(net, dcOptions with { Bids = all, Solver = SolverKind.Glop });
+            }
+            catch (NotSupportedException) { } // quadratic generator costs: the interior point (Auto) clears them
+        if (r is not { Status: ClearingStatus.Optimal }) r = DcOpfSolver.Solve(net, dcOptions with { Bids = all });
         var profits = new double[blocks.Count];
         double welfare = r.Welfare;
         if (r.Status == ClearingStatus.Optimal)
