@@ -76,3 +76,21 @@ public class NegativeImpedanceTests
         Assert.Equal(50, DcPowerFlow.Solve(net).Branches[0].Pf, 1e-9);
     }
 }
+
+/// <summary>Issue #16: a power flow that diverges from the case's point is tried again from the DC power flow's angles.</summary>
+public class PowerFlowStartTests
+{
+    [Theory]
+    [InlineData("pglib_opf_case1888_rte")]
+    [InlineData("pglib_opf_case2742_goc")]
+    public void A_case_point_outside_newtons_basin_converges_from_dc_angles(string name)
+    {
+        var net = TestData.LoadPglib(name);
+        var pf = AcPowerFlow.Solve(net);
+        Assert.True(pf.Converged, string.Join("; ", pf.Messages));
+        Assert.Contains(pf.Messages, m => m.Contains("converged from the DC power flow's angles"));
+        // a real solution: generation = load + shunt consumption + losses
+        double load = net.Buses.Sum(b => b.Pd), shunts = pf.Buses.Select((b, i) => net.Buses[i].Gs * b.Vm * b.Vm).Sum();
+        Assert.Equal(load + shunts + pf.LossesMw, pf.Generators.Sum(g => g.Pg), 1e-4 * load);
+    }
+}

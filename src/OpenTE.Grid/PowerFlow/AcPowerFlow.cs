@@ -31,6 +31,20 @@ public static class AcPowerFlow
         {
             var (ok, iterations) = solver.Solve(state.Sbus(), state.V, state.Pv(), state.Pq(), opt.Tolerance, opt.MaxIterations);
             totalIterations += iterations;
+            if (!ok && limited.Count == 0 && DcStart(net, opt) is { } retry)
+            {
+                // the case's point (PGLib's cases are OPF data, not power-flow solutions) or a flat start may lie outside
+                // Newton's basin: start again from the DC power flow's angles at the set-point magnitudes (pandapower's init="dc")
+                string first = double.IsFinite(solver.LastMismatch) ? $"largest mismatch {solver.LastMismatch:E2} p.u." : "diverged";
+                var (ok2, it2) = solver.Solve(retry.Sbus(), retry.V, retry.Pv(), retry.Pq(), opt.Tolerance, opt.MaxIterations);
+                totalIterations += it2;
+                if (ok2)
+                {
+                    messages.Add($"Newton's method did not converge from the {(opt.FlatStart ? "flat start" : "case's voltages")} ({first} after {opt.MaxIterations} iterations); it converged from the DC power flow's angles");
+                    state = retry;
+                    ok = true;
+                }
+            }
             converged = ok;
             if (!ok)
             {
@@ -73,6 +87,25 @@ public static class AcPowerFlow
         return new PowerFlowResult(net.Name, converged, totalIterations, sw.Elapsed.TotalSeconds,
             result.Buses, result.Generators, result.Branches, messages)
         { FactorNonZeros = solver.FactorNonZeros };
+    }
+    /// <summary>A start at the set-point magnitudes and the DC power flow's angles; null when the DC model has no solution.</summary>
+    private static PowerFlowState? DcStart(Network net, PowerFlowOptions opt)
+    {
+        try
+        {
+            var dc = DcPowerFlow.Solve(net);
+            var start = PowerFlowState.Create(net, flatStart: true);
+            for (int i = 0; i < start.V.Length; i++)
+            {
+                double va = dc.Buses[i].VaDeg * Math.PI / 180;
+                if (double.IsFinite(va)) start.V[i] = Complex.FromPolarCoordinates(start.V[i].Magnitude, va);
+            }
+            return start;
+        }
+        catch (Exception e) when (e is Input.InputException or ArgumentException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 }
 
