@@ -297,7 +297,7 @@ public sealed class LedgerCompareCommand : Command<LedgerCompareSettings>
                     w.WriteString("message", d.Message);
                     if (d.Key is not null) w.WriteString("key", d.Key);
                     if (d.Account is not null) w.WriteString("account", d.Account);
-                    if (d.Commodity is { } c) w.WriteString("commodity", c == Commodity.Money ? "money" : "Wh");
+                    if (d.Commodity is { } c) w.WriteString("commodity", LedgerComparison.Unit(c));
                     if (d.A is { } x) w.WriteNumber("a", x); else w.WriteNull("a");
                     if (d.B is { } y) w.WriteNumber("b", y); else w.WriteNull("b");
                     w.WriteEndObject();
