@@ -363,10 +363,10 @@ public static class SettlementRun
             .Where(p => participant is null || string.Equals(p, participant, StringComparison.OrdinalIgnoreCase)).ToList();
         long G(string a, Commodity c) => b.GetValueOrDefault((a, c));
         return ps.Select(p => p == "system"
-            ? new ParticipantBalance(p, G(EscrowEngine.Deposits, Commodity.Money) + G(EscrowEngine.Imbalance, Commodity.Money), 0, 0,
-                G(EscrowEngine.Imbalance, Commodity.EnergyWh) + G(EscrowEngine.Losses, Commodity.EnergyWh))
+            ? new ParticipantBalance(p, G(EscrowEngine.Deposits, Commodity.Money) + G(EscrowEngine.Imbalance, Commodity.Money) + G(EscrowEngine.Carbon, Commodity.Money), 0, 0,
+                G(EscrowEngine.Imbalance, Commodity.EnergyWh) + G(EscrowEngine.Losses, Commodity.EnergyWh), G(EscrowEngine.Carbon, Commodity.Co2Grams))
             : new ParticipantBalance(p, G(EscrowEngine.Available(p), Commodity.Money), G(EscrowEngine.EscrowAccount(p), Commodity.Money),
-                G(EscrowEngine.CollateralAccount(p), Commodity.Money), G(EscrowEngine.Energy(p), Commodity.EnergyWh))).ToList();
+                G(EscrowEngine.CollateralAccount(p), Commodity.Money), G(EscrowEngine.Energy(p), Commodity.EnergyWh), G(EscrowEngine.Co2(p), Commodity.Co2Grams))).ToList();
     }
 }
 
