@@ -136,3 +136,66 @@ public class CarbonTests
         finally { dir.Delete(true); }
     }
 }
+
+public class CarbonP2pTests
+{
+    private static readonly Lazy<OpenTE.Grid.PowerFlow.LossFactorResult> Mlf33 = new(() => OpenTE.Grid.PowerFlow.LossFactors.Compute(TestData.Load("case33bw")));
+
+    /// <summary>Producers at buses with own rates, consumers at buses, every producer partnering every consumer.</summary>
+    private static (OpenTE.Market.P2p.P2pMarketData Market, CarbonData Carbon) Market(Random rng, int producers, int consumers, double price)
+    {
+        var peers = new List<(string Id, double A, double B, double Pmin, double Pmax, int Bus, double Own)>();
+        for (int i = 0; i < producers; i++)
+            peers.Add(($"g{i}", 0.05 + 0.2 * rng.NextDouble(), 5 + 30 * rng.NextDouble(), 0, 0.5 + 2 * rng.NextDouble(), 2 + rng.Next(32), rng.Next(3) == 0 ? 300 + 600 * rng.NextDouble() : 0));
+        for (int i = 0; i < consumers; i++)
+            peers.Add(($"c{i}", 0.05 + 0.2 * rng.NextDouble(), 50 + 40 * rng.NextDouble(), -(0.5 + 2 * rng.NextDouble()), 0, 2 + rng.Next(32), 0));
+        var links = peers.Select(_ => new Dictionary<int, double>()).ToArray();
+        for (int s = 0; s < producers; s++)
+            for (int b = producers; b < peers.Count; b++) { links[s][b] = rng.NextDouble(); links[b][s] = rng.NextDouble(); }
+        var data = new OpenTE.Market.P2p.P2pMarketData([.. peers.Select((p, n) => new OpenTE.Market.P2p.Peer(p.Id, p.A, p.B, p.Pmin, p.Pmax, links[n]))]);
+        var carbon = new CarbonData(TestData.Load("case33bw"), Mlf33.Value, peers.Select(p => new CarbonParticipant(p.Id, p.Bus, p.Own)), UpstreamSeries.Constant(450))
+        { PricePerTonne = price, BuyerShare = rng.NextDouble() };
+        return (data, carbon);
+    }
+
+    [Fact]
+    public void Carbon_price_never_raises_emissions_and_the_priced_clearing_maximises_welfare_net_of_carbon()
+    {
+        // the priced market maximises W − π·E, the plain one W: so W(with) ≤ W(without), W − π·E(with) ≥ W − π·E(without), and
+        // hence E(with) ≤ E(without) — checked on random markets with the exact central QP
+        int lower = 0;
+        for (int seed = 1; seed <= 12; seed++)
+        {
+            var (data, carbon) = Market(new Random(seed), 4, 5, 50 + 10 * seed);
+            var cmp = CarbonP2p.Compare(data, carbon, 450, OpenTE.Market.P2p.P2pCentral.Solve);
+            const double tol = 1e-5;
+            Assert.True(cmp.With.Welfare <= cmp.Without.Welfare + tol, $"seed {seed}: welfare {cmp.With.Welfare} > {cmp.Without.Welfare}");
+            Assert.True(cmp.With.WelfareNetOfCarbon >= cmp.Without.WelfareNetOfCarbon - tol, $"seed {seed}: net welfare {cmp.With.WelfareNetOfCarbon} < {cmp.Without.WelfareNetOfCarbon}");
+            Assert.True(cmp.With.EmissionsKgPerH <= cmp.Without.EmissionsKgPerH + tol, $"seed {seed}: emissions {cmp.With.EmissionsKgPerH} > {cmp.Without.EmissionsKgPerH}");
+            if (cmp.With.EmissionsKgPerH < cmp.Without.EmissionsKgPerH - 1e-3) lower++;
+        }
+        Assert.True(lower >= 6, $"the carbon price moved emissions in only {lower} of 12 markets");
+    }
+
+    [Fact]
+    public void Dirty_cheap_seller_loses_its_trades_to_clean_ones_under_a_high_carbon_price()
+    {
+        var net = TestData.Load("case33bw");
+        var links = new Dictionary<int, double>[4];
+        for (int i = 0; i < 4; i++) links[i] = [];
+        foreach (int s in new[] { 0, 1 }) foreach (int b in new[] { 2, 3 }) { links[s][b] = 0; links[b][s] = 0; }
+        var data = new OpenTE.Market.P2p.P2pMarketData([
+            new("diesel", 0.05, 10, 0, 5, links[0]), new("pv", 0.05, 20, 0, 5, links[1]),
+            new("home17", 0.1, 90, -2, 0, links[2]), new("home30", 0.1, 90, -2, 0, links[3])]);
+        var carbon = new CarbonData(net, Mlf33.Value, [new("diesel", 3, 700), new("pv", 18, 0), new("home17", 17, 0), new("home30", 30, 0)], UpstreamSeries.Constant(450))
+        { PricePerTonne = 100 };
+        var cmp = CarbonP2p.Compare(data, carbon, 450, d => OpenTE.Market.P2p.P2pAdmm.Solve(d, new OpenTE.Market.P2p.AdmmOptions { Tolerance = 1e-6 }));
+        Assert.Equal(OpenTE.Market.Outcome.ClearingStatus.Optimal, cmp.With.Result.Status);
+        double dieselBefore = cmp.Without.Result.Trades[0].Values.Sum(), dieselAfter = cmp.With.Result.Trades[0].Values.Sum();
+        Assert.True(dieselBefore > 1.5 && dieselAfter < 0.5 * dieselBefore, $"diesel {dieselBefore} → {dieselAfter} MW");
+        Assert.True(cmp.With.EmissionsKgPerH < 0.5 * cmp.Without.EmissionsKgPerH);
+        // the emission factor of the diesel's trades: its own 700 g/kWh plus the upstream effect of its place
+        Assert.Equal(700 + carbon.UpstreamFactor(3, 17, 450), cmp.Factors[0][2], 9);
+        Assert.True(cmp.With.MeanPrice > cmp.Without.MeanPrice);
+    }
+}
