@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using OpenTE.Grid.PowerFlow;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -5,10 +6,25 @@ using Spectre.Console.Rendering;
 
 namespace OpenTE.Cli.Commands;
 
-/// <summary>opente losses: marginal loss factors of every bus from a converged AC power flow (docs/carbon.md).</summary>
-public sealed class LossesCommand : Command<PfSettings>
+public sealed class LossesSettings : PfSettings
 {
-    public override int Execute(CommandContext context, PfSettings s, CancellationToken cancellationToken)
+    [CommandOption("--png <FILE>")]
+    [Description("Also draw the per-bus marginal emission factors (g CO₂ per kWh of load served at each bus) along the feeder to FILE.")]
+    public string? Png { get; init; }
+
+    [CommandOption("--upstream <G>")]
+    [Description("Upstream marginal emission rate in g CO₂/kWh for --png (default 450).")]
+    [DefaultValue(450.0)]
+    public double Upstream { get; init; } = 450;
+
+    public override ValidationResult Validate() =>
+        !(Upstream >= 0 && Upstream <= 5000) ? ValidationResult.Error("--upstream must be a rate in g CO₂/kWh from 0 to 5000") : base.Validate();
+}
+
+/// <summary>opente losses: marginal loss factors of every bus from a converged AC power flow (docs/carbon.md).</summary>
+public sealed class LossesCommand : Command<LossesSettings>
+{
+    public override int Execute(CommandContext context, LossesSettings s, CancellationToken cancellationToken)
     {
         var read = CaseLocator.Load(s.Case);
         var result = LossFactors.Compute(read.Network, new PowerFlowOptions
@@ -18,6 +34,7 @@ public sealed class LossesCommand : Command<PfSettings>
             Tolerance = s.Tolerance,
             MaxIterations = s.MaxIterations,
         });
+        if (s.Png is not null && result.Converged) Plot(result, s.Upstream, s.Png);
         if (s.Json) Output.Emit(result.ToJson(), s.Out);
         else Output.Render(Tables(result, read.Warnings.Select(w => w.ToString())), s.Out);
         if (!result.Converged)
@@ -26,6 +43,23 @@ public sealed class LossesCommand : Command<PfSettings>
             return 1;
         }
         return 0;
+    }
+
+    /// <summary>g CO₂ per kWh of load at each bus, −upstream·∂import/∂P, in case-file bus order (along a feeder for case33bw).</summary>
+    private static void Plot(LossFactorResult r, double upstream, string png)
+    {
+        var plot = new ScottPlot.Plot();
+        double[] x = [.. Enumerable.Range(1, r.Buses.Count).Select(i => (double)i)];
+        double[] mef = [.. r.Buses.Select(b => -upstream * b.DImportDInjection)];
+        double[] dc = [.. r.Buses.Select(b => upstream * (1 - b.DcMlf))];
+        plot.Add.Scatter(x, mef).LegendText = "AC marginal loss factors";
+        plot.Add.Scatter(x, dc).LegendText = "DC/PTDF approximation";
+        plot.Add.HorizontalLine(upstream).LegendText = $"upstream marginal rate {upstream:0.#} g/kWh";
+        plot.Title($"{r.Case}: marginal emission factor of 1 kWh more load at each bus");
+        plot.XLabel("bus (case-file order)");
+        plot.YLabel("g CO₂ per kWh of load");
+        plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
+        plot.SavePng(png, 900, 520);
     }
 
     private static IEnumerable<IRenderable> Tables(LossFactorResult r, IEnumerable<string> warnings)

@@ -29,7 +29,7 @@ public class CaseSettings : OutputSettings
     public string Case { get; init; } = "";
 }
 
-public sealed class PfSettings : CaseSettings
+public class PfSettings : CaseSettings
 {
     [CommandOption("--enforce-q-lims")]
     [Description("Switch generators that exceed their Q limits to fixed Q (PV → PQ) and re-solve, as MATPOWER's pf.enforce_q_lims.")]
