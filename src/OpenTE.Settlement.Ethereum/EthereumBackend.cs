@@ -385,6 +385,11 @@ public sealed class EthereumBackend : ISettlementBackend
 
     public Refusal PostReading(SignedReading sr, long now) => PostReadingBatch([sr], now)[0];
 
+    /// <summary>The operator's carbon adjustment of a settled trade: the contract's <c>postCarbon</c> (same checks, same posting from its event).</summary>
+    public Refusal PostCarbon(CarbonAdjustment a, long now) =>
+        !a.TradeId.StartsWith("0x", StringComparison.Ordinal) || a.TradeId.Length != 66 || !a.TradeId[2..].All(Uri.IsHexDigit) ? Refusal.InvalidFields
+        : Map(Send(now, "postCarbon", null, Convert.FromHexString(a.TradeId[2..]), a.BuyerGrams, a.SellerGrams, a.BuyerMoney, a.SellerMoney));
+
     /// <summary>Settles and refunds what is due: all due settleGroup and refund calls go in multicall transactions (<see cref="BatchSize"/> each).</summary>
     public int Advance(long now)
     {

@@ -81,9 +81,9 @@ public class CarbonCliTests : IDisposable
         (code, _, err) = Run("settle", Repo("examples/settle/trades.csv"), Repo("examples/settle/meter-readings.csv"), "--carbon", bad);
         Assert.Equal(2, code);
         Assert.Contains("up.csv:2", err);
-        (code, _, err) = Run("settle", Repo("examples/settle/trades.csv"), Repo("examples/settle/meter-readings.csv"), "--carbon", Repo("examples/carbon/settle-carbon.json"), "--backend", "ethereum");
+        (code, _, err) = Run("settle", Repo("examples/settle/trades.csv"), Repo("examples/settle/meter-readings.csv"), "--carbon-price", "5");
         Assert.Equal(2, code);
-        Assert.Contains("embedded backend", err);
+        Assert.Contains("--carbon-price needs --carbon", err);
     }
 
     [Fact]

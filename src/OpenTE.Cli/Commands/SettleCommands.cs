@@ -29,7 +29,7 @@ public sealed class SettleSettings : OutputSettings
     public string? Ledger { get; init; }
 
     [CommandOption("--carbon <FILE>")]
-    [Description("Emission data (JSON, docs/carbon.md): each settled trade's change of emissions is posted as grams CO₂ and priced as a carbon charge or credit (embedded backend).")]
+    [Description("Emission data (JSON, docs/carbon.md): each settled trade's change of emissions is posted as grams CO₂ and priced as a carbon charge or credit (on either backend: the contract's postCarbon).")]
     public string? Carbon { get; init; }
 
     [CommandOption("--carbon-price <P>")]
@@ -72,7 +72,6 @@ public sealed class SettleSettings : OutputSettings
         OperatorKey is not null && OperatorKeyFile is not null ? ValidationResult.Error("give --operator-key or --operator-key-file, not both")
         : Backend != "ethereum" && (Rpc ?? (Ledger is null ? OperatorKey ?? OperatorKeyFile : null) ?? Artifact ?? Contract) is not null
             ? ValidationResult.Error("--rpc, --operator-key, --operator-key-file, --artifact and --contract need --backend ethereum (the operator key also signs a --ledger)")
-        : Carbon is not null && Backend == "ethereum" ? ValidationResult.Error("--carbon is settled on the embedded backend only (the contract has no carbon adjustment yet, docs/carbon.md)")
         : CarbonPrice is not null && Carbon is null ? ValidationResult.Error("--carbon-price needs --carbon FILE")
         : CarbonPrice is { } cp && !(cp >= 0 && cp <= 1e12) ? ValidationResult.Error("--carbon-price must be a number ≥ 0 (minor units per tonne)")
         : At is not null && !SettlementCsv.TryTime(At, out _) ? ValidationResult.Error("--at must be an ISO-8601 time with offset")
