@@ -30,6 +30,8 @@ public interface ISettlementBackend : IDisposable
     /// <summary>Posts a settled trade's carbon adjustment (docs/carbon.md): the same posting (carbon:ID) on every backend that supports it.</summary>
     Refusal PostCarbon(CarbonAdjustment adjustment, long now) =>
         throw new BackendException("--carbon", $"the {Name} backend does not post carbon adjustments", "settle with carbon on the embedded backend");
+    /// <summary>Posts many carbon adjustments (a chain backend batches them); per adjustment the refusal it would get alone.</summary>
+    IReadOnlyList<Refusal> PostCarbonBatch(IReadOnlyList<CarbonAdjustment> adjustments, long now) => [.. adjustments.Select(a => PostCarbon(a, now))];
     /// <summary>The detail of the last refusal when the backend knows more than its name (the embedded engine's amounts), else null.</summary>
     string? LastRefusalDetail => null;
 }

@@ -250,6 +250,8 @@ public static class SettlementRun
         var refusedCarbon = new List<(string, string)>();
         double hours = rules.IntervalSeconds / 3600.0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var adjustments = new List<CarbonAdjustment>();
+        // statuses first, then one batch of adjustments (a chain backend reads its events once and sends multicalls)
         foreach (var c in opened)
         {
             var id = c.Id;
@@ -257,10 +259,11 @@ public static class SettlementRun
             var st = be.Trade(id);
             if (st is null || st.State != TradeState.Settled || st.DeliveredWh == 0) continue;
             var tc = carbon.Trade(Id(carbon, c.Seller), Id(carbon, c.Buyer), st.DeliveredWh / 1000.0, hours, c.IntervalStart);
-            var adj = CarbonAdjustment.From(id, tc.Grams, carbon.PricePerTonne, carbon.BuyerShare);
-            var r = be.PostCarbon(adj, now);
-            if (r != Refusal.None) refusedCarbon.Add((id, $"{r}: {be.LastRefusalDetail ?? Explain(r)}"));
+            adjustments.Add(CarbonAdjustment.From(id, tc.Grams, carbon.PricePerTonne, carbon.BuyerShare));
         }
+        var results = be.PostCarbonBatch(adjustments, now);
+        for (int i = 0; i < adjustments.Count; i++)
+            if (results[i] != Refusal.None) refusedCarbon.Add((adjustments[i].TradeId, $"{results[i]}: {Explain(results[i])}"));
         return refusedCarbon;
     }
 
