@@ -228,15 +228,17 @@ public static class SettlementRun
     /// <summary>Every buyer and seller of the trades needs emission data, every trade's interval an upstream rate: checked before anything is settled.</summary>
     private static void CheckCarbonCoverage(string tradesPath, List<(int Line, SignedCommitment Trade)> trades, CarbonData carbon)
     {
+        string file = carbon.Source.Length > 0 ? carbon.Source : tradesPath;
         foreach (var (line, sc) in trades)
         {
             var c = sc.Commitment;
             foreach (var (who, role) in new[] { (c.Buyer, "buyer"), (c.Seller, "seller") })
                 if (!carbon.Participants.ContainsKey(Addr.Normalize(who)) && !carbon.Participants.ContainsKey(who))
-                    throw new InputException(tradesPath, line, $"the {role} {who} has no emission data in the carbon file",
-                        "add { \"id\": \"" + who + "\", \"bus\": …, \"gco2PerKwh\": … } to the carbon file's participants", role == "buyer" ? "buyer" : "seller");
+                    throw new InputException(file, 0, $"$.participants: no emission data for {who}, the {role} of {tradesPath} line {line}",
+                        "add { \"id\": \"" + who + "\", \"bus\": …, \"gco2PerKwh\": … } to the carbon file's participants", "participants");
             if (double.IsNaN(carbon.Upstream.At(c.IntervalStart)))
-                throw new InputException(tradesPath, line, $"the interval {SettlementCsv.Time(c.IntervalStart)} is before the first row of the upstream emission series",
+                throw new InputException(carbon.UpstreamSource.Length > 0 ? carbon.UpstreamSource : file, 0,
+                    $"the upstream emission series starts after {SettlementCsv.Time(c.IntervalStart)}, the interval of {tradesPath} line {line}",
                     "extend the upstream series (interval,gco2_per_kwh) back to the first traded interval", "interval");
         }
     }

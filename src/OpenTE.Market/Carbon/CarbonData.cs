@@ -72,6 +72,9 @@ public sealed class CarbonData
     public double BuyerShare { get; init; } = 0.5;
     /// <summary>Trades larger than this (MW averaged over the interval) are evaluated by re-running the power flow, not by the factors.</summary>
     public double ExactAboveMw { get; init; }
+    /// <summary>The carbon file and the upstream series file this was read from (for error messages; empty when built in code).</summary>
+    public string Source { get; init; } = "";
+    public string UpstreamSource { get; init; } = "";
 
     private readonly Dictionary<(int, int, double), double> _exact = [];
     private double? _baseImport;
@@ -158,7 +161,9 @@ public sealed class CarbonData
                 return x;
             }
             string caseName = root.TryGetProperty("case", out var cv) && cv.ValueKind == JsonValueKind.String ? cv.GetString()! : throw Err("$.case", "missing", "name the case of the community's grid, e.g. \"case33bw\"");
-            var net = loadCase(caseName);
+            Network net;
+            try { net = loadCase(caseName); }
+            catch (InputException e) when (e.File != path) { throw Err("$.case", $"'{caseName}': {e.Message}", e.Hint); }
             if (!root.TryGetProperty("participants", out var list) || list.ValueKind != JsonValueKind.Array) throw Err("$.participants", "missing", "list { \"id\", \"bus\", \"gco2PerKwh\" } per participant");
             var participants = new List<CarbonParticipant>();
             var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
@@ -174,11 +179,14 @@ public sealed class CarbonData
                 participants.Add(new CarbonParticipant(id, (int)bus, Num(e, "gco2PerKwh", where, 0, 5000)));
             }
             UpstreamSeries upstream;
+            string upstreamSource = path;
             if (root.TryGetProperty("upstream", out var upv))
             {
                 if (upv.ValueKind != JsonValueKind.String) throw Err("$.upstream", "is not a file name", "give the CSV of interval,gco2_per_kwh, relative to the carbon file");
                 string csv = upv.GetString()!;
                 if (!Path.IsPathRooted(csv)) csv = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", csv);
+                if (!File.Exists(csv)) throw Err("$.upstream", $"there is no file {csv}", "give the CSV of interval,gco2_per_kwh, relative to the carbon file");
+                upstreamSource = csv;
                 upstream = UpstreamSeries.Read(csv);
             }
             else if (root.TryGetProperty("upstreamGco2PerKwh", out _)) upstream = UpstreamSeries.Constant(Num(root, "upstreamGco2PerKwh", "$", 0, 5000));
@@ -187,18 +195,18 @@ public sealed class CarbonData
             double share = Num(root, "buyerShare", "$", 0, 1, 0.5);
             var mlf = Grid.PowerFlow.LossFactors.Compute(net);
             if (!mlf.Converged) throw Err("$.case", $"the AC power flow of {net.Name} does not converge", "use a case whose power flow converges (opente pf CASE)");
-            var data = new CarbonData(net, mlf, participants, upstream) { PricePerTonne = price, BuyerShare = share };
+            var data = new CarbonData(net, mlf, participants, upstream) { PricePerTonne = price, BuyerShare = share, Source = path, UpstreamSource = upstreamSource };
             if (root.TryGetProperty("exactAboveMw", out _)) data = data.WithExactAbove(Num(root, "exactAboveMw", "$", 0, 1e9));
             return data;
         }
     }
 
     private CarbonData WithExactAbove(double mw) =>
-        new(Network, LossFactors, Participants.Values, Upstream) { PricePerTonne = PricePerTonne, BuyerShare = BuyerShare, ExactAboveMw = mw };
+        new(Network, LossFactors, Participants.Values, Upstream) { PricePerTonne = PricePerTonne, BuyerShare = BuyerShare, ExactAboveMw = mw, Source = Source, UpstreamSource = UpstreamSource };
 
     /// <summary>A copy with another carbon price.</summary>
     public CarbonData WithPrice(double pricePerTonne) =>
-        new(Network, LossFactors, Participants.Values, Upstream) { PricePerTonne = pricePerTonne, BuyerShare = BuyerShare, ExactAboveMw = ExactAboveMw };
+        new(Network, LossFactors, Participants.Values, Upstream) { PricePerTonne = pricePerTonne, BuyerShare = BuyerShare, ExactAboveMw = ExactAboveMw, Source = Source, UpstreamSource = UpstreamSource };
 
     /// <summary>
     /// Per-bus marginal emission factors at an upstream rate: serving 1 kWh more load at bus i draws −∂import/∂Pᵢ kWh from
