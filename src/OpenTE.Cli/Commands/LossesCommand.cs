@@ -13,7 +13,7 @@ public sealed class LossesSettings : PfSettings
     public string? Png { get; init; }
 
     [CommandOption("--upstream <G>")]
-    [Description("Upstream marginal emission rate in g CO₂/kWh for --png (default 450).")]
+    [Description("Upstream marginal emission rate in g CO₂/kWh for the per-bus emission factors of the table and --png (default 450).")]
     [DefaultValue(450.0)]
     public double Upstream { get; init; } = 450;
 
@@ -36,7 +36,7 @@ public sealed class LossesCommand : Command<LossesSettings>
         });
         if (s.Png is not null && result.Converged) Plot(result, s.Upstream, s.Png);
         if (s.Json) Output.Emit(result.ToJson(), s.Out);
-        else Output.Render(Tables(result, read.Warnings.Select(w => w.ToString())), s.Out);
+        else Output.Render(Tables(result, s.Upstream, read.Warnings.Select(w => w.ToString())), s.Out);
         if (!result.Converged)
         {
             CliApp.Io.Err.WriteLine($"not converged: the AC power flow of {result.Case} did not converge, so it has no loss factors (try --max-it, --flat-start or --enforce-q-lims)");
@@ -62,12 +62,13 @@ public sealed class LossesCommand : Command<LossesSettings>
         plot.SavePng(png, 900, 520);
     }
 
-    private static IEnumerable<IRenderable> Tables(LossFactorResult r, IEnumerable<string> warnings)
+    private static IEnumerable<IRenderable> Tables(LossFactorResult r, double upstream, IEnumerable<string> warnings)
     {
         foreach (var w in warnings) yield return new Markup($"[yellow]warning:[/] {Markup.Escape(w)}\n");
         yield return new Markup($"[bold]{Markup.Escape(r.Case)}[/]: losses {Output.F(r.LossesMw, "0.####")} MW, reference (substation) bus {r.ReferenceBus}; " +
             $"1 MW more injected at a bus changes the losses by MLF MW and the import by dImport MW ({r.SolveSeconds * 1000:0.0} ms)\n");
-        yield return Output.Table("Marginal loss factors", "bus", "MLF (MW/MW)", "dImport/dP", "DC approx. MLF")
-            .Rows(r.Buses, b => [b.Id.ToString(), Output.F(b.Mlf, "0.000000"), Output.F(b.DImportDInjection, "0.000000"), Output.F(b.DcMlf, "0.000000")]);
+        yield return Output.Table($"Marginal loss factors and emission factors (upstream {upstream:0.#} g CO₂/kWh, --upstream)", "bus", "MLF (MW/MW)", "dImport/dP", "DC approx. MLF", "g CO₂/kWh of load")
+            .Rows(r.Buses, b => [b.Id.ToString(), Output.F(b.Mlf, "0.000000"), Output.F(b.DImportDInjection, "0.000000"), Output.F(b.DcMlf, "0.000000"),
+                Output.F(-upstream * b.DImportDInjection, "0.0")]);
     }
 }

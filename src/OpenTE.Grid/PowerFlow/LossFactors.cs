@@ -106,7 +106,9 @@ public static class LossFactors
             var lu = SparseLU.Factorize(jac, new LuOptions { ColumnOrder = nr.JacobianOrder });
             for (int k = 0; k < n; k++) { sTotal[k] = gTotal[k]; sLoss[k] = gTotal[k] - gShunt[k]; }
             lu.SolveTranspose(sTotal);
-            lu.SolveTranspose(sLoss);
+            // without shunt conductance the losses are Σₖ Pₖ: the same adjoint; else a second transposed solve on the same factors
+            if (gShunt.Any(x => x != 0)) lu.SolveTranspose(sLoss);
+            else Array.Copy(sTotal, sLoss, n);
         }
 
         var dcMlf = DcLossFactors(net, pf, state);
