@@ -124,9 +124,9 @@ public static class CarbonBench
         if (carbon is not null)
         {
             double hours = rules.IntervalSeconds / 3600.0;
-            foreach (var c in opened)
+            foreach (var t in engine.Trades.Values)
             {
-                var t = engine.Trades[c.Id];
+                var c = t.Commitment;
                 if (t.State != TradeState.Settled || t.DeliveredWh == 0) continue;
                 var tc = carbon.Trade(c.Seller, c.Buyer, t.DeliveredWh / 1000.0, hours, c.IntervalStart);
                 var r = engine.PostCarbon(CarbonAdjustment.From(t.Id, tc.Grams, carbon.PricePerTonne, carbon.BuyerShare), now);

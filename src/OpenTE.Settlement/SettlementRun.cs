@@ -233,7 +233,7 @@ public static class SettlementRun
         {
             var c = sc.Commitment;
             foreach (var (who, role) in new[] { (c.Buyer, "buyer"), (c.Seller, "seller") })
-                if (!carbon.Participants.ContainsKey(Addr.Normalize(who)) && !carbon.Participants.ContainsKey(who))
+                if (!carbon.Has(who))
                     throw new InputException(file, 0, $"$.participants: no emission data for {who}, the {role} of {tradesPath} line {line}",
                         "add { \"id\": \"" + who + "\", \"bus\": …, \"gco2PerKwh\": … } to the carbon file's participants", "participants");
             if (double.IsNaN(carbon.Upstream.At(c.IntervalStart)))
@@ -260,7 +260,7 @@ public static class SettlementRun
             if (!seen.Add(id)) continue;
             var st = be.Trade(id);
             if (st is null || st.State != TradeState.Settled || st.DeliveredWh == 0) continue;
-            var tc = carbon.Trade(Id(carbon, c.Seller), Id(carbon, c.Buyer), st.DeliveredWh / 1000.0, hours, c.IntervalStart);
+            var tc = carbon.Trade(c.Seller, c.Buyer, st.DeliveredWh / 1000.0, hours, c.IntervalStart);
             adjustments.Add(CarbonAdjustment.From(id, tc.Grams, carbon.PricePerTonne, carbon.BuyerShare));
         }
         var results = be.PostCarbonBatch(adjustments, now);
@@ -268,8 +268,6 @@ public static class SettlementRun
             if (results[i] != Refusal.None) refusedCarbon.Add((adjustments[i].TradeId, $"{results[i]}: {Explain(results[i])}"));
         return refusedCarbon;
     }
-
-    private static string Id(CarbonData carbon, string address) => carbon.Participants.ContainsKey(Addr.Normalize(address)) ? Addr.Normalize(address) : address;
 
     /// <summary>Per account, the money lines of the carbon postings (− = paid a charge, + = received a credit).</summary>
     private static Dictionary<string, long> CarbonMoneyByAccount(IEnumerable<Posting> book)

@@ -76,7 +76,7 @@ public sealed class P2pCommand : Command<P2pSettings>
         var carbon = s.Carbon is null ? null : CarbonData.Read(s.Carbon, name => CaseLocator.Load(name).Network, s.CarbonPrice);
         if (carbon is not null)
             foreach (var peer in data.Peers)
-                if (!carbon.Participants.ContainsKey(peer.Id))
+                if (!carbon.Has(peer.Id))
                     throw new OpenTE.Grid.Input.InputException(s.Carbon!, 0, $"$.participants: peer '{peer.Id}' of {s.Scenario} has no emission data",
                         $"add {{ \"id\": \"{peer.Id}\", \"bus\": …, \"gco2PerKwh\": … }}", "participants");
         CarbonComparison? comparison = null;

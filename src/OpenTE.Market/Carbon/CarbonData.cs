@@ -83,11 +83,11 @@ public sealed class CarbonData
     {
         Network = network;
         LossFactors = lossFactors;
-        var d = new Dictionary<string, CarbonParticipant>(StringComparer.OrdinalIgnoreCase);
+        var d = new Dictionary<string, CarbonParticipant>(StringComparer.Ordinal);
         foreach (var p in participants)
         {
             if (!network.BusIndex.ContainsKey(p.Bus)) throw new ArgumentException($"participant {p.Id}: bus {p.Bus} is not in {network.Name}");
-            if (!d.TryAdd(p.Id, p)) throw new ArgumentException($"participant {p.Id} is listed twice");
+            if (!d.TryAdd(Key(p.Id), p)) throw new ArgumentException($"participant {p.Id} is listed twice");
         }
         Participants = d;
         Upstream = upstream;
@@ -95,7 +95,16 @@ public sealed class CarbonData
     }
 
     public CarbonParticipant Participant(string id) =>
-        Participants.TryGetValue(id, out var p) ? p : throw new KeyNotFoundException($"participant {id} has no emission data (add it to the carbon file's participants)");
+        Participants.TryGetValue(id, out var p) || Participants.TryGetValue(Key(id), out p) ? p
+            : throw new KeyNotFoundException($"participant {id} has no emission data (add it to the carbon file's participants)");
+
+    /// <summary>Whether <paramref name="id"/> has emission data (an address in any letter case).</summary>
+    public bool Has(string id) => Participants.ContainsKey(id) || Participants.ContainsKey(Key(id));
+
+    /// <summary>Participants are looked up by id; an Ethereum address (0x and 40 hex digits) in lower case, whatever case it was written in.</summary>
+    public static string Key(string id) =>
+        id.Length == 42 && id.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && id.AsSpan(2).ContainsAnyExcept("0123456789abcdefABCDEF") is false
+            ? "0x" + id[2..].ToLowerInvariant() : id;
 
     /// <summary>
     /// The change of emissions (grams CO₂) of a trade of <paramref name="energyKwh"/> over an interval of
@@ -166,14 +175,14 @@ public sealed class CarbonData
             catch (InputException e) when (e.File != path) { throw Err("$.case", $"'{caseName}': {e.Message}", e.Hint); }
             if (!root.TryGetProperty("participants", out var list) || list.ValueKind != JsonValueKind.Array) throw Err("$.participants", "missing", "list { \"id\", \"bus\", \"gco2PerKwh\" } per participant");
             var participants = new List<CarbonParticipant>();
-            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             int k = 0;
             foreach (var e in list.EnumerateArray())
             {
                 string where = $"$.participants[{k++}]";
                 if (e.ValueKind != JsonValueKind.Object) throw Err(where, "is not an object", "write { \"id\", \"bus\", \"gco2PerKwh\" }");
                 string id = e.TryGetProperty("id", out var idv) && idv.ValueKind == JsonValueKind.String && idv.GetString()!.Length > 0 ? idv.GetString()! : throw Err(where + ".id", "missing", "give the participant's id (its address in settlement, its peer id in the P2P market)");
-                if (!seen.Add(id)) throw Err(where + ".id", $"'{id}' is listed twice", "list each participant once");
+                if (!seen.Add(Key(id))) throw Err(where + ".id", $"'{id}' is listed twice", "list each participant once");
                 double bus = Num(e, "bus", where, 0, int.MaxValue);
                 if (bus != Math.Floor(bus) || !net.BusIndex.ContainsKey((int)bus)) throw Err(where + ".bus", $"{bus} is not a bus of {net.Name}", "use a bus number of the case");
                 participants.Add(new CarbonParticipant(id, (int)bus, Num(e, "gco2PerKwh", where, 0, 5000)));
