@@ -51,6 +51,10 @@ contract EnergyEscrow {
     int256 public imbalanceMoney;    // system:imbalance, money (explicit unlimited credit line)
     int256 public imbalanceEnergy;   // system:imbalance, Wh
     int256 public lossesEnergy;      // system:losses, Wh
+    mapping(address => int256) public co2Of;      // PARTICIPANT:co2, grams CO2 (docs/carbon.md)
+    mapping(bytes32 => bool) public carbonPosted; // one carbon adjustment per trade
+    int256 public carbonMoney;       // system:carbon, money (explicit unlimited credit line, as imbalanceMoney)
+    int256 public carbonGrams;       // system:carbon, grams CO2
     bool private _locked;
 
     event Deposited(address indexed participant, uint256 amount);
@@ -65,6 +69,8 @@ contract EnergyEscrow {
     event Settled(bytes32 indexed id, address indexed buyer, address indexed seller, uint64 deliveredWh, uint64 shortfallWh,
                   uint64 excessWh, uint64 lossWh, uint256 pay, uint256 refund, uint256 charge, uint256 credit, uint256 collateral);
     event Refunded(bytes32 indexed id, address indexed buyer, address indexed seller, uint256 escrow, uint256 collateral);
+    // a settled trade's carbon adjustment (docs/carbon.md): grams and money (+ = charge) of buyer and seller
+    event CarbonPosted(bytes32 indexed id, address indexed buyer, address indexed seller, int64 buyerGrams, int64 sellerGrams, int64 buyerMoney, int64 sellerMoney);
     // a call of a multicall batch that was refused: its position and its revert data (the custom error)
     event CallRefused(uint256 indexed index, bytes reason);
 
@@ -288,6 +294,33 @@ contract EnergyEscrow {
         imbalanceEnergy += int256(e) - int256(s);
         t.state = State.Settled;
         emit Settled(id, t.buyer, t.seller, uint64(m), uint64(s), uint64(e), uint64(loss), pay, back, charge, credit, t.collateral);
+    }
+
+    /// The operator's carbon adjustment of a settled trade (docs/carbon.md; EscrowEngine.PostCarbon): the buyer's and the
+    /// seller's grams CO2 against the community's carbon account, and the carbon money (+ = a charge paid from the party's
+    /// available balance into the carbon account, - = a credit paid out of it). Once per trade; the same checks in the same
+    /// order as the engine (unknown trade, not settled, already posted, a charge above the available balance).
+    function postCarbon(bytes32 id, int64 buyerGrams, int64 sellerGrams, int64 buyerMoney, int64 sellerMoney) external onlyOperator {
+        Trade storage t = trades[id];
+        if (t.state == State.None) revert InvalidFields();
+        if (t.state != State.Settled) revert TooEarly();
+        if (carbonPosted[id]) revert Replay();
+        if (buyerMoney > 0 && available[t.buyer] < uint256(uint64(buyerMoney))) revert InsufficientFunds();
+        if (sellerMoney > 0 && available[t.seller] < uint256(uint64(sellerMoney))) revert InsufficientFunds();
+        if (buyerMoney == type(int64).min || sellerMoney == type(int64).min) revert Overflow();
+        carbonPosted[id] = true;
+        _carbonMoney(t.buyer, buyerMoney);
+        _carbonMoney(t.seller, sellerMoney);
+        co2Of[t.buyer] += buyerGrams;
+        co2Of[t.seller] += sellerGrams;
+        carbonGrams -= int256(buyerGrams) + int256(sellerGrams);
+        emit CarbonPosted(id, t.buyer, t.seller, buyerGrams, sellerGrams, buyerMoney, sellerMoney);
+    }
+
+    function _carbonMoney(address p, int64 m) private {
+        if (m > 0) available[p] -= uint256(uint64(m));
+        else available[p] += uint256(uint64(-m));
+        carbonMoney += int256(m);
     }
 
     /// No reading by the deadline: the buyer gets the escrow back, the seller the collateral.

@@ -29,6 +29,7 @@ public static class Program
         if (args.Contains("--strategic")) return StrategicBench.Run(args.Where(a => a != "--strategic").ToArray());
         if (args.Contains("--scopf")) return ScopfBench.Run(args.Where(a => a != "--scopf").ToArray());
         if (args.Contains("--pglib")) return PglibBench.Run(args.Where(a => a != "--pglib").ToArray());
+        if (args.Contains("--carbon")) return CarbonBench.Run(args.Where(a => a != "--carbon").ToArray());
         if (args.Contains("--settle-chain"))
         {
             ChainSettleBench.Run(args);

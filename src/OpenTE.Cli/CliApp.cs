@@ -77,6 +77,10 @@ public static class CliApp
                     .WithExample("pf", "case30")
                     .WithExample("pf", "../shared/cases/case118.m", "--json")
                     .WithExample("pf", "case300", "--enforce-q-lims");
+                config.AddCommand<LossesCommand>("losses")
+                    .WithDescription("Marginal loss factors: change of losses and of the substation import per MW injected at each bus (AC adjoint, DC approximation beside it).")
+                    .WithExample("losses", "case33bw")
+                    .WithExample("losses", "case118", "--json");
                 config.AddCommand<OpfCommand>("opf")
                     .WithDescription("Optimal power flow, DC or AC: dispatch, LMPs with their parts (AC: voltages, reactive prices λQ, losses), binding branches.")
                     .WithExample("opf", "case5", "--model", "dc")

@@ -53,6 +53,18 @@ public sealed class SettledEvent : IEventDTO
     [Parameter("uint256", "collateral", 12, false)] public BigInteger Collateral { get; set; }
 }
 
+[Event("CarbonPosted")]
+public sealed class CarbonPostedEvent : IEventDTO
+{
+    [Parameter("bytes32", "id", 1, true)] public byte[] Id { get; set; }
+    [Parameter("address", "buyer", 2, true)] public string Buyer { get; set; }
+    [Parameter("address", "seller", 3, true)] public string Seller { get; set; }
+    [Parameter("int64", "buyerGrams", 4, false)] public long BuyerGrams { get; set; }
+    [Parameter("int64", "sellerGrams", 5, false)] public long SellerGrams { get; set; }
+    [Parameter("int64", "buyerMoney", 6, false)] public long BuyerMoney { get; set; }
+    [Parameter("int64", "sellerMoney", 7, false)] public long SellerMoney { get; set; }
+}
+
 [Event("Refunded")]
 public sealed class RefundedEvent : IEventDTO
 {
@@ -171,6 +183,13 @@ public static class ChainAudit
                 var id = Id(e.Id);
                 postings.Add(EscrowEngine.RefundPosting(id, Addr.Normalize(e.Buyer), Addr.Normalize(e.Seller), L(e.Escrow), L(e.Collateral), Time(l)));
                 trades[id] = new TradeStatus(id, TradeState.Refunded, 0, 0, L(e.Escrow), 0);
+            }
+            else if (l.IsLogForEvent<CarbonPostedEvent>())
+            {
+                var e = l.DecodeEvent<CarbonPostedEvent>().Event;
+                var id = Id(e.Id);
+                postings.Add(EscrowEngine.CarbonPosting(id, Addr.Normalize(e.Buyer), Addr.Normalize(e.Seller),
+                    new CarbonAdjustment(id, e.BuyerGrams, e.SellerGrams, e.BuyerMoney, e.SellerMoney), Time(l)));
             }
             else if (l.IsLogForEvent<ReadingConflictEvent>())
             {

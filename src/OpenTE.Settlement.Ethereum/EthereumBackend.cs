@@ -389,6 +389,31 @@ public sealed class EthereumBackend : ISettlementBackend
 
     public Refusal PostReading(SignedReading sr, long now) => PostReadingBatch([sr], now)[0];
 
+    /// <summary>The operator's carbon adjustment of a settled trade: the contract's <c>postCarbon</c> (same checks, same posting from its event).</summary>
+    public Refusal PostCarbon(CarbonAdjustment a, long now) => PostCarbonBatch([a], now)[0];
+
+    /// <summary>Carbon adjustments, <see cref="BatchSize"/> postCarbon calls per multicall transaction.</summary>
+    public IReadOnlyList<Refusal> PostCarbonBatch(IReadOnlyList<CarbonAdjustment> adjustments, long now)
+    {
+        static bool IsId(string id) => id.StartsWith("0x", StringComparison.Ordinal) && id.Length == 66 && id[2..].All(Uri.IsHexDigit);
+        var result = new Refusal[adjustments.Count];
+        var sent = new List<int>();
+        var calls = new List<(string Function, object[] Args)>();
+        for (int i = 0; i < adjustments.Count; i++)
+        {
+            var a = adjustments[i];
+            if (!IsId(a.TradeId)) { result[i] = Refusal.InvalidFields; continue; }
+            sent.Add(i);
+            calls.Add(("postCarbon", [Convert.FromHexString(a.TradeId[2..]), a.BuyerGrams, a.SellerGrams, a.BuyerMoney, a.SellerMoney]));
+        }
+        for (int k = 0; k < calls.Count; k += BatchSize)
+        {
+            var errors = SendBatch(now, calls.GetRange(k, Math.Min(BatchSize, calls.Count - k)));
+            for (int j = 0; j < errors.Count; j++) result[sent[k + j]] = Map(errors[j]);
+        }
+        return result;
+    }
+
     /// <summary>Settles and refunds what is due: all due settleGroup and refund calls go in multicall transactions (<see cref="BatchSize"/> each).</summary>
     public int Advance(long now)
     {

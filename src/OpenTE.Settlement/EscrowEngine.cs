@@ -57,6 +57,30 @@ public sealed class TradeRecord(string id, TradeCommitment c, long escrow, long 
     public long BuyerRefund { get; internal set; }
     public long ImbalanceAmount { get; internal set; }
     public long ImbalancePrice { get; internal set; }
+    public CarbonAdjustment? Carbon { get; internal set; }
+}
+
+/// <summary>
+/// A trade's carbon adjustment: its change of emissions (grams CO₂, split buyer/seller) and the carbon money (minor units;
+/// + = a charge, − = a credit), split the same way. <see cref="From"/> makes one from grams, a price and the buyer's share.
+/// </summary>
+public readonly record struct CarbonAdjustment(string TradeId, long BuyerGrams, long SellerGrams, long BuyerMoney, long SellerMoney)
+{
+    public long Grams => BuyerGrams + SellerGrams;
+    public long Money => BuyerMoney + SellerMoney;
+
+    /// <summary>
+    /// grams rounded to whole grams, money = grams × price per tonne / 10⁶ rounded to whole minor units (half away from zero);
+    /// the buyer's part of each = round(total × share), the seller's the rest, so the parts always add up.
+    /// </summary>
+    public static CarbonAdjustment From(string tradeId, double grams, double pricePerTonne, double buyerShare)
+    {
+        if (!double.IsFinite(grams) || !(pricePerTonne >= 0) || !(buyerShare is >= 0 and <= 1)) throw new ArgumentException("grams must be finite, price ≥ 0, share in [0, 1]");
+        long g = checked((long)Math.Round(grams, MidpointRounding.AwayFromZero));
+        long m = checked((long)Math.Round(g * pricePerTonne / 1e6, MidpointRounding.AwayFromZero));
+        long bg = (long)Math.Round(g * buyerShare, MidpointRounding.AwayFromZero), bm = (long)Math.Round(m * buyerShare, MidpointRounding.AwayFromZero);
+        return new CarbonAdjustment(tradeId, bg, g - bg, bm, m - bm);
+    }
 }
 
 /// <summary>
@@ -71,11 +95,14 @@ public sealed class EscrowEngine(MarketRules rules)
     public const string Deposits = "system:deposits";
     public const string Imbalance = "system:imbalance";
     public const string Losses = "system:losses";
+    /// <summary>The community's carbon account: the counterpart of every participant's CO₂ and carbon money.</summary>
+    public const string Carbon = "system:carbon";
 
     public static string Available(string p) => p + ":available";
     public static string EscrowAccount(string p) => p + ":escrow";
     public static string CollateralAccount(string p) => p + ":collateral";
     public static string Energy(string p) => p + ":energy";
+    public static string Co2(string p) => p + ":co2";
 
     public MarketRules Rules { get; } = rules;
 
@@ -275,6 +302,28 @@ public sealed class EscrowEngine(MarketRules rules)
         }
     }
 
+    /// <summary>
+    /// Posts a settled trade's carbon adjustment (docs/carbon.md): the buyer's and seller's grams of CO₂ against the community's
+    /// carbon account, and the carbon money (+ = a charge paid into the carbon account, − = a credit paid out of it) from and to
+    /// their available balances. One adjustment per trade (key carbon:ID); refused when a charge exceeds an available balance.
+    /// </summary>
+    public EngineResult PostCarbon(CarbonAdjustment a, long now)
+    {
+        if (!_trades.TryGetValue(a.TradeId, out var t)) return EngineResult.No(Refusal.InvalidFields, $"trade {a.TradeId} is not known");
+        if (t.State != TradeState.Settled) return EngineResult.No(Refusal.TooEarly, $"trade {a.TradeId} is not settled");
+        if (_carbonPosted.Contains(a.TradeId)) return EngineResult.No(Refusal.Replay, $"trade {a.TradeId} already has its carbon adjustment");
+        var c = t.Commitment;
+        if (a.BuyerMoney > 0 && Balance(Available(c.Buyer)) < a.BuyerMoney)
+            return EngineResult.No(Refusal.InsufficientFunds, $"the buyer needs {a.BuyerMoney} available for the carbon charge");
+        if (a.SellerMoney > 0 && Balance(Available(c.Seller)) < a.SellerMoney)
+            return EngineResult.No(Refusal.InsufficientFunds, $"the seller needs {a.SellerMoney} available for the carbon charge");
+        _carbonPosted.Add(a.TradeId);
+        t.Carbon = a;
+        return Apply(CarbonPosting(a.TradeId, c.Buyer, c.Seller, a, now));
+    }
+
+    private readonly HashSet<string> _carbonPosted = new(StringComparer.Ordinal);
+
     private Posting Refund(TradeRecord t, long now)
     {
         var c = t.Commitment;
@@ -329,6 +378,20 @@ public sealed class EscrowEngine(MarketRules rules)
         Move(lines, EscrowAccount(buyer), Available(buyer), Commodity.Money, escrow);
         Move(lines, CollateralAccount(seller), Available(seller), Commodity.Money, collateral);
         return new Posting("refund:" + id, "refund", now, lines);
+    }
+
+    /// <summary>The carbon adjustment of a trade: grams and money of buyer and seller against <see cref="Carbon"/> (signed; zero amounts make no line).</summary>
+    public static Posting CarbonPosting(string id, string buyer, string seller, CarbonAdjustment a, long now)
+    {
+        var lines = new List<Line>(6);
+        void Add(string account, Commodity c, long amount) { if (amount != 0) lines.Add(new Line(account, c, amount)); }
+        Add(Co2(buyer), Commodity.Co2Grams, a.BuyerGrams);
+        Add(Co2(seller), Commodity.Co2Grams, a.SellerGrams);
+        Add(Carbon, Commodity.Co2Grams, checked(-(a.BuyerGrams + a.SellerGrams)));
+        Add(Available(buyer), Commodity.Money, checked(-a.BuyerMoney));
+        Add(Available(seller), Commodity.Money, checked(-a.SellerMoney));
+        Add(Carbon, Commodity.Money, checked(a.BuyerMoney + a.SellerMoney));
+        return new Posting("carbon:" + id, "carbon", now, lines);
     }
 
     private static void Move(List<Line> lines, string from, string to, Commodity c, long amount)

@@ -27,6 +27,11 @@ public interface ISettlementBackend : IDisposable
     /// from the contract's events (same keys, kinds, accounts, commodities and amounts; times are block times).
     /// </summary>
     IReadOnlyList<Posting> Postings();
+    /// <summary>Posts a settled trade's carbon adjustment (docs/carbon.md): the same posting (carbon:ID) on every backend that supports it.</summary>
+    Refusal PostCarbon(CarbonAdjustment adjustment, long now) =>
+        throw new BackendException("--carbon", $"the {Name} backend does not post carbon adjustments", "settle with carbon on the embedded backend");
+    /// <summary>Posts many carbon adjustments (a chain backend batches them); per adjustment the refusal it would get alone.</summary>
+    IReadOnlyList<Refusal> PostCarbonBatch(IReadOnlyList<CarbonAdjustment> adjustments, long now) => [.. adjustments.Select(a => PostCarbon(a, now))];
     /// <summary>The detail of the last refusal when the backend knows more than its name (the embedded engine's amounts), else null.</summary>
     string? LastRefusalDetail => null;
 }
@@ -47,6 +52,7 @@ public sealed class EmbeddedBackend(MarketRules rules, SqliteLedger? ledger = nu
 
     public Refusal Open(SignedCommitment commitment, long now) => Post(Engine.Open(commitment, now));
     public Refusal PostReading(SignedReading reading, long now) => Post(Engine.PostReading(reading, now));
+    public Refusal PostCarbon(CarbonAdjustment adjustment, long now) => Post(Engine.PostCarbon(adjustment, now));
 
     public int Advance(long now)
     {

@@ -39,6 +39,15 @@ public static class SettleReportJson
         }
         w.WriteNumber("moneyTotal", r.MoneyTotal);
         w.WriteNumber("energyTotalWh", r.EnergyTotal);
+        if (r.Carbon)
+        {
+            w.WriteStartObject("carbon");
+            w.WriteNumber("co2TotalGrams", r.Co2Total);
+            w.WriteNumber("carbonAccountGrams", r.CarbonAccountGrams);
+            w.WriteNumber("carbonAccountMoney", r.CarbonAccountMoney);
+            w.Objects("refused", r.CarbonRefused, x => { w.WriteString("id", x.Id); w.WriteString("reason", x.Reason); });
+            w.WriteEndObject();
+        }
         w.Objects("tradeResults", r.TradeOutcomes, t =>
         {
             w.WriteNumber("line", t.Line);
@@ -50,6 +59,11 @@ public static class SettleReportJson
             w.WriteNumber("sellerPaid", t.SellerPaid);
             w.WriteNumber("buyerRefund", t.BuyerRefund);
             w.WriteNumber("imbalanceAmount", t.ImbalanceAmount);
+            if (r.Carbon)
+            {
+                w.WriteNumber("co2Grams", t.Co2Grams);
+                w.WriteNumber("carbonMoney", t.CarbonMoney);
+            }
         });
         w.Objects("readingResults", r.ReadingOutcomes.Where(x => x.Status != "accepted"), x =>
         {
@@ -59,12 +73,13 @@ public static class SettleReportJson
             w.WriteString("status", x.Status);
             if (x.Reason is not null) w.WriteString("reason", x.Reason);
         });
-        WriteBalances(w, r.Balances);
+        WriteBalances(w, r.Balances, r.Carbon);
         w.WriteEndObject();
     });
 
     /// <summary>The balances array of the settle and ledger-balance JSON.</summary>
-    public static void WriteBalances(System.Text.Json.Utf8JsonWriter w, IReadOnlyList<ParticipantBalance> b) =>
+    /// <param name="carbon">Add co2Grams and carbonMoney (settled with carbon, or a ledger that holds carbon postings).</param>
+    public static void WriteBalances(System.Text.Json.Utf8JsonWriter w, IReadOnlyList<ParticipantBalance> b, bool carbon = false) =>
         w.Objects("balances", b, x =>
         {
             w.WriteString("participant", x.Participant);
@@ -72,5 +87,10 @@ public static class SettleReportJson
             w.WriteNumber("escrow", x.Escrow);
             w.WriteNumber("collateral", x.Collateral);
             w.WriteNumber("energyWh", x.EnergyWh);
+            if (carbon)
+            {
+                w.WriteNumber("co2Grams", x.Co2Grams);
+                w.WriteNumber("carbonMoney", x.CarbonMoney);
+            }
         });
 }

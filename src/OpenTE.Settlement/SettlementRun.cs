@@ -1,21 +1,35 @@
 using OpenTE.Settlement.Ledger;
 using OpenTE.Grid.Input;
+using OpenTE.Market.Carbon;
 
 namespace OpenTE.Settlement;
 
+/// <summary>A trade's outcome; with carbon (docs/carbon.md) its change of emissions in grams CO₂ and its carbon money (+ = charge, − = credit).</summary>
 public sealed record TradeOutcome(int Line, string Id, string Status, string? Reason, long QuantityWh, long DeliveredWh,
-    long SellerPaid, long BuyerRefund, long ImbalanceAmount);
+    long SellerPaid, long BuyerRefund, long ImbalanceAmount, long Co2Grams = 0, long CarbonMoney = 0);
 
 public sealed record ReadingOutcome(int Line, string Meter, long IntervalStart, string Status, string? Reason);
 
-public sealed record ParticipantBalance(string Participant, long Available, long Escrow, long Collateral, long EnergyWh);
+/// <summary>A participant's balances; <see cref="Co2Grams"/> its account of grams CO₂ from carbon adjustments and <see cref="CarbonMoney"/> what it paid (+) or received (−) for them.</summary>
+public sealed record ParticipantBalance(string Participant, long Available, long Escrow, long Collateral, long EnergyWh, long Co2Grams = 0, long CarbonMoney = 0);
 
 public sealed record SettleReport(
     string Market, int Trades, int Opened, int Refused, int Settled, int Refunded, int StillOpen,
     int Readings, int ReadingsAccepted, int ReadingsDuplicate, int ReadingsConflicting, int ReadingsRefused,
     int Postings, int NewPostings, long LedgerEntries, string? LedgerHead,
     IReadOnlyList<TradeOutcome> TradeOutcomes, IReadOnlyList<ReadingOutcome> ReadingOutcomes,
-    IReadOnlyList<string> Conflicts, IReadOnlyList<ParticipantBalance> Balances, long MoneyTotal, long EnergyTotal, string Backend = "embedded");
+    IReadOnlyList<string> Conflicts, IReadOnlyList<ParticipantBalance> Balances, long MoneyTotal, long EnergyTotal, string Backend = "embedded")
+{
+    /// <summary>Carbon adjustments were computed (a carbon file was given).</summary>
+    public bool Carbon { get; init; }
+    /// <summary>Σ grams CO₂ over all accounts (0: every carbon posting is balanced against system:carbon).</summary>
+    public long Co2Total { get; init; }
+    /// <summary>The community carbon account: grams (− the emissions it carries) and money (+ = net charges collected).</summary>
+    public long CarbonAccountGrams { get; init; }
+    public long CarbonAccountMoney { get; init; }
+    /// <summary>Trades whose carbon adjustment was refused (e.g. a charge above the available balance), with the reason.</summary>
+    public IReadOnlyList<(string Id, string Reason)> CarbonRefused { get; init; } = [];
+}
 
 /// <summary>
 /// Settles a trades file against a meter-data file: the files are replayed on the engine's clock —
@@ -27,8 +41,8 @@ public static class SettlementRun
 {
     /// <summary>Settles on the embedded engine (see the overload).</summary>
     public static SettleReport Run(string tradesPath, string readingsPath, MarketFile market, string? ledgerPath, long at, long? openAt = null, int batchSize = 1000,
-        KeyPair? ledgerSigner = null) =>
-        Run(tradesPath, readingsPath, market, (r, _) => new EmbeddedBackend(r), ledgerPath, at, openAt, batchSize, ledgerSigner);
+        KeyPair? ledgerSigner = null, CarbonData? carbon = null) =>
+        Run(tradesPath, readingsPath, market, (r, _) => new EmbeddedBackend(r), ledgerPath, at, openAt, batchSize, ledgerSigner, carbon);
 
     /// <summary>
     /// Settles on the backend that <paramref name="backend"/> makes for the market's rules and the replay's first
@@ -42,10 +56,11 @@ public static class SettlementRun
     /// postings. With <paramref name="ledgerSigner"/> every write batch ends with the operator's signed checkpoint.</para>
     /// </summary>
     public static SettleReport Run(string tradesPath, string readingsPath, MarketFile market, Func<MarketRules, long, ISettlementBackend> backend,
-        string? ledgerPath, long at, long? openAt = null, int batchSize = 1000, KeyPair? ledgerSigner = null)
+        string? ledgerPath, long at, long? openAt = null, int batchSize = 1000, KeyPair? ledgerSigner = null, CarbonData? carbon = null)
     {
         var trades = SettlementCsv.ReadTrades(tradesPath);
         var readings = SettlementCsv.ReadReadings(readingsPath);
+        if (carbon is not null) CheckCarbonCoverage(tradesPath, trades, carbon);
         long t0 = openAt ?? (trades.Count == 0 ? 0 : trades.Min(t => t.Trade.Commitment.IntervalStart) - 1);
         using var be = backend(market.Rules, t0);
         foreach (var m in market.Meters)
@@ -100,6 +115,7 @@ public static class SettlementRun
         }
         readingOutcomes.Sort((a, b) => a.Line.CompareTo(b.Line));
         be.Advance(Math.Max(at, t0));
+        var carbonRefused = carbon is null ? [] : PostCarbon(be, trades.Where(x => !refused.ContainsKey(x.Line)).Select(x => x.Trade.Commitment), carbon, market.Rules, Math.Max(at, t0));
         var postings = be.Postings();
 
         int newPostings = 0;
@@ -142,7 +158,7 @@ public static class SettlementRun
             entries = ledger.Count;
             head = ledger.HeadHash;
             foreach (var id in ids)
-                foreach (var k in new[] { "open:", "settle:", "refund:" })
+                foreach (var k in new[] { "open:", "settle:", "refund:", "carbon:" })
                     if (ledger.Get(k + id) is { } p) book[p.Key] = p;
             ledgerBalances = ledger.AllBalances();
         }
@@ -186,17 +202,82 @@ public static class SettlementRun
             outcomes.Add(FromBook(line, sc.Commitment, book));
         }
         long G(string a, Commodity c) => ledgerBalances.GetValueOrDefault((a, c));
+        var carbonMoney = CarbonMoneyByAccount(book.Values);
         var balances = participants.Select(p => new ParticipantBalance(p, G(EscrowEngine.Available(p), Commodity.Money), G(EscrowEngine.EscrowAccount(p), Commodity.Money),
-            G(EscrowEngine.CollateralAccount(p), Commodity.Money), G(EscrowEngine.Energy(p), Commodity.EnergyWh))).ToList();
-        long money = 0, energy = 0;
+            G(EscrowEngine.CollateralAccount(p), Commodity.Money), G(EscrowEngine.Energy(p), Commodity.EnergyWh), G(EscrowEngine.Co2(p), Commodity.Co2Grams),
+            -carbonMoney.GetValueOrDefault(EscrowEngine.Available(p)))).ToList();
+        long money = 0, energy = 0, co2 = 0;
         foreach (var ((_, c), v) in ledgerBalances)
-            if (c == Commodity.Money) money = checked(money + v); else energy = checked(energy + v);
+        {
+            if (c == Commodity.Money) money = checked(money + v);
+            else if (c == Commodity.EnergyWh) energy = checked(energy + v);
+            else co2 = checked(co2 + v);
+        }
         int refusedCount = outcomes.Count(o => o.Status == "refused");
         return new SettleReport(market.Market, trades.Count, trades.Count - refusedCount, refusedCount,
             outcomes.Count(o => o.Status == "settled"), outcomes.Count(o => o.Status == "refunded"), outcomes.Count(o => o.Status == "open"),
             readings.Count, readingOutcomes.Count(r => r.Status == "accepted"), readingOutcomes.Count(r => r.Status == "duplicate"),
             readingOutcomes.Count(r => r.Status == "conflict"), readingOutcomes.Count(r => r.Status is "refused" or "not-yet" or "late"),
-            postings.Count, newPostings, entries, head, outcomes, readingOutcomes, conflicts, balances, money, energy, be.Name);
+            postings.Count, newPostings, entries, head, outcomes, readingOutcomes, conflicts, balances, money, energy, be.Name)
+        {
+            Carbon = carbon is not null, Co2Total = co2, CarbonAccountGrams = G(EscrowEngine.Carbon, Commodity.Co2Grams), CarbonAccountMoney = G(EscrowEngine.Carbon, Commodity.Money),
+            CarbonRefused = carbonRefused,
+        };
+    }
+
+    /// <summary>Every buyer and seller of the trades needs emission data, every trade's interval an upstream rate: checked before anything is settled.</summary>
+    private static void CheckCarbonCoverage(string tradesPath, List<(int Line, SignedCommitment Trade)> trades, CarbonData carbon)
+    {
+        string file = carbon.Source.Length > 0 ? carbon.Source : tradesPath;
+        foreach (var (line, sc) in trades)
+        {
+            var c = sc.Commitment;
+            foreach (var (who, role) in new[] { (c.Buyer, "buyer"), (c.Seller, "seller") })
+                if (!carbon.Has(who))
+                    throw new InputException(file, 0, $"$.participants: no emission data for {who}, the {role} of {tradesPath} line {line}",
+                        "add { \"id\": \"" + who + "\", \"bus\": …, \"gco2PerKwh\": … } to the carbon file's participants", "participants");
+            if (double.IsNaN(carbon.Upstream.At(c.IntervalStart)))
+                throw new InputException(carbon.UpstreamSource.Length > 0 ? carbon.UpstreamSource : file, 0,
+                    $"the upstream emission series starts after {SettlementCsv.Time(c.IntervalStart)}, the interval of {tradesPath} line {line}",
+                    "extend the upstream series (interval,gco2_per_kwh) back to the first traded interval", "interval");
+        }
+    }
+
+    /// <summary>
+    /// The carbon step (docs/carbon.md): for every trade settled with energy delivered, its change of emissions for the delivered
+    /// energy, priced at the carbon price and split buyer/seller, posted as carbon:ID on the backend. Returns the refused ones.
+    /// </summary>
+    private static List<(string Id, string Reason)> PostCarbon(ISettlementBackend be, IEnumerable<TradeCommitment> opened, CarbonData carbon, MarketRules rules, long now)
+    {
+        var refusedCarbon = new List<(string, string)>();
+        double hours = rules.IntervalSeconds / 3600.0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var adjustments = new List<CarbonAdjustment>();
+        // statuses first, then one batch of adjustments (a chain backend reads its events once and sends multicalls)
+        foreach (var c in opened)
+        {
+            var id = c.Id;
+            if (!seen.Add(id)) continue;
+            var st = be.Trade(id);
+            if (st is null || st.State != TradeState.Settled || st.DeliveredWh == 0) continue;
+            var tc = carbon.Trade(c.Seller, c.Buyer, st.DeliveredWh / 1000.0, hours, c.IntervalStart);
+            adjustments.Add(CarbonAdjustment.From(id, tc.Grams, carbon.PricePerTonne, carbon.BuyerShare));
+        }
+        var results = be.PostCarbonBatch(adjustments, now);
+        for (int i = 0; i < adjustments.Count; i++)
+            if (results[i] != Refusal.None) refusedCarbon.Add((adjustments[i].TradeId, $"{results[i]}: {Explain(results[i])}"));
+        return refusedCarbon;
+    }
+
+    /// <summary>Per account, the money lines of the carbon postings (− = paid a charge, + = received a credit).</summary>
+    private static Dictionary<string, long> CarbonMoneyByAccount(IEnumerable<Posting> book)
+    {
+        var d = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var p in book)
+            if (p.Kind == "carbon")
+                foreach (var l in p.Lines)
+                    if (l.Commodity == Commodity.Money) d[l.Account] = checked(d.GetValueOrDefault(l.Account) + l.Amount);
+        return d;
     }
 
     private static bool SameContent(Posting a, Posting b) => a.Key == b.Key && a.Kind == b.Kind && a.Lines.SequenceEqual(b.Lines);
@@ -243,7 +324,11 @@ public static class SettlementRun
                 else if (from == EscrowEngine.Energy(seller) && (to == EscrowEngine.Energy(buyer) || to == EscrowEngine.Losses)) delivered += a;
             }
         }
-        return new TradeOutcome(line, id, status, null, c.QuantityWh, delivered, pay, refund, checked(credit - charge));
+        long grams = 0, carbonMoney = 0;
+        if (book.GetValueOrDefault("carbon:" + id) is { } cp)
+            foreach (var l in cp.Lines)
+                if (l.Account == EscrowEngine.Carbon) { if (l.Commodity == Commodity.Co2Grams) grams -= l.Amount; else carbonMoney += l.Amount; }
+        return new TradeOutcome(line, id, status, null, c.QuantityWh, delivered, pay, refund, checked(credit - charge), grams, carbonMoney);
     }
 
     /// <summary>One sentence per refusal (the same on every backend: a contract reports only the error's name).</summary>
@@ -281,10 +366,10 @@ public static class SettlementRun
             .Where(p => participant is null || string.Equals(p, participant, StringComparison.OrdinalIgnoreCase)).ToList();
         long G(string a, Commodity c) => b.GetValueOrDefault((a, c));
         return ps.Select(p => p == "system"
-            ? new ParticipantBalance(p, G(EscrowEngine.Deposits, Commodity.Money) + G(EscrowEngine.Imbalance, Commodity.Money), 0, 0,
-                G(EscrowEngine.Imbalance, Commodity.EnergyWh) + G(EscrowEngine.Losses, Commodity.EnergyWh))
+            ? new ParticipantBalance(p, G(EscrowEngine.Deposits, Commodity.Money) + G(EscrowEngine.Imbalance, Commodity.Money) + G(EscrowEngine.Carbon, Commodity.Money), 0, 0,
+                G(EscrowEngine.Imbalance, Commodity.EnergyWh) + G(EscrowEngine.Losses, Commodity.EnergyWh), G(EscrowEngine.Carbon, Commodity.Co2Grams))
             : new ParticipantBalance(p, G(EscrowEngine.Available(p), Commodity.Money), G(EscrowEngine.EscrowAccount(p), Commodity.Money),
-                G(EscrowEngine.CollateralAccount(p), Commodity.Money), G(EscrowEngine.Energy(p), Commodity.EnergyWh))).ToList();
+                G(EscrowEngine.CollateralAccount(p), Commodity.Money), G(EscrowEngine.Energy(p), Commodity.EnergyWh), G(EscrowEngine.Co2(p), Commodity.Co2Grams))).ToList();
     }
 }
 

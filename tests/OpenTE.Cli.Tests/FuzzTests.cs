@@ -48,7 +48,7 @@ public partial class FuzzTests : IDisposable
     private static string Cases => Path.GetFullPath(Path.Combine(Repo, "..", "shared", "cases"));
 
     public static TheoryData<string> Kinds =>
-        ["matpower", "case-json", "bids", "series", "storage", "scenario", "p2p", "meters", "trades", "readings", "market", "ledger"];
+        ["matpower", "case-json", "bids", "series", "storage", "scenario", "p2p", "meters", "trades", "readings", "market", "ledger", "carbon", "upstream"];
 
     /// <summary>A kind: its base file's text (or bytes), the file name, and the command lines to run on the mutated file.</summary>
     private sealed record Kind(string FileName, byte[] Base, Func<string, string[][]> Commands, bool Binary = false);
@@ -105,6 +105,32 @@ public partial class FuzzTests : IDisposable
                 {
                     var (t, r, m) = kind switch { "trades" => (f, readings, market), "readings" => (trades, f, market), _ => (trades, readings, f) };
                     return [["settle", t, r, "--market", m, "--at", "2030-01-01T00:00:00Z", "--json", "--ledger", Path.Combine(_dir, $"l{Guid.NewGuid():N}.db")]];
+                });
+            }
+            case "carbon" or "upstream":
+            {
+                // emission data (docs/carbon.md) for a small signed market on case33bw: the carbon JSON and its upstream series
+                var d = Path.Combine(_dir, "carbon-base");
+                var set = SampleData.Generate(3, 4, 7, "fz");
+                SampleData.Write(set, d);
+                string trades = Path.Combine(d, "trades.csv"), readings = Path.Combine(d, "meter-readings.csv"), market = Path.Combine(d, "market.json");
+                string upstream = "interval,gco2_per_kwh\n" + string.Concat(Enumerable.Range(0, 24).Select(h =>
+                    $"{DateTimeOffset.FromUnixTimeSeconds(1_780_272_000 + 3600L * h):yyyy-MM-ddTHH:mm:ss}+00:00,{400 + 5 * h}\n"));
+                string Carbon(string up) => "{ \"case\": \"case33bw\", \"upstream\": " + System.Text.Json.JsonSerializer.Serialize(up) +
+                    ", \"carbonPricePerTonne\": 9000, \"buyerShare\": 0.4, \"participants\": [" +
+                    string.Join(", ", set.Participants.Select((k, i) => $"{{ \"id\": \"{k.Address}\", \"bus\": {new[] { 18, 2, 30 }[i]}, \"gco2PerKwh\": {i * 300} }}")) + "] }";
+                string[][] Settle(string carbon) => [["settle", trades, readings, "--market", market, "--at", "2030-01-01T00:00:00Z", "--json", "--carbon", carbon]];
+                if (kind == "carbon")
+                {
+                    var up = Path.Combine(d, "upstream.csv");
+                    File.WriteAllText(up, upstream);
+                    return new("carbon.json", Text(Carbon(up)), Settle);
+                }
+                return new("upstream.csv", Text(upstream), f =>
+                {
+                    var c = Path.Combine(_dir, $"carbon{Guid.NewGuid():N}.json");
+                    File.WriteAllText(c, Carbon(f));
+                    return Settle(c);
                 });
             }
             case "ledger":

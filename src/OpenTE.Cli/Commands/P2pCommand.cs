@@ -2,6 +2,7 @@ using OpenTE.Market.Outcome;
 using System.ComponentModel;
 using OpenTE.Cluster;
 using OpenTE.Market.P2p;
+using OpenTE.Market.Carbon;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Spectre.Console.Rendering;
@@ -39,6 +40,14 @@ public sealed class P2pSettings : ClusterSettings
     [DefaultValue("p2p-residuals.png")]
     public string Plot { get; init; } = "p2p-residuals.png";
 
+    [CommandOption("--carbon <FILE>")]
+    [Description("Emission data (JSON, docs/carbon.md): clear once without and once with π_C × each trade's emission factor as a trade charge, and compare emissions, welfare and prices.")]
+    public string? Carbon { get; init; }
+
+    [CommandOption("--carbon-price <P>")]
+    [Description("Carbon price in $/t CO₂ (overrides the carbon file's carbonPricePerTonne).")]
+    public double? CarbonPrice { get; init; }
+
     [CommandOption("--json")]
     [Description("Print JSON instead of tables.")]
     public bool Json { get; init; }
@@ -53,6 +62,8 @@ public sealed class P2pSettings : ClusterSettings
         : !(Relaxation > 0 && Relaxation < 2) ? ValidationResult.Error("--relaxation must be in (0, 2)")
         : MaxIterations < 1 ? ValidationResult.Error("--max-iterations must be at least 1")
         : ClusterDb is not null && Engine != "orleans" ? ValidationResult.Error("--cluster-db needs --engine orleans")
+        : CarbonPrice is not null && Carbon is null ? ValidationResult.Error("--carbon-price needs --carbon FILE")
+        : CarbonPrice is { } cp && !(cp >= 0 && cp <= 1e9) ? ValidationResult.Error("--carbon-price must be a number ≥ 0 ($/t)")
         : base.Validate();
 }
 
@@ -62,6 +73,13 @@ public sealed class P2pCommand : Command<P2pSettings>
     public override int Execute(CommandContext context, P2pSettings s, CancellationToken cancellationToken)
     {
         var data = P2pScenario.Read(s.Scenario, name => CaseLocator.Load(name).Network);
+        var carbon = s.Carbon is null ? null : CarbonData.Read(s.Carbon, name => CaseLocator.Load(name).Network, s.CarbonPrice);
+        if (carbon is not null)
+            foreach (var peer in data.Peers)
+                if (!carbon.Has(peer.Id))
+                    throw new OpenTE.Grid.Input.InputException(s.Carbon!, 0, $"$.participants: peer '{peer.Id}' of {s.Scenario} has no emission data",
+                        $"add {{ \"id\": \"{peer.Id}\", \"bus\": …, \"gco2PerKwh\": … }}", "participants");
+        CarbonComparison? comparison = null;
         bool cluster = s.Engine == "orleans" && s.ConnectionString is not null;
         IReadOnlyDictionary<string, int> silos = new Dictionary<string, int>();
         var result = AnsiConsoleProgress.Run($"ADMM over {data.Peers.Count} peers ({s.Engine}{(cluster ? $", cluster '{s.ClusterId}'" : "")})", step =>
@@ -82,11 +100,15 @@ public sealed class P2pCommand : Command<P2pSettings>
                 }
                 catch (ClusterDatabaseException e) { throw new UsageException(e.Message); }
             }
-            return s.Engine == "orleans" ? OrleansP2p.SolveInProcessAsync(data, options).GetAwaiter().GetResult() : P2pAdmm.Solve(data, options);
+            P2pResult Solve(P2pMarketData d) => s.Engine == "orleans" ? OrleansP2p.SolveInProcessAsync(d, options).GetAwaiter().GetResult() : P2pAdmm.Solve(d, options);
+            if (carbon is null) return Solve(data);
+            comparison = CarbonP2p.Compare(data, carbon, carbon.Upstream.At(carbon.Upstream.FirstStart), Solve);
+            return comparison.With.Result;
         });
+        if (comparison is not null) data = comparison.PricedMarket;
         Plot(result, s.Plot);
-        if (s.Json) Output.Emit(result.ToJson(data, s.Engine, s.Plot, s.ClusterId, silos), s.Out);
-        else Output.Render(Tables(result, data, s, silos), s.Out);
+        if (s.Json) Output.Emit(result.ToJson(data, s.Engine, s.Plot, s.ClusterId, silos, comparison), s.Out);
+        else Output.Render(Tables(result, data, s, silos).Concat(comparison is null ? [] : CarbonTables(comparison, data)), s.Out);
         if (result.Status != ClearingStatus.Optimal)
         {
             CliApp.Io.Err.WriteLine($"not converged in {result.Iterations} iterations (residuals {result.History[^1].Primal:E2}, {result.History[^1].Dual:E2})");
@@ -113,6 +135,21 @@ public sealed class P2pCommand : Command<P2pSettings>
         plot.SavePng(png, 900, 520);
     }
 
+
+    private static IEnumerable<IRenderable> CarbonTables(CarbonComparison c, P2pMarketData data)
+    {
+        string F(double x) => Output.F(x, "0.##");
+        yield return Output.Table($"Carbon-aware clearing: π_C = {F(c.PricePerTonne)} $/t, upstream marginal rate {F(c.UpstreamGramsPerKwh)} g/kWh (the trades above are the carbon-aware ones)",
+                "clearing", "emissions (kg CO₂/h)", "welfare ($/h)", "welfare − π_C·emissions ($/h)", "mean price ($/MWh)", "traded (MW)")
+            .Rows([("without carbon", c.Without), ("with carbon", c.With)], x =>
+                [x.Item1, F(x.Item2.EmissionsKgPerH), F(x.Item2.Welfare), F(x.Item2.WelfareNetOfCarbon), F(x.Item2.MeanPrice), F(x.Item2.TradedMw)]);
+        var rows = Enumerable.Range(0, data.Peers.Count).SelectMany(n => c.Factors[n].Select(f => (n, m: f.Key, e: f.Value)))
+            .Where(x => c.Without.Result.Trades[x.n].GetValueOrDefault(x.m) > 1e-3 || c.With.Result.Trades[x.n].GetValueOrDefault(x.m) > 1e-3)
+            .OrderBy(x => x.e).ToList();
+        yield return Output.Table("Trades' emission factors (seller's own rate + upstream × Δimport per MWh)", "seller", "buyer", "g CO₂/kWh", "MW without", "MW with")
+            .Rows(rows, x => [data.Peers[x.n].Id, data.Peers[x.m].Id, Output.F(x.e, "0.0"),
+                Output.F(c.Without.Result.Trades[x.n].GetValueOrDefault(x.m)), Output.F(c.With.Result.Trades[x.n].GetValueOrDefault(x.m))]);
+    }
 
     private static IEnumerable<IRenderable> Tables(P2pResult r, P2pMarketData data, P2pSettings s, IReadOnlyDictionary<string, int> silos)
     {

@@ -46,7 +46,7 @@ public class PlotSettings : CaseSettings
     public string? Plot { get; init; }
 }
 
-public sealed class PfSettings : PlotSettings
+public class PfSettings : PlotSettings
 {
     [CommandOption("--enforce-q-lims")]
     [Description("Switch generators that exceed their Q limits to fixed Q (PV → PQ) and re-solve, as MATPOWER's pf.enforce_q_lims.")]

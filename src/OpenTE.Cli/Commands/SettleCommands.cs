@@ -28,6 +28,14 @@ public sealed class SettleSettings : OutputSettings
     [Description("SQLite ledger to post to (created if missing; postings already in it are not posted again).")]
     public string? Ledger { get; init; }
 
+    [CommandOption("--carbon <FILE>")]
+    [Description("Emission data (JSON, docs/carbon.md): each settled trade's change of emissions is posted as grams CO₂ and priced as a carbon charge or credit (on either backend: the contract's postCarbon).")]
+    public string? Carbon { get; init; }
+
+    [CommandOption("--carbon-price <P>")]
+    [Description("Carbon price in minor currency units per tonne CO₂ (overrides the carbon file's carbonPricePerTonne).")]
+    public double? CarbonPrice { get; init; }
+
     [CommandOption("--at <TIME>")]
     [Description("Engine clock after the replay, ISO-8601 with offset (default: now). Trades without meter data are refunded once their deadline is before it.")]
     public string? At { get; init; }
@@ -64,6 +72,8 @@ public sealed class SettleSettings : OutputSettings
         OperatorKey is not null && OperatorKeyFile is not null ? ValidationResult.Error("give --operator-key or --operator-key-file, not both")
         : Backend != "ethereum" && (Rpc ?? (Ledger is null ? OperatorKey ?? OperatorKeyFile : null) ?? Artifact ?? Contract) is not null
             ? ValidationResult.Error("--rpc, --operator-key, --operator-key-file, --artifact and --contract need --backend ethereum (the operator key also signs a --ledger)")
+        : CarbonPrice is not null && Carbon is null ? ValidationResult.Error("--carbon-price needs --carbon FILE")
+        : CarbonPrice is { } cp && !(cp >= 0 && cp <= 1e12) ? ValidationResult.Error("--carbon-price must be a number ≥ 0 (minor units per tonne)")
         : At is not null && !SettlementCsv.TryTime(At, out _) ? ValidationResult.Error("--at must be an ISO-8601 time with offset")
         : OpenAt is not null && !SettlementCsv.TryTime(OpenAt, out _) ? ValidationResult.Error("--open-at must be an ISO-8601 time with offset")
         : ValidationResult.Success();
@@ -106,9 +116,10 @@ public sealed class SettleCommand : Command<SettleSettings>
         {
             Backend = s.Backend, Rpc = s.Rpc ?? SettlementBackends.DefaultRpc, OperatorKey = s.Backend == "ethereum" ? key : null, Artifact = s.Artifact, Contract = s.Contract,
         });
+        var carbon = s.Carbon is null ? null : OpenTE.Market.Carbon.CarbonData.Read(s.Carbon, name => CaseLocator.Load(name).Network, s.CarbonPrice);
         ISettlementBackend? made = null;
         var r = LedgerCommands.Guard(s.Ledger ?? "", () => SettlementRun.Run(s.Trades, s.MeterData, market, (rules, start) => made = make(rules, start), s.Ledger, at, openAt,
-            ledgerSigner: signer));
+            ledgerSigner: signer, carbon: carbon));
         var contract = (made as EthereumBackend)?.Address;
         if (s.Json)
         {
@@ -127,6 +138,17 @@ public sealed class SettleCommand : Command<SettleSettings>
                 Output.Table("Participants (minor units, Wh)", "participant", "available", "escrow", "collateral", "energy (Wh)")
                     .Rows(r.Balances, b => [b.Participant, b.Available.ToString(), b.Escrow.ToString(), b.Collateral.ToString(), b.EnergyWh.ToString()]),
             };
+            if (r.Carbon)
+            {
+                items.Add(Output.Table($"Carbon (price {carbon!.PricePerTonne:0.##} per tonne, buyer's share {carbon.BuyerShare:P0}; + = charge, − = credit)",
+                        "participant", "CO₂ (g)", "carbon money (minor units)")
+                    .Rows(r.Balances, b => [b.Participant, b.Co2Grams.ToString(), b.CarbonMoney.ToString()]));
+                var ct = r.TradeOutcomes.Where(t => t.Co2Grams != 0 || t.CarbonMoney != 0).ToList();
+                items.Add(new Markup($"{ct.Count} trades with a carbon adjustment: Σ {ct.Sum(t => t.Co2Grams)} g CO₂, Σ {ct.Sum(t => t.CarbonMoney)} carbon money; " +
+                                     $"community carbon account {r.CarbonAccountGrams} g, {r.CarbonAccountMoney}; Σ CO₂ over all accounts {r.Co2Total}\n"));
+                if (r.CarbonRefused.Count > 0)
+                    items.Add(Output.Table("Carbon adjustments refused", "trade", "reason").Rows(r.CarbonRefused, x => [x.Id, x.Reason]));
+            }
             var refused = r.TradeOutcomes.Where(t => t.Status == "refused").ToList();
             if (refused.Count > 0)
                 items.Add(Output.Table("Refused commitments", "line", "reason").Rows(refused, t => [t.Line.ToString(), t.Reason ?? ""]));
@@ -243,14 +265,18 @@ public sealed class LedgerBalanceCommand : Command<LedgerBalanceSettings>
             {
                 w.WriteStartObject();
                 w.WriteString("ledger", s.File);
-                SettleReportJson.WriteBalances(w, b);
+                SettleReportJson.WriteBalances(w, b, b.Any(x => x.Co2Grams != 0));
                 w.WriteEndObject();
             }), null);
         }
         else
         {
-            Output.Render([Output.Table("Balances (minor units, Wh; 'system' = deposits + imbalance, its energy = grid + losses)", "participant", "available", "escrow", "collateral", "energy (Wh)")
-                .Rows(b, x => [x.Participant, x.Available.ToString(), x.Escrow.ToString(), x.Collateral.ToString(), x.EnergyWh.ToString()])], null);
+            if (b.Any(x => x.Co2Grams != 0))
+                Output.Render([Output.Table("Balances (minor units, Wh, g CO₂; 'system' = deposits + imbalance + carbon account, its energy = grid + losses)", "participant", "available", "escrow", "collateral", "energy (Wh)", "CO₂ (g)")
+                    .Rows(b, x => [x.Participant, x.Available.ToString(), x.Escrow.ToString(), x.Collateral.ToString(), x.EnergyWh.ToString(), x.Co2Grams.ToString()])], null);
+            else
+                Output.Render([Output.Table("Balances (minor units, Wh; 'system' = deposits + imbalance, its energy = grid + losses)", "participant", "available", "escrow", "collateral", "energy (Wh)")
+                    .Rows(b, x => [x.Participant, x.Available.ToString(), x.Escrow.ToString(), x.Collateral.ToString(), x.EnergyWh.ToString()])], null);
         }
         return 0;
     }
@@ -297,7 +323,7 @@ public sealed class LedgerCompareCommand : Command<LedgerCompareSettings>
                     w.WriteString("message", d.Message);
                     if (d.Key is not null) w.WriteString("key", d.Key);
                     if (d.Account is not null) w.WriteString("account", d.Account);
-                    if (d.Commodity is { } c) w.WriteString("commodity", c == Commodity.Money ? "money" : "Wh");
+                    if (d.Commodity is { } c) w.WriteString("commodity", LedgerComparison.Unit(c));
                     if (d.A is { } x) w.WriteNumber("a", x); else w.WriteNull("a");
                     if (d.B is { } y) w.WriteNumber("b", y); else w.WriteNull("b");
                     w.WriteEndObject();

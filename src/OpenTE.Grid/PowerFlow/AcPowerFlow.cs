@@ -14,7 +14,10 @@ public static class AcPowerFlow
     /// <summary>Q-limit violation tolerance in MVAr (MATPOWER opf.violation).</summary>
     private const double QViolation = 5e-6;
 
-    public static PowerFlowResult Solve(Network net, PowerFlowOptions? options = null)
+    public static PowerFlowResult Solve(Network net, PowerFlowOptions? options = null) => SolveWithState(net, options).Result;
+
+    /// <summary>The power flow and its final state (voltages, bus types, admittances) for sensitivity studies.</summary>
+    internal static (PowerFlowResult Result, PowerFlowState State, Admittance Admittance) SolveWithState(Network net, PowerFlowOptions? options = null)
     {
         var sw = Stopwatch.StartNew();
         var opt = options ?? new PowerFlowOptions();
@@ -84,9 +87,9 @@ public static class AcPowerFlow
 
         var result = state.Finish(adm, fixedQg, limited);
         sw.Stop();
-        return new PowerFlowResult(net.Name, converged, totalIterations, sw.Elapsed.TotalSeconds,
+        return (new PowerFlowResult(net.Name, converged, totalIterations, sw.Elapsed.TotalSeconds,
             result.Buses, result.Generators, result.Branches, messages)
-        { FactorNonZeros = solver.FactorNonZeros };
+        { FactorNonZeros = solver.FactorNonZeros }, state, adm);
     }
     /// <summary>A start at the set-point magnitudes and the DC power flow's angles; null when the DC model has no solution.</summary>
     private static PowerFlowState? DcStart(Network net, PowerFlowOptions opt)

@@ -175,6 +175,27 @@ public sealed class DcNetwork
     }
 
     /// <summary>
+    /// Σₗ wₗ·PTDFₗᵢ for every bus i (the sensitivity of Σₗ wₗ·fₗ to 1 p.u. injected at i and withdrawn at the reference
+    /// bus): Bᵣ⁻ᵀ·Bfᵀ·w by one transposed solve, whatever the number of branches.
+    /// </summary>
+    public double[] PtdfWeightedSum(ReadOnlySpan<double> branchWeights)
+    {
+        var result = new double[Net.BusCount];
+        if (_unknownBus.Length == 0) return result;
+        var rhs = new double[_unknownBus.Length];
+        for (int l = 0; l < B.Length; l++)
+        {
+            if (B[l] == 0 || branchWeights[l] == 0) continue;
+            int kf = _unknownIndex[From[l]], kt = _unknownIndex[To[l]];
+            if (kf >= 0) rhs[kf] += B[l] * branchWeights[l];
+            if (kt >= 0) rhs[kt] -= B[l] * branchWeights[l];
+        }
+        Factor().SolveTranspose(rhs);
+        for (int k = 0; k < rhs.Length; k++) result[_unknownBus[k]] = rhs[k];
+        return result;
+    }
+
+    /// <summary>
     /// LODF[m][o]: change of the flow on monitored branch m per unit of pre-outage flow on branch o when o
     /// trips. LODF[o][o] = −1 by convention. An outage that islands the network (1 − PTDFₒ(fₒ,tₒ) ≈ 0) gives NaN.
     /// </summary>

@@ -6,7 +6,8 @@ namespace OpenTE.Market.P2p;
 /// <summary>The P2P market result as JSON (<c>opente p2p --json</c>, docs/p2p.md): status, engine, silos, residuals, peers and bilateral trades.</summary>
 public static class P2pJson
 {
-    public static string ToJson(this P2pResult r, P2pMarketData data, string engine, string? plot, string clusterId, IReadOnlyDictionary<string, int> silos) => JsonText.Write(w =>
+    public static string ToJson(this P2pResult r, P2pMarketData data, string engine, string? plot, string clusterId, IReadOnlyDictionary<string, int> silos,
+        Carbon.CarbonComparison? carbon = null) => JsonText.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("status", r.Status.Word());
@@ -34,7 +35,27 @@ public static class P2pJson
             w.Number("mw", x.Value);
             w.Number("sellerPrice", r.Prices[x.n][x.Key]);
             w.Number("buyerPrice", r.Prices[x.Key][x.n]);
+            if (carbon is not null) w.Number("gco2PerKwh", carbon.Factors[x.n].GetValueOrDefault(x.Key));
         });
+        if (carbon is not null)
+        {
+            w.WriteStartObject("carbon");
+            w.Number("pricePerTonne", carbon.PricePerTonne);
+            w.Number("upstreamGco2PerKwh", carbon.UpstreamGramsPerKwh);
+            foreach (var (name, side) in new[] { ("without", carbon.Without), ("with", carbon.With) })
+            {
+                w.WriteStartObject(name);
+                w.Number("emissionsKgPerH", side.EmissionsKgPerH);
+                w.Number("welfare", side.Welfare);
+                w.Number("welfareNetOfCarbon", side.WelfareNetOfCarbon);
+                w.Number("meanPrice", side.MeanPrice);
+                w.Number("tradedMw", side.TradedMw);
+                w.WriteNumber("iterations", side.Result.Iterations);
+                w.WriteString("status", side.Result.Status.Word());
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
         w.WriteEndObject();
     });
 }

@@ -97,5 +97,5 @@ public static class LedgerComparison
 
     private static string Describe(Line? l) => l is { } x ? $"{x.Account} {x.Amount} {Unit(x.Commodity)}" : "no line";
 
-    private static string Unit(Commodity c) => c == Commodity.Money ? "money" : "Wh";
+    public static string Unit(Commodity c) => c switch { Commodity.Money => "money", Commodity.EnergyWh => "Wh", _ => "gCO2" };
 }

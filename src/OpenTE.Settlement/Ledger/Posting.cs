@@ -4,8 +4,8 @@ using System.Text;
 
 namespace OpenTE.Settlement.Ledger;
 
-/// <summary>What a line counts: money in integer minor currency units, or energy in Wh.</summary>
-public enum Commodity : byte { Money = 0, EnergyWh = 1 }
+/// <summary>What a line counts: money in integer minor currency units, energy in Wh, or emissions in grams CO₂.</summary>
+public enum Commodity : byte { Money = 0, EnergyWh = 1, Co2Grams = 2 }
 
 /// <summary>
 /// One line of a posting. <see cref="Amount"/> &gt; 0 is a debit (the account receives), &lt; 0 a credit
@@ -26,14 +26,15 @@ public sealed record Posting(string Key, string Kind, long Time, IReadOnlyList<L
         {
             try
             {
-                long money = 0, energy = 0;
+                long money = 0, energy = 0, co2 = 0;
                 foreach (var l in Lines)
                 {
                     if (l.Commodity == Commodity.Money) money = checked(money + l.Amount);
                     else if (l.Commodity == Commodity.EnergyWh) energy = checked(energy + l.Amount);
+                    else if (l.Commodity == Commodity.Co2Grams) co2 = checked(co2 + l.Amount);
                     else return false;
                 }
-                return money == 0 && energy == 0;
+                return money == 0 && energy == 0 && co2 == 0;
             }
             catch (OverflowException)
             {
@@ -81,7 +82,7 @@ public sealed record Posting(string Key, string Kind, long Time, IReadOnlyList<L
         {
             string acct = r.Str();
             byte c = r.Byte();
-            if (c > 1) throw new FormatException("bad commodity");
+            if (c > 2) throw new FormatException("bad commodity");
             lines[i] = new Line(acct, (Commodity)c, r.I64());
         }
         if (!r.AtEnd) throw new FormatException("trailing bytes");
