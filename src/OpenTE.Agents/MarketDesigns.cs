@@ -31,6 +31,11 @@ public enum MarketDesign
     P2p,
     /// <summary>Community energy sharing priced by the supply–demand ratio (Liu et al. 2017), between feed-in tariff and retail price.</summary>
     Sdr,
+    /// <summary>
+    /// The P2P market with carbon pricing (issue #20): π_C × each trade's emission factor added to its trade charge
+    /// (Sorin et al.'s c_nm, split buyer/seller) — needs <see cref="DesignOptions.Carbon"/>.
+    /// </summary>
+    P2pCarbon,
 }
 
 /// <summary>Options of the designs.</summary>
@@ -43,6 +48,11 @@ public sealed record DesignOptions
     public AdmmOptions Admm { get; init; } = new() { Tolerance = 1e-6, MaxIterations = 5000 };
     /// <summary>SDR: the feed-in tariff as a fraction of the grid price (the retail price is the grid price).</summary>
     public double FeedInFactor { get; init; } = 0.5;
+    /// <summary>
+    /// P2P with carbon: the emission data (participants' own rates, the upstream marginal rate per interval, the carbon price
+    /// and buyer share, the loss factors of the grid). The substation's own rate is the upstream rate of the interval.
+    /// </summary>
+    public OpenTE.Market.Carbon.CarbonData? Carbon { get; init; }
 }
 
 public static class MarketDesigns
@@ -53,13 +63,16 @@ public static class MarketDesigns
         MarketDesign.PayAsBid => "pay-as-bid",
         MarketDesign.Uniform => "uniform",
         MarketDesign.P2p => "p2p",
+        MarketDesign.P2pCarbon => "p2p-carbon",
         _ => "sdr",
     };
 
+    /// <summary>The designs that need no extra data (p2p-carbon needs the carbon data and is added when it is given).</summary>
     public static readonly MarketDesign[] All = [MarketDesign.Nodal, MarketDesign.PayAsBid, MarketDesign.Uniform, MarketDesign.P2p, MarketDesign.Sdr];
 
-    /// <summary>A design by its name (nodal, pay-as-bid, uniform, p2p, sdr), or null.</summary>
-    public static MarketDesign? Parse(string name) => All.Cast<MarketDesign?>().FirstOrDefault(d => d!.Value.Name() == name.Trim().ToLowerInvariant());
+    /// <summary>A design by its name (nodal, pay-as-bid, uniform, p2p, sdr, p2p-carbon), or null.</summary>
+    public static MarketDesign? Parse(string name) =>
+        All.Append(MarketDesign.P2pCarbon).Cast<MarketDesign?>().FirstOrDefault(d => d!.Value.Name() == name.Trim().ToLowerInvariant());
 
     /// <summary>The interval market of a design; null for <see cref="MarketDesign.Nodal"/> (the scenario runner's own DC clearing).</summary>
     public static IntervalMarket? Market(MarketDesign d, DesignOptions? options = null)
@@ -70,7 +83,9 @@ public static class MarketDesigns
             MarketDesign.Nodal => null,
             MarketDesign.PayAsBid => x => Auction(x, PricingRule.PayAsBid),
             MarketDesign.Uniform => x => Auction(x, PricingRule.UniformMidpoint),
-            MarketDesign.P2p => x => P2p(x, o),
+            MarketDesign.P2p => x => P2p(x, o, carbon: false),
+            MarketDesign.P2pCarbon => o.Carbon is null ? throw new ArgumentException("the p2p-carbon design needs the carbon data (DesignOptions.Carbon; --carbon FILE)")
+                : x => P2p(x, o, carbon: true),
             _ => x => Sdr(x, o),
         };
     }
@@ -88,9 +103,10 @@ public static class MarketDesigns
             Enumerable.Repeat(price, x.Network.BusCount).ToArray(), []);
     }
 
-    private static IntervalClearing P2p(IntervalBids x, DesignOptions o)
+    private static IntervalClearing P2p(IntervalBids x, DesignOptions o, bool carbon)
     {
         var market = P2pBids.Build(x.Bids, x.Network, o.P2pPartners, o.P2pFeePerMwh);
+        if (carbon) market = market with { Data = WithCarbon(market, x, o.Carbon!) };
         var messages = new List<string>();
         var r = P2pAdmm.Solve(market.Data, o.Admm);
         if (r.Status != ClearingStatus.Optimal)
@@ -108,7 +124,39 @@ public static class MarketDesigns
                 accepted[k] = Math.Min(x.Bids[k].Quantity, Math.Max(0, Math.Abs(r.Power[n])));
         double volume = awards.Where(a => a.Side == Side.Buy).Sum(a => a.Quantity);
         double avg = volume > 0 ? awards.Where(a => a.Side == Side.Buy).Sum(a => a.Price * a.Quantity) / volume : x.GridPrice;
-        return new IntervalClearing("p2p", accepted, awards, Enumerable.Repeat(avg, x.Network.BusCount).ToArray(), messages);
+        return new IntervalClearing(carbon ? "p2p-carbon" : "p2p", accepted, awards, Enumerable.Repeat(avg, x.Network.BusCount).ToArray(), messages);
+    }
+
+    /// <summary>
+    /// π_C × e_nm on each bilateral trade (<see cref="OpenTE.Market.Carbon.CarbonP2p.Apply"/>): e_nm = the seller's own rate +
+    /// upstream rate × (∂import/∂P at the seller's bus − at the buyer's), in kg/MWh, at the buses the peers bid at; the
+    /// substation sells grid energy at the upstream rate of the interval. A participant missing from the carbon data is an
+    /// input error naming the file.
+    /// </summary>
+    private static P2pMarketData WithCarbon(P2pBids.Market market, IntervalBids x, OpenTE.Market.Carbon.CarbonData c)
+    {
+        var data = market.Data;
+        double upstream = c.Upstream.At(x.Time.ToUnixTimeSeconds());
+        double Own(string id)
+        {
+            if (id == ScenarioRunner.Substation) return upstream;
+            if (!c.Has(id))
+                throw new OpenTE.Grid.Input.InputException(c.Source, 0, $"participant '{id}' has no emission data", $"add {{ \"id\": \"{id}\", \"bus\": …, \"gco2PerKwh\": … }} to \"participants\"", "participants");
+            return c.Participant(id).OwnGramsPerKwh;
+        }
+        var factors = new List<Dictionary<int, double>>(data.Peers.Count);
+        for (int n = 0; n < data.Peers.Count; n++)
+        {
+            var d = new Dictionary<int, double>();
+            var peer = data.Peers[n];
+            if (peer.Producer)
+            {
+                double own = Own(peer.Id);
+                foreach (var m in peer.Partners.Keys) d[m] = own + c.UpstreamFactor(market.Bus[n], market.Bus[m], upstream);
+            }
+            factors.Add(d);
+        }
+        return OpenTE.Market.Carbon.CarbonP2p.Apply(data, factors, c.PricePerTonne, c.BuyerShare);
     }
 
     private static IntervalClearing Sdr(IntervalBids x, DesignOptions o)

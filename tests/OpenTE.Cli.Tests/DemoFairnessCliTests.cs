@@ -145,3 +145,44 @@ public sealed class ChromiumFactAttribute : FactAttribute
         if (!File.Exists(Chromium)) Skip = $"browser test skipped: {Chromium} is missing (Debian: apt-get install chromium; .ci/run installs it)";
     }
 }
+
+/// <summary>compare with carbon data (issues #20, #21).</summary>
+public class CompareCarbonCliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("opente-compare-carbon-").FullName;
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private static string Example(string name) => CliRunner.Repo(Path.Combine("examples", name));
+
+    /// <summary>
+    /// Issue #21 with #20: given emission data, compare adds the P2P market with carbon-priced trades; the carbon charges
+    /// are collected beside the grid fees (the grid-rent row grows), and the rows still add up to the design's welfare.
+    /// </summary>
+    [Fact]
+    public void Compare_with_carbon_data_adds_the_carbon_priced_p2p_design()
+    {
+        string carbon = Example(Path.Combine("carbon", "microgrid-day-carbon.json"));
+        var (code, output, err) = CliRunner.Run("compare", Example("microgrid-day.json"), "--designs", "p2p,p2p-carbon", "--carbon", carbon, "--out", _dir, "--json");
+        Assert.True(code == 0, err);
+        var designs = JsonDocument.Parse(output).RootElement.GetProperty("designs").EnumerateArray().ToDictionary(d => d.GetProperty("name").GetString()!);
+        Assert.Equal(["p2p", "p2p-carbon"], designs.Keys.Order());
+        double Rent(string d) => designs[d].GetProperty("gridRent").GetDouble();
+        Assert.True(Rent("p2p-carbon") > Rent("p2p") + 100, $"carbon charges: rent {Rent("p2p-carbon")} vs {Rent("p2p")}");
+        // a zero carbon price clears like the plain P2P market
+        (code, output, err) = CliRunner.Run("compare", Example("microgrid-day.json"), "--designs", "p2p,p2p-carbon", "--carbon", carbon, "--carbon-price", "0", "--out", _dir, "--json");
+        Assert.True(code == 0, err);
+        var zero = JsonDocument.Parse(output).RootElement.GetProperty("designs").EnumerateArray().Select(d => d.GetProperty("welfare").GetDouble()).ToArray();
+        Assert.Equal(zero[0], zero[1], 1e-6 * Math.Abs(zero[0]));
+
+        (code, _, err) = CliRunner.Run("compare", Example("microgrid-day.json"), "--designs", "p2p-carbon", "--out", _dir);
+        Assert.Equal(2, code);
+        Assert.Contains("--carbon FILE", err);
+        string bad = Path.Combine(_dir, "bad-carbon.json");
+        File.WriteAllText(bad, File.ReadAllText(carbon).Replace("{\"id\": \"diesel\", \"bus\": 6, \"gco2PerKwh\": 700},", ""));
+        File.Copy(Example(Path.Combine("carbon", "upstream-day.csv")), Path.Combine(_dir, "upstream-day.csv"), true);
+        (code, _, err) = CliRunner.Run("compare", Example("microgrid-day.json"), "--designs", "p2p-carbon", "--carbon", bad, "--out", _dir);
+        Assert.Equal(2, code);
+        Assert.Contains("'diesel' has no emission data", err);
+        Assert.Contains(bad, err);
+    }
+}

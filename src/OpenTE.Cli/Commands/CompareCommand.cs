@@ -15,8 +15,16 @@ public sealed class CompareSettings : CommandSettings
     public string Scenario { get; init; } = "";
 
     [CommandOption("--designs <LIST>")]
-    [Description("Comma-separated designs: nodal, pay-as-bid, uniform, p2p, sdr (default: all).")]
+    [Description("Comma-separated designs: nodal, pay-as-bid, uniform, p2p, sdr, p2p-carbon (default: all; p2p-carbon when --carbon is given).")]
     public string? Designs { get; init; }
+
+    [CommandOption("--carbon <FILE>")]
+    [Description("Emission data (docs/carbon.md: participants' own rates, the upstream rate, the carbon price): adds the design p2p-carbon, the P2P market with π_C × each trade's emission factor as its trade charge.")]
+    public string? Carbon { get; init; }
+
+    [CommandOption("--carbon-price <P>")]
+    [Description("Carbon price in $/t instead of the file's carbonPricePerTonne.")]
+    public double? CarbonPrice { get; init; }
 
     [CommandOption("--out <DIR>")]
     [Description("Write report.html, the plots (PNG and SVG) and surplus-<design>.csv here (default: compare-out).")]
@@ -36,7 +44,12 @@ public sealed class CompareSettings : CommandSettings
     {
         if (Designs is not null)
             foreach (var d in Designs.Split(','))
-                if (MarketDesigns.Parse(d) is null) return ValidationResult.Error($"--designs: '{d.Trim()}' is not a design; use nodal, pay-as-bid, uniform, p2p or sdr");
+            {
+                if (MarketDesigns.Parse(d) is not { } design) return ValidationResult.Error($"--designs: '{d.Trim()}' is not a design; use nodal, pay-as-bid, uniform, p2p, sdr or p2p-carbon");
+                if (design == MarketDesign.P2pCarbon && Carbon is null) return ValidationResult.Error("--designs p2p-carbon needs the emission data: give --carbon FILE (docs/carbon.md)");
+            }
+        if (CarbonPrice is double cp && !(cp >= 0 && double.IsFinite(cp))) return ValidationResult.Error("--carbon-price must be a finite price ≥ 0 ($/t)");
+        if (CarbonPrice is not null && Carbon is null) return ValidationResult.Error("--carbon-price needs --carbon FILE");
         if (!(FeedIn >= 0 && FeedIn < 1)) return ValidationResult.Error($"--feed-in: {FeedIn} must be in [0, 1): the feed-in tariff lies below the retail price");
         return ValidationResult.Success();
     }
@@ -47,10 +60,12 @@ public sealed class CompareCommand : Command<CompareSettings>
 {
     public override int Execute(CommandContext context, CompareSettings s, CancellationToken cancellationToken)
     {
-        var designs = s.Designs is null ? MarketDesigns.All : [.. s.Designs.Split(',').Select(d => MarketDesigns.Parse(d)!.Value).Distinct()];
+        var designs = s.Designs is null ? [.. MarketDesigns.All, .. s.Carbon is null ? Array.Empty<MarketDesign>() : [MarketDesign.P2pCarbon]]
+            : s.Designs.Split(',').Select(d => MarketDesigns.Parse(d)!.Value).Distinct().ToArray();
+        var carbon = s.Carbon is null ? null : OpenTE.Market.Carbon.CarbonData.Read(s.Carbon, name => CaseLocator.Load(name).Network, s.CarbonPrice);
         FairnessComparison c;
         IReadOnlyList<SimulationResult> runs;
-        try { c = Run(s.Scenario, designs, new DesignOptions { FeedInFactor = s.FeedIn }, out runs); }
+        try { c = Run(s.Scenario, designs, new DesignOptions { FeedInFactor = s.FeedIn, Carbon = carbon }, out runs); }
         catch (InvalidOperationException e)
         {
             CliApp.Io.Err.WriteLine($"not-solved: {e.Message}");
