@@ -76,8 +76,8 @@ public sealed record ScopfResult(
 
 /// <summary>
 /// N-1 security-constrained DC OPF by constraint generation. Post-contingency flows come from LODF (branch
-/// outages: f_l + LODF[l,k]·f_k) and PTDF (generator outages: the lost output is taken up by the units that
-/// can respond, α_j ∝ min(Pmax − Pmin, ramp), fixed units excluded, each within its headroom and ramp — screened rows —, f_l − (PTDF[l,g] − Σ_j α_j·PTDF[l,j])·Pg), screened after each solve with one sparse solve per contingency on the base
+/// outages: f_l + LODF[l,k]·f_k) and PTDF (generator outages: the lost output is taken up by the other
+/// generators in proportion to their Pmax, f_l − (PTDF[l,g] − Σ_j α_j·PTDF[l,j])·Pg), screened after each solve with one sparse solve per contingency on the base
 /// factorisation; only violated (contingency, branch) limits are added and the problem is solved again.
 /// Corrective mode gives each contingency that needs it a re-dispatch ΔPg^c (Σ ΔPg^c = 0, |ΔPg| ≤ R,
 /// Pmin ≤ Pg + ΔPg^c ≤ Pmax) acting through the post-contingency PTDF.
@@ -105,19 +105,13 @@ public static class ScopfSolver
             limit[l] = br.RateB > 0 ? br.RateB / baseMva : br.RateA > 0 ? br.RateA * o.EmergencyFactor / baseMva : double.PositiveInfinity;
         }
         var monitored = Enumerable.Range(0, nl).Where(l => dc.B[l] != 0 && double.IsFinite(limit[l])).ToArray();
-        var sens = new Sensitivities(net, dc, o);
+        var sens = new Sensitivities(net, dc);
 
         var active = new HashSet<(Contingency C, int L)>();
-        var activePickup = new HashSet<(int K, int J)>(); // (lost unit, responding unit): its headroom and ramp for its share
-        Dictionary<(int K, int J), Variable?> pickupSlacks = [];
         if (o.ExtensiveForm)
             foreach (var c in contingencies.Secure)
-            {
                 foreach (int l in monitored)
                     if (!(c.Kind == ContingencyKind.Branch && c.Index == l)) active.Add((c, l));
-                if (c.Kind == ContingencyKind.Generator)
-                    foreach (var (j, _, _) in sens.Pickup(c.Index)) activePickup.Add((c.Index, j));
-            }
 
         DcOpfResult result = baseResult;
         DcOpfModel model = null!;
@@ -132,31 +126,22 @@ public static class ScopfSolver
             var rowsNow = new Dictionary<(Contingency, int), Constraint[]>();
             var recourseNow = new Dictionary<Contingency, Variable?[]>();
             var slacksNow = new Dictionary<(Contingency, int), (Variable, Variable)>();
-            var pickupNow = new Dictionary<(int K, int J), Variable?>();
-            result = DcOpfSolver.Solve(net, opfOptions, dc, m =>
-            {
-                AddSecurity(m, net, dc, sens, o, active, limit, rowsNow, recourseNow, slacksNow);
-                AddPickup(m, net, sens, o, activePickup, pickupNow);
-            }, out model, out solution);
-            pickupSlacks = pickupNow;
+            result = DcOpfSolver.Solve(net, opfOptions, dc, m => AddSecurity(m, net, dc, sens, o, active, limit, rowsNow, recourseNow, slacksNow), out model, out solution);
             rows = rowsNow;
             recourse = recourseNow;
             slacks = slacksNow;
             if (result.Status != ClearingStatus.Optimal || o.ExtensiveForm) break;
             var violations = Screen(net, dc, sens, contingencies.Secure, monitored, limit, result, solution, recourse, o.Tolerance)
                 .Where(v => !active.Contains((v.C, v.L))).ToList(); // a limit in the model and still over is relaxed at the penalty
-            var short_ = ScreenPickup(net, sens, contingencies.Secure, result, o).Where(v => !activePickup.Contains((v.K, v.J))).ToList();
-            o.Progress?.Report((rounds, added, violations.Count + short_.Count));
-            if (violations.Count + short_.Count == 0 || rounds >= o.MaxRounds)
+            o.Progress?.Report((rounds, added, violations.Count));
+            if (violations.Count == 0 || rounds >= o.MaxRounds)
             {
-                if (violations.Count + short_.Count > 0)
-                    result = result with { Status = ClearingStatus.NotConverged, Messages = [.. result.Messages, $"screening stopped after {rounds} rounds with {violations.Count} post-contingency violations and {short_.Count} pick-up shortfalls left"] };
+                if (violations.Count > 0)
+                    result = result with { Status = ClearingStatus.NotConverged, Messages = [.. result.Messages, $"screening stopped after {rounds} rounds with {violations.Count} post-contingency violations left"] };
                 break;
             }
             foreach (var v in violations.OrderByDescending(v => v.Excess).Take(o.MaxAddedPerRound))
                 if (active.Add((v.C, v.L))) added++;
-            foreach (var v in short_.OrderByDescending(v => v.Excess).Take(o.MaxAddedPerRound))
-                if (activePickup.Add((v.K, v.J))) added++;
         }
 
         // prices: security part −Σ PTDF_post[l,b]·(μ_Sf − μ_St) over the post-contingency limits
@@ -186,13 +171,6 @@ public static class ScopfSolver
                 double mw = solution.Value(up) + solution.Value(down); // slacks are in MW
                 if (mw > 1e-6) relaxed.Add(new RelaxedConstraint(c, l, mw, limit[l] * baseMva));
             }
-        if (result.Status == ClearingStatus.Optimal && activePickup.Count > 0)
-        {
-            double shortMw = pickupSlacks.Values.Sum(v => v is Variable x ? solution.Value(x) : 0);
-            int bindingPickup = activePickup.Count(kj => IsPickupTight(net, sens, kj.K, kj.J, result, o));
-            result = result with { Messages = [.. result.Messages, $"{activePickup.Count} pick-up constraint(s) for generator outages (a responding unit's headroom and ramp for its share), {bindingPickup} tight" +
-                (shortMw > 1e-6 ? $"; {shortMw:0.###} MW of pick-up relaxed at {o.ViolationPenalty} $/MWh" : "")] };
-        }
         if (relaxed.Count > 0)
             result = result with { Messages = [.. result.Messages, $"{relaxed.Count} post-contingency limits cannot be met by {(o.Mode == ScopfMode.Corrective ? "dispatch and re-dispatch" : "dispatch")}: relaxed by {relaxed.Sum(r => r.ViolationMw):0.###} MW in all at {o.ViolationPenalty} $/MWh"] };
         var redispatch = recourse.ToDictionary(kv => kv.Key, kv => kv.Value.Select(v => v is Variable x ? solution.Value(x) * baseMva : 0).ToArray());
@@ -223,10 +201,10 @@ public static class ScopfSolver
                 FlowTerms(m, dc, c.Index, sens.Lodf(l, c.Index), terms, ref shift);
             else if (m.Pg[c.Index] is Variable lost)
             {
-                // lost output −Pg at its bus, taken up by the units that can respond (Sensitivities.Pickup)
+                // lost output −Pg at its bus, taken up by the other generators in proportion to Pmax
                 var row = sens.PtdfRow(l);
                 double pickup = 0;
-                foreach (var (_, bus, share) in sens.Pickup(c.Index)) pickup += share * row[bus];
+                foreach (var (bus, share) in sens.Pickup(c.Index)) pickup += share * row[bus];
                 terms.Add((lost, -(row[net.BusIndex[net.Generators[c.Index].Bus]] - pickup)));
             }
             if (o.Mode == ScopfMode.Corrective)
@@ -249,62 +227,6 @@ public static class ScopfSolver
         }
     }
 
-    /// <summary>
-    /// Pick-up rows of the active (lost unit k, responding unit j) pairs: Pg_j + α_j·Pg_k ≤ Pmax_j (headroom) and
-    /// α_j·Pg_k ≤ ramp_j, with one penalised slack (MW) when <see cref="ScopfOptions.ViolationPenalty"/> &gt; 0.
-    /// </summary>
-    private static void AddPickup(DcOpfModel m, Network net, Sensitivities sens, ScopfOptions o, HashSet<(int K, int J)> active, Dictionary<(int K, int J), Variable?> slacks)
-    {
-        double baseMva = net.BaseMva;
-        foreach (var (k, j) in active.OrderBy(a => a.K).ThenBy(a => a.J))
-        {
-            if (m.Pg[k] is not Variable pk) continue;
-            double share = sens.Pickup(k).FirstOrDefault(p => p.Gen == j).Share;
-            if (share <= 0) continue;
-            var gen = net.Generators[j];
-            Variable? slack = o.ViolationPenalty > 0 ? m.Model.AddVariable($"pickup-short[{k + 1},{j + 1}]", 0, Math.Max(net.Generators[k].Pmax, 0) + baseMva, o.ViolationPenalty) : null;
-            var headroom = new List<(Variable, double)> { (pk, share) };
-            if (m.Pg[j] is Variable pj) headroom.Add((pj, 1));
-            if (slack is Variable sh) headroom.Add((sh, -1 / baseMva));
-            double fixedPg = m.Pg[j] is null ? gen.Pg / baseMva : 0;
-            m.Model.AddConstraint($"pickup-headroom[{k + 1},{j + 1}]", double.NegativeInfinity, gen.Pmax / baseMva - fixedPg, headroom);
-            var ramp = new List<(Variable, double)> { (pk, share) };
-            if (slack is Variable sr) ramp.Add((sr, -1 / baseMva));
-            m.Model.AddConstraint($"pickup-ramp[{k + 1},{j + 1}]", double.NegativeInfinity, Ramp(gen, o) / baseMva, ramp);
-            slacks[(k, j)] = slack;
-        }
-    }
-
-    private sealed record Shortfall(int K, int J, double Excess);
-
-    /// <summary>Responding units whose share of a generator outage exceeds their headroom or ramp at the dispatch (MW over).</summary>
-    private static List<Shortfall> ScreenPickup(Network net, Sensitivities sens, IReadOnlyList<Contingency> contingencies, DcOpfResult result, ScopfOptions o)
-    {
-        var list = new List<Shortfall>();
-        foreach (var c in contingencies)
-        {
-            if (c.Kind != ContingencyKind.Generator) continue;
-            double lost = result.Generators[c.Index].Pg;
-            if (lost <= 0) continue;
-            foreach (var (j, _, share) in sens.Pickup(c.Index))
-            {
-                var gen = net.Generators[j];
-                double take = share * lost;
-                double over = Math.Max(result.Generators[j].Pg + take - gen.Pmax, take - Ramp(gen, o));
-                if (over > o.Tolerance * net.BaseMva) list.Add(new Shortfall(c.Index, j, over));
-            }
-        }
-        return list;
-    }
-
-    private static bool IsPickupTight(Network net, Sensitivities sens, int k, int j, DcOpfResult result, ScopfOptions o)
-    {
-        double share = sens.Pickup(k).FirstOrDefault(p => p.Gen == j).Share;
-        var gen = net.Generators[j];
-        double take = share * result.Generators[k].Pg;
-        return Math.Max(result.Generators[j].Pg + take - gen.Pmax, take - Ramp(gen, o)) > -1e-4;
-    }
-
     private static void FlowTerms(DcOpfModel m, DcNetwork dc, int l, double scale, List<(Variable, double)> terms, ref double shift)
     {
         if (scale == 0 || dc.B[l] == 0) return;
@@ -312,18 +234,6 @@ public static class ScopfSolver
         if (m.Theta[dc.To[l]] is Variable tt) terms.Add((tt, -scale * dc.B[l]));
         shift += scale * dc.PfInj[l];
     }
-
-    /// <summary>A unit's response capability after an outage (MW): min(Pmax − Pmin, 30-minute ramp); 0 for a unit out of service, de-energised or fixed.</summary>
-    private static double Capability(Network net, DcNetwork dc, int j, ScopfOptions o)
-    {
-        var gen = net.Generators[j];
-        if (!gen.InService || dc.Dead[net.BusIndex[gen.Bus]] || !(gen.Pmax - gen.Pmin > 1e-9)) return 0;
-        return Math.Max(0, Math.Min(gen.Pmax - gen.Pmin, Ramp(gen, o)));
-    }
-
-    /// <summary>The participation of the other units when generator <paramref name="lost"/> trips: (generator, share), shares summing to 1.</summary>
-    public static IReadOnlyList<(int Generator, double Share)> Participation(Network net, int lost, ScopfOptions? options = null) =>
-        [.. new Sensitivities(net, new DcNetwork(net), options ?? new ScopfOptions()).Pickup(lost).Select(p => (p.Gen, p.Share))];
 
     /// <summary>How far a generator can move after an outage (MW): the one ramp rule over 30 minutes (<see cref="Ramps.Limit"/>; the default share is per 30 minutes).</summary>
     private static double Ramp(Generator gen, ScopfOptions o) => Ramps.Limit(gen, 0.5, 2 * o.DefaultRampShare);
@@ -407,7 +317,7 @@ public static class ScopfSolver
         {
             double lost = result.Generators[c.Index].Pg / net.BaseMva;
             dp[net.BusIndex[net.Generators[c.Index].Bus]] -= lost;
-            foreach (var (_, bus, share) in sens.Pickup(c.Index)) dp[bus] += share * lost;
+            foreach (var (bus, share) in sens.Pickup(c.Index)) dp[bus] += share * lost;
             any = lost != 0;
         }
         if (delta is not null)
@@ -429,7 +339,7 @@ public static class ScopfSolver
     }
 
     /// <summary>Cached PTDF rows and LODF columns on the base factorisation.</summary>
-    private sealed class Sensitivities(Network net, DcNetwork dc, ScopfOptions o)
+    private sealed class Sensitivities(Network net, DcNetwork dc)
     {
         private readonly Dictionary<int, double[]> _ptdf = [];
         private readonly Dictionary<int, double[]> _lodf = [];
@@ -459,24 +369,19 @@ public static class ScopfSolver
 
         public double Lodf(int l, int k) => LodfColumn(k)[l];
 
-        private readonly Dictionary<int, List<(int Gen, int Bus, double Share)>> _pickup = [];
+        private readonly Dictionary<int, List<(int Bus, double Share)>> _pickup = [];
 
-        /// <summary>
-        /// Where the output of lost generator g goes (issue #16; was: every other unit in proportion to Pmax): the units that
-        /// can respond — in service, energised, dispatchable (Pmax > Pmin; fixed units take no part) with a ramp — in
-        /// proportion to their response capability min(Pmax − Pmin, 30-minute ramp). Each unit's headroom and ramp for its
-        /// share are constraints of the clearing, screened like the branch limits.
-        /// </summary>
-        public List<(int Gen, int Bus, double Share)> Pickup(int g)
+        /// <summary>Where the output of lost generator g goes: the other in-service generators, in proportion to Pmax.</summary>
+        public List<(int Bus, double Share)> Pickup(int g)
         {
             if (_pickup.TryGetValue(g, out var list)) return list;
-            var cap = new double[net.Generators.Length];
             double total = 0;
             for (int j = 0; j < net.Generators.Length; j++)
-                if (j != g) total += cap[j] = Capability(net, dc, j, o);
+                if (j != g && net.Generators[j].InService && !dc.Dead[net.BusIndex[net.Generators[j].Bus]]) total += Math.Max(net.Generators[j].Pmax, 0);
             list = [];
             for (int j = 0; j < net.Generators.Length; j++)
-                if (cap[j] > 0 && total > 0) list.Add((j, net.BusIndex[net.Generators[j].Bus], cap[j] / total));
+                if (j != g && net.Generators[j].InService && !dc.Dead[net.BusIndex[net.Generators[j].Bus]] && net.Generators[j].Pmax > 0 && total > 0)
+                    list.Add((net.BusIndex[net.Generators[j].Bus], net.Generators[j].Pmax / total));
             _pickup[g] = list;
             return list;
         }
