@@ -31,13 +31,7 @@ public sealed class LossesCommand : Command<LossesSettings>
     public override int Execute(CommandContext context, LossesSettings s, CancellationToken cancellationToken)
     {
         var read = CaseLocator.Load(s.Case);
-        var result = LossFactors.Compute(read.Network, new PowerFlowOptions
-        {
-            EnforceQLimits = s.EnforceQLimits,
-            FlatStart = s.FlatStart,
-            Tolerance = s.Tolerance,
-            MaxIterations = s.MaxIterations,
-        });
+        var result = LossFactors.Compute(read.Network, s.Options());
         if (s.PlotFile is not null && result.Converged) Plot(result, s.Upstream, s.PlotFile);
         if (s.Json) Output.Emit(result.ToJson(), s.Out);
         else Output.Render(Tables(result, s.Upstream, read.Warnings.Select(w => w.ToString())), s.Out);

@@ -66,6 +66,9 @@ public class PfSettings : PlotSettings
     [DefaultValue(10)]
     public int MaxIterations { get; init; } = 10;
 
+    /// <summary>The power-flow options these settings give (pf and losses).</summary>
+    public PowerFlowOptions Options() => new() { EnforceQLimits = EnforceQLimits, FlatStart = FlatStart, Tolerance = Tolerance, MaxIterations = MaxIterations };
+
     public override ValidationResult Validate() =>
         !(Tolerance > 0) ? ValidationResult.Error("--tol must be a positive number")
         : MaxIterations < 1 ? ValidationResult.Error("--max-it must be at least 1")
@@ -77,13 +80,7 @@ public sealed class PfCommand : Command<PfSettings>
     public override int Execute(CommandContext context, PfSettings s, CancellationToken cancellationToken)
     {
         var read = CaseLocator.Load(s.Case);
-        var result = AcPowerFlow.Solve(read.Network, new PowerFlowOptions
-        {
-            EnforceQLimits = s.EnforceQLimits,
-            FlatStart = s.FlatStart,
-            Tolerance = s.Tolerance,
-            MaxIterations = s.MaxIterations,
-        });
+        var result = AcPowerFlow.Solve(read.Network, s.Options());
         if (s.Plot is not null) Plots.PowerFlow(result, read.Network, s.Plot);
         if (s.Json) Output.Emit(result.ToJson(), s.Out);
         else Output.Render(Tables(result, read.Warnings.Select(w => w.ToString()), read.Network), s.Out);

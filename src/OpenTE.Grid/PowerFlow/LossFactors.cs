@@ -80,16 +80,7 @@ public static class LossFactors
             {
                 int k = ybus.ColIdx[p], ac = angleIdx[k], mc = magIdx[k];
                 if (ac < 0) continue;
-                Complex vk = v[k];
-                double vkAbs = vk.Magnitude;
-                Complex yv = ybus.Values[p] * vk;
-                Complex dVa = -Complex.ImaginaryOne * vi * Complex.Conjugate(yv);
-                Complex dVm = vkAbs > 0 ? vi * Complex.Conjugate(yv / vkAbs) : Complex.Zero;
-                if (k == i)
-                {
-                    dVa += Complex.ImaginaryOne * vi * Complex.Conjugate(current[i]);
-                    if (vkAbs > 0) dVm += Complex.Conjugate(current[i]) * vi / vkAbs;
-                }
+                var (dVa, dVm) = NewtonRaphson.EntryDerivatives(vi, ybus.Values[p], v[k], current[i], k == i);
                 gTotal[ac] += dVa.Real;
                 if (mc >= 0) gTotal[mc] += dVm.Real;
             }

@@ -145,8 +145,22 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
     /// <summary>
     /// dS/dVa and dS/dVm entry by entry: off the diagonal −j·Vi·conj(Yik·Vk) and Vi·conj(Yik·Vk/|Vk|);
     /// on it the same plus j·Vi·conj(Ii) and conj(Ii)·Vi/|Vi|. Rows: P of PV and PQ buses, Q of PQ buses;
-    /// columns: θ of PV and PQ buses, |V| of PQ buses.
+    /// columns: θ of PV and PQ buses, |V| of PQ buses. <see cref="EntryDerivatives"/> is one entry (also used by the loss factors).
     /// </summary>
+    internal static (Complex DVa, Complex DVm) EntryDerivatives(Complex vi, Complex yik, Complex vk, Complex currentI, bool diagonal)
+    {
+        double vkAbs = vk.Magnitude;
+        Complex yv = yik * vk;
+        Complex dVa = -Complex.ImaginaryOne * vi * Complex.Conjugate(yv);
+        Complex dVm = vkAbs > 0 ? vi * Complex.Conjugate(yv / vkAbs) : Complex.Zero;
+        if (diagonal)
+        {
+            dVa += Complex.ImaginaryOne * vi * Complex.Conjugate(currentI);
+            if (vkAbs > 0) dVm += Complex.Conjugate(currentI) * vi / vkAbs;
+        }
+        return (dVa, dVm);
+    }
+
     private void FillJacobian(Complex[] v, Complex[] current)
     {
         var jac = _jacobian!;
@@ -161,16 +175,7 @@ internal sealed class NewtonRaphson(ComplexCsr ybus)
             {
                 int k = ybus.ColIdx[p], ac = angleIdx[k], mc = magIdx[k];
                 if (ac < 0) continue; // nor unknowns
-                Complex vk = v[k];
-                double vkAbs = vk.Magnitude;
-                Complex yv = ybus.Values[p] * vk;
-                Complex dVa = -Complex.ImaginaryOne * vi * Complex.Conjugate(yv);
-                Complex dVm = vkAbs > 0 ? vi * Complex.Conjugate(yv / vkAbs) : Complex.Zero;
-                if (k == i)
-                {
-                    dVa += Complex.ImaginaryOne * vi * Complex.Conjugate(current[i]);
-                    if (vkAbs > 0) dVm += Complex.Conjugate(current[i]) * vi / vkAbs;
-                }
+                var (dVa, dVm) = EntryDerivatives(vi, ybus.Values[p], v[k], current[i], k == i);
                 jac.Add(pr, ac, dVa.Real);
                 if (mc >= 0) jac.Add(pr, mc, dVm.Real);
                 if (qr >= 0)
