@@ -31,10 +31,21 @@ public static class CaseLocator
             "give a path to a .m/.json file, or a name from ../shared/cases (set OPENTE_CASES to another folder)");
     }
 
+    /// <summary>
+    /// Where bare case names are looked up: OPENTE_CASES, then shared/cases or ../shared/cases in the current folder
+    /// and every folder above it (so an installed `opente` finds the cases when run anywhere inside a clone), then
+    /// the same upward from the binary's folder (the `dotnet run` build inside the clone).
+    /// </summary>
     public static IEnumerable<string> CaseDirectories()
     {
         if (Environment.GetEnvironmentVariable("OPENTE_CASES") is { Length: > 0 } env) yield return env;
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        foreach (var dir in CaseDirectoriesAbove(Directory.GetCurrentDirectory(), AppContext.BaseDirectory)) yield return dir;
+    }
+
+    /// <summary>shared/cases or ../shared/cases in each start folder and every folder above it, in that order.</summary>
+    public static IEnumerable<string> CaseDirectoriesAbove(params string[] starts)
+    {
+        foreach (var start in starts)
         {
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {

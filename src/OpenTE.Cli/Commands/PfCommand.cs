@@ -34,7 +34,7 @@ public class OutputSettings : JsonSettings
 public class CaseSettings : OutputSettings
 {
     [CommandArgument(0, "<CASE>")]
-    [Description("A MATPOWER .m or OpenTE .json case file, or a case name from ../shared/cases (e.g. case30).")]
+    [Description("A MATPOWER .m or OpenTE .json case file, or a case name from ../shared/cases, searched upward from the current folder (e.g. case30).")]
     public string Case { get; init; } = "";
 }
 

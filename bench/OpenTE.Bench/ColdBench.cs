@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Text.Json;
+using OpenTE.Grid.PowerFlow;
+using OpenTE.Market.AcOpf;
+using OpenTE.Market.DcOpf;
+
+namespace OpenTE.Bench;
+
+/// <summary>
+/// `--cold [--cli PATH]... [--runs N] [CASE...]`: what a user sees. Each command runs N times as a NEW process of the
+/// CLI (JIT, assembly loading and case parsing inside), reporting the process wall time and the solveSeconds the CLI
+/// prints in --json, beside the warm in-process median of the same solve, and MATPOWER's recorded seconds
+/// (../shared/reference/CASE.json) divided by the cold solve. Several --cli (e.g. the JIT build and the ReadyToRun
+/// single file of scripts/publish.sh) are measured interleaved, in the same run, so their ratios share the load.
+/// </summary>
+public static class ColdBench
+{
+    private static readonly (string Name, string Section, string[] Args)[] Commands =
+    [
+        ("pf", "pf", ["pf"]),
+        ("opf --model dc", "dcopf", ["opf", "--model", "dc"]),
+        ("opf --model ac", "acopf", ["opf", "--model", "ac"]),
+    ];
+
+    public static int Run(string[] args)
+    {
+        var clis = new List<string>();
+        int runs = 5;
+        var cases = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--cli" && i + 1 < args.Length) clis.Add(Path.GetFullPath(args[++i]));
+            else if (args[i] == "--runs" && i + 1 < args.Length) runs = int.Parse(args[++i]);
+            else if (!args[i].StartsWith("--")) cases.Add(args[i]);
+        }
+        if (clis.Count == 0) clis.Add(Path.GetFullPath(Path.Combine("src", "OpenTE.Cli", "bin", "Release", "net10.0", "opente")));
+        foreach (var cli in clis)
+        {
+            if (!File.Exists(cli))
+            {
+                Console.Error.WriteLine($"{cli}: no such CLI binary; build it (dotnet build src/OpenTE.Cli -c Release) or give --cli PATH");
+                return 2;
+            }
+        }
+        if (cases.Count == 0) cases.Add("case_ACTIVSg2000");
+
+        Console.WriteLine($"Cold (new process, median of {runs}) vs warm (in-process median) — seconds; MATPOWER = recorded reference seconds / cold solve");
+        for (int c = 0; c < clis.Count; c++) Console.WriteLine($"  cli{c}: {clis[c]}");
+        Console.WriteLine($"{"case",-17} {"command",-15} {"cli",4} {"wall",7} {"cold solve",11} {"warm solve",11} {"cold/warm",10} {"MATPOWER",9} {"vs MATPOWER",12}");
+        foreach (var name in cases)
+        {
+            var net = BenchCases.Load(name);
+            foreach (var (label, section, cmd) in Commands)
+            {
+                Func<object> warmRun = section switch
+                {
+                    "pf" => () => AcPowerFlow.Solve(net),
+                    "dcopf" => () => DcOpfSolver.Solve(net),
+                    _ => () => AcOpfSolver.Solve(net),
+                };
+                double warm = WarmMedian(warmRun);
+                var walls = clis.Select(_ => new List<double>()).ToArray();
+                var solves = clis.Select(_ => new List<double>()).ToArray();
+                for (int r = 0; r < runs; r++)
+                {
+                    for (int c = 0; c < clis.Count; c++) // interleaved: the same load for every CLI
+                    {
+                        var (wall, solve) = RunCli(clis[c], [.. cmd, name, "--json"]);
+                        walls[c].Add(wall);
+                        solves[c].Add(solve);
+                    }
+                }
+                double reference = BenchCases.ReferenceSeconds(name, section);
+                for (int c = 0; c < clis.Count; c++)
+                {
+                    double wall = Median(walls[c]), solve = Median(solves[c]);
+                    Console.WriteLine($"{name,-17} {label,-15} {"cli" + c,4} {wall,7:0.000} {solve,11:0.0000} {warm,11:0.0000} {solve / warm,9:0.00}x {reference,9:0.000} {reference / solve,11:0.0}x");
+                }
+            }
+        }
+        return 0;
+    }
+
+    private static (double Wall, double Solve) RunCli(string cli, string[] args)
+    {
+        var psi = new ProcessStartInfo(cli) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var sw = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.WaitForExit();
+        double wall = sw.Elapsed.TotalSeconds;
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{cli} {string.Join(' ', args)} exited {p.ExitCode}: {stderr.Result}");
+        using var doc = JsonDocument.Parse(stdout.Result);
+        return (wall, doc.RootElement.GetProperty("solveSeconds").GetDouble());
+    }
+
+    private static double WarmMedian(Func<object> run)
+    {
+        run();
+        var times = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (times.Count < 5 || (total.Elapsed.TotalSeconds < 2 && times.Count < 100))
+        {
+            var sw = Stopwatch.StartNew();
+            run();
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        return Median(times);
+    }
+
+    private static double Median(List<double> xs)
+    {
+        var s = xs.OrderBy(x => x).ToList();
+        return s[s.Count / 2];
+    }
+}
