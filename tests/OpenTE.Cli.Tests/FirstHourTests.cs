@@ -122,4 +122,13 @@ public class FirstHourTests
         Assert.Equal(total, sum, 0.05);
         Assert.Contains($"welfare {total:0.##}", output.Replace(",", ""));
     }
+
+    [Fact]
+    public void The_privacy_utility_plot_labels_its_log_axes_with_values_not_log10_numbers()
+    {
+        var (x, y) = OpenTE.Cli.Commands.PrivacyUtilityCommand.LogTicks([0.05, 1, 5], [0.012, 0.35, 12]);
+        Assert.Equal(["0.05", "1", "5"], x.Select(t => t.Label));
+        Assert.Equal(Math.Log10(0.05), x[0].Position, 12);
+        Assert.Equal(["1 %", "10 %", "100 %", "1000 %", "10000 %"], y.Select(t => t.Label)); // decades from 1.2 % to 1200 %
+    }
 }

@@ -338,6 +338,16 @@ public sealed class UtilitySettings : MeterDataSettings
 /// <summary>opente privacy utility: what privacy costs in accuracy (table + PNG plot). Releases nothing.</summary>
 public sealed class PrivacyUtilityCommand : Command<UtilitySettings>
 {
+    /// <summary>Ticks of the utility plot's log axes, labelled with the values: ε as given, errors per decade in %.</summary>
+    public static (List<(double Position, string Label)> X, List<(double Position, string Label)> Y) LogTicks(IEnumerable<double> eps, IEnumerable<double> errors)
+    {
+        var x = eps.Select(e => (Math.Log10(e), e.ToString("G3", CultureInfo.InvariantCulture))).ToList();
+        var logs = errors.Select(e => Math.Log10(Math.Max(e, 1e-9))).ToList();
+        int lo = (int)Math.Floor(logs.DefaultIfEmpty(-3).Min()), hi = (int)Math.Ceiling(logs.DefaultIfEmpty(0).Max());
+        var y = Enumerable.Range(lo, hi - lo + 1).Select(k => ((double)k, (100 * Math.Pow(10, k)).ToString("0.####", CultureInfo.InvariantCulture) + " %")).ToList();
+        return (x, y);
+    }
+
     public override int Execute(CommandContext context, UtilitySettings s, CancellationToken cancellationToken)
     {
         var data = s.Load();
@@ -353,9 +363,13 @@ public sealed class PrivacyUtilityCommand : Command<UtilitySettings>
             line.LegendText = $"{group.Key} households";
         }
         plot.Title("Privacy vs utility: daily feeder consumption (Laplace, user-level DP)");
-        plot.XLabel("ε (log10)");
-        plot.YLabel("median relative error (log10)");
-        plot.ShowLegend();
+        // log axes labelled with the values themselves (issue #17: the labels were raw log10 numbers)
+        var (xTicks, yTicks) = LogTicks(eps, points.Select(p => p.MedianRelativeError));
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. xTicks.Select(t => new ScottPlot.Tick(t.Position, t.Label))]);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. yTicks.Select(t => new ScottPlot.Tick(t.Position, t.Label))]);
+        plot.XLabel("ε (log scale)");
+        plot.YLabel("median relative error (log scale)");
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
         plot.SavePng(s.Png, 900, 560);
         if (s.Json)
         {
