@@ -184,12 +184,7 @@ public class CliTests
         Assert.True(br.GetProperty("pf").GetDouble() + br.GetProperty("pt").GetDouble() > 0, "a line's losses are positive");
     }
 
-    private static string RepoFile(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, relative))) return Path.Combine(dir.FullName, relative);
-        throw new FileNotFoundException(relative);
-    }
+    private static string RepoFile(string relative) => CliRunner.Repo(relative);
 
     [Fact]
     public void Var_market_clears_the_example_writes_the_plot_and_rejects_bad_offers()

@@ -127,12 +127,7 @@ public class DemoFairnessCliTests : IDisposable
         if (Environment.GetEnvironmentVariable("OPENTE_SCREENSHOT_DIR") is { Length: > 0 } keep) File.Copy(shot, Path.Combine(keep, "report.png"), true);
     }
 
-    private static string Example(string name)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OpenTE.slnx"))) dir = dir.Parent;
-        return Path.Combine(dir!.FullName, "examples", name);
-    }
+    private static string Example(string name) => CliRunner.Repo(Path.Combine("examples", name));
 }
 
 /// <summary>A test that needs Debian's chromium (<c>apt-get install chromium</c>; .ci/run installs it): skipped with the reason when it is missing.</summary>

@@ -14,12 +14,7 @@ public class SettleCliTests : IDisposable
 
     private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
-    private static string Example(string file)
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "OpenTE.slnx"))) d = d.Parent;
-        return Path.Combine(d!.FullName, "examples", "settle", file);
-    }
+    private static string Example(string file) => CliRunner.Repo(Path.Combine("examples", "settle", file));
 
     [Fact]
     public void Settle_posts_once_verifies_and_reports_balances()

@@ -7,12 +7,7 @@ public class StrategicCliTests
 {
     private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
-    private static string RepoFile(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, relative))) return Path.Combine(dir.FullName, relative);
-        throw new FileNotFoundException(relative);
-    }
+    private static string RepoFile(string relative) => CliRunner.Repo(relative);
 
     private static string Temp(string name) => Path.Combine(Path.GetTempPath(), "opente-strategic-" + Guid.NewGuid().ToString("N")[..8] + "-" + name);
 
