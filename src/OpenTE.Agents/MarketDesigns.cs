@@ -144,18 +144,7 @@ public static class MarketDesigns
                 throw new OpenTE.Grid.Input.InputException(c.Source, 0, $"participant '{id}' has no emission data", $"add {{ \"id\": \"{id}\", \"bus\": …, \"gco2PerKwh\": … }} to \"participants\"", "participants");
             return c.Participant(id).OwnGramsPerKwh;
         }
-        var factors = new List<Dictionary<int, double>>(data.Peers.Count);
-        for (int n = 0; n < data.Peers.Count; n++)
-        {
-            var d = new Dictionary<int, double>();
-            var peer = data.Peers[n];
-            if (peer.Producer)
-            {
-                double own = Own(peer.Id);
-                foreach (var m in peer.Partners.Keys) d[m] = own + c.UpstreamFactor(market.Bus[n], market.Bus[m], upstream);
-            }
-            factors.Add(d);
-        }
+        var factors = OpenTE.Market.Carbon.CarbonP2p.Factors(data, n => Own(data.Peers[n].Id), n => market.Bus[n], c, upstream);
         return OpenTE.Market.Carbon.CarbonP2p.Apply(data, factors, c.PricePerTonne, c.BuyerShare);
     }
 

@@ -11,7 +11,15 @@ namespace OpenTE.Market.Carbon;
 public static class CarbonP2p
 {
     /// <summary>Per producer n and partner m: the trade's emission factor in kg CO₂/MWh (first order, by the loss factors).</summary>
-    public static IReadOnlyList<Dictionary<int, double>> Factors(P2pMarketData data, CarbonData carbon, double upstreamGramsPerKwh)
+    public static IReadOnlyList<Dictionary<int, double>> Factors(P2pMarketData data, CarbonData carbon, double upstreamGramsPerKwh) =>
+        Factors(data, n => carbon.Participant(data.Peers[n].Id).OwnGramsPerKwh, n => carbon.Participant(data.Peers[n].Id).Bus, carbon, upstreamGramsPerKwh);
+
+    /// <summary>
+    /// The same with each peer's own rate (asked of producers only) and bus given by the caller — e.g. the buses the peers
+    /// bid at, and the substation's own rate = the upstream rate of the interval.
+    /// </summary>
+    public static IReadOnlyList<Dictionary<int, double>> Factors(P2pMarketData data, Func<int, double> ownGramsPerKwh, Func<int, int> bus,
+        CarbonData carbon, double upstreamGramsPerKwh)
     {
         var result = new List<Dictionary<int, double>>(data.Peers.Count);
         for (int n = 0; n < data.Peers.Count; n++)
@@ -20,12 +28,9 @@ public static class CarbonP2p
             var peer = data.Peers[n];
             if (peer.Producer)
             {
-                var s = carbon.Participant(peer.Id);
-                foreach (var m in peer.Partners.Keys)
-                {
-                    var b = carbon.Participant(data.Peers[m].Id);
-                    d[m] = s.OwnGramsPerKwh + carbon.UpstreamFactor(s.Bus, b.Bus, upstreamGramsPerKwh);
-                }
+                double own = ownGramsPerKwh(n);
+                int sellerBus = bus(n);
+                foreach (var m in peer.Partners.Keys) d[m] = own + carbon.UpstreamFactor(sellerBus, bus(m), upstreamGramsPerKwh);
             }
             result.Add(d);
         }
