@@ -19,17 +19,7 @@ public static class Plots
     {
         var mp = new ScottPlot.Multiplot();
         mp.AddPlots(2);
-        var v = mp.GetPlot(0);
-        double[] x = [.. Enumerable.Range(1, r.Buses.Count).Select(i => (double)i)];
-        var vm = v.Add.Scatter(x, r.Buses.Select(b => b.Vm).ToArray());
-        vm.LegendText = "|V|";
-        vm.MarkerSize = r.Buses.Count > 300 ? 0 : 4;
-        Limit(v, net.Buses.Select(b => b.Vmax).DefaultIfEmpty(1.1).Min(), "Vmax");
-        Limit(v, net.Buses.Select(b => b.Vmin).DefaultIfEmpty(0.9).Max(), "Vmin");
-        v.Title($"{r.Case}: voltage profile ({(r.Converged ? "converged" : "NOT converged")})");
-        v.XLabel("bus (case order)");
-        v.YLabel("|V| (p.u.)");
-        v.ShowLegend(ScottPlot.Alignment.LowerRight);
+        VoltageProfile(mp.GetPlot(0), [.. r.Buses.Select(b => b.Vm)], net, $"{r.Case}: voltage profile ({(r.Converged ? "converged" : "NOT converged")})");
         Loading(mp.GetPlot(1), r.Branches.Select(b => (Math.Max(Math.Sqrt(b.Pf * b.Pf + b.Qf * b.Qf), Math.Sqrt(b.Pt * b.Pt + b.Qt * b.Qt)), net.Branches[b.Index - 1].RateA)).ToList(), "|S| of rateA");
         Save(mp, file, 1000, 800);
     }
@@ -67,16 +57,7 @@ public static class Plots
         p.XLabel("bus (case order)");
         p.YLabel("$/MWh");
         p.ShowLegend(ScottPlot.Alignment.UpperRight);
-        var v = mp.GetPlot(1);
-        var vm = v.Add.Scatter(x, r.Buses.Select(b => b.Vm).ToArray());
-        vm.LegendText = "|V|";
-        vm.MarkerSize = r.Buses.Count > 300 ? 0 : 4;
-        Limit(v, net.Buses.Select(b => b.Vmax).DefaultIfEmpty(1.1).Min(), "Vmax");
-        Limit(v, net.Buses.Select(b => b.Vmin).DefaultIfEmpty(0.9).Max(), "Vmin");
-        v.Title("voltage profile");
-        v.XLabel("bus (case order)");
-        v.YLabel("|V| (p.u.)");
-        v.ShowLegend(ScottPlot.Alignment.LowerRight);
+        VoltageProfile(mp.GetPlot(1), [.. r.Buses.Select(b => b.Vm)], net, "voltage profile");
         Save(mp, file, 1000, 800);
     }
 
@@ -112,6 +93,21 @@ public static class Plots
             b.Axes.Margins(bottom: 0);
         }
         Save(mp, file, 1000, 900);
+    }
+
+    /// <summary>|V| by bus (case order) against the tightest Vmax and the highest Vmin of the case.</summary>
+    private static void VoltageProfile(ScottPlot.Plot v, double[] vm, Network net, string title)
+    {
+        double[] x = [.. Enumerable.Range(1, vm.Length).Select(i => (double)i)];
+        var line = v.Add.Scatter(x, vm);
+        line.LegendText = "|V|";
+        line.MarkerSize = vm.Length > 300 ? 0 : 4;
+        Limit(v, net.Buses.Select(b => b.Vmax).DefaultIfEmpty(1.1).Min(), "Vmax");
+        Limit(v, net.Buses.Select(b => b.Vmin).DefaultIfEmpty(0.9).Max(), "Vmin");
+        v.Title(title);
+        v.XLabel("bus (case order)");
+        v.YLabel("|V| (p.u.)");
+        v.ShowLegend(ScottPlot.Alignment.LowerRight);
     }
 
     private static void Loading(ScottPlot.Plot plot, IReadOnlyList<(double Flow, double Rate)> branches, string what, IReadOnlyList<bool>? binding = null)
