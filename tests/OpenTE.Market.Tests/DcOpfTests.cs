@@ -167,7 +167,7 @@ public class DcOpfPropertyTests
                 double sold = r.Generators.Sum(g => g.Pg) + r.Bids.Where(b => b.Bid.Side == Side.Sell).Sum(b => b.AcceptedMw);
                 double bought = net.Buses.Sum(b => b.Pd + b.Gs) + r.Bids.Where(b => b.Bid.Side == Side.Buy).Sum(b => b.AcceptedMw);
                 Assert.True(Math.Abs(bought - sold) <= 1e-4, $"sold {sold} MW, bought {bought} MW"); // energy sold = energy bought (lossless), to 0.1 kW
-                Assert.True(Math.Abs(r.Objective - r.DualObjective) <= 1e-6 * Math.Max(1, Math.Abs(r.Objective)));
+                Assert.True(Math.Abs(r.Objective - r.DualObjective) <= 1e-6 * Math.Max(1, Math.Abs(r.Objective)), $"objective {r.Objective:R}, dual {r.DualObjective:R}, {r.Iterations} it.; {string.Join("; ", r.Messages)}");
                 foreach (var b in r.Bids)
                 {
                     // accepted bids are in the money at their LMP, rejected ones out of it (up to solver tolerance)
