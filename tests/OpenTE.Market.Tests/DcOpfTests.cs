@@ -124,6 +124,27 @@ public class DcOpfTests
     }
 
     [Fact]
+    public void A_clearing_where_nothing_trades_reports_exactly_zero_within_the_bounds()
+    {
+        // CsCheck seed 8k3bUWEb0pU3 of the surplus test: CLP stood on a vertex with one buyer at +1.26e-10 p.u. and another
+        // at −1.26e-10 p.u. (outside its bound 0 by the simplex's feasibility tolerance), welfare 1.7e-7 $/h from nothing
+        var net = TestData.Load("case5");
+        Bid[] bids =
+        [
+            new("p0", 3, Side.Buy, 47, 53.07, 1, 0), new("p1", 1, Side.Buy, 33.41, 68, 2, 0),
+            new("p2", 5, Side.Buy, 7, 39, 3, 0), new("p3", 1, Side.Sell, 95.04, 73.03, 4, 0),
+        ];
+        foreach (var solver in new[] { SolverKind.Auto, SolverKind.Clp, SolverKind.Glop })
+        {
+            var r = DcOpfSolver.Solve(net, new DcOpfOptions { Bids = bids, IncludeCaseGenerators = false, IncludeCaseLoad = false, Solver = solver });
+            Assert.Equal(ClearingStatus.Optimal, r.Status);
+            Assert.All(r.Bids, b => Assert.Equal(0.0, b.AcceptedMw)); // the seller asks more than any buyer offers
+            Assert.Equal(0.0, r.Welfare);
+            Assert.Equal(0.0, r.Objective);
+        }
+    }
+
+    [Fact]
     public void Infeasible_demand_is_reported_and_voll_sheds_instead()
     {
         const string text = """

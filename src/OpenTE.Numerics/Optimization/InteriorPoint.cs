@@ -33,6 +33,12 @@ public sealed record InteriorPointOptions
     public double FeasibilityTolerance { get; init; } = 1e-8;
     public double GradientTolerance { get; init; } = 1e-8;
     public double ComplementarityTolerance { get; init; } = 1e-8;
+    /// <summary>
+    /// Relative gap between the objective and the Lagrangian, (|λᵀg + μᵀ(h + z)| + zᵀμ) / (1 + |f|): the residuals
+    /// weighted by their prices. The scaled feasibility and complementarity conditions alone let a residual of
+    /// 1e-8 p.u. under a 5,000 $/p.u. price leave the objective 1e-6 from its dual (a DC clearing on case30).
+    /// </summary>
+    public double GapTolerance { get; init; } = 1e-7;
     public int MaxIterations { get; init; } = 200;
     /// <summary>Fraction of the step to the boundary (MIPS ξ).</summary>
     public double StepFraction { get; init; } = 0.99995;
@@ -50,6 +56,16 @@ public sealed record InteriorPointOptions
     /// so that its multipliers are on the scale of the constraints; results are reported unscaled.
     /// </summary>
     public double CostScale { get; init; } = 1;
+    /// <summary>
+    /// Factorise D·K·D instead of the KKT matrix K, D from symmetric Ruiz equilibration (every row and column's largest
+    /// entry near 1). Near the optimum μ/z spans 10⁻²⁰…10²⁰ and threshold pivoting on K itself lost backward stability
+    /// (componentwise backward error 1 on an LP-like SCOPF); the refinement still runs against K.
+    /// </summary>
+    public bool ScaleKkt { get; init; } = true;
+    /// <summary>Multiply <see cref="CostScale"/> further so that the scaled objective's gradient at the initial point is at most 100 (Ipopt's gradient-based scaling).</summary>
+    public bool ObjectiveScaling { get; init; } = true;
+    /// <summary>Regularise the Hessian block (δ_w·I) when a direction has negative curvature (inertia-free test).</summary>
+    public bool InertiaCorrection { get; init; } = true;
 }
 
 /// <summary>
@@ -79,11 +95,22 @@ public static class InteriorPoint
     public static InteriorPointResult Solve(INonlinearProgram problem, InteriorPointOptions? options = null)
     {
         var o = options ?? new InteriorPointOptions();
-        if (o.CostScale != 1)
+        if (!(o.CostScale > 0) || !double.IsFinite(o.CostScale)) throw new ArgumentException("CostScale must be positive and finite");
+        double scale = o.CostScale;
+        if (o.ObjectiveScaling)
         {
-            if (!(o.CostScale > 0) || !double.IsFinite(o.CostScale)) throw new ArgumentException("CostScale must be positive and finite");
-            double s = o.CostScale;
-            var r = Solve(new ScaledObjective(problem, s), o with { CostScale = 1 });
+            // Ipopt's gradient-based objective scaling: ‖s·∇f(x₀)‖∞ ≤ 100, so that the multipliers start on the scale of
+            // the initial μ = 1 (an LP with costs of 1e5 per unit and bounds of 0.01 stalled at feasibility 1e-3)
+            var x0 = problem.InitialPoint();
+            var g0 = new double[problem.Variables];
+            problem.Objective(x0, g0);
+            double gmax = NormInf(g0) * scale;
+            if (gmax > 100 && double.IsFinite(gmax)) scale *= 100 / gmax;
+        }
+        if (scale != 1)
+        {
+            double s = scale;
+            var r = Solve(new ScaledObjective(problem, s), o with { CostScale = 1, ObjectiveScaling = false });
             static double[] Div(double[] v, double s) => [.. v.Select(a => a / s)];
             return r with { Objective = r.Objective / s, Lambda = Div(r.Lambda, s), Mu = Div(r.Mu, s), MuLower = Div(r.MuLower, s), MuUpper = Div(r.MuUpper, s) };
         }
@@ -196,10 +223,14 @@ public static class InteriorPoint
         int it = 0;
         string message = "";
         var status = SolverStatus.NotConverged;
-        double feas = 0, gradc = 0, comp = 0;
+        double feas = 0, gradc = 0, comp = 0, gapc = 0;
 
         (double Feas, double Grad, double Comp) Conditions()
         {
+            double gap = 0, zmuAll = 0;
+            for (int k = 0; k < neq; k++) gap += lam[k] * g[k];
+            for (int k = 0; k < niq; k++) { gap += mu[k] * (h[k] + z[k]); zmuAll += z[k] * mu[k]; }
+            gapc = (Math.Abs(gap) + zmuAll) / (1 + Math.Abs(fval));
             double maxX = NormInf(x), maxZ = NormInf(z), maxLam = NormInf(lam), maxMu = NormInf(mu);
             double maxH = 0;
             foreach (double v in h) maxH = Math.Max(maxH, v);
@@ -212,6 +243,8 @@ public static class InteriorPoint
         }
 
         (feas, gradc, comp) = Conditions();
+        // a tenth of the complementarity tolerance per pair (comp = zᵀμ/(1 + ‖x‖∞))
+        double MuFloor() => niq == 0 ? 0 : 0.1 * o.ComplementarityTolerance * (1 + NormInf(x)) / niq;
         var dx = new double[n];
         var dz = new double[niq];
         var dmu = new double[niq];
@@ -222,8 +255,67 @@ public static class InteriorPoint
         var rc = new double[niq];
         var w = new double[niq];
         var residual = new double[n + neq];
+        var absScale = new double[n + neq];
+        var rowMax = new double[n + neq];
+        var bestSol = new double[n + neq];
         var assembler = new KktAssembler(n, neq);
-        double kktNorm = 1;
+        var scaling = new KktScaling(o.ScaleKkt);
+        double lastDeltaW = 0;
+        int regularised = 0;
+
+        // residual = rhs − K·x of the unregularised K (K_reg + δ·I on the (2,2) block) and the componentwise backward error
+        // ω = maxᵢ |residual|ᵢ / (|K|·|x| + |b|)ᵢ (Arioli, Demmel & Duff): ω₁ on rows whose |K|·|x| + |b| is above rounding
+        // level, else ω₂ with ‖Kᵢ‖∞·‖x‖∞ (a row of noise-level terms is judged against what rounding can do to it)
+        double BackwardError(double[] sol)
+        {
+            var kkt = assembler.Matrix;
+            kkt.Multiply(sol, residual);
+            Array.Clear(absScale);
+            double xInf = 0;
+            for (int j = 0; j < kkt.Cols; j++)
+            {
+                double xj = Math.Abs(sol[j]), colMax = 0;
+                xInf = Math.Max(xInf, xj);
+                for (int p = kkt.ColPtr[j]; p < kkt.ColPtr[j + 1]; p++)
+                {
+                    double a = Math.Abs(kkt.Values[p]);
+                    absScale[kkt.RowIdx[p]] += a * xj;
+                    colMax = Math.Max(colMax, a);
+                }
+                rowMax[j] = colMax; // the KKT matrix is symmetric: row j's largest entry is column j's
+            }
+            for (int k = 0; k < neq; k++) residual[n + k] += KktAssembler.DualRegularization * sol[n + k];
+            double omega = 0, tau = 1000.0 * residual.Length * 1.1e-16;
+            for (int i = 0; i < residual.Length; i++)
+            {
+                residual[i] = rhs[i] - residual[i];
+                double den = absScale[i] + Math.Abs(rhs[i]);
+                if (den <= tau * (rowMax[i] * xInf + Math.Abs(rhs[i]))) den = absScale[i] + rowMax[i] * xInf;
+                if (den > 0) omega = Math.Max(omega, Math.Abs(residual[i]) / den);
+                else if (residual[i] != 0) omega = double.PositiveInfinity;
+            }
+            return omega;
+        }
+
+        // dxᵀ·M·dx on the (1,1) block of the KKT matrix, or −∞ when it is negative beyond rounding (relative to dxᵀ·|M|·|dx|)
+        double Curvature(SparseMatrix kkt)
+        {
+            double c = 0, cabs = 0;
+            for (int j = 0; j < n; j++)
+            {
+                double xj = dx[j];
+                if (xj == 0) continue;
+                for (int p = kkt.ColPtr[j]; p < kkt.ColPtr[j + 1]; p++)
+                {
+                    int i = kkt.RowIdx[p];
+                    if (i >= n) continue;
+                    double t = dx[i] * kkt.Values[p] * xj;
+                    c += t;
+                    cabs += Math.Abs(t);
+                }
+            }
+            return c >= -1e-10 * cabs ? Math.Max(c, 0) : double.NegativeInfinity;
+        }
 
         // One Newton direction for complementarity right-hand side r: solves the reduced system (with one
         // step of iterative refinement on the same factors), then Δz = −h − z − Jh·Δx, Δμ = −μ + (r − μ∘Δz)/z.
@@ -235,27 +327,34 @@ public static class InteriorPoint
             for (int i = 0; i < n; i++) rhs[i] = -rhs[i];
             for (int k = 0; k < neq; k++) rhs[n + k] = -g[k];
             var sol = (double[])rhs.Clone();
-            lu!.Solve(sol);
-            for (int pass = 0; pass < 4; pass++)
+            scaling.Solve(lu!, sol);
+            // iterative refinement to the componentwise backward error ω = maxᵢ |b − K·x|ᵢ / (|K|·|x| + |b|)ᵢ (Arioli,
+            // Demmel & Duff): a norm-wise test is meaningless once μ/z spans 20 orders of magnitude — the rows of the
+            // equality constraints (entries O(1)) lost their accuracy under a norm of 1e12 and the iterates, nearly
+            // optimal, drifted off feasibility by 1e-7. If the reused (static) pivots leave ω large, factorise afresh.
+            double omegaPrev = double.PositiveInfinity, bestOmega = double.PositiveInfinity;
+            bool refactored = false;
+            for (int pass = 0; pass < 8; pass++)
             {
-                // iterative refinement; if the reused (static) pivots leave the residual large, factorise afresh
-                // residual of the unregularised system: K = K_reg + δ·I on the (2,2) block
-                assembler.Matrix.Multiply(sol, residual);
-                for (int k = 0; k < neq; k++) residual[n + k] += KktAssembler.DualRegularization * sol[n + k];
-                double res = 0, scale = NormInf(rhs) + kktNorm * NormInf(sol);
-                for (int i = 0; i < residual.Length; i++) { residual[i] = rhs[i] - residual[i]; res = Math.Max(res, Math.Abs(residual[i])); }
-                if (res <= 1e-12 * scale) break;
-                if (pass == 1 && res > 1e-9 * scale)
+                double omega = BackwardError(sol);
+                if (omega < bestOmega) { bestOmega = omega; sol.CopyTo(bestSol, 0); }
+                if (omega <= 1e-14) break;
+                if (pass >= 4 || omega > 0.5 * omegaPrev) // refinement stopped paying
                 {
-                    lu = SparseLU.Factorize(assembler.Matrix, KktLuStrict);
-                    strict = true;
+                    if (refactored || bestOmega <= 1e-6) break;
+                    // the reused pivots are not good enough for this matrix: a fresh threshold-pivoting factorisation
+                    lu = SparseLU.Factorize(scaling.Scaled!, KktLuStrict);
+                    strict = refactored = true;
                     rhs.CopyTo(sol, 0);
-                    lu.Solve(sol);
+                    scaling.Solve(lu, sol);
+                    omegaPrev = double.PositiveInfinity;
                     continue;
                 }
-                lu.Solve(residual);
+                omegaPrev = omega;
+                scaling.Solve(lu!, residual);
                 for (int i = 0; i < sol.Length; i++) sol[i] += residual[i];
             }
+            bestSol.CopyTo(sol, 0);
             if (sol.Any(v => !double.IsFinite(v)))
             {
                 status = SolverStatus.NumericalError;
@@ -286,13 +385,13 @@ public static class InteriorPoint
 
         // the best iterate so far, by the worst of the three conditions relative to its tolerance: near the
         // optimum, rounding in the ill-conditioned KKT system can make the iterates wander off again
-        double Score() => Math.Max(feas / o.FeasibilityTolerance, Math.Max(gradc / o.GradientTolerance, comp / o.ComplementarityTolerance));
+        double Score() => Math.Max(Math.Max(feas / o.FeasibilityTolerance, gapc / o.GapTolerance), Math.Max(gradc / o.GradientTolerance, comp / o.ComplementarityTolerance));
         double bestScore = double.PositiveInfinity;
         int bestIt = 0;
-        (double[] X, double[] Z, double[] Mu, double[] Lam, double F, double Feas, double Grad, double Comp)? best = null;
+        (double[] X, double[] Z, double[] Mu, double[] Lam, double F, double Feas, double Grad, double Comp, double Gap)? best = null;
         while (it < o.MaxIterations)
         {
-            if (feas < o.FeasibilityTolerance && gradc < o.GradientTolerance && comp < o.ComplementarityTolerance)
+            if (feas < o.FeasibilityTolerance && gradc < o.GradientTolerance && comp < o.ComplementarityTolerance && gapc < o.GapTolerance)
             {
                 status = SolverStatus.Optimal;
                 break;
@@ -302,51 +401,80 @@ public static class InteriorPoint
             {
                 bestScore = score;
                 bestIt = it;
-                best = ((double[])x.Clone(), (double[])z.Clone(), (double[])mu.Clone(), (double[])lam.Clone(), fval, feas, gradc, comp);
+                best = ((double[])x.Clone(), (double[])z.Clone(), (double[])mu.Clone(), (double[])lam.Clone(), fval, feas, gradc, comp, gapc);
             }
             else if (bestScore <= 100 && it - bestIt >= 5) break; // stalled within 100× the tolerances
             it++;
             // reduced KKT system [M Jgᵀ; Jg 0], M = ∇²L + Jhᵀ·diag(μ/z)·Jh, on a fixed pattern
             for (int k = 0; k < niq; k++) d[k] = mu[k] / z[k];
-            var kkt = assembler.Assemble(hx, JhT, d, Jg);
-            kktNorm = kkt.NormInf();
-            try
+            // inertia-free regularisation (Chiang & Zavala 2016): the first direction must see non-negative curvature
+            // dxᵀ·(∇²L + Jhᵀ·diag(μ/z)·Jh + δ_w·I)·dx; if not (a nonconvex AC OPF far from its optimum), δ_w grows as in Ipopt
+            // (1e-4, ×100, then ×8; the next iteration starts from a third of the last one) and the system is refactorised
+            double deltaW = 0, muAvg = 0;
+            bool abort = false;
+            for (int attempt = 0; ; attempt++)
             {
-                if (lu is not null && !assembler.Rebuilt) lu.Refactorize(kkt);
-                else lu = SparseLU.Factorize(kkt, strict ? KktLuStrict : KktLu);
+                var kkt = assembler.Assemble(hx, JhT, d, Jg, deltaW);
+                try
+                {
+                    var scaled = scaling.Apply(kkt);
+                    if (lu is not null && !assembler.Rebuilt) lu.Refactorize(scaled);
+                    else lu = SparseLU.Factorize(scaled, strict ? KktLuStrict : KktLu);
+                }
+                catch (SingularMatrixException e)
+                {
+                    status = SolverStatus.NumericalError;
+                    message = $"the KKT system became singular ({e.Message})";
+                    abort = true;
+                    break;
+                }
+                catch (ArgumentException) // a non-finite entry: the iterates diverged (typically an infeasible or unbounded problem)
+                {
+                    status = SolverStatus.NumericalError;
+                    message = "the iterates diverged (an entry of the KKT system overflowed): the problem is likely infeasible or unbounded";
+                    abort = true;
+                    break;
+                }
+                muAvg = 0;
+                for (int k = 0; k < niq; k++) muAvg += z[k] * mu[k];
+                muAvg = niq > 0 ? muAvg / niq : 0;
+                // complementarity right-hand side r_c (MIPS: γ·e; Mehrotra: σ·μ̄·e − Δz_aff∘Δμ_aff); the first solve is
+                // Mehrotra's affine direction, or MIPS's only one
+                if (o.PredictorCorrector && niq > 0) Array.Clear(rc);
+                else Array.Fill(rc, Math.Max(gamma, MuFloor()));
+                if (!Step(rc)) { abort = true; break; }
+                if (!o.InertiaCorrection || attempt >= 20 || Curvature(kkt) >= 0) break;
+                deltaW = deltaW == 0 ? (lastDeltaW == 0 ? 1e-4 : Math.Max(1e-20, lastDeltaW / 3)) : deltaW * (lastDeltaW == 0 ? 100 : 8);
+                regularised++;
             }
-            catch (SingularMatrixException e)
-            {
-                status = SolverStatus.NumericalError;
-                message = $"the KKT system became singular ({e.Message})";
-                break;
-            }
-            catch (ArgumentException) // a non-finite entry: the iterates diverged (typically an infeasible or unbounded problem)
-            {
-                status = SolverStatus.NumericalError;
-                message = "the iterates diverged (an entry of the KKT system overflowed): the problem is likely infeasible or unbounded";
-                break;
-            }
-            double muAvg = 0;
-            for (int k = 0; k < niq; k++) muAvg += z[k] * mu[k];
-            muAvg = niq > 0 ? muAvg / niq : 0;
-            // complementarity right-hand side r_c (MIPS: γ·e; Mehrotra: σ·μ̄·e − Δz_aff∘Δμ_aff)
+            if (abort) break;
+            lastDeltaW = deltaW;
             if (o.PredictorCorrector && niq > 0)
             {
-                Array.Clear(rc);
-                if (!Step(rc)) break;
                 var (ap, ad) = StepLengths(1.0);
                 double muAff = 0;
                 for (int k = 0; k < niq; k++) muAff += (z[k] + ap * dz[k]) * (mu[k] + ad * dmu[k]);
                 muAff /= niq;
                 double sigma = Math.Pow(Math.Clamp(muAff / muAvg, 0, 1), 3);
-                for (int k = 0; k < niq; k++) rc[k] = sigma * muAvg - dz[k] * dmu[k];
+                // the barrier target never falls below a tenth of what the complementarity tolerance asks (Ipopt's μ_min):
+                // with σ → 0 the products z∘μ collapsed to 1e-27 on an LP long before feasibility, the reduced system's
+                // μ/z spread over 30 orders of magnitude and the steps lost the accuracy feasibility needed
+                double target = Math.Max(sigma * muAvg, MuFloor());
+                for (int k = 0; k < niq; k++) rc[k] = target - dz[k] * dmu[k];
             }
-            else Array.Fill(rc, gamma);
-            if (!Step(rc)) break;
+            if ((o.PredictorCorrector && niq > 0) && !Step(rc)) break;
             var (alphaP, alphaD) = StepLengths(o.StepFraction);
             for (int i = 0; i < n; i++) x[i] += alphaP * dx[i];
             for (int k = 0; k < niq; k++) { z[k] += alphaP * dz[k]; mu[k] += alphaD * dmu[k]; }
+            if (niq > 0)
+            {
+                // Ipopt's κ_Σ safeguard: each μ_k stays within [m/(κ·z_k), κ·m/z_k] of the central path, m the average
+                // product, so no single pair runs ahead of the others
+                double m = 0;
+                for (int k = 0; k < niq; k++) m += z[k] * mu[k];
+                m /= niq;
+                for (int k = 0; k < niq; k++) mu[k] = Math.Clamp(mu[k], m / (KappaSigma * z[k]), KappaSigma * m / z[k]);
+            }
             for (int k = 0; k < neq; k++) lam[k] += alphaD * dlam[k];
             double zmu = 0;
             for (int k = 0; k < niq; k++) zmu += z[k] * mu[k];
@@ -379,16 +507,17 @@ public static class InteriorPoint
             b.Z.CopyTo(z, 0);
             b.Mu.CopyTo(mu, 0);
             b.Lam.CopyTo(lam, 0);
-            (fval, feas, gradc, comp) = (b.F, b.Feas, b.Grad, b.Comp);
+            (fval, feas, gradc, comp, gapc) = (b.F, b.Feas, b.Grad, b.Comp, b.Gap);
             status = SolverStatus.Optimal;
         }
         if (status == SolverStatus.NotConverged)
         {
-            message = $"no convergence in {o.MaxIterations} iterations (feasibility {feas:E1}, gradient {gradc:E1}, complementarity {comp:E1})";
+            message = $"no convergence in {o.MaxIterations} iterations (feasibility {feas:E1}, gradient {gradc:E1}, complementarity {comp:E1}, gap {gapc:E1})";
             if (feas > 1e-3 && NormInf(lam) + NormInf(mu) > 1e8) { status = SolverStatus.Infeasible; message = "the constraints look infeasible: " + message; }
         }
         if (status == SolverStatus.Optimal)
             message = Score() <= 1 ? $"converged in {it} iterations" : $"converged in {it} iterations to within {Score():0} × the tolerances (numerical accuracy limit)";
+        if (regularised > 0) message += $"; the Hessian block was regularised {regularised} times for negative curvature";
 
         var muLower = new double[n];
         var muUpper = new double[n];
@@ -410,6 +539,8 @@ public static class InteriorPoint
 
     // KKT systems: column ordering that tolerates off-diagonal pivots; refactorisations keep their pivots
     // unless they fall below 1e-3 of their column (each solve is followed by a step of iterative refinement)
+    private const double KappaSigma = 1e10;
+
     private static readonly LuOptions KktLuStrict = new() { Ordering = Ordering.ColumnMinimumDegree, PivotTolerance = 0.1, RefactorPivotTolerance = 0.01 };
     private static readonly LuOptions KktLu = new() { Ordering = Ordering.SaddlePoint, PivotTolerance = 1e-6, RefactorPivotTolerance = 1e-8 };
 
@@ -469,6 +600,61 @@ public static class InteriorPoint
         }
     }
 
+    /// <summary>
+    /// Symmetric Ruiz equilibration of the KKT matrix: D with every column of D·K·D having its largest entry in [0.5, 2]
+    /// (a few passes of d_j ← d_j/√max_i |d_i·K_ij·d_j|), powers of two so scaling adds no rounding. The scaled matrix
+    /// shares K's pattern, so the LU's refactorisation keeps working.
+    /// </summary>
+    private sealed class KktScaling(bool enabled)
+    {
+        private double[] _d = [];
+        private double[] _colMax = [];
+        public SparseMatrix? Scaled { get; private set; }
+
+        public SparseMatrix Apply(SparseMatrix k)
+        {
+            if (!enabled) return Scaled = k;
+            int n = k.Cols;
+            if (_d.Length != n) { _d = new double[n]; _colMax = new double[n]; }
+            Array.Fill(_d, 1.0);
+            for (int pass = 0; pass < 8; pass++)
+            {
+                bool done = true;
+                for (int j = 0; j < n; j++)
+                {
+                    double m = 0;
+                    for (int p = k.ColPtr[j]; p < k.ColPtr[j + 1]; p++) m = Math.Max(m, Math.Abs(_d[k.RowIdx[p]] * k.Values[p]));
+                    _colMax[j] = m * _d[j];
+                }
+                for (int j = 0; j < n; j++)
+                {
+                    double m = _colMax[j];
+                    if (m == 0 || !double.IsFinite(m) || (m >= 0.5 && m <= 2)) continue;
+                    done = false;
+                    _d[j] *= PowerOfTwo(1 / Math.Sqrt(m));
+                }
+                if (done) break;
+            }
+            if (Scaled is null || !ReferenceEquals(Scaled.ColPtr, k.ColPtr) || !ReferenceEquals(Scaled.RowIdx, k.RowIdx))
+                Scaled = new SparseMatrix(k.Rows, k.Cols, k.ColPtr, k.RowIdx, new double[k.Values.Length]);
+            var v = Scaled.Values;
+            for (int j = 0; j < n; j++)
+                for (int p = k.ColPtr[j]; p < k.ColPtr[j + 1]; p++) v[p] = _d[k.RowIdx[p]] * k.Values[p] * _d[j];
+            return Scaled;
+        }
+
+        /// <summary>Solves K·x = b in place through the factors of D·K·D: x = D·(DKD)⁻¹·D·b.</summary>
+        public void Solve(SparseLU lu, double[] b)
+        {
+            if (!enabled) { lu.Solve(b); return; }
+            for (int i = 0; i < b.Length; i++) b[i] *= _d[i];
+            lu.Solve(b);
+            for (int i = 0; i < b.Length; i++) b[i] *= _d[i];
+        }
+
+        private static double PowerOfTwo(double x) => Math.ScaleB(1.0, (int)Math.Round(Math.Log2(x)));
+    }
+
     /// <summary>Stacks unit rows (sign·e_i for each listed variable) under A.</summary>
     private static SparseMatrix AppendUnitRows(SparseMatrix a, List<int> vars, double sign, int n)
     {
@@ -495,7 +681,7 @@ public static class InteriorPoint
         /// <summary>Whether the last <see cref="Assemble"/> built a new pattern (so the LU must start afresh).</summary>
         public bool Rebuilt => _kkt.Rebuilt;
 
-        public SparseMatrix Assemble(SparseMatrix hess, SparseMatrix jhT, double[] d, SparseMatrix jg)
+        public SparseMatrix Assemble(SparseMatrix hess, SparseMatrix jhT, double[] d, SparseMatrix jg, double deltaW = 0)
         {
             var k = _kkt;
             k.Begin();
@@ -511,7 +697,7 @@ public static class InteriorPoint
                     for (int q = s; q < e; q++) k.Add(jhT.RowIdx[p], jhT.RowIdx[q], a * jhT.Values[q]);
                 }
             }
-            for (int i = 0; i < n; i++) k.Add(i, i, 0);
+            for (int i = 0; i < n; i++) k.Add(i, i, deltaW);
             for (int j = 0; j < jg.Cols; j++)
                 for (int p = jg.ColPtr[j]; p < jg.ColPtr[j + 1]; p++)
                 {

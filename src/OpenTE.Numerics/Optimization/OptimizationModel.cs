@@ -229,13 +229,31 @@ public sealed class OptimizationModel
         var duals = new double[cons.Length];
         if (status == SolverStatus.Optimal)
         {
-            for (int j = 0; j < vars.Length; j++) { values[j] = vars[j].SolutionValue(); rc[j] = vars[j].ReducedCost(); }
+            for (int j = 0; j < vars.Length; j++) { values[j] = CleanValue(vars[j].SolutionValue(), _lower[j], _upper[j]); rc[j] = vars[j].ReducedCost(); }
             for (int i = 0; i < cons.Length; i++) duals[i] = cons[i].DualValue();
         }
-        double objective = status == SolverStatus.Optimal ? obj.Value() : double.NaN;
+        double objective = double.NaN;
+        if (status == SolverStatus.Optimal)
+        {
+            objective = ObjectiveConstant; // of the cleaned values (the solver's own value differs by ≤ tolerance × cost)
+            for (int j = 0; j < vars.Length; j++) objective += _cost[j] * values[j];
+        }
         string name = kind == SolverKind.Clp ? "CLP" : parameters is null ? "GLOP" : "GLOP (no presolve)";
         return new ModelSolution(this, status, kind, objective, values, duals, rc, (int)solver.Iterations(),
             $"{name}: {rs.ToString().ToLowerInvariant()}");
+    }
+
+    /// <summary>
+    /// A simplex value as the user reads it: inside its bounds (a basic variable may sit outside by up to the solver's
+    /// feasibility tolerance, ~1e-7 — e.g. CLP returning an accepted bid of −1e-10 p.u.) and exactly on a bound it is
+    /// within 1e-9 of (the vertex the simplex stands on), so "nothing traded" reads 0, not ±1e-8 MW.
+    /// </summary>
+    internal static double CleanValue(double x, double lower, double upper)
+    {
+        const double snap = 1e-9;
+        if (double.IsFinite(lower) && x <= lower + snap * Math.Max(1, Math.Abs(lower))) return lower;
+        if (double.IsFinite(upper) && x >= upper - snap * Math.Max(1, Math.Abs(upper))) return upper;
+        return x;
     }
 
     private ModelSolution SolveIpm(InteriorPointOptions? options)
