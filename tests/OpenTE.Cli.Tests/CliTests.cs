@@ -107,6 +107,8 @@ public class CliTests
     [InlineData("opf", "case9", "--model", "acdc")]
     [InlineData("opf", "case9", "--model", "ac", "--solver", "glop")]
     [InlineData("opf", "case9", "--model", "ac", "--voll", "1000")]
+    [InlineData("opf", "case9", "--dc-susceptance", "impedance")]
+    [InlineData("opf", "case9", "--model", "ac", "--dc-susceptance", "admittance")]
     public void Usage_errors_exit_2(params string[] args)
     {
         var (code, _, err) = Run(args);

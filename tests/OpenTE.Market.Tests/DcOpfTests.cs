@@ -145,6 +145,28 @@ public class DcOpfTests
     }
 
     [Fact]
+    public void The_admittance_susceptance_splits_flows_by_x_over_r2_plus_x2()
+    {
+        // two parallel lines 1→2: A (r 0, x 0.1) and B (r 0.1, x 0.1). MATPOWER's b = 1/x: 10 and 10, an even split of
+        // the 100 MW; PowerModels' b = x/(r² + x²): 10 and 5, so A carries 2/3
+        const string text = """
+            mpc.baseMVA = 100;
+            mpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 100 0 0 0 1 1 0 230 1 1.1 0.9];
+            mpc.gen = [1 0 0 0 0 1 100 1 300 0];
+            mpc.branch = [1 2 0 0.1 0 0 0 0 0 0 1 -360 360; 1 2 0.1 0.1 0 0 0 0 0 0 1 -360 360];
+            mpc.gencost = [2 0 0 2 10 0];
+            """;
+        var net = MatpowerCase.Parse(text, "parallel.m").Network;
+        var x = DcOpfSolver.Solve(net);
+        Assert.Equal(50, x.Branches[0].Pf, 6);
+        Assert.Equal(50, x.Branches[1].Pf, 6);
+        var y = DcOpfSolver.Solve(net, new DcOpfOptions { Susceptance = OpenTE.Grid.PowerFlow.DcSusceptance.Admittance });
+        Assert.Equal(200.0 / 3, y.Branches[0].Pf, 6);
+        Assert.Equal(100.0 / 3, y.Branches[1].Pf, 6);
+        Assert.Equal(x.Objective, y.Objective, 6); // the same dispatch: only the flows differ
+    }
+
+    [Fact]
     public void Infeasible_demand_is_reported_and_voll_sheds_instead()
     {
         const string text = """

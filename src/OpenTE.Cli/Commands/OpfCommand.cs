@@ -25,8 +25,15 @@ public sealed class OpfSettings : PlotSettings
     [Description("Value of lost load in $/MWh: allow load shedding at this price instead of infeasibility.")]
     public double? Voll { get; init; }
 
+    [CommandOption("--dc-susceptance <MODEL>")]
+    [Description("The DC model's branch susceptance: reactance (b = 1/x, MATPOWER's, the default) or admittance (b = x/(r² + x²), PowerModels').")]
+    [DefaultValue("reactance")]
+    public string DcSusceptance { get; init; } = "reactance";
+
     public override ValidationResult Validate() =>
-        Model is "__default_command" or "" ? ValidationResult.Error("--model needs a value: dc or ac (e.g. --model dc)")
+        DcSusceptance is not ("reactance" or "admittance") ? ValidationResult.Error($"--dc-susceptance must be reactance or admittance, not {DcSusceptance}")
+        : Model == "ac" && DcSusceptance != "reactance" ? ValidationResult.Error("--dc-susceptance applies to --model dc only")
+        : Model is "__default_command" or "" ? ValidationResult.Error("--model needs a value: dc or ac (e.g. --model dc)")
         : Model is not ("dc" or "ac") ? ValidationResult.Error($"--model must be dc or ac, not {Model}")
         : Solver is not ("auto" or "clp" or "glop" or "ipm" or "ipopt") ? ValidationResult.Error("--solver must be auto, clp, glop, ipm or ipopt")
         : Model == "dc" && Solver == "ipopt" ? ValidationResult.Error("--solver ipopt is for --model ac; the DC OPF uses auto, clp, glop or ipm")
@@ -59,7 +66,8 @@ public sealed class OpfCommand : Command<OpfSettings>
             }
             return 0;
         }
-        var r = AnsiConsoleProgress.Run($"DC OPF of {read.Network.Name}", () => DcOpfSolver.Solve(read.Network, new DcOpfOptions { Solver = s.SolverKind, ValueOfLostLoad = s.Voll }));
+        var r = AnsiConsoleProgress.Run($"DC OPF of {read.Network.Name}", () => DcOpfSolver.Solve(read.Network, new DcOpfOptions { Solver = s.SolverKind, ValueOfLostLoad = s.Voll,
+            Susceptance = s.DcSusceptance == "admittance" ? OpenTE.Grid.PowerFlow.DcSusceptance.Admittance : OpenTE.Grid.PowerFlow.DcSusceptance.Reactance }));
         if (s.Plot is not null) Plots.DcOpf(r, s.Plot);
         if (s.Json) Output.Emit(r.ToJson(), s.Out);
         else Output.Render(Tables(r), s.Out);

@@ -11,6 +11,15 @@ namespace OpenTE.Grid.PowerFlow;
 /// <c>Pbusinj = Cftᵀ·Pfinj</c>. The reduced matrix (reference buses removed) is factorised once and
 /// shared by the DC power flow, PTDF and LODF.
 /// </summary>
+/// <summary>The series susceptance a DC model gives a branch.</summary>
+public enum DcSusceptance
+{
+    /// <summary>b = 1/x (MATPOWER's DC model; the default).</summary>
+    Reactance,
+    /// <summary>b = x/(r² + x²), the series admittance's imaginary part (PowerModels' DC model).</summary>
+    Admittance,
+}
+
 public sealed class DcNetwork
 {
     public Network Net { get; }
@@ -31,7 +40,7 @@ public sealed class DcNetwork
     private readonly int[] _unknownBus;     // position → bus
     private SparseLU? _lu;
 
-    public DcNetwork(Network net)
+    public DcNetwork(Network net, DcSusceptance susceptance = DcSusceptance.Reactance)
     {
         Net = net;
         int nb = net.BusCount, nl = net.Branches.Length;
@@ -63,7 +72,11 @@ public sealed class DcNetwork
                 x = z;
                 zeroX.Add(l);
             }
-            double b = 1.0 / (x * br.Tap);
+            // MATPOWER: b = 1/x. PowerModels' DC model: b = x/(r² + x²), the imaginary part of the series admittance —
+            // the two differ where r is not small against x (distribution-like lines) and so do the flows they predict
+            double b = susceptance == DcSusceptance.Admittance && zeroX.LastOrDefault(-1) != l
+                ? x / ((br.R * br.R + x * x) * br.Tap)
+                : 1.0 / (x * br.Tap);
             B[l] = b;
             PfInj[l] = -b * br.AngleDeg * Math.PI / 180;
             PbusInj[f] += PfInj[l];

@@ -17,6 +17,8 @@ public sealed record DcOpfOptions
     public IReadOnlyList<Bid> Bids { get; init; } = [];
     /// <summary>Value of lost load in $/MWh: when set, each bus may shed its fixed load at this price.</summary>
     public double? ValueOfLostLoad { get; init; }
+    /// <summary>The branches' DC susceptance: MATPOWER's 1/x (default) or PowerModels' x/(r² + x²).</summary>
+    public DcSusceptance Susceptance { get; init; } = DcSusceptance.Reactance;
     /// <summary>Solver: Auto = GLOP for linear costs, interior point for quadratic costs.</summary>
     public SolverKind Solver { get; init; } = SolverKind.Auto;
     /// <summary>Interior-point settings when that solver runs (null: its defaults).</summary>
@@ -42,7 +44,7 @@ public sealed record DcOpfOptions
 public static class DcOpfSolver
 {
     public static DcOpfResult Solve(Network net, DcOpfOptions? options = null) =>
-        Solve(net, options ?? new DcOpfOptions(), new DcNetwork(net), null, out _, out _);
+        Solve(net, options ?? new DcOpfOptions(), new DcNetwork(net, options?.Susceptance ?? DcSusceptance.Reactance), null, out _, out _);
 
     /// <summary>
     /// Builds the clearing problem, lets <paramref name="extend"/> add variables and constraints (security

@@ -60,6 +60,10 @@ public sealed class ModelSolution
     internal ModelSolution WithMessage(string message) =>
         new(_model, Status, Solver, Objective, (double[])Values, (double[])Duals, (double[])ReducedCosts, Iterations, message);
 
+    /// <summary>The same solution with another status and message (a failure that is not a proof of infeasibility).</summary>
+    internal ModelSolution WithStatus(SolverStatus status, string message) =>
+        new(_model, status, Solver, Objective, (double[])Values, (double[])Duals, (double[])ReducedCosts, Iterations, message);
+
     public double Value(Variable v) => Values[v.Index];
     public double Dual(Constraint c) => Duals[c.Index];
     public double Dual(string constraintName) => Duals[_model.ConstraintByName(constraintName).Index];
@@ -164,7 +168,7 @@ public sealed class OptimizationModel
             SolverKind.Glop => SolveOrTools(SolverKind.Glop, null),
             SolverKind.Clp => SolveOrTools(SolverKind.Clp, null),
             SolverKind.InteriorPoint => SolveIpm(options),
-            _ => IsQuadratic ? SolveIpm(options) : SolveLinearAuto(options),
+            _ => IsQuadratic ? SolveQuadraticAuto(options) : SolveLinearAuto(options),
         };
     }
 
@@ -191,6 +195,31 @@ public sealed class OptimizationModel
             if (last is not { Status: SolverStatus.Infeasible or SolverStatus.Unbounded }) last = r;
         }
         return last!.WithMessage(string.Join("; ", trail));
+    }
+
+    /// <summary>
+    /// The no-dead-end chain for quadratic programs: the interior point; if it does not answer "optimal", the same
+    /// constraints with the linear part of the costs go to the simplex chain. Its "infeasible" (itself confirmed by a
+    /// second simplex) confirms the interior point's; its optimum is a feasible vertex from which the interior point
+    /// starts again (PGLib case10192_epigrids: "the multipliers grow without bound" from the box midpoint, optimal from
+    /// the vertex). A second failure is reported as not converged, never as infeasible.
+    /// </summary>
+    private ModelSolution SolveQuadraticAuto(InteriorPointOptions? options)
+    {
+        var first = SolveIpm(options);
+        if (first.Status == SolverStatus.Optimal) return first;
+        var lp = SolveLinearAuto(options);
+        if (lp.Status is SolverStatus.Infeasible or SolverStatus.Unbounded && lp.Status == first.Status)
+            return first.WithMessage($"{first.Message}; confirmed by the linear part ({lp.Message})");
+        if (lp.Status == SolverStatus.Infeasible)
+            return lp.WithMessage($"{first.Message}; the constraints alone: {lp.Message}");
+        if (lp.Status != SolverStatus.Optimal)
+            return first.WithStatus(SolverStatus.NotConverged, $"{first.Message}; the linear part: {lp.Message}");
+        var second = SolveIpm(options, [.. lp.Values]);
+        string trail = $"{first.Message}; restarted from the {lp.Solver} vertex of the linear costs";
+        return second.Status == SolverStatus.Optimal
+            ? second.WithMessage($"{trail} → {second.Message}")
+            : second.WithStatus(SolverStatus.NotConverged, $"{trail}: {second.Message}");
     }
 
     private ModelSolution SolveOrTools(SolverKind kind, string? parameters)
@@ -256,9 +285,9 @@ public sealed class OptimizationModel
         return x;
     }
 
-    private ModelSolution SolveIpm(InteriorPointOptions? options)
+    private ModelSolution SolveIpm(InteriorPointOptions? options, double[]? start = null)
     {
-        var program = new QpProgram(this);
+        var program = new QpProgram(this) { Start = start };
         var r = InteriorPoint.Solve(program, options);
         var duals = new double[ConstraintCount];
         for (int i = 0; i < ConstraintCount; i++)
@@ -352,8 +381,12 @@ public sealed class OptimizationModel
 
         public SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu) => sigma == 1 ? _q : _q.Scale(sigma);
 
+        /// <summary>A starting point (e.g. a feasible vertex); null: the midpoint of each variable's bounds.</summary>
+        public double[]? Start { get; init; }
+
         public double[] InitialPoint()
         {
+            if (Start is not null) return (double[])Start.Clone();
             var x = new double[Variables];
             for (int j = 0; j < x.Length; j++)
             {
