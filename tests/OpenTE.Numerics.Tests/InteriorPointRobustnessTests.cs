@@ -60,6 +60,28 @@ public class InteriorPointRobustnessTests
         Assert.Contains("regularised", r.Message);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_badly_scaled_row_gives_the_same_solution_and_unscaled_multipliers(bool scaling)
+    {
+        // the textbook LP with its balance row multiplied by 1e6: x = 3, y = 2, and the balance's dual is 20/1e6 —
+        // constraint scaling (rows with derivatives above 100 divided down) must hand back the multipliers of the rows as given
+        var m = new OptimizationModel();
+        var x = m.AddVariable("x", 0, 3, 10);
+        var y = m.AddVariable("y", 0, double.PositiveInfinity, 20);
+        m.AddEquality("balance", 5e6, [(x, 1e6), (y, 1e6)]);
+        m.AddConstraint("cap", double.NegativeInfinity, 4e3, [(y, 1e3)]);
+        var s = m.Solve(SolverKind.InteriorPoint, new InteriorPointOptions { ConstraintScaling = scaling });
+        Assert.Equal(SolverStatus.Optimal, s.Status);
+        Assert.Equal(3, s.Value(x), 6);
+        Assert.Equal(2, s.Value(y), 6);
+        Assert.Equal(20e-6, s.Dual("balance"), 9);
+        Assert.Equal(0, s.Dual("cap"), 9);
+        Assert.Equal(70, s.Objective, 6);
+        Assert.Equal(s.Objective, s.DualObjective(), 6);
+    }
+
     [Fact]
     public void The_returned_point_meets_the_relative_gap_between_objective_and_dual()
     {

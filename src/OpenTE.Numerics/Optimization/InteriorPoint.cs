@@ -64,6 +64,8 @@ public sealed record InteriorPointOptions
     public bool ScaleKkt { get; init; } = true;
     /// <summary>Multiply <see cref="CostScale"/> further so that the scaled objective's gradient at the initial point is at most 100 (Ipopt's gradient-based scaling).</summary>
     public bool ObjectiveScaling { get; init; } = true;
+    /// <summary>Divide each constraint row by its largest derivative at the initial point when that exceeds 100 (Ipopt's gradient-based scaling); multipliers are reported unscaled.</summary>
+    public bool ConstraintScaling { get; init; } = true;
     /// <summary>Regularise the Hessian block (δ_w·I) when a direction has negative curvature (inertia-free test).</summary>
     public bool InertiaCorrection { get; init; } = true;
 }
@@ -106,6 +108,17 @@ public static class InteriorPoint
             problem.Objective(x0, g0);
             double gmax = NormInf(g0) * scale;
             if (gmax > 100 && double.IsFinite(gmax)) scale *= 100 / gmax;
+        }
+        if (o.ConstraintScaling && ScaledConstraints.Create(problem) is { } scaled)
+        {
+            // Ipopt's gradient-based constraint scaling: every row's largest derivative at the start at most 100 (a
+            // branch of x = 5e-5 p.u. puts 2e4 in the balance rows of PGLib's RTE grids)
+            var r = Solve(scaled, o with { ConstraintScaling = false });
+            return r with
+            {
+                Lambda = [.. r.Lambda.Select((l, i) => l * scaled.Sg[i])],
+                Mu = [.. r.Mu.Select((m, j) => m * scaled.Sh[j])],
+            };
         }
         if (scale != 1)
         {
@@ -543,6 +556,74 @@ public static class InteriorPoint
 
     private static readonly LuOptions KktLuStrict = new() { Ordering = Ordering.ColumnMinimumDegree, PivotTolerance = 0.1, RefactorPivotTolerance = 0.01 };
     private static readonly LuOptions KktLu = new() { Ordering = Ordering.SaddlePoint, PivotTolerance = 1e-6, RefactorPivotTolerance = 1e-8 };
+
+    /// <summary>The same program with constraint row i multiplied by s_i (gᵢ·sgᵢ = 0, hⱼ·shⱼ ≤ 0): same solution, multipliers λ/sg, μ/sh.</summary>
+    private sealed class ScaledConstraints : INonlinearProgram
+    {
+        private readonly INonlinearProgram _p;
+        public double[] Sg { get; }
+        public double[] Sh { get; }
+        private SparseMatrix? _jgIn, _jhIn, _jgOut, _jhOut;
+        private double[] _lam = [], _mu = [];
+
+        private ScaledConstraints(INonlinearProgram p, double[] sg, double[] sh) { _p = p; Sg = sg; Sh = sh; }
+
+        /// <summary>The scaled program, or null when no row's largest derivative at the initial point exceeds 100.</summary>
+        public static ScaledConstraints? Create(INonlinearProgram p)
+        {
+            var (jg, jh) = p.Jacobians(p.InitialPoint());
+            static double[] Factors(SparseMatrix j)
+            {
+                var max = new double[j.Rows];
+                for (int c = 0; c < j.Cols; c++)
+                    for (int q = j.ColPtr[c]; q < j.ColPtr[c + 1]; q++) max[j.RowIdx[q]] = Math.Max(max[j.RowIdx[q]], Math.Abs(j.Values[q]));
+                return [.. max.Select(m => m > 100 && double.IsFinite(m) ? 100 / m : 1.0)];
+            }
+            double[] sg = Factors(jg), sh = Factors(jh);
+            return sg.All(v => v == 1) && sh.All(v => v == 1) ? null : new ScaledConstraints(p, sg, sh);
+        }
+
+        public int Variables => _p.Variables;
+        public int Equalities => _p.Equalities;
+        public int Inequalities => _p.Inequalities;
+        public ReadOnlySpan<double> Lower => _p.Lower;
+        public ReadOnlySpan<double> Upper => _p.Upper;
+        public double Objective(ReadOnlySpan<double> x, Span<double> gradient) => _p.Objective(x, gradient);
+
+        public void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h)
+        {
+            _p.Constraints(x, g, h);
+            for (int i = 0; i < g.Length; i++) g[i] *= Sg[i];
+            for (int j = 0; j < h.Length; j++) h[j] *= Sh[j];
+        }
+
+        public (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x)
+        {
+            var (jg, jh) = _p.Jacobians(x);
+            // a program that returns the same (constant) Jacobian object gets the same scaled object back
+            if (!ReferenceEquals(jg, _jgIn)) { _jgIn = jg; _jgOut = RowScaled(jg, Sg); }
+            if (!ReferenceEquals(jh, _jhIn)) { _jhIn = jh; _jhOut = RowScaled(jh, Sh); }
+            return (_jgOut!, _jhOut!);
+        }
+
+        private static SparseMatrix RowScaled(SparseMatrix a, double[] s)
+        {
+            var v = new double[a.Values.Length];
+            for (int q = 0; q < v.Length; q++) v[q] = a.Values[q] * s[a.RowIdx[q]];
+            return new SparseMatrix(a.Rows, a.Cols, a.ColPtr, a.RowIdx, v);
+        }
+
+        public SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu)
+        {
+            if (_lam.Length != lambda.Length) _lam = new double[lambda.Length];
+            if (_mu.Length != mu.Length) _mu = new double[mu.Length];
+            for (int i = 0; i < lambda.Length; i++) _lam[i] = lambda[i] * Sg[i];
+            for (int j = 0; j < mu.Length; j++) _mu[j] = mu[j] * Sh[j];
+            return _p.Hessian(x, sigma, _lam, _mu);
+        }
+
+        public double[] InitialPoint() => _p.InitialPoint();
+    }
 
     /// <summary>The same program with its objective (and so its gradient and Hessian weight) multiplied by s.</summary>
     private sealed class ScaledObjective(INonlinearProgram p, double s) : INonlinearProgram
