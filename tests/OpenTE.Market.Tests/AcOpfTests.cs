@@ -408,3 +408,32 @@ public class AcOpfIpoptTests(ITestOutputHelper output)
         Assert.True(dp <= lambdaTol && dq <= lambdaTol, $"λP {dp}, λQ {dq}");
     }
 }
+
+public class AcOpfFallbackTests
+{
+    /// <summary>
+    /// Issue #16: with <see cref="AcOpfBackend.Auto"/> (the CLI's --solver auto) a failed interior point hands the same program
+    /// to Ipopt and says so; the prices come from the answer that is given. The failure is forced (3 iterations) so that the
+    /// test does not depend on which grids our interior point cannot solve today.
+    /// </summary>
+    [IpoptTheory]
+    [InlineData("case30")]
+    [InlineData("case118")]
+    public void A_failed_interior_point_falls_back_to_ipopt_and_says_so(string name)
+    {
+        var net = TestData.Load(name);
+        var weak = new OpenTE.Numerics.Optimization.InteriorPointOptions { CostScale = 1e-4, PredictorCorrector = false, MaxIterations = 3 };
+        var managed = AcOpfSolver.Solve(net, new AcOpfOptions { Backend = AcOpfBackend.Managed, Solver = weak });
+        Assert.NotEqual(ClearingStatus.Optimal, managed.Status);
+        Assert.Equal("IPM", managed.Solver);
+        var auto = AcOpfSolver.Solve(net, new AcOpfOptions { Backend = AcOpfBackend.Auto, Solver = weak });
+        Assert.Equal(ClearingStatus.Optimal, auto.Status);
+        Assert.Equal("Ipopt", auto.Solver);
+        Assert.Contains(auto.Messages, m => m.StartsWith("solver fallback:"));
+        var reference = AcOpfSolver.Solve(net);
+        Assert.Equal("IPM", reference.Solver);
+        Assert.Equal(reference.Objective, auto.Objective, 1e-6 * reference.Objective);
+        Assert.All(auto.Buses, b => Assert.True(double.IsFinite(b.Lmp), $"bus {b.Id}: LMP {b.Lmp}"));
+        Assert.Contains("\"solver\": \"Ipopt\"", auto.ToJson());
+    }
+}

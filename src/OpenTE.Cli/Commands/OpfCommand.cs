@@ -17,7 +17,7 @@ public sealed class OpfSettings : PlotSettings
     public string Model { get; init; } = "dc";
 
     [CommandOption("--solver <SOLVER>")]
-    [Description("auto (dc: CLP for linear costs with GLOP and the interior point as fallbacks, interior point for quadratic; ac: our interior point), clp, glop, ipm, or ipopt (ac, when libipopt is installed).")]
+    [Description("auto (dc: CLP for linear costs with GLOP and the interior point as fallbacks, interior point for quadratic; ac: our interior point, then Ipopt when it fails and libipopt is installed), clp, glop, ipm (ours only), or ipopt (ac, when libipopt is installed).")]
     [DefaultValue("auto")]
     public string Solver { get; init; } = "auto";
 
@@ -53,7 +53,7 @@ public sealed class OpfCommand : Command<OpfSettings>
         var read = CaseLocator.Load(s.Case);
         if (s.Model == "ac")
         {
-            var options = new AcOpfOptions { Backend = s.Solver == "ipopt" ? AcOpfBackend.Ipopt : AcOpfBackend.Managed };
+            var options = new AcOpfOptions { Backend = s.Solver switch { "ipopt" => AcOpfBackend.Ipopt, "ipm" => AcOpfBackend.Managed, _ => AcOpfBackend.Auto } };
             var ac = AnsiConsoleProgress.Run($"AC OPF of {read.Network.Name}", () => AcOpfSolver.Solve(read.Network, options));
             if (s.Plot is not null) Plots.AcOpf(ac, read.Network, s.Plot);
             if (s.Json) Output.Emit(ac.ToJson(), s.Out);

@@ -11,6 +11,11 @@ public enum AcOpfBackend
     Managed,
     /// <summary>COIN-OR Ipopt through P/Invoke, when libipopt is installed (<see cref="Ipopt.IsAvailable"/>).</summary>
     Ipopt,
+    /// <summary>
+    /// Our interior point; when it does not reach "optimal" and libipopt is installed, Ipopt on the same formulation,
+    /// said in the messages (the CLI's <c>--solver auto</c>: no dead end on a grid Ipopt solves — PGLib's RTE grids).
+    /// </summary>
+    Auto,
 }
 
 public sealed record AcOpfOptions
@@ -54,6 +59,8 @@ public sealed record AcOpfResult(
 {
     /// <summary>Active losses Σ(Pf + Pt) in MW.</summary>
     public double LossesMw => Branches.Sum(b => b.Pf + b.Pt);
+    /// <summary>Which solver answered: "IPM" (ours) or "Ipopt" (chosen, or the fallback of <see cref="AcOpfBackend.Auto"/>).</summary>
+    public string Solver { get; init; } = "IPM";
     /// <summary>DER reactive dispatch and payments (empty without DERs).</summary>
     public IReadOnlyList<DerDispatch> Ders { get; init; } = [];
 }
@@ -67,8 +74,19 @@ public static class AcOpfSolver
         var o = options ?? new AcOpfOptions();
         var program = new AcOpfProgram(net, o.Ders);
         var r = o.Backend == AcOpfBackend.Ipopt ? Ipopt.Solve(program) : InteriorPoint.Solve(program, o.Solver);
-        var status = ClearingStatuses.From(r.Status);
         var messages = new List<string> { (o.Backend == AcOpfBackend.Ipopt ? "" : "IPM: ") + r.Message };
+        string backend = o.Backend == AcOpfBackend.Ipopt ? "Ipopt" : "IPM";
+        if (o.Backend == AcOpfBackend.Auto && r.Status != SolverStatus.Optimal && Ipopt.IsAvailable)
+        {
+            var fallback = Ipopt.Solve(program);
+            messages.Add($"solver fallback: our interior point did not reach optimal → Ipopt: {fallback.Message}");
+            if (fallback.Status == SolverStatus.Optimal || r.Status == SolverStatus.NotConverged)
+            {
+                r = fallback with { Iterations = r.Iterations + fallback.Iterations };
+                backend = "Ipopt";
+            }
+        }
+        var status = ClearingStatuses.From(r.Status);
         bool ok = status == ClearingStatus.Optimal;
         double baseMva = net.BaseMva;
         var x = r.X;
@@ -128,6 +146,7 @@ public static class AcOpfSolver
         return new AcOpfResult(net.Name, status, ok ? r.Objective : double.NaN, sw.Elapsed.TotalSeconds, r.Iterations, buses, gens, branches, messages)
         {
             Ders = ders,
+            Solver = backend,
         };
     }
 }

@@ -10,6 +10,7 @@ public static class AcOpfJson
     {
         w.WriteStartObject();
         w.OpfHead(r.Case, "ac", r.Status.Word(), r.Objective, r.SolveSeconds);
+        w.WriteString("solver", r.Solver);
         bool ok = r.Status == ClearingStatus.Optimal; // the last iterate of a failed solve is not a dispatch: empty lists, as the DC OPF
         w.Objects("buses", ok ? r.Buses : [], b =>
         {
