@@ -19,6 +19,10 @@ public class ScopfCliTests
         Assert.True(root.GetProperty("rounds").GetInt32() >= 1);
         Assert.Equal(3, root.GetProperty("islandingOutages").GetArrayLength());
         Assert.Contains("screening round 1", err);
+        var reserve = root.GetProperty("reserve"); // issue #16: the reserve for the largest lost output and its prices
+        Assert.True(reserve.GetProperty("upMw").GetDouble() >= 0);
+        Assert.Equal(JsonValueKind.Array, reserve.GetProperty("requirement").ValueKind);
+        Assert.Equal(JsonValueKind.Array, reserve.GetProperty("headroom").ValueKind);
         foreach (var b in root.GetProperty("buses").EnumerateArray())
             Assert.Equal(b.GetProperty("lmp").GetDouble(),
                 b.GetProperty("lmpEnergy").GetDouble() + b.GetProperty("lmpCongestion").GetDouble() + b.GetProperty("lmpSecurity").GetDouble(), 3);

@@ -11,27 +11,54 @@ namespace OpenTE.Market.Tests;
 public class ScopfTests
 {
     /// <summary>
-    /// Issue #5 independent check: every contingency's DC power flow, recomputed from scratch on the network
-    /// without the element (and with the contingency's re-dispatch in corrective mode), stays within the
-    /// emergency ratings up to 1e-6 p.u.
+    /// Issue #16, restated here independently of the solver: a lost unit's output is picked up by the units that can
+    /// respond, in proportion to cap_j = min(Pmax − Pmin, 30-minute ramp: RAMP_30, else 3·RAMP_10, else unlimited);
+    /// fixed units (Pmin = Pmax) and units out of service take no part.
     /// </summary>
-    private static void AssertSecure(Network net, ScopfResult r, double emergencyFactor = 1.0, bool allowRelaxed = false)
+    private static double Cap(Generator g)
     {
+        if (!g.InService) return 0;
+        double ramp = g.Ramp30 > 0 ? g.Ramp30 : g.Ramp10 > 0 ? 3 * g.Ramp10 : double.PositiveInfinity;
+        double cap = Math.Min(g.Pmax - g.Pmin, ramp);
+        return cap > 1e-9 ? cap : 0;
+    }
 
+    /// <summary>The base dispatch after outage c, by the stated shares (no re-dispatch).</summary>
+    private static double[] PickedUp(Network net, double[] pg, Contingency c)
+    {
+        var post = (double[])pg.Clone();
+        if (c.Kind != ContingencyKind.Generator) return post;
+        double lost = pg[c.Index], rest = net.Generators.Where((g, i) => i != c.Index).Sum(Cap);
+        for (int g = 0; g < pg.Length; g++)
+            if (g != c.Index && rest > 0) post[g] += lost * Cap(net.Generators[g]) / rest;
+        post[c.Index] = 0;
+        return post;
+    }
+
+    /// <summary>
+    /// Issue #5 independent check: every contingency's DC power flow, recomputed from scratch on the network
+    /// without the element (after the stated pick-up of a lost unit's output, and with the contingency's re-dispatch in
+    /// corrective mode), stays within the emergency ratings up to 1e-6 p.u.; issue #16: every unit's post-contingency
+    /// output stays within [Pmin, Pmax] and moves no more than its 30-minute ramp (when the case gives one).
+    /// </summary>
+    internal static void AssertSecure(Network net, ScopfResult r, double emergencyFactor = 1.0, bool allowRelaxed = false)
+    {
         Assert.Equal(ClearingStatus.Optimal, r.Opf.Status);
         if (!allowRelaxed) Assert.Empty(r.Relaxed);
+        double tol = 1e-6 * net.BaseMva;
+        var pg0 = r.Opf.Generators.Select(g => g.Pg).ToArray();
         foreach (var c in r.Contingencies.Secure)
         {
-            var pg = r.Opf.Generators.Select(g => g.Pg).ToArray();
-            if (c.Kind == ContingencyKind.Generator)
-            {
-                // the lost output is taken up by the other generators in proportion to Pmax
-                double lost = pg[c.Index], total = net.Generators.Where((g, i) => i != c.Index && g.InService).Sum(g => Math.Max(g.Pmax, 0));
-                for (int g = 0; g < pg.Length; g++)
-                    if (g != c.Index && net.Generators[g].InService && net.Generators[g].Pmax > 0) pg[g] += lost * net.Generators[g].Pmax / total;
-                pg[c.Index] = 0;
-            }
+            var pg = PickedUp(net, pg0, c);
             if (r.Redispatch.TryGetValue(c, out var d)) for (int g = 0; g < pg.Length; g++) pg[g] += d[g];
+            for (int g = 0; g < pg.Length; g++)
+            {
+                var gen = net.Generators[g];
+                if (!gen.InService || (c.Kind == ContingencyKind.Generator && c.Index == g)) continue;
+                Assert.True(pg[g] <= gen.Pmax + tol && pg[g] >= gen.Pmin - tol, $"{c}: generator {g + 1} at {pg[g]:0.######} MW outside [{gen.Pmin}, {gen.Pmax}]");
+                double ramp = gen.Ramp30 > 0 ? gen.Ramp30 : gen.Ramp10 > 0 ? 3 * gen.Ramp10 : double.PositiveInfinity;
+                Assert.True(Math.Abs(pg[g] - pg0[g]) <= ramp + tol, $"{c}: generator {g + 1} moves {pg[g] - pg0[g]:0.######} MW, its 30-minute ramp is {ramp}");
+            }
             var gens = net.Generators.Select((g, i) => g with
             {
                 Pg = pg[i],
@@ -45,7 +72,7 @@ public class ScopfTests
                 double rating = (br.RateB > 0 ? br.RateB : br.RateA * emergencyFactor)
                     + r.Relaxed.Where(x => x.Contingency == c && x.Branch == l).Sum(x => x.ViolationMw); // reported relaxations only
                 if (rating <= 0 || (c.Kind == ContingencyKind.Branch && c.Index == l)) continue;
-                Assert.True(Math.Abs(post.Branches[l].Pf) <= rating + 1e-6 * net.BaseMva,
+                Assert.True(Math.Abs(post.Branches[l].Pf) <= rating + tol,
                     $"{c}: branch {l + 1} carries {post.Branches[l].Pf:0.######} MW over its {rating} MW emergency rating");
             }
         }

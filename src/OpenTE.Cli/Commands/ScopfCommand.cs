@@ -57,7 +57,7 @@ public sealed class ScopfCommand : Command<ScopfSettings>
         };
         var r = AnsiConsoleProgress.Run($"N-1 SCOPF of {net.Name}", step => ScopfSolver.Solve(net, set, options with
         {
-            Progress = new Inline(p => step($"screening round {p.Round}: {p.Violations} post-contingency violations, {p.Added} constraints so far")),
+            Progress = new Inline(p => step($"screening round {p.Round}: {p.Violations} violated post-contingency limits and reserve rows, {p.Added} constraints so far")),
         }));
         if (s.Plot is not null) Plots.Scopf(r, net, s.Plot);
         if (s.Json) Output.Emit(r.ToJson(), s.Out);
@@ -92,6 +92,10 @@ public sealed class ScopfCommand : Command<ScopfSettings>
         if (r.Relaxed.Count > 0)
             yield return Output.Table("Limits no dispatch could meet (relaxed at the penalty price)", "contingency", "branch", "over by (MW)", "limit (MW)")
                 .Rows(r.Relaxed, c => [c.Contingency.ToString(), (c.Branch + 1).ToString(), Output.F(c.ViolationMw), Output.F(c.LimitMw, "0.##")]);
+        if (r.Reserve.Requirement.Count + r.Reserve.Headroom.Count > 0)
+            yield return Output.Table($"Reserve for the largest lost output: {Output.F(r.Reserve.UpMw, "0.##")} MW up, {Output.F(r.Reserve.DownMw, "0.##")} MW down (priced rows)", "row", "generator", "price ($/MWh)")
+                .Rows(r.Reserve.Requirement.Select(p => (Row: "requirement R ≥ Pg", P: p)).Concat(r.Reserve.Headroom.Select(p => (Row: "headroom Pg + ᾱR ≤ Pmax", P: p))).ToList(),
+                    x => [x.Row + (x.P.Direction < 0 ? " (down)" : ""), (x.P.Generator + 1).ToString(), Output.F(x.P.PriceMwh)]);
         var buses = r.Opf.Buses.Select((b, i) => (b, sec: r.LmpSecurity[i])).ToList();
         yield return Output.Table("Prices ($/MWh)", "bus", "LMP", "energy", "congestion", "security")
             .Rows(buses, x => [x.b.Id.ToString(), Output.F(x.b.Lmp), Output.F(x.b.LmpEnergy), Output.F(x.b.LmpCongestion), Output.F(x.sec)]);

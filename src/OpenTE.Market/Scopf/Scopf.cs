@@ -47,7 +47,28 @@ public sealed record ScopfOptions
     /// (free zero-cost variables make them singular). Δ = 0 stays feasible and free, so cost(corrective) ≤ cost(preventive).
     /// </summary>
     public double RedispatchWeight { get; init; } = 0.01;
+    /// <summary>Who picks up a lost generator's output (<see cref="PickupRule.Reserve"/>; the old Pmax shortcut only to compare).</summary>
+    public PickupRule Pickup { get; init; } = PickupRule.Reserve;
+    /// <summary>
+    /// A small quadratic cost ½·w·R² ($/MW²h) on the reserve variable R: it makes R the largest lost output (not any value
+    /// the headroom allows) and keeps the KKT systems regular (case_ACTIVSg2000 preventive, one run each on the shared machine: 24.6 s without, 9.9 s with);
+    /// 1e-6 is 0.5 $/h at R = 1,000 MW, left out of the reported objective.
+    /// </summary>
+    public double ReserveWeight { get; init; } = 1e-6;
     public IProgress<(int Round, int Added, int Violations)>? Progress { get; init; }
+}
+
+/// <summary>The shadow price ($/MWh) of one reserve row: R ≥ Pg_k of lost unit k, or unit j's headroom Pg_j + ᾱ_j·R ≤ Pmax_j.</summary>
+public sealed record ReservePrice(int Generator, int Direction, double PriceMwh);
+
+/// <summary>
+/// The reserve for picking up the largest lost output (up: a unit's output lost; down: a dispatchable load's), MW, and
+/// the shadow prices of its rows in the model: <see cref="Requirement"/> of R ≥ Pg_k, <see cref="Headroom"/> of
+/// Pg_j + ᾱ_j·R ≤ Pmax_j (Pg_j − ᾱ_j·R ≥ Pmin_j downwards).
+/// </summary>
+public sealed record ScopfReserve(double UpMw, double DownMw, IReadOnlyList<ReservePrice> Requirement, IReadOnlyList<ReservePrice> Headroom)
+{
+    public static readonly ScopfReserve None = new(0, 0, [], []);
 }
 
 /// <summary>A post-contingency limit in the final problem, with its shadow prices ($/MWh).</summary>
@@ -70,15 +91,21 @@ public sealed record ScopfResult(
 {
     /// <summary>Post-contingency limits relaxed at <see cref="ScopfOptions.ViolationPenalty"/> (empty when every limit is met).</summary>
     public IReadOnlyList<RelaxedConstraint> Relaxed { get; init; } = [];
+    /// <summary>The reserve that covers the largest lost output, and its prices.</summary>
+    public ScopfReserve Reserve { get; init; } = ScopfReserve.None;
+    /// <summary>Who picked up each lost unit's output (<see cref="Participation.Pickup"/>).</summary>
+    public Participation? Participation { get; init; }
 
     public double SecurityCost => Opf.Objective - BaseCost;
 }
 
 /// <summary>
 /// N-1 security-constrained DC OPF by constraint generation. Post-contingency flows come from LODF (branch
-/// outages: f_l + LODF[l,k]·f_k) and PTDF (generator outages: the lost output is taken up by the other
-/// generators in proportion to their Pmax, f_l − (PTDF[l,g] − Σ_j α_j·PTDF[l,j])·Pg), screened after each solve with one sparse solve per contingency on the base
-/// factorisation; only violated (contingency, branch) limits are added and the problem is solved again.
+/// outages: f_l + LODF[l,k]·f_k) and PTDF (generator outages: the lost output is picked up by the responding units
+/// by their shares s_jk (<see cref="Participation"/>), f_l − (PTDF[l,k] − Σ_j s_jk·PTDF[l,j])·Pg_k, each unit within its
+/// headroom and ramp through the compact reserve rows R ≥ Pg_k, Pg_j + ᾱ_j·R ≤ Pmax_j), screened after each solve with
+/// one sparse solve per contingency on the base factorisation; only violated (contingency, branch) limits and reserve
+/// rows are added and the problem is solved again.
 /// Corrective mode gives each contingency that needs it a re-dispatch ΔPg^c (Σ ΔPg^c = 0, |ΔPg| ≤ R,
 /// Pmin ≤ Pg + ΔPg^c ≤ Pmax) acting through the post-contingency PTDF.
 /// </summary>
@@ -92,9 +119,11 @@ public static class ScopfSolver
         double baseMva = net.BaseMva;
         int nl = net.Branches.Length;
         var baseResult = DcOpfSolver.Solve(net, new DcOpfOptions { Solver = o.Solver }, dc, null, out _, out _);
+        // cost scale 0.01: with penalties of 1,000 $/MWh the multipliers reach 1e5 per p.u.; unscaled, the interior point
+        // accepted a point 0.005 MW out of balance as optimal on case30 at 60 % ratings (corrective), scaled it meets 1e-7 MW.
         // with security rows and their penalised slacks the KKT systems need threshold pivoting: static pivots
         // stall there (measured on case_ACTIVSg2000: 200 iterations without convergence, then 26–75 with it)
-        var opfOptions = new DcOpfOptions { Solver = o.Solver, InteriorPoint = new InteriorPointOptions { StaticPivoting = false } };
+        var opfOptions = new DcOpfOptions { Solver = o.Solver, InteriorPoint = new InteriorPointOptions { StaticPivoting = false, CostScale = 0.01 } };
         if (baseResult.Status != ClearingStatus.Optimal)
             return new ScopfResult(baseResult, o.Mode, double.NaN, 0, 0, [], [], new Dictionary<Contingency, double[]>(), contingencies, sw.Elapsed.TotalSeconds);
 
@@ -105,7 +134,18 @@ public static class ScopfSolver
             limit[l] = br.RateB > 0 ? br.RateB / baseMva : br.RateA > 0 ? br.RateA * o.EmergencyFactor / baseMva : double.PositiveInfinity;
         }
         var monitored = Enumerable.Range(0, nl).Where(l => dc.B[l] != 0 && double.IsFinite(limit[l])).ToArray();
-        var sens = new Sensitivities(net, dc);
+        var lostUnits = contingencies.Secure.Where(c => c.Kind == ContingencyKind.Generator).Select(c => c.Index).Distinct().ToList();
+        var part = new Participation(net, dc, lostUnits, o.Pickup);
+        var sens = new Sensitivities(net, dc, part);
+        var reserve = new ReserveState(o.Pickup == PickupRule.Reserve ? lostUnits.Where(k => part.Pickup(k).Count > 0).ToList() : []);
+        var unpicked = lostUnits.Where(k => part.Pickup(k).Count == 0).ToList();
+        if (o.ExtensiveForm)
+            foreach (int dir in (int[])[1, -1])
+            {
+                foreach (int k in reserve.Units) reserve.Lost.Add((dir, k));
+                if (reserve.Units.Count > 0)
+                    for (int j = 0; j < net.Generators.Length; j++) if (part.CapMw[j] > 0) reserve.Headroom.Add((dir, j));
+            }
 
         var active = new HashSet<(Contingency C, int L)>();
         if (o.ExtensiveForm)
@@ -126,22 +166,30 @@ public static class ScopfSolver
             var rowsNow = new Dictionary<(Contingency, int), Constraint[]>();
             var recourseNow = new Dictionary<Contingency, Variable?[]>();
             var slacksNow = new Dictionary<(Contingency, int), (Variable, Variable)>();
-            result = DcOpfSolver.Solve(net, opfOptions, dc, m => AddSecurity(m, net, dc, sens, o, active, limit, rowsNow, recourseNow, slacksNow), out model, out solution);
+            result = DcOpfSolver.Solve(net, opfOptions, dc, m =>
+            {
+                AddReserve(m, net, part, reserve, o);
+                AddSecurity(m, net, dc, sens, o, active, limit, rowsNow, recourseNow, slacksNow);
+            }, out model, out solution);
             rows = rowsNow;
             recourse = recourseNow;
             slacks = slacksNow;
             if (result.Status != ClearingStatus.Optimal || o.ExtensiveForm) break;
             var violations = Screen(net, dc, sens, contingencies.Secure, monitored, limit, result, solution, recourse, o.Tolerance)
                 .Where(v => !active.Contains((v.C, v.L))).ToList(); // a limit in the model and still over is relaxed at the penalty
-            o.Progress?.Report((rounds, added, violations.Count));
-            if (violations.Count == 0 || rounds >= o.MaxRounds)
+            var (lostRows, headroomRows) = ScreenReserve(net, part, reserve, result, solution, o.Tolerance);
+            int found = violations.Count + lostRows.Count + headroomRows.Count;
+            o.Progress?.Report((rounds, added, found));
+            if (found == 0 || rounds >= o.MaxRounds)
             {
-                if (violations.Count > 0)
-                    result = result with { Status = ClearingStatus.NotConverged, Messages = [.. result.Messages, $"screening stopped after {rounds} rounds with {violations.Count} post-contingency violations left"] };
+                if (found > 0)
+                    result = result with { Status = ClearingStatus.NotConverged, Messages = [.. result.Messages, $"screening stopped after {rounds} rounds with {violations.Count} post-contingency violations and {lostRows.Count + headroomRows.Count} reserve rows left"] };
                 break;
             }
             foreach (var v in violations.OrderByDescending(v => v.Excess).Take(o.MaxAddedPerRound))
                 if (active.Add((v.C, v.L))) added++;
+            foreach (var x in lostRows) if (reserve.Lost.Add(x)) added++;
+            foreach (var x in headroomRows) if (reserve.Headroom.Add(x)) added++;
         }
 
         // prices: security part −Σ PTDF_post[l,b]·(μ_Sf − μ_St) over the post-contingency limits
@@ -166,18 +214,112 @@ public static class ScopfSolver
         }
         var relaxed = new List<RelaxedConstraint>();
         if (result.Status == ClearingStatus.Optimal)
+        {
+            var flows = result.Branches.Select(b => b.Pf / baseMva).ToArray();
+            var postOf = new Dictionary<Contingency, double[]>();
             foreach (var ((c, l), (up, down)) in slacks)
             {
                 double mw = solution.Value(up) + solution.Value(down); // slacks are in MW
-                if (mw > 1e-6) relaxed.Add(new RelaxedConstraint(c, l, mw, limit[l] * baseMva));
+                if (mw <= 1e-6) continue;
+                // the excess of the post-contingency flow itself: the slack is met only to the solver's feasibility tolerance
+                if (!postOf.TryGetValue(c, out var post))
+                    postOf[c] = post = PostFlows(net, dc, sens, c, flows, result, solution, recourse.GetValueOrDefault(c));
+                relaxed.Add(new RelaxedConstraint(c, l, Math.Max(mw, (Math.Abs(post[l]) - limit[l]) * baseMva), limit[l] * baseMva));
             }
+        }
         if (relaxed.Count > 0)
             result = result with { Messages = [.. result.Messages, $"{relaxed.Count} post-contingency limits cannot be met by {(o.Mode == ScopfMode.Corrective ? "dispatch and re-dispatch" : "dispatch")}: relaxed by {relaxed.Sum(r => r.ViolationMw):0.###} MW in all at {o.ViolationPenalty} $/MWh"] };
+        if (unpicked.Count > 0)
+            result = result with { Messages = [.. result.Messages, $"no other unit can pick up the output of generator(s) {string.Join(", ", unpicked.Take(10).Select(k => k + 1))}: the reference bus balances their loss in the post-contingency flows"] };
+        var reserveResult = ScopfReserve.None;
+        if (result.Status == ClearingStatus.Optimal && reserve.R.Any(r => r is not null))
+        {
+            double Value(int dir) => reserve.R[dir > 0 ? 0 : 1] is Variable r ? solution.Value(r) * baseMva : 0;
+            // R − dir·Pg_k ≥ 0: its dual is the cost of 1 MW more requirement (≥ 0); dir·Pg_j + ᾱ_j·R ≤ bound: −dual ≥ 0
+            var requirement = reserve.LostRows.Select(kv => new ReservePrice(kv.Key.K, kv.Key.Dir, solution.Dual(kv.Value) / baseMva)).Where(p => Math.Abs(p.PriceMwh) > 1e-6).ToList();
+            var headroom = reserve.HeadroomRows.Select(kv => new ReservePrice(kv.Key.J, kv.Key.Dir, -solution.Dual(kv.Value) / baseMva)).Where(p => Math.Abs(p.PriceMwh) > 1e-6).ToList();
+            reserveResult = new ScopfReserve(Value(1), Value(-1), requirement, headroom);
+            // the reserve weight is a numerical device, not a cost: the reported objective leaves it out
+            double weight = 0.5 * o.ReserveWeight * (Value(1) * Value(1) + Value(-1) * Value(-1));
+            result = result with { Objective = result.Objective - weight };
+        }
         var redispatch = recourse.ToDictionary(kv => kv.Key, kv => kv.Value.Select(v => v is Variable x ? solution.Value(x) * baseMva : 0).ToArray());
         return new ScopfResult(result, o.Mode, baseResult.Objective, rounds, added, binding, lmpSecurity, redispatch, contingencies, sw.Elapsed.TotalSeconds)
         {
             Relaxed = relaxed,
+            Reserve = reserveResult,
+            Participation = part,
         };
+    }
+
+    /// <summary>The reserve rows in the model: which (direction, lost unit) requirements and (direction, unit) headroom rows.</summary>
+    private sealed class ReserveState(List<int> units)
+    {
+        /// <summary>The lost units whose output someone can pick up (the reserve's K).</summary>
+        public List<int> Units { get; } = units;
+        public HashSet<(int Dir, int K)> Lost { get; } = [];
+        public HashSet<(int Dir, int J)> Headroom { get; } = [];
+        /// <summary>R up and R down of the last model built (null when that direction has no rows).</summary>
+        public Variable?[] R { get; } = new Variable?[2];
+        public Dictionary<(int Dir, int K), Constraint> LostRows { get; } = [];
+        public Dictionary<(int Dir, int J), Constraint> HeadroomRows { get; } = [];
+    }
+
+    /// <summary>
+    /// The compact reserve (docs/scopf.md): R ≥ dir·Pg_k for the lost units k in the model, dir·Pg_j + ᾱ_j·R ≤ Pmax_j
+    /// (−Pmin_j downwards) for the units j in the model, and 0 ≤ R ≤ min_j cap_j/ᾱ_j (so ᾱ_j·R ≤ ramp_j).
+    /// </summary>
+    private static void AddReserve(DcOpfModel m, Network net, Participation part, ReserveState st, ScopfOptions o)
+    {
+        double baseMva = net.BaseMva;
+        st.LostRows.Clear();
+        st.HeadroomRows.Clear();
+        st.R[0] = st.R[1] = null;
+        foreach (int dir in (int[])[1, -1])
+        {
+            var lost = st.Lost.Where(x => x.Dir == dir).Select(x => x.K).Order().ToList();
+            var head = st.Headroom.Where(x => x.Dir == dir).Select(x => x.J).Order().ToList();
+            if (lost.Count == 0 && head.Count == 0) continue;
+            string name = dir > 0 ? "up" : "down";
+            double upper = double.IsFinite(part.MaxReserveMw) ? part.MaxReserveMw : part.CapMw.Sum();
+            var r = m.Model.AddVariable($"reserve[{name}]", 0, upper / baseMva);
+            if (o.ReserveWeight > 0) m.Model.AddQuadraticCost(r, r, o.ReserveWeight * baseMva * baseMva);
+            st.R[dir > 0 ? 0 : 1] = r;
+            foreach (int k in lost)
+                if (m.Pg[k] is Variable pk)
+                    st.LostRows[(dir, k)] = m.Model.AddConstraint($"reserve[{name},{k + 1}]", 0, double.PositiveInfinity, [(r, 1), (pk, -dir)]);
+            foreach (int j in head)
+                if (m.Pg[j] is Variable pj)
+                    st.HeadroomRows[(dir, j)] = m.Model.AddConstraint($"headroom[{name},{j + 1}]", double.NegativeInfinity, part.Bound(j, dir), [(pj, dir), (r, part.Alpha[j])]);
+        }
+    }
+
+    /// <summary>
+    /// The reserve rows the dispatch breaks, O(units): a unit without headroom for ᾱ_j·max(R, largest lost output), and —
+    /// when R matters (headroom rows, or a loss beyond what the ramps allow) — every lost output above R.
+    /// </summary>
+    private static (List<(int Dir, int K)> Lost, List<(int Dir, int J)> Headroom) ScreenReserve(Network net, Participation part, ReserveState st,
+        DcOpfResult result, ModelSolution solution, double tol)
+    {
+        var lost = new List<(int, int)>();
+        var head = new List<(int, int)>();
+        if (st.Units.Count == 0) return (lost, head);
+        double baseMva = net.BaseMva;
+        double Pg(int g) => result.Generators[g].Pg / baseMva;
+        foreach (int dir in (int[])[1, -1])
+        {
+            double rv = st.R[dir > 0 ? 0 : 1] is Variable r ? solution.Value(r) : 0;
+            double need = st.Units.Max(k => dir * Pg(k));
+            double safe = Math.Max(rv, need);
+            bool rows = st.Headroom.Any(x => x.Dir == dir);
+            for (int j = 0; j < net.Generators.Length; j++)
+                if (part.Alpha[j] > 0 && !st.Headroom.Contains((dir, j)) && dir * Pg(j) + part.Alpha[j] * safe - part.Bound(j, dir) > tol)
+                    head.Add((dir, j));
+            if (rows || head.Any(x => x.Item1 == dir) || need > part.MaxReserveMw / baseMva + tol)
+                foreach (int k in st.Units)
+                    if (dir * Pg(k) > rv + tol && !st.Lost.Contains((dir, k))) lost.Add((dir, k));
+        }
+        return (lost, head);
     }
 
     /// <summary>Adds the active post-contingency limits (and, in corrective mode, each contingency's re-dispatch) to the model.</summary>
@@ -201,7 +343,7 @@ public static class ScopfSolver
                 FlowTerms(m, dc, c.Index, sens.Lodf(l, c.Index), terms, ref shift);
             else if (m.Pg[c.Index] is Variable lost)
             {
-                // lost output −Pg at its bus, taken up by the other generators in proportion to Pmax
+                // lost output −Pg at its bus, picked up by the responding units by their shares (Participation.Pickup)
                 var row = sens.PtdfRow(l);
                 double pickup = 0;
                 foreach (var (bus, share) in sens.Pickup(c.Index)) pickup += share * row[bus];
@@ -267,6 +409,16 @@ public static class ScopfSolver
             }
         var delta = new Variable?[ng];
         var sum = new List<(Variable, double)>();
+        // a generator outage: the post-contingency output is Pg_j + s_jk·Pg_k (the pick-up) + ΔPg_j, within [Pmin, Pmax]
+        // and, for units with a ramp in the case, moving no more than that ramp in all (Δ = 0 stays feasible: the reserve
+        // rows keep s_jk·Pg_k within headroom and ramp). The old Pmax rule is kept as it was (pick-up unchecked).
+        var share = new Dictionary<int, double>();
+        Variable? lostPg = null;
+        if (c.Kind == ContingencyKind.Generator && o.Pickup == PickupRule.Reserve && m.Pg[c.Index] is Variable lp)
+        {
+            lostPg = lp;
+            foreach (var (j, s) in sens.Part.Pickup(c.Index)) share[j] = s;
+        }
         for (int g = 0; g < ng; g++)
         {
             if (!chosen[g] || m.Pg[g] is not Variable pg) continue;
@@ -276,7 +428,15 @@ public static class ScopfSolver
             if (o.RedispatchWeight > 0) m.Model.AddQuadraticCost(d, d, o.RedispatchWeight * baseMva * baseMva);
             delta[g] = d;
             sum.Add((d, 1));
-            m.Model.AddConstraint($"capacity[{c.Label},{g + 1}]", gen.Pmin / baseMva, gen.Pmax / baseMva, [(pg, 1), (d, 1)]);
+            double s = lostPg is not null ? share.GetValueOrDefault(g) : 0;
+            if (s > 0)
+            {
+                m.Model.AddConstraint($"capacity[{c.Label},{g + 1}]", gen.Pmin / baseMva, gen.Pmax / baseMva, [(pg, 1), (d, 1), (lostPg!.Value, s)]);
+                if (gen.Ramp30 > 0 || gen.Ramp10 > 0)
+                    m.Model.AddConstraint($"ramp[{c.Label},{g + 1}]", -ramp / baseMva, ramp / baseMva, [(d, 1), (lostPg!.Value, s)]);
+            }
+            else
+                m.Model.AddConstraint($"capacity[{c.Label},{g + 1}]", gen.Pmin / baseMva, gen.Pmax / baseMva, [(pg, 1), (d, 1)]);
         }
         m.Model.AddEquality($"redispatch-balance[{c.Label}]", 0, sum);
         recourse[c] = delta;
@@ -339,8 +499,9 @@ public static class ScopfSolver
     }
 
     /// <summary>Cached PTDF rows and LODF columns on the base factorisation.</summary>
-    private sealed class Sensitivities(Network net, DcNetwork dc)
+    private sealed class Sensitivities(Network net, DcNetwork dc, Participation part)
     {
+        public Participation Part => part;
         private readonly Dictionary<int, double[]> _ptdf = [];
         private readonly Dictionary<int, double[]> _lodf = [];
 
@@ -371,17 +532,11 @@ public static class ScopfSolver
 
         private readonly Dictionary<int, List<(int Bus, double Share)>> _pickup = [];
 
-        /// <summary>Where the output of lost generator g goes: the other in-service generators, in proportion to Pmax.</summary>
+        /// <summary>Where the output of lost generator g goes, by bus: <see cref="Participation.Pickup"/>.</summary>
         public List<(int Bus, double Share)> Pickup(int g)
         {
             if (_pickup.TryGetValue(g, out var list)) return list;
-            double total = 0;
-            for (int j = 0; j < net.Generators.Length; j++)
-                if (j != g && net.Generators[j].InService && !dc.Dead[net.BusIndex[net.Generators[j].Bus]]) total += Math.Max(net.Generators[j].Pmax, 0);
-            list = [];
-            for (int j = 0; j < net.Generators.Length; j++)
-                if (j != g && net.Generators[j].InService && !dc.Dead[net.BusIndex[net.Generators[j].Bus]] && net.Generators[j].Pmax > 0 && total > 0)
-                    list.Add((net.BusIndex[net.Generators[j].Bus], net.Generators[j].Pmax / total));
+            list = [.. part.Pickup(g).Select(p => (net.BusIndex[net.Generators[p.Generator].Bus], p.Share))];
             _pickup[g] = list;
             return list;
         }

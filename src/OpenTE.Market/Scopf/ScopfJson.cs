@@ -46,6 +46,13 @@ public static class ScopfJson
             w.Number("violationMw", c.ViolationMw);
             w.Number("limitMw", c.LimitMw);
         });
+        w.WritePropertyName("reserve");
+        w.WriteStartObject();
+        w.Number("upMw", r.Reserve.UpMw);
+        w.Number("downMw", r.Reserve.DownMw);
+        w.Objects("requirement", r.Reserve.Requirement, p => { w.WriteNumber("generator", p.Generator + 1); w.WriteNumber("direction", p.Direction); w.Number("priceMwh", p.PriceMwh); });
+        w.Objects("headroom", r.Reserve.Headroom, p => { w.WriteNumber("generator", p.Generator + 1); w.WriteNumber("direction", p.Direction); w.Number("priceMwh", p.PriceMwh); });
+        w.WriteEndObject();
         w.Strings("messages", r.Opf.Messages);
         w.WriteEndObject();
     });
