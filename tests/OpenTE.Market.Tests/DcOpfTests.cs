@@ -167,6 +167,23 @@ public class DcOpfTests
     }
 
     [Fact]
+    public void Minimum_generation_above_the_load_is_infeasible_with_quadratic_costs_too()
+    {
+        // Σ Pmin = 200 MW > 150 MW of load, quadratic costs (the interior point's problem): the interior point diverges, the
+        // simplex chain on the same constraints confirms infeasibility — reported as infeasible, not as a numerical error
+        const string text = """
+            mpc.baseMVA = 100;
+            mpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 150 0 0 0 1 1 0 230 1 1.1 0.9];
+            mpc.gen = [1 0 0 0 0 1 100 1 300 200];
+            mpc.branch = [1 2 0 0.1 0 300 300 300 0 0 1 -360 360];
+            mpc.gencost = [2 0 0 3 0.01 10 0];
+            """;
+        var net = MatpowerCase.Parse(text, "minimum.m").Network;
+        var r = DcOpfSolver.Solve(net);
+        Assert.Equal(ClearingStatus.Infeasible, r.Status);
+    }
+
+    [Fact]
     public void Infeasible_demand_is_reported_and_voll_sheds_instead()
     {
         const string text = """
