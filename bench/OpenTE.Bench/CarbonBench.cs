@@ -48,6 +48,8 @@ public static class CarbonBench
                 var with = new List<double>();
                 Parts plainCount = default, withCount = default;
                 var carbonStep = new List<double>();
+                var cpuPlain = new List<double>();
+                var cpuWith = new List<double>();
                 var ledgerPlain = new List<double>();
                 var ledgerWith = new List<double>();
                 for (int rep = 0; rep < 3; rep++)
@@ -68,6 +70,8 @@ public static class CarbonBench
                     plain.Add(s1);
                     with.Add(s2);
                     carbonStep.Add(withCount.CarbonSeconds);
+                    cpuPlain.Add(plainCount.CpuSeconds);
+                    cpuWith.Add(withCount.CpuSeconds);
                     ledgerPlain.Add(plainCount.LedgerSeconds);
                     ledgerWith.Add(withCount.LedgerSeconds);
                     File.Delete(p1);
@@ -78,7 +82,11 @@ public static class CarbonBench
                 Console.WriteLine($"{where,-42} without {a:0.000} s ({plainCount.Entries} entries, {plainCount.Lines} lines), " +
                                   $"with carbon {b:0.000} s ({withCount.Entries} entries, {withCount.Lines} lines): +{(b / a - 1) * 100:0.0} %");
                 Console.WriteLine($"{"",-42} runs without {string.Join(", ", plain.Select(x => x.ToString("0.000")))} s; with {string.Join(", ", with.Select(x => x.ToString("0.000")))} s");
+                double ca = cpuPlain.Order().ElementAt(1), cb = cpuWith.Order().ElementAt(1);
+                Console.WriteLine($"{"",-42} CPU time of the process (all threads, incl. GC and SQLite): without {ca:0.000} s, with carbon {cb:0.000} s: +{(cb / ca - 1) * 100:0.0} %");
+                var st = withCount.Steps;
                 Console.WriteLine($"{"",-42} inside the runs (medians): the carbon step itself {carbonStep.Order().ElementAt(1):0.000} s" +
+                                  $" (last run: emissions {st.Emissions:0.000} s, engine postings {st.Postings:0.000} s, folding {st.Fold:0.000} s; GC pauses in the step {st.GcPauses:0.000} s)" +
                                   (ledger ? $"; ledger writes {ledgerPlain.Order().ElementAt(1):0.000} s without, {ledgerWith.Order().ElementAt(1):0.000} s with carbon" : ""));
             }
         }
@@ -102,7 +110,8 @@ public static class CarbonBench
     private static (double Seconds, Parts Count) Measure(Func<(double, Parts)> run) => run();
 
     /// <summary>Journal entries and lines written, and inside the run's time: the carbon step's own (adjustments and folding) and the ledger writes'.</summary>
-    private readonly record struct Parts(int Entries, long Lines, double CarbonSeconds, double LedgerSeconds);
+    private readonly record struct Parts(int Entries, long Lines, double CpuSeconds, double CarbonSeconds, double LedgerSeconds,
+        (double Emissions, double Postings, double Fold, double GcPauses) Steps);
 
     private static (double Seconds, Parts Parts) Pipeline(int n, CarbonData? carbon, string? path)
     {
@@ -135,6 +144,7 @@ public static class CarbonBench
             pending.Clear();
             ledgerTime.Stop();
         }
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < participants.Length; i++) Add(engine.Deposit(participants[i], 1_000_000_000_000, $"dep:{i}", T0 - 10).Postings);
         int intervals = Math.Max(1, n / 200);
@@ -160,6 +170,7 @@ public static class CarbonBench
         long now = rules.Deadline(T0 + 900L * intervals);
         var settled = engine.Advance(now);
         var carbonTime = new Stopwatch();
+        (double, double, double, double) steps = default;
         if (carbon is null) Add(settled);
         else
         {
@@ -169,21 +180,30 @@ public static class CarbonBench
             var all = new List<Posting>(settled.Count * 2);
             all.AddRange(settled);
             double hours = rules.IntervalSeconds / 3600.0;
+            var gc0 = GC.GetTotalPauseDuration();
+            var adjustments = new List<CarbonAdjustment>(engine.Trades.Count);
             foreach (var t in engine.Trades.Values)
             {
                 var c = t.Commitment;
                 if (t.State != TradeState.Settled || t.DeliveredWh == 0) continue;
                 var tc = carbon.Trade(c.Seller, c.Buyer, t.DeliveredWh / 1000.0, hours, c.IntervalStart);
-                var r = engine.PostCarbon(CarbonAdjustment.From(t.Id, tc.Grams, carbon.PricePerTonne, carbon.BuyerShare), now);
+                adjustments.Add(CarbonAdjustment.From(t.Id, tc.Grams, carbon.PricePerTonne, carbon.BuyerShare));
+            }
+            var emissions = carbonTime.Elapsed.TotalSeconds;
+            foreach (var a in adjustments)
+            {
+                var r = engine.PostCarbon(a, now);
                 if (!r.Accepted) throw new InvalidOperationException(r.Message);
                 all.AddRange(r.Postings);
             }
+            var posting = carbonTime.Elapsed.TotalSeconds;
             var folded = CarbonFold.FoldAll(all);
             carbonTime.Stop();
+            steps = (emissions, posting - emissions, carbonTime.Elapsed.TotalSeconds - posting, (GC.GetTotalPauseDuration() - gc0).TotalSeconds);
             Add(folded);
         }
         if (ledger is not null && pending.Count > 0) Flush();
-        return (sw.Elapsed.TotalSeconds, new Parts(posted, lines, carbonTime.Elapsed.TotalSeconds, ledgerTime.Elapsed.TotalSeconds));
+        return (sw.Elapsed.TotalSeconds, new Parts(posted, lines, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds, carbonTime.Elapsed.TotalSeconds, ledgerTime.Elapsed.TotalSeconds, steps));
     }
 
     private static (double A, double B) Interleaved(Action a, Action b)

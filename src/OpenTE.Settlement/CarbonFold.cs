@@ -67,18 +67,20 @@ public static class CarbonFold
     /// </summary>
     public static List<Posting> FoldAll(IReadOnlyList<Posting> postings, Func<string, bool>? intoSettle = null)
     {
+        // carbon postings by their own key; a settlement looks up "carbon:" + its id in a stack buffer (no strings made)
         var carbonOf = new Dictionary<string, int>(StringComparer.Ordinal);
-        var byId = carbonOf.GetAlternateLookup<ReadOnlySpan<char>>(); // trade ids looked up inside the keys, no substrings
+        var byKey = carbonOf.GetAlternateLookup<ReadOnlySpan<char>>();
         for (int i = 0; i < postings.Count; i++)
-            if (Foldable(postings[i])) byId[postings[i].Key.AsSpan(Prefix)] = i;
+            if (Foldable(postings[i])) carbonOf[postings[i].Key] = i;
+        Span<char> buf = stackalloc char[128];
         var folded = new bool[postings.Count];
         var result = new List<Posting>(postings.Count - carbonOf.Count);
         for (int i = 0; i < postings.Count; i++)
         {
             var p = postings[i];
             if (folded[i]) continue;
-            if (p.Kind == "settle" && carbonOf.Count > 0 && p.Key.StartsWith("settle:", StringComparison.Ordinal)
-                && byId.TryGetValue(p.Key.AsSpan(Prefix), out int c) && c > i && (intoSettle is null || intoSettle(p.Key[Prefix..])))
+            if (p.Kind == "settle" && carbonOf.Count > 0 && p.Key.StartsWith("settle:", StringComparison.Ordinal) && p.Key.Length <= buf.Length
+                && byKey.TryGetValue(CarbonKey(p.Key, buf), out int c) && c > i && (intoSettle is null || intoSettle(p.Key[Prefix..])))
             {
                 result.Add(Fold(p, postings[c]));
                 folded[c] = true;
@@ -86,5 +88,12 @@ public static class CarbonFold
             else result.Add(p);
         }
         return result;
+    }
+
+    private static ReadOnlySpan<char> CarbonKey(string settleKey, Span<char> buf)
+    {
+        "carbon:".CopyTo(buf);
+        settleKey.AsSpan(Prefix).CopyTo(buf[Prefix..]);
+        return buf[..settleKey.Length];
     }
 }
