@@ -30,10 +30,22 @@ public static class CarbonFold
             || !settle.Key.AsSpan(Prefix).SequenceEqual(carbon.Key.AsSpan(Prefix)))
             throw new ArgumentException($"cannot fold '{carbon.Key}' into '{settle.Key}' (a settle:ID and a carbon:ID of the same trade, the carbon lines starting with CO₂)");
         if (CarbonStart(settle) < settle.Lines.Count) throw new ArgumentException($"'{settle.Key}' already holds carbon lines");
-        var lines = new Line[settle.Lines.Count + carbon.Lines.Count];
-        for (int i = 0; i < settle.Lines.Count; i++) lines[i] = settle.Lines[i];
-        for (int i = 0; i < carbon.Lines.Count; i++) lines[settle.Lines.Count + i] = carbon.Lines[i];
-        return new Posting(settle.Key, settle.Kind, settle.Time, lines);
+        return carbon.Lines.Count == 0 ? settle : new Posting(settle.Key, settle.Kind, settle.Time, new Joined(settle.Lines, carbon.Lines));
+    }
+
+    /// <summary>The settlement's lines followed by the carbon lines, without copying either (both are immutable lists).</summary>
+    private sealed class Joined(IReadOnlyList<Line> a, IReadOnlyList<Line> b) : IReadOnlyList<Line>
+    {
+        public int Count => a.Count + b.Count;
+        public Line this[int i] => i < a.Count ? a[i] : b[i - a.Count];
+
+        public IEnumerator<Line> GetEnumerator()
+        {
+            foreach (var l in a) yield return l;
+            foreach (var l in b) yield return l;
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     /// <summary>Where a posting's carbon lines start: 0 for carbon:ID, the first CO₂ line of a settlement, else the line count (none).</summary>

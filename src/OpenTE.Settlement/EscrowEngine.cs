@@ -318,8 +318,16 @@ public sealed class EscrowEngine(MarketRules rules)
             return EngineResult.No(Refusal.InsufficientFunds, $"the buyer needs {a.BuyerMoney} available for the carbon charge");
         if (a.SellerMoney > 0 && Balance(seller.Available) < a.SellerMoney)
             return EngineResult.No(Refusal.InsufficientFunds, $"the seller needs {a.SellerMoney} available for the carbon charge");
+        var p = new Posting("carbon:" + a.TradeId, "carbon", now, CarbonLines(buyer.Co2, seller.Co2, buyer.Available, seller.Available, a));
+        if (!p.IsBalanced) throw new InvalidOperationException($"internal: unbalanced posting {p.Key}");
+        // Apply's rules without its general map: the lines are on distinct (account, commodity) pairs and the only balances
+        // they lower are the available money checked above and system:carbon (unlimited credit line); all sums are computed
+        // (checked) before any is written, so an overflow changes nothing
+        Span<long> next = stackalloc long[p.Lines.Count];
+        for (int i = 0; i < next.Length; i++) next[i] = checked(Balance(p.Lines[i].Account, p.Lines[i].Commodity) + p.Lines[i].Amount);
+        for (int i = 0; i < next.Length; i++) _bal[(p.Lines[i].Account, p.Lines[i].Commodity)] = next[i];
         t.Carbon = a;
-        return Apply(new Posting("carbon:" + a.TradeId, "carbon", now, CarbonLines(buyer.Co2, seller.Co2, buyer.Available, seller.Available, a)));
+        return EngineResult.Ok(p);
     }
 
     // a participant's available and CO₂ account names, made once (the carbon step posts 100 000s of adjustments)
