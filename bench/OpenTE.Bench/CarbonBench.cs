@@ -33,7 +33,8 @@ public static class CarbonBench
 
         Console.WriteLine();
         Console.WriteLine($"Settlement of {trades:N0} trades (open + reading + settle), without and with the carbon step (per settled trade: emissions by the");
-        Console.WriteLine("loss factors of case33bw, price and split, carbon:ID posting); 400 participants; median of 3 runs each, interleaved");
+        Console.WriteLine("loss factors of case33bw, price and split, carbon:ID posting folded into settle:ID); 400 participants; median of 3 runs each,");
+        Console.WriteLine("interleaved in alternating order");
         var carbon = Community();
         var dir = Path.Combine(Path.GetTempPath(), "opente-carbon-bench-" + Environment.ProcessId);
         Directory.CreateDirectory(dir);
@@ -45,18 +46,48 @@ public static class CarbonBench
             {
                 var plain = new List<double>();
                 var with = new List<double>();
-                int postingsPlain = 0, postingsWith = 0;
+                Parts plainCount = default, withCount = default;
+                var carbonStep = new List<double>();
+                var cpuPlain = new List<double>();
+                var cpuWith = new List<double>();
+                var ledgerPlain = new List<double>();
+                var ledgerWith = new List<double>();
                 for (int rep = 0; rep < 3; rep++)
                 {
                     string p1 = Path.Combine(dir, $"plain{rep}{ledger}.db"), p2 = Path.Combine(dir, $"carbon{rep}{ledger}.db");
-                    (double s1, postingsPlain) = Pipeline(trades, null, ledger ? p1 : null);
-                    (double s2, postingsWith) = Pipeline(trades, carbon, ledger ? p2 : null);
+                    // interleaved, and the order alternates so that neither variant always runs second (warmer caches, a fuller disk)
+                    double s1 = 0, s2 = 0;
+                    if (rep % 2 == 0)
+                    {
+                        (s1, plainCount) = Measure(() => Pipeline(trades, null, ledger ? p1 : null));
+                        (s2, withCount) = Measure(() => Pipeline(trades, carbon, ledger ? p2 : null));
+                    }
+                    else
+                    {
+                        (s2, withCount) = Measure(() => Pipeline(trades, carbon, ledger ? p2 : null));
+                        (s1, plainCount) = Measure(() => Pipeline(trades, null, ledger ? p1 : null));
+                    }
                     plain.Add(s1);
                     with.Add(s2);
+                    carbonStep.Add(withCount.CarbonSeconds);
+                    cpuPlain.Add(plainCount.CpuSeconds);
+                    cpuWith.Add(withCount.CpuSeconds);
+                    ledgerPlain.Add(plainCount.LedgerSeconds);
+                    ledgerWith.Add(withCount.LedgerSeconds);
+                    File.Delete(p1);
+                    File.Delete(p2);
                 }
                 double a = plain.Order().ElementAt(1), b = with.Order().ElementAt(1);
                 string where = ledger ? "into the SQLite ledger (batches of 1000)" : "engine only (no ledger)";
-                Console.WriteLine($"{where,-42} without {a:0.000} s ({postingsPlain} postings), with carbon {b:0.000} s ({postingsWith} postings): +{(b / a - 1) * 100:0.0} %");
+                Console.WriteLine($"{where,-42} without {a:0.000} s ({plainCount.Entries} entries, {plainCount.Lines} lines), " +
+                                  $"with carbon {b:0.000} s ({withCount.Entries} entries, {withCount.Lines} lines): +{(b / a - 1) * 100:0.0} %");
+                Console.WriteLine($"{"",-42} runs without {string.Join(", ", plain.Select(x => x.ToString("0.000")))} s; with {string.Join(", ", with.Select(x => x.ToString("0.000")))} s");
+                double ca = cpuPlain.Order().ElementAt(1), cb = cpuWith.Order().ElementAt(1);
+                Console.WriteLine($"{"",-42} CPU time of the process (all threads, incl. GC and SQLite): without {ca:0.000} s, with carbon {cb:0.000} s: +{(cb / ca - 1) * 100:0.0} %");
+                var st = withCount.Steps;
+                Console.WriteLine($"{"",-42} inside the runs (medians): the carbon step itself {carbonStep.Order().ElementAt(1):0.000} s" +
+                                  $" (last run: emissions {st.Emissions:0.000} s, engine postings {st.Postings:0.000} s, folding {st.Fold:0.000} s; GC pauses in the step {st.GcPauses:0.000} s)" +
+                                  (ledger ? $"; ledger writes {ledgerPlain.Order().ElementAt(1):0.000} s without, {ledgerWith.Order().ElementAt(1):0.000} s with carbon" : ""));
             }
         }
         finally
@@ -76,7 +107,13 @@ public static class CarbonBench
         return new CarbonData(net, LossFactors.Compute(net), ps, UpstreamSeries.Constant(450)) { PricePerTonne = 9000 };
     }
 
-    private static (double Seconds, int Postings) Pipeline(int n, CarbonData? carbon, string? path)
+    private static (double Seconds, Parts Count) Measure(Func<(double, Parts)> run) => run();
+
+    /// <summary>Journal entries and lines written, and inside the run's time: the carbon step's own (adjustments and folding) and the ledger writes'.</summary>
+    private readonly record struct Parts(int Entries, long Lines, double CpuSeconds, double CarbonSeconds, double LedgerSeconds,
+        (double Emissions, double Postings, double Fold, double GcPauses) Steps);
+
+    private static (double Seconds, Parts Parts) Pipeline(int n, CarbonData? carbon, string? path)
     {
         var rng = new Random(42);
         var rules = new MarketRules("bench");
@@ -87,16 +124,27 @@ public static class CarbonBench
         using var ledger = path is null ? null : SqliteLedger.Open(path, Durability.Full);
         var pending = new List<Posting>(1000);
         int posted = 0;
+        long lines = 0;
         void Add(IEnumerable<Posting> ps)
         {
             foreach (var p in ps)
             {
                 posted++;
+                lines += p.Lines.Count;
                 if (ledger is null) continue;
                 pending.Add(p);
-                if (pending.Count >= 1000) { ledger.PostBatch(pending); pending.Clear(); }
+                if (pending.Count >= 1000) Flush();
             }
         }
+        var ledgerTime = new Stopwatch();
+        void Flush()
+        {
+            ledgerTime.Start();
+            ledger!.PostBatch(pending);
+            pending.Clear();
+            ledgerTime.Stop();
+        }
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < participants.Length; i++) Add(engine.Deposit(participants[i], 1_000_000_000_000, $"dep:{i}", T0 - 10).Postings);
         int intervals = Math.Max(1, n / 200);
@@ -120,22 +168,42 @@ public static class CarbonBench
             if (!r.Accepted) throw new InvalidOperationException(r.Message);
         }
         long now = rules.Deadline(T0 + 900L * intervals);
-        Add(engine.Advance(now));
-        if (carbon is not null)
+        var settled = engine.Advance(now);
+        var carbonTime = new Stopwatch();
+        (double, double, double, double) steps = default;
+        if (carbon is null) Add(settled);
+        else
         {
+            carbonTime.Start();
+            // the carbon step as SettlementRun does it: per settled trade with energy its adjustment (engine.PostCarbon, carbon:ID),
+            // then each carbon:ID folded into its trade's settle:ID entry, so the journal gets one entry per trade
+            var all = new List<Posting>(settled.Count * 2);
+            all.AddRange(settled);
             double hours = rules.IntervalSeconds / 3600.0;
+            var gc0 = GC.GetTotalPauseDuration();
+            var adjustments = new List<CarbonAdjustment>(engine.Trades.Count);
             foreach (var t in engine.Trades.Values)
             {
                 var c = t.Commitment;
                 if (t.State != TradeState.Settled || t.DeliveredWh == 0) continue;
                 var tc = carbon.Trade(c.Seller, c.Buyer, t.DeliveredWh / 1000.0, hours, c.IntervalStart);
-                var r = engine.PostCarbon(CarbonAdjustment.From(t.Id, tc.Grams, carbon.PricePerTonne, carbon.BuyerShare), now);
-                if (!r.Accepted) throw new InvalidOperationException(r.Message);
-                Add(r.Postings);
+                adjustments.Add(CarbonAdjustment.From(t.Id, tc.Grams, carbon.PricePerTonne, carbon.BuyerShare));
             }
+            var emissions = carbonTime.Elapsed.TotalSeconds;
+            foreach (var a in adjustments)
+            {
+                var r = engine.PostCarbon(a, now);
+                if (!r.Accepted) throw new InvalidOperationException(r.Message);
+                all.AddRange(r.Postings);
+            }
+            var posting = carbonTime.Elapsed.TotalSeconds;
+            var folded = CarbonFold.FoldAll(all);
+            carbonTime.Stop();
+            steps = (emissions, posting - emissions, carbonTime.Elapsed.TotalSeconds - posting, (GC.GetTotalPauseDuration() - gc0).TotalSeconds);
+            Add(folded);
         }
-        if (ledger is not null && pending.Count > 0) ledger.PostBatch(pending);
-        return (sw.Elapsed.TotalSeconds, posted);
+        if (ledger is not null && pending.Count > 0) Flush();
+        return (sw.Elapsed.TotalSeconds, new Parts(posted, lines, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds, carbonTime.Elapsed.TotalSeconds, ledgerTime.Elapsed.TotalSeconds, steps));
     }
 
     private static (double A, double B) Interleaved(Action a, Action b)

@@ -311,18 +311,34 @@ public sealed class EscrowEngine(MarketRules rules)
     {
         if (!_trades.TryGetValue(a.TradeId, out var t)) return EngineResult.No(Refusal.InvalidFields, $"trade {a.TradeId} is not known");
         if (t.State != TradeState.Settled) return EngineResult.No(Refusal.TooEarly, $"trade {a.TradeId} is not settled");
-        if (_carbonPosted.Contains(a.TradeId)) return EngineResult.No(Refusal.Replay, $"trade {a.TradeId} already has its carbon adjustment");
+        if (t.Carbon is not null) return EngineResult.No(Refusal.Replay, $"trade {a.TradeId} already has its carbon adjustment");
         var c = t.Commitment;
-        if (a.BuyerMoney > 0 && Balance(Available(c.Buyer)) < a.BuyerMoney)
+        var (buyer, seller) = (CarbonAccounts(c.Buyer), CarbonAccounts(c.Seller));
+        if (a.BuyerMoney > 0 && Balance(buyer.Available) < a.BuyerMoney)
             return EngineResult.No(Refusal.InsufficientFunds, $"the buyer needs {a.BuyerMoney} available for the carbon charge");
-        if (a.SellerMoney > 0 && Balance(Available(c.Seller)) < a.SellerMoney)
+        if (a.SellerMoney > 0 && Balance(seller.Available) < a.SellerMoney)
             return EngineResult.No(Refusal.InsufficientFunds, $"the seller needs {a.SellerMoney} available for the carbon charge");
-        _carbonPosted.Add(a.TradeId);
+        var p = new Posting("carbon:" + a.TradeId, "carbon", now, CarbonLines(buyer.Co2, seller.Co2, buyer.Available, seller.Available, a));
+        if (!p.IsBalanced) throw new InvalidOperationException($"internal: unbalanced posting {p.Key}");
+        // Apply's rules without its general map: the lines are on distinct (account, commodity) pairs and the only balances
+        // they lower are the available money checked above and system:carbon (unlimited credit line); all sums are computed
+        // (checked) before any is written, so an overflow changes nothing
+        Span<long> next = stackalloc long[p.Lines.Count];
+        for (int i = 0; i < next.Length; i++) next[i] = checked(Balance(p.Lines[i].Account, p.Lines[i].Commodity) + p.Lines[i].Amount);
+        for (int i = 0; i < next.Length; i++) _bal[(p.Lines[i].Account, p.Lines[i].Commodity)] = next[i];
         t.Carbon = a;
-        return Apply(CarbonPosting(a.TradeId, c.Buyer, c.Seller, a, now));
+        return EngineResult.Ok(p);
     }
 
-    private readonly HashSet<string> _carbonPosted = new(StringComparer.Ordinal);
+    // a participant's available and CO₂ account names, made once (the carbon step posts 100 000s of adjustments)
+    private readonly Dictionary<string, (string Available, string Co2)> _carbonAccounts = new(StringComparer.Ordinal);
+
+    private (string Available, string Co2) CarbonAccounts(string participant)
+    {
+        ref var names = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_carbonAccounts, participant, out bool found);
+        if (!found) names = (Available(participant), Co2(participant));
+        return names;
+    }
 
     private Posting Refund(TradeRecord t, long now)
     {
@@ -381,17 +397,26 @@ public sealed class EscrowEngine(MarketRules rules)
     }
 
     /// <summary>The carbon adjustment of a trade: grams and money of buyer and seller against <see cref="Carbon"/> (signed; zero amounts make no line).</summary>
-    public static Posting CarbonPosting(string id, string buyer, string seller, CarbonAdjustment a, long now)
+    public static Posting CarbonPosting(string id, string buyer, string seller, CarbonAdjustment a, long now) =>
+        new("carbon:" + id, "carbon", now, CarbonLines(Co2(buyer), Co2(seller), Available(buyer), Available(seller), a));
+
+    private static Line[] CarbonLines(string buyerCo2, string sellerCo2, string buyerAvailable, string sellerAvailable, CarbonAdjustment a)
     {
-        var lines = new List<Line>(6);
-        void Add(string account, Commodity c, long amount) { if (amount != 0) lines.Add(new Line(account, c, amount)); }
-        Add(Co2(buyer), Commodity.Co2Grams, a.BuyerGrams);
-        Add(Co2(seller), Commodity.Co2Grams, a.SellerGrams);
-        Add(Carbon, Commodity.Co2Grams, checked(-(a.BuyerGrams + a.SellerGrams)));
-        Add(Available(buyer), Commodity.Money, checked(-a.BuyerMoney));
-        Add(Available(seller), Commodity.Money, checked(-a.SellerMoney));
-        Add(Carbon, Commodity.Money, checked(a.BuyerMoney + a.SellerMoney));
-        return new Posting("carbon:" + id, "carbon", now, lines);
+        Span<Line> all =
+        [
+            new(buyerCo2, Commodity.Co2Grams, a.BuyerGrams),
+            new(sellerCo2, Commodity.Co2Grams, a.SellerGrams),
+            new(Carbon, Commodity.Co2Grams, checked(-(a.BuyerGrams + a.SellerGrams))),
+            new(buyerAvailable, Commodity.Money, checked(-a.BuyerMoney)),
+            new(sellerAvailable, Commodity.Money, checked(-a.SellerMoney)),
+            new(Carbon, Commodity.Money, checked(a.BuyerMoney + a.SellerMoney)),
+        ];
+        int n = 0;
+        foreach (var l in all) if (l.Amount != 0) n++;
+        var lines = new Line[n];
+        n = 0;
+        foreach (var l in all) if (l.Amount != 0) lines[n++] = l;
+        return lines;
     }
 
     private static void Move(List<Line> lines, string from, string to, Commodity c, long amount)
@@ -402,10 +427,13 @@ public sealed class EscrowEngine(MarketRules rules)
         lines.Add(new Line(to, c, amount));
     }
 
+    private readonly Dictionary<(string, Commodity), long> _next = [];
+
     private EngineResult Apply(Posting p)
     {
         if (!p.IsBalanced) throw new InvalidOperationException($"internal: unbalanced posting {p.Key}");
-        var next = new Dictionary<(string, Commodity), long>();
+        var next = _next; // one scratch map, cleared per posting (the engine is single-threaded)
+        next.Clear();
         foreach (var l in p.Lines)
             next[(l.Account, l.Commodity)] = checked(next.GetValueOrDefault((l.Account, l.Commodity), Balance(l.Account, l.Commodity)) + l.Amount);
         foreach (var ((acct, c), nb) in next)

@@ -116,7 +116,8 @@ public static class SettlementRun
         readingOutcomes.Sort((a, b) => a.Line.CompareTo(b.Line));
         be.Advance(Math.Max(at, t0));
         var carbonRefused = carbon is null ? [] : PostCarbon(be, trades.Where(x => !refused.ContainsKey(x.Line)).Select(x => x.Trade.Commitment), carbon, market.Rules, Math.Max(at, t0));
-        var postings = be.Postings();
+        var run = be.Postings();
+        IReadOnlyList<Posting> postings = run;
 
         int newPostings = 0;
         long entries = 0;
@@ -130,6 +131,9 @@ public static class SettlementRun
         if (ledgerPath is not null)
         {
             using var ledger = SqliteLedger.Open(ledgerPath, signer: ledgerSigner);
+            // a trade's carbon adjustment goes into its settle entry when the ledger holds no final state of the trade yet
+            if (carbon is not null)
+                postings = CarbonFold.FoldAll(run, id => ledger.Get("settle:" + id) is null && ledger.Get("refund:" + id) is null);
             var toPost = new List<Posting>();
             foreach (var p in postings)
             {
@@ -140,16 +144,23 @@ public static class SettlementRun
                     var final = existing ?? ledger.Get((p.Kind == "settle" ? "refund:" : "settle:") + id);
                     if (final is not null)
                     {
-                        if (!SameContent(final, p)) held[id] = Held(final, p);
+                        // compared without carbon lines: a settlement written with its carbon is the same settlement
+                        if (!SameContent(CarbonFold.WithoutCarbon(final), CarbonFold.WithoutCarbon(p))) held[id] = Held(final, p);
                         continue;
                     }
                 }
-                else if (existing is not null)
+                else if (p.Kind == "carbon" && p.Lines.Count == 0) continue; // an adjustment of 0 g has no lines: nothing to write
+                else
                 {
-                    if (!SameContent(existing, p))
-                        throw new OpenTE.Grid.Input.InputException(ledgerPath, 0, $"the ledger holds '{p.Key}' with other amounts than this run gives it",
-                            "the market rules or deposits changed since the ledger was written: use the original market file or a new ledger");
-                    continue;
+                    // carbon:ID may be in the ledger on its own or folded into its trade's settle entry
+                    var folded = existing is null && p.Kind == "carbon" && ledger.Get("settle:" + p.Key[7..]) is { } s && CarbonFold.CarbonStart(s) < s.Lines.Count ? s : null;
+                    if (existing is not null || folded is not null)
+                    {
+                        if (!(existing is not null ? SameContent(existing, p) : CarbonFold.CarbonLines(folded!).SequenceEqual(p.Lines)))
+                            throw new OpenTE.Grid.Input.InputException(ledgerPath, 0, $"the ledger holds '{p.Key}' with other amounts than this run gives it",
+                                "the market rules, deposits or carbon data changed since the ledger was written: use the original files or a new ledger");
+                        continue;
+                    }
                 }
                 toPost.Add(p);
             }
@@ -165,6 +176,7 @@ public static class SettlementRun
         else
         {
             ledgerBalances = [];
+            if (carbon is not null) postings = CarbonFold.FoldAll(run);
             foreach (var p in postings)
             {
                 book[p.Key] = p;
@@ -269,14 +281,13 @@ public static class SettlementRun
         return refusedCarbon;
     }
 
-    /// <summary>Per account, the money lines of the carbon postings (− = paid a charge, + = received a credit).</summary>
+    /// <summary>Per account, the money lines of the carbon adjustments, on their own or folded into settle entries (− = paid a charge, + = received a credit).</summary>
     private static Dictionary<string, long> CarbonMoneyByAccount(IEnumerable<Posting> book)
     {
         var d = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var p in book)
-            if (p.Kind == "carbon")
-                foreach (var l in p.Lines)
-                    if (l.Commodity == Commodity.Money) d[l.Account] = checked(d.GetValueOrDefault(l.Account) + l.Amount);
+            foreach (var l in CarbonFold.CarbonLines(p))
+                if (l.Commodity == Commodity.Money) d[l.Account] = checked(d.GetValueOrDefault(l.Account) + l.Amount);
         return d;
     }
 
@@ -293,7 +304,8 @@ public static class SettlementRun
     private static long Delivered(Posting p)
     {
         long d = 0;
-        for (int i = 0; i + 1 < p.Lines.Count; i += 2)
+        int n = CarbonFold.CarbonStart(p);
+        for (int i = 0; i + 1 < n; i += 2)
             if (p.Lines[i + 1].Commodity == Commodity.EnergyWh && p.Lines[i].Account.EndsWith(":energy", StringComparison.Ordinal) && p.Lines[i + 1].Account != EscrowEngine.Imbalance)
                 d = checked(d + p.Lines[i + 1].Amount);
         return d;
@@ -310,7 +322,8 @@ public static class SettlementRun
         if (final is not null)
         {
             status = final.Kind == "settle" ? "settled" : "refunded";
-            for (int i = 0; i + 1 < final.Lines.Count; i += 2)
+            int n = CarbonFold.CarbonStart(final); // the settlement's own lines (a folded carbon adjustment follows them)
+            for (int i = 0; i + 1 < n; i += 2)
             {
                 string from = final.Lines[i].Account, to = final.Lines[i + 1].Account;
                 long a = final.Lines[i + 1].Amount;
@@ -325,9 +338,10 @@ public static class SettlementRun
             }
         }
         long grams = 0, carbonMoney = 0;
-        if (book.GetValueOrDefault("carbon:" + id) is { } cp)
-            foreach (var l in cp.Lines)
-                if (l.Account == EscrowEngine.Carbon) { if (l.Commodity == Commodity.Co2Grams) grams -= l.Amount; else carbonMoney += l.Amount; }
+        foreach (var cp in new[] { book.GetValueOrDefault("carbon:" + id), final })
+            if (cp is not null)
+                foreach (var l in CarbonFold.CarbonLines(cp))
+                    if (l.Account == EscrowEngine.Carbon) { if (l.Commodity == Commodity.Co2Grams) grams -= l.Amount; else carbonMoney += l.Amount; }
         return new TradeOutcome(line, id, status, null, c.QuantityWh, delivered, pay, refund, checked(credit - charge), grams, carbonMoney);
     }
 

@@ -149,6 +149,152 @@ public class CarbonSettlementTests : IDisposable
             Assert.Equal(p.Available - b.CarbonMoney, b.Available);
     }
 
+    private static Dictionary<(string, Commodity), long> Sum(IEnumerable<Posting> ps)
+    {
+        var d = new Dictionary<(string, Commodity), long>();
+        foreach (var p in ps)
+            foreach (var l in p.Lines)
+                d[(l.Account, l.Commodity)] = checked(d.GetValueOrDefault((l.Account, l.Commodity)) + l.Amount);
+        return d.Where(x => x.Value != 0).ToDictionary();
+    }
+
+    private static void AssertBalanced(IEnumerable<Line> lines)
+    {
+        foreach (var c in new[] { Commodity.Money, Commodity.EnergyWh, Commodity.Co2Grams })
+            Assert.Equal(0, lines.Where(l => l.Commodity == c).Sum(l => l.Amount));
+    }
+
+    [Theory]
+    [InlineData(11, 0.5)]
+    [InlineData(12, 0.2)]
+    public void Carbon_folded_into_the_settle_entries_gives_the_same_books_as_separate_carbon_postings(int seed, double share)
+    {
+        var set = SampleData.Generate(8, 80, seed, "carb", Keys.T0);
+        SampleData.Write(set, _dir);
+        var carbon = Carbon(set.Participants.Select(k => k.Address), share: share);
+        string ledger = Path.Combine(_dir, "folded.db"), separate = Path.Combine(_dir, "separate.db");
+        long at = Keys.T0 + 86_400;
+        EmbeddedBackend? emb = null;
+        var r = SettlementRun.Run(Path.Combine(_dir, "trades.csv"), Path.Combine(_dir, "meter-readings.csv"), set.Market, (rules, _) => emb = new EmbeddedBackend(rules), ledger, at, carbon: carbon);
+
+        // the engine's own postings: settle:ID, then carbon:ID per settled trade (the backends' shape, unchanged)
+        var engine = emb!.Postings();
+        var carbonPostings = engine.Where(p => p.Kind == "carbon").ToList();
+        Assert.True(carbonPostings.Count(p => p.Lines.Count > 0) > 30);
+        // the journal: one entry per trade, the carbon lines appended to settle:ID
+        var journal = SqliteLedger.Read(ledger).ToList();
+        Assert.DoesNotContain(journal, p => p.Kind == "carbon");
+        Assert.Equal(engine.Count - carbonPostings.Count, journal.Count);
+        var byKey = journal.ToDictionary(p => p.Key);
+        foreach (var cp in carbonPostings)
+        {
+            var settle = byKey["settle:" + cp.Key[7..]];
+            Assert.Equal(cp.Lines, CarbonFold.CarbonLines(settle));
+            Assert.Equal(engine.Single(p => p.Key == settle.Key).Lines, CarbonFold.WithoutCarbon(settle).Lines);
+            // the settlement part and the carbon part each balance; Σ carbon money over all accounts = 0
+            AssertBalanced(CarbonFold.WithoutCarbon(settle).Lines);
+            AssertBalanced(CarbonFold.CarbonLines(settle));
+        }
+        Assert.Equal(0, journal.SelectMany(CarbonFold.CarbonLines).Where(l => l.Commodity == Commodity.Money).Sum(l => l.Amount));
+        Assert.True(SqliteLedger.Verify(ledger).Ok);
+
+        // the same balances per account and commodity as the engine's postings written separately (the way before folding)
+        using (var l = SqliteLedger.Open(separate, Durability.Normal))
+            l.PostBatch([.. engine.Where(p => p.Lines.Count > 0)]);
+        Assert.True(SqliteLedger.Verify(separate).Ok);
+        Assert.Equal(Sum(engine), Sum(journal));
+        Assert.Equal(SqliteLedger.Balances(separate), SqliteLedger.Balances(ledger));
+        // and the same report as without a ledger (read from the engine's postings)
+        var noLedger = SettlementRun.Run(Path.Combine(_dir, "trades.csv"), Path.Combine(_dir, "meter-readings.csv"), set.Market, null, at, carbon: carbon);
+        Assert.Equal(noLedger.TradeOutcomes, r.TradeOutcomes);
+        Assert.Equal(noLedger.Balances, r.Balances);
+        Assert.Equal((noLedger.CarbonAccountGrams, noLedger.CarbonAccountMoney), (r.CarbonAccountGrams, r.CarbonAccountMoney));
+    }
+
+    [Fact]
+    public void A_tampered_carbon_line_inside_a_settle_entry_fails_verification()
+    {
+        var set = SampleData.Generate(6, 40, 21, "carb", Keys.T0);
+        SampleData.Write(set, _dir);
+        string ledger = Path.Combine(_dir, "ledger.db");
+        SettlementRun.Run(Path.Combine(_dir, "trades.csv"), Path.Combine(_dir, "meter-readings.csv"), set.Market, ledger, Keys.T0 + 86_400,
+            carbon: Carbon(set.Participants.Select(k => k.Address)));
+        Assert.True(SqliteLedger.Verify(ledger).Ok);
+        var journal = SqliteLedger.Read(ledger).ToList();
+        int index = journal.FindIndex(p => p.Kind == "settle" && CarbonFold.CarbonLines(p).Count(l => l.Commodity == Commodity.Co2Grams) >= 2);
+        Assert.True(index >= 0);
+        var p = journal[index];
+        // move one gram from the first CO₂ account to the second: the entry still balances, only the hash can tell
+        int k = CarbonFold.CarbonStart(p);
+        var lines = p.Lines.ToArray();
+        lines[k] = lines[k] with { Amount = lines[k].Amount + 1 };
+        lines[k + 1] = lines[k + 1] with { Amount = lines[k + 1].Amount - 1 };
+        var tampered = p with { Lines = lines };
+        Assert.True(tampered.IsBalanced);
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={ledger};Pooling=False"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "UPDATE journal SET entry = $e WHERE seq = $s";
+            cmd.Parameters.AddWithValue("$e", tampered.Encode(index + 1));
+            cmd.Parameters.AddWithValue("$s", index + 1);
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+        var v = SqliteLedger.Verify(ledger);
+        Assert.False(v.Ok);
+        Assert.Equal(index + 1, v.FirstBadIndex);
+    }
+
+    [Fact]
+    public void A_ledger_settled_without_carbon_gets_separate_carbon_postings_and_the_same_report()
+    {
+        var set = SampleData.Generate(6, 50, 31, "carb", Keys.T0);
+        SampleData.Write(set, _dir);
+        var carbon = Carbon(set.Participants.Select(k => k.Address));
+        string trades = Path.Combine(_dir, "trades.csv"), readings = Path.Combine(_dir, "meter-readings.csv"), ledger = Path.Combine(_dir, "l.db");
+        long at = Keys.T0 + 86_400;
+        SettlementRun.Run(trades, readings, set.Market, ledger, at);
+        int before = SqliteLedger.Read(ledger).Count();
+        var r = SettlementRun.Run(trades, readings, set.Market, ledger, at, carbon: carbon);
+        // the settle entries were written already: the carbon adjustments go in as carbon:ID, one per trade with grams
+        var journal = SqliteLedger.Read(ledger).ToList();
+        Assert.Equal(before + r.TradeOutcomes.Count(o => o.Co2Grams != 0 || o.CarbonMoney != 0), journal.Count);
+        Assert.All(journal.Where(p => p.Kind == "settle"), p => Assert.Equal(p.Lines.Count, CarbonFold.CarbonStart(p)));
+        Assert.True(SqliteLedger.Verify(ledger).Ok);
+        var fresh = SettlementRun.Run(trades, readings, set.Market, Path.Combine(_dir, "fresh.db"), at, carbon: carbon);
+        Assert.Equal(fresh.TradeOutcomes, r.TradeOutcomes);
+        Assert.Equal(fresh.Balances, r.Balances);
+        Assert.Equal(SqliteLedger.Balances(Path.Combine(_dir, "fresh.db")), SqliteLedger.Balances(ledger));
+        // a rerun of either posts nothing; another carbon price is refused (the ledger holds other amounts)
+        Assert.Equal(0, SettlementRun.Run(trades, readings, set.Market, ledger, at, carbon: carbon).NewPostings);
+        Assert.Equal(0, SettlementRun.Run(trades, readings, set.Market, Path.Combine(_dir, "fresh.db"), at, carbon: carbon).NewPostings);
+        Assert.Equal(0, SettlementRun.Run(trades, readings, set.Market, Path.Combine(_dir, "fresh.db"), at).NewPostings);
+        var e = Assert.Throws<OpenTE.Grid.Input.InputException>(() =>
+            SettlementRun.Run(trades, readings, set.Market, Path.Combine(_dir, "fresh.db"), at, carbon: carbon.WithPrice(carbon.PricePerTonne * 2)));
+        Assert.Contains("other amounts", e.Message);
+    }
+
+    [Fact]
+    public void Fold_refuses_postings_of_other_trades_and_keeps_unfoldable_ones()
+    {
+        var a = new CarbonAdjustment("0xaa", 10, 5, 2, 1);
+        var carbon = EscrowEngine.CarbonPosting("0xaa", "0x1", "0x2", a, 5);
+        var settle = new Posting("settle:0xaa", "settle", 4, [new("x", Commodity.Money, -3), new("y", Commodity.Money, 3)]);
+        var other = settle with { Key = "settle:0xbb" };
+        Assert.Throws<ArgumentException>(() => CarbonFold.Fold(other, carbon));
+        var folded = CarbonFold.Fold(settle, carbon);
+        Assert.Equal(("settle:0xaa", "settle", 4L), (folded.Key, folded.Kind, folded.Time));
+        Assert.Throws<ArgumentException>(() => CarbonFold.Fold(folded, carbon));
+        // money without grams cannot be told apart from a settlement's lines: left as its own posting
+        var moneyOnly = EscrowEngine.CarbonPosting("0xbb", "0x1", "0x2", new CarbonAdjustment("0xbb", 0, 0, 7, 0), 5);
+        var all = CarbonFold.FoldAll([settle, other, carbon, moneyOnly]);
+        Assert.Equal(["settle:0xaa", "settle:0xbb", "carbon:0xbb"], all.Select(p => p.Key));
+        Assert.Equal(folded.Lines, all[0].Lines);
+        Assert.Equal(carbon.Lines, CarbonFold.CarbonLines(all[0]));
+        Assert.Empty(CarbonFold.CarbonLines(all[1]));
+        Assert.Equal(4, CarbonFold.FoldAll([settle, other, carbon, moneyOnly], id => id != "0xaa").Count);
+    }
+
     [Fact]
     public void Trade_party_without_emission_data_is_an_input_error_naming_the_line()
     {

@@ -59,6 +59,41 @@ public class LedgerTests
         }
     }
 
+    [Fact]
+    public void Two_writers_on_one_file_keep_the_balance_table_equal_to_the_journal()
+    {
+        // each instance remembers the balances it wrote; a batch of the other one in between must make it re-read them
+        var path = Keys.TempFile();
+        try
+        {
+            var rng = new Random(5);
+            string[] accounts = ["a", "b", "c", "d"];
+            Posting Move(int k)
+            {
+                long x = rng.Next(1, 1000);
+                string from = accounts[rng.Next(4)], to = accounts[(Array.IndexOf(accounts, from) + 1 + rng.Next(3)) % 4];
+                return new Posting($"p{k}", "x", k, [new Line(from, Commodity.Money, -x), new Line(to, Commodity.Money, x)]);
+            }
+            using (var a = SqliteLedger.Open(path, Durability.Normal))
+            using (var b = SqliteLedger.Open(path, Durability.Normal))
+            {
+                for (int k = 0; k < 40; k += 2)
+                {
+                    var w = rng.Next(3) == 0 ? b : a;
+                    w.PostBatch([Move(k), Move(k + 1)]);
+                    Assert.Equal(SqliteLedger.Balances(path).ToDictionary(), a.AllBalances());
+                    Assert.Equal(SqliteLedger.Balances(path).ToDictionary(), b.AllBalances());
+                }
+                Assert.Equal(40, SqliteLedger.Read(path).Count());
+            }
+            Assert.True(SqliteLedger.Verify(path).Ok);
+        }
+        finally
+        {
+            Keys.Delete(path);
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(77)]

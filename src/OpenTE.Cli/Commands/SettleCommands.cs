@@ -393,7 +393,9 @@ public sealed class LedgerImportChainCommand : Command<LedgerImportChainSettings
         {
             using var ledger = SqliteLedger.Open(s.Ledger!);
             int added = 0;
-            for (int i = 0; i < h.Postings.Count; i += 1000) added += ledger.PostBatch([.. h.Postings.Skip(i).Take(1000)]);
+            // carbon:ID goes into its trade's settle entry, as 'settle --ledger' writes it (docs/carbon.md), unless the settlement is already in the ledger
+            var postings = CarbonFold.FoldAll(h.Postings, id => ledger.Get("settle:" + id) is null && ledger.Get("refund:" + id) is null);
+            for (int i = 0; i < postings.Count; i += 1000) added += ledger.PostBatch([.. postings.Skip(i).Take(1000)]);
             return (Added: added, Entries: ledger.Count, Head: ledger.HeadHash);
         });
         double secs = sw.Elapsed.TotalSeconds;

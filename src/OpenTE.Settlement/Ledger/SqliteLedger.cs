@@ -34,10 +34,17 @@ public sealed class SqliteLedger : IDisposable
     private static readonly byte[] Zero = new byte[32];
 
     private readonly SqliteConnection _db;
-    private readonly SqliteCommand _exists, _insert;
+    private readonly SqliteCommand _exists, _insert, _balance;
     private readonly KeyPair? _signer;
     private long _seq;
     private byte[] _head;
+    /// <summary>
+    /// The balances this instance wrote or read, as of (<see cref="_seq"/>, <see cref="_head"/>). Valid while the journal's head
+    /// is still that one when the next batch's transaction starts (no other writer appended since: every writer appends through
+    /// PostBatch, which writes journal and balances in one transaction); otherwise dropped and re-read from the table.
+    /// </summary>
+    private readonly Dictionary<(string, Commodity), long> _known = [];
+    private const int KnownMax = 1_000_000;
 
     /// <summary>The address that signs a checkpoint at the end of every write batch (null: the batches are not signed).</summary>
     public string? Signer => _signer?.Address;
@@ -59,6 +66,10 @@ public sealed class SqliteLedger : IDisposable
         _insert.CommandText = "INSERT INTO journal(seq, key, entry, prev, hash) VALUES ($s, $k, $e, $p, $h)";
         foreach (var (n, t) in new[] { ("$s", SqliteType.Integer), ("$k", SqliteType.Text), ("$e", SqliteType.Blob), ("$p", SqliteType.Blob), ("$h", SqliteType.Blob) })
             _insert.Parameters.Add(n, t);
+        _balance = db.CreateCommand();
+        _balance.CommandText = "SELECT amount FROM balance WHERE account = $a AND commodity = $c";
+        _balance.Parameters.Add("$a", SqliteType.Text);
+        _balance.Parameters.Add("$c", SqliteType.Integer);
     }
 
     /// <summary>
@@ -118,9 +129,11 @@ public sealed class SqliteLedger : IDisposable
         using var tx = _db.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: the write lock is taken before anything is read
         _exists.Transaction = tx;
         _insert.Transaction = tx;
+        _balance.Transaction = tx;
         try
         {
             var (seq, head) = ReadHead(tx);
+            if (seq != _seq || !head.AsSpan().SequenceEqual(_head)) _known.Clear(); // another writer appended: re-read the balances
             var last = LastCheckpoint(tx);
             if (last is { } cp && (_signer is null || cp.Signer != _signer.Address))
                 throw new LedgerRefusedException(Path, _signer is null
@@ -135,7 +148,7 @@ public sealed class SqliteLedger : IDisposable
                 foreach (var l in p.Lines)
                 {
                     var k = (l.Account, l.Commodity);
-                    if (!balances.TryGetValue(k, out var b)) b = ReadBalance(tx, l.Account, l.Commodity);
+                    if (!balances.TryGetValue(k, out var b) && !_known.TryGetValue(k, out b)) b = ReadBalance(l.Account, l.Commodity);
                     balances[k] = checked(b + l.Amount);
                 }
                 foreach (var l in p.Lines)
@@ -170,11 +183,14 @@ public sealed class SqliteLedger : IDisposable
             tx.Commit();
             _seq = seq;
             _head = head;
+            if (_known.Count + balances.Count > KnownMax) _known.Clear();
+            foreach (var (k, v) in balances) _known[k] = v;
         }
         finally
         {
             _exists.Transaction = null;
             _insert.Transaction = null;
+            _balance.Transaction = null;
         }
         return added;
     }
@@ -266,14 +282,12 @@ public sealed class SqliteLedger : IDisposable
             r.GetValue(1) as string ?? throw new FormatException("a checkpoint's signer is not text"));
     }
 
-    private long ReadBalance(SqliteTransaction tx, string account, Commodity c)
+    /// <summary>A balance inside PostBatch's transaction (one prepared statement for the whole batch).</summary>
+    private long ReadBalance(string account, Commodity c)
     {
-        using var cmd = _db.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = "SELECT amount FROM balance WHERE account = $a AND commodity = $c";
-        cmd.Parameters.AddWithValue("$a", account);
-        cmd.Parameters.AddWithValue("$c", (int)c);
-        return cmd.ExecuteScalar() switch { null => 0, long v => v, _ => throw new FormatException($"the balance of {account} is not an integer") };
+        _balance.Parameters["$a"].Value = account;
+        _balance.Parameters["$c"].Value = (int)c;
+        return _balance.ExecuteScalar() switch { null => 0, long v => v, _ => throw new FormatException($"the balance of {account} is not an integer") };
     }
 
     /// <summary>A ledger written before the balance table existed gets it rebuilt from the journal (once, user_version 1).</summary>
@@ -470,6 +484,7 @@ public sealed class SqliteLedger : IDisposable
     {
         _exists.Dispose();
         _insert.Dispose();
+        _balance.Dispose();
         _db.Dispose();
     }
 }
