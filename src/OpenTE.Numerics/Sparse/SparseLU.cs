@@ -103,6 +103,7 @@ public sealed class SparseLU
     private double[] _ud = [];          // diagonal of U (the pivots)
     // the factorised pattern (for Refactorize) and each of its entries' pivot step
     private readonly int[] _aColPtr, _aRowIdx;
+    private readonly int _aNnz;
     private int[] _aStep = [];
     private bool _valid;                // false after a refactorisation failed half-way
     private readonly double[] _work;    // dense work column of the pattern-reusing arithmetic, all zero between calls
@@ -152,9 +153,11 @@ public sealed class SparseLU
         _byOrder = options.OffDiagonalPivotsByOrder;
         _partner = partner;
         _options = options;
-        _aColPtr = (int[])a.ColPtr.Clone();
-        _aRowIdx = new int[a.Nnz];
-        Array.Copy(a.RowIdx, _aRowIdx, a.Nnz);
+        // the pattern arrays themselves (a SparseMatrix's pattern is fixed once built): a Newton loop that refills the
+        // values of one matrix passes the pattern check by reference, without an O(nnz) comparison or a copy
+        _aColPtr = a.ColPtr;
+        _aRowIdx = a.RowIdx;
+        _aNnz = a.Nnz;
         _work = new double[N];
     }
 
@@ -407,8 +410,8 @@ public sealed class SparseLU
         _ui = ui;
         _ux = ux;
         _ud = ud;
-        if (_aStep.Length != _aRowIdx.Length) _aStep = new int[_aRowIdx.Length];
-        for (int t = 0; t < _aRowIdx.Length; t++) _aStep[t] = pinv[_aRowIdx[t]];
+        if (_aStep.Length != _aNnz) _aStep = new int[_aNnz];
+        for (int t = 0; t < _aNnz; t++) _aStep[t] = pinv[_aRowIdx[t]];
         _valid = true;
     }
 
@@ -477,8 +480,9 @@ public sealed class SparseLU
     public void Refactorize(SparseMatrix a)
     {
         ArgumentNullException.ThrowIfNull(a);
-        if (a.Rows != N || a.Cols != N || a.Nnz != _aRowIdx.Length || !SameInts(a.ColPtr, _aColPtr, N + 1)
-            || !SameInts(a.RowIdx, _aRowIdx, _aRowIdx.Length))
+        if (a.Rows != N || a.Cols != N || a.Nnz != _aNnz
+            || (!ReferenceEquals(a.ColPtr, _aColPtr) && !SameInts(a.ColPtr, _aColPtr, N + 1))
+            || (!ReferenceEquals(a.RowIdx, _aRowIdx) && !SameInts(a.RowIdx, _aRowIdx, _aNnz)))
             throw new ArgumentException("Refactorize needs a matrix with the same pattern as the factorised one");
         CheckFinite(a);
         if (!_valid)
@@ -667,8 +671,8 @@ public sealed class SparseLU
         _ud = new double[n];
         _p = (int[])_q.Clone();
         _pinv = (int[])qinv.Clone();
-        if (_aStep.Length != _aRowIdx.Length) _aStep = new int[_aRowIdx.Length];
-        for (int t = 0; t < _aRowIdx.Length; t++) _aStep[t] = qinv[_aRowIdx[t]];
+        if (_aStep.Length != _aNnz) _aStep = new int[_aNnz];
+        for (int t = 0; t < _aNnz; t++) _aStep[t] = qinv[_aRowIdx[t]];
     }
 
     /// <summary>Solves A·x = b in place (b becomes x).</summary>
