@@ -22,6 +22,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Contains("--pf-profile")) return PfProfileBench.Run(args.Where(a => a != "--pf-profile").ToArray());
         if (args.Contains("--cold")) return ColdBench.Run(args.Where(a => a != "--cold").ToArray());
         if (args.Contains("--server")) return ServerBench.Run(args);
         if (args.Contains("--simulate")) return SimulateBench.Run();

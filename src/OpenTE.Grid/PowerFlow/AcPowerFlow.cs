@@ -132,13 +132,27 @@ internal sealed class PowerFlowState
         Net = net;
         int nb = net.BusCount, ng = net.Generators.Length;
         V = new Complex[nb];
-        _type = net.Buses.Select(b => b.Type).ToArray();
-        _pd = net.Buses.Select(b => b.Pd).ToArray();
-        _qd = net.Buses.Select(b => b.Qd).ToArray();
+        // plain loops here and below: this runs in every cold power flow, and generic LINQ over the model's records is
+        // compiled by the JIT at start-up even in a ReadyToRun build
+        _type = new BusType[nb];
+        _pd = new double[nb];
+        _qd = new double[nb];
+        for (int i = 0; i < nb; i++)
+        {
+            var b = net.Buses[i];
+            _type[i] = b.Type;
+            _pd[i] = b.Pd;
+            _qd[i] = b.Qd;
+        }
         _dead = new bool[nb];
         GenOn = new bool[ng];
-        _pgSet = net.Generators.Select(g => g.Pg).ToArray();
-        _qgSet = net.Generators.Select(g => g.Qg).ToArray();
+        _pgSet = new double[ng];
+        _qgSet = new double[ng];
+        for (int g = 0; g < ng; g++)
+        {
+            _pgSet[g] = net.Generators[g].Pg;
+            _qgSet[g] = net.Generators[g].Qg;
+        }
         _islands = net.Islands;
         _originalRef = new int[_islands.Count];
         _originalRefAngle = new double[_islands.Count];
@@ -162,7 +176,7 @@ internal sealed class PowerFlowState
             if (s.GenOn[g]) busHasGen[net.BusIndex[net.Generators[g].Bus]] = true;
         foreach (var island in s._islands)
         {
-            if (island.Buses.Any(i => busHasGen[i])) continue;
+            if (AnyBus(island, busHasGen)) continue;
             foreach (int i in island.Buses) s._dead[i] = true;
             s.Messages.Add(island.Buses.Count == 1
                 ? $"bus {net.Buses[island.Buses[0]].Id} has no connection to a generator: not energised (V = 0)"
@@ -185,7 +199,9 @@ internal sealed class PowerFlowState
         s.Messages.AddRange(s.AssignBusTypes());
         for (int k = 0; k < s._islands.Count; k++)
         {
-            int r = s._islands[k].Buses.FirstOrDefault(i => s._type[i] == BusType.Ref, -1);
+            int r = -1;
+            foreach (int i in s._islands[k].Buses)
+                if (s._type[i] == BusType.Ref) { r = i; break; }
             s._originalRef[k] = r;
             s._originalRefAngle[k] = r >= 0 ? s.V[r].Phase : 0;
         }
@@ -210,10 +226,15 @@ internal sealed class PowerFlowState
         }
         foreach (var island in _islands)
         {
-            if (island.Buses.All(i => _dead[i])) continue;
+            bool allDead = true, hasRef = false;
+            foreach (int i in island.Buses) allDead &= _dead[i];
+            if (allDead) continue;
             foreach (int i in island.Buses)
+            {
                 if (_type[i] is BusType.PV or BusType.Ref && !hasGen[i]) _type[i] = BusType.PQ;
-            if (island.Buses.Any(i => _type[i] == BusType.Ref)) continue;
+                hasRef |= _type[i] == BusType.Ref;
+            }
+            if (hasRef) continue;
             int best = -1;
             foreach (int i in island.Buses)
                 if (_type[i] == BusType.PV && (best < 0 || genCap[i] > genCap[best])) best = i;
@@ -226,13 +247,33 @@ internal sealed class PowerFlowState
 
     public bool[] DeadBuses => (bool[])_dead.Clone();
 
-    public int[] ReferenceBuses() => Enumerable.Range(0, Net.BusCount).Where(i => !_dead[i] && _type[i] == BusType.Ref).ToArray();
+    public int[] ReferenceBuses() => BusesOfType(BusType.Ref);
 
     public bool IsVoltageControlled(int g) => _type[Net.BusIndex[Net.Generators[g].Bus]] is BusType.PV or BusType.Ref;
 
-    public int[] Pv() => Enumerable.Range(0, Net.BusCount).Where(i => !_dead[i] && _type[i] == BusType.PV).ToArray();
+    public int[] Pv() => BusesOfType(BusType.PV);
 
-    public int[] Pq() => Enumerable.Range(0, Net.BusCount).Where(i => !_dead[i] && _type[i] == BusType.PQ).ToArray();
+    public int[] Pq() => BusesOfType(BusType.PQ);
+
+    /// <summary>The energised buses of a type, in increasing index.</summary>
+    private int[] BusesOfType(BusType type)
+    {
+        int count = 0;
+        for (int i = 0; i < _type.Length; i++)
+            if (!_dead[i] && _type[i] == type) count++;
+        var buses = new int[count];
+        count = 0;
+        for (int i = 0; i < _type.Length; i++)
+            if (!_dead[i] && _type[i] == type) buses[count++] = i;
+        return buses;
+    }
+
+    private static bool AnyBus(Island island, bool[] flag)
+    {
+        foreach (int i in island.Buses)
+            if (flag[i]) return true;
+        return false;
+    }
 
     /// <summary>Scheduled injections (Cg·Sg − Sd)/baseMVA.</summary>
     public Complex[] Sbus()
@@ -266,23 +307,34 @@ internal sealed class PowerFlowState
         ybus.Multiply(V, i);
         var pg = (double[])_pgSet.Clone();
         var qg = (double[])_qgSet.Clone();
-        var gensAt = new Dictionary<int, List<int>>();
+        // the in-service generators of each voltage-controlled bus in increasing index: first[b], then next[g]
+        var first = new int[nb];
+        var last = new int[nb];
+        var next = new int[ng];
+        for (int b = 0; b < nb; b++) first[b] = -1;
         for (int g = 0; g < ng; g++)
         {
+            next[g] = -1;
             if (!GenOn[g]) continue;
             int b = Net.BusIndex[Net.Generators[g].Bus];
             if (_type[b] == BusType.PQ) continue;
-            if (!gensAt.TryGetValue(b, out var list)) gensAt[b] = list = [];
-            list.Add(g);
+            if (first[b] < 0) first[b] = g;
+            else next[last[b]] = g;
+            last[b] = g;
         }
-        foreach (var (b, gens) in gensAt)
+        var gens = new List<int>();
+        for (int b = 0; b < nb; b++)
         {
+            if (first[b] < 0) continue;
+            gens.Clear();
+            for (int g = first[b]; g >= 0; g = next[g]) gens.Add(g);
             Complex s = V[b] * Complex.Conjugate(i[b]) * Net.BaseMva;
             double qTotal = s.Imaginary + _qd[b];
             SplitQ(gens, qTotal, qg);
             if (_type[b] == BusType.Ref)
             {
-                double others = gens.Skip(1).Sum(g => pg[g]);
+                double others = 0;
+                for (int k = 1; k < gens.Count; k++) others += pg[gens[k]];
                 pg[gens[0]] = s.Real + _pd[b] - others;
             }
         }

@@ -21,37 +21,81 @@ public sealed class ComplexCsr
         Values = values;
     }
 
-    /// <summary>Builds from triplets, summing duplicates. O(nnz log(row length)).</summary>
+    /// <summary>Builds from triplets, summing duplicates (in the order given). O(nnz + rows + cols).</summary>
     public static ComplexCsr FromTriplets(int rows, int cols, IReadOnlyList<(int Row, int Col, Complex Value)> entries)
     {
-        var count = new int[rows + 1];
-        foreach (var e in entries) count[e.Row + 1]++;
-        for (int i = 0; i < rows; i++) count[i + 1] += count[i];
-        var next = (int[])count.Clone();
-        var cidx = new int[entries.Count];
-        var vals = new Complex[entries.Count];
-        foreach (var e in entries)
+        int m = entries.Count;
+        var r = new int[m];
+        var c = new int[m];
+        var re = new double[m];
+        var im = new double[m];
+        for (int k = 0; k < m; k++)
         {
-            int p = next[e.Row]++;
-            cidx[p] = e.Col;
-            vals[p] = e.Value;
+            var (row, col, v) = entries[k];
+            r[k] = row;
+            c[k] = col;
+            re[k] = v.Real;
+            im[k] = v.Imaginary;
         }
-        // sort each row by column and merge duplicates
+        return FromTriplets(rows, cols, m, r, c, re, im);
+    }
+
+    /// <summary>
+    /// Builds from the first <paramref name="m"/> triplets of parallel arrays (row, column, real and imaginary part),
+    /// summing duplicates in the order given. Two stable counting sorts — by column, then by row — leave every row
+    /// sorted by column with equal columns in their given order, so no comparison sort is needed. O(nnz + rows + cols).
+    /// Plain arrays and loops (no generic helpers): it runs in every cold power flow.
+    /// </summary>
+    internal static ComplexCsr FromTriplets(int rows, int cols, int m, int[] rowIdx, int[] colIdx, double[] re, double[] im)
+    {
+        if (rowIdx.Length < m || colIdx.Length < m || re.Length < m || im.Length < m) throw new ArgumentException("triplet arrays shorter than the count");
+        var colStart = new int[cols + 1];
+        var rowStart = new int[rows + 1];
+        for (int k = 0; k < m; k++)
+        {
+            int i = rowIdx[k], j = colIdx[k];
+            if ((uint)i >= (uint)rows || (uint)j >= (uint)cols)
+                throw new ArgumentOutOfRangeException(nameof(rowIdx), $"triplet {k} ({i}, {j}) is outside a {rows}x{cols} matrix");
+            colStart[j + 1]++;
+            rowStart[i + 1]++;
+        }
+        for (int j = 0; j < cols; j++) colStart[j + 1] += colStart[j];
+        for (int i = 0; i < rows; i++) rowStart[i + 1] += rowStart[i];
+        var byCol = new int[m];
+        for (int k = 0; k < m; k++) byCol[colStart[colIdx[k]]++] = k;
+        var byRow = new int[m];
+        for (int t = 0; t < m; t++)
+        {
+            int k = byCol[t];
+            byRow[rowStart[rowIdx[k]]++] = k;
+        }
+        // rowStart[i] is now the end of row i
         var rowPtr = new int[rows + 1];
-        int w = 0;
+        var cidx = new int[m];
+        var vals = new Complex[m];
+        int w = 0, begin = 0;
         for (int i = 0; i < rows; i++)
         {
-            int s = count[i], eEnd = count[i + 1];
-            Array.Sort(cidx, vals, s, eEnd - s);
             rowPtr[i] = w;
-            for (int p = s; p < eEnd; p++)
+            int end = rowStart[i];
+            for (int t = begin; t < end; t++)
             {
-                if (w > rowPtr[i] && cidx[w - 1] == cidx[p]) vals[w - 1] += vals[p];
-                else { cidx[w] = cidx[p]; vals[w] = vals[p]; w++; }
+                int k = byRow[t];
+                if (w > rowPtr[i] && cidx[w - 1] == colIdx[k]) vals[w - 1] += new Complex(re[k], im[k]);
+                else { cidx[w] = colIdx[k]; vals[w] = new Complex(re[k], im[k]); w++; }
             }
+            begin = end;
         }
         rowPtr[rows] = w;
-        return new ComplexCsr(rows, cols, rowPtr, cidx[..w], vals[..w]);
+        if (w < m)
+        {
+            var c2 = new int[w];
+            var v2 = new Complex[w];
+            Array.Copy(cidx, c2, w);
+            Array.Copy(vals, v2, w);
+            (cidx, vals) = (c2, v2);
+        }
+        return new ComplexCsr(rows, cols, rowPtr, cidx, vals);
     }
 
     /// <summary>y = A·x.</summary>
@@ -113,14 +157,31 @@ public sealed class Admittance
         var ytt = new Complex[nl];
         var f = new int[nl];
         var t = new int[nl];
-        var entries = new List<(int, int, Complex)>(4 * nl + nb);
+        // entries in this order: per in-service branch (f,f) (f,t) (t,f) (t,t), then every bus's shunt on its diagonal
+        // (every bus gets a diagonal entry so that the Jacobian pattern has its diagonal); duplicates are summed in it
+        var row = new int[4 * nl + nb];
+        var col = new int[row.Length];
+        var re = new double[row.Length];
+        var im = new double[row.Length];
+        int m = 0;
+        void Add(int i, int j, Complex y)
+        {
+            row[m] = i;
+            col[m] = j;
+            re[m] = y.Real;
+            im[m] = y.Imaginary;
+            m++;
+        }
+        var busIndex = net.BusIndex;
+        var buses = net.Buses;
+        var branches = net.Branches;
         for (int l = 0; l < nl; l++)
         {
-            var br = net.Branches[l];
-            f[l] = net.BusIndex[br.From];
-            t[l] = net.BusIndex[br.To];
+            var br = branches[l];
+            f[l] = busIndex[br.From];
+            t[l] = busIndex[br.To];
             // a branch to an isolated bus (type 4) is open at that end: it carries nothing, as in the topology
-            if (!br.InService || net.Buses[f[l]].Type == BusType.Isolated || net.Buses[t[l]].Type == BusType.Isolated) continue;
+            if (!br.InService || buses[f[l]].Type == BusType.Isolated || buses[t[l]].Type == BusType.Isolated) continue;
             Complex ys = 1.0 / new Complex(br.R, br.X);
             Complex tap = Complex.FromPolarCoordinates(br.Tap, br.AngleDeg * Math.PI / 180.0);
             Complex ychg = new(0, br.B / 2);
@@ -128,17 +189,17 @@ public sealed class Admittance
             yff[l] = ytt[l] / (tap * Complex.Conjugate(tap));
             yft[l] = -ys / Complex.Conjugate(tap);
             ytf[l] = -ys / tap;
-            entries.Add((f[l], f[l], yff[l]));
-            entries.Add((f[l], t[l], yft[l]));
-            entries.Add((t[l], f[l], ytf[l]));
-            entries.Add((t[l], t[l], ytt[l]));
+            Add(f[l], f[l], yff[l]);
+            Add(f[l], t[l], yft[l]);
+            Add(t[l], f[l], ytf[l]);
+            Add(t[l], t[l], ytt[l]);
         }
         for (int i = 0; i < nb; i++)
         {
-            var b = net.Buses[i];
-            // every bus gets a diagonal entry so that the Jacobian pattern has its diagonal
-            entries.Add((i, i, new Complex(b.Gs, b.Bs) / net.BaseMva));
+            var b = buses[i];
+            Add(i, i, new Complex(b.Gs, b.Bs) / net.BaseMva);
         }
-        return new Admittance(ComplexCsr.FromTriplets(nb, nb, entries), yff, yft, ytf, ytt, f, t);
+        return new Admittance(ComplexCsr.FromTriplets(nb, nb, m, row, col, re, im),
+            yff, yft, ytf, ytt, f, t);
     }
 }
