@@ -29,7 +29,12 @@ public sealed record ScopfOptions
     public int MaxAddedPerRound { get; init; } = 400;
     /// <summary>Add every (contingency, branch) constraint at once instead of screening (small cases, for checks).</summary>
     public bool ExtensiveForm { get; init; }
-    public SolverKind Solver { get; init; } = SolverKind.InteriorPoint;
+    /// <summary>
+    /// Auto (default): the no-dead-end chain — with quadratic costs (or the reserve's weight) the interior point, and when it
+    /// fails, the simplex on the linear part to confirm infeasibility or restart from a feasible vertex; with linear costs CLP.
+    /// A random case9 variant (CsCheck seed 4uIBTRPtrcO4) left the interior point alone at "not converged" (gradient 1.0).
+    /// </summary>
+    public SolverKind Solver { get; init; } = SolverKind.Auto;
     /// <summary>
     /// Price of violating a post-contingency limit, $/MWh per MW over the emergency rating (a transmission-constraint
     /// penalty factor, as ISOs use). A limit that no dispatch can meet is then relaxed at this price and reported in
