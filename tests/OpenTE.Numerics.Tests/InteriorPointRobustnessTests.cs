@@ -104,8 +104,10 @@ public class InteriorPointRobustnessTests
             var clp = m.Solve(SolverKind.Clp);
             Assert.True(clp.Status == SolverStatus.Optimal, $"CLP: {clp.Status} {clp.Message}");
             Assert.True(ipm.Status == SolverStatus.Optimal, $"IPM: {ipm.Status} {ipm.Message}");
-            // relative to the size of the objective's terms at the optimum (Σ|c_j·x_j|), not to their sum, which cancels
-            double scale = Math.Max(1, v.Sum(x => Math.Abs(costs[x.Index] * clp.Value(x))));
+            // relative to the size of the objective's terms at the optimum (Σ|c_j·x_j|), not to their sum, which cancels, and
+            // at least to the objective scaling's unit (max|c|/100: the solver's tolerances apply to the objective scaled so that
+            // its gradient is at most 100 — documented on InteriorPointOptions.ObjectiveScaling)
+            double scale = Math.Max(Math.Max(1, costs.Max(Math.Abs) / 100), v.Sum(x => Math.Abs(costs[x.Index] * clp.Value(x))));
             Assert.True(Math.Abs(ipm.Objective - ipm.DualObjective()) <= 1e-6 * scale, $"gap {ipm.Objective - ipm.DualObjective():E2} on {ipm.Objective}: {ipm.Message}");
             Assert.True(Math.Abs(ipm.Objective - clp.Objective) <= 1e-6 * scale, $"IPM {ipm.Objective} vs CLP {clp.Objective}: {ipm.Message}");
         }, iter: 100, threads: 1);

@@ -62,7 +62,11 @@ public sealed record InteriorPointOptions
     /// (componentwise backward error 1 on an LP-like SCOPF); the refinement still runs against K.
     /// </summary>
     public bool ScaleKkt { get; init; } = true;
-    /// <summary>Multiply <see cref="CostScale"/> further so that the scaled objective's gradient at the initial point is at most 100 (Ipopt's gradient-based scaling).</summary>
+    /// <summary>
+    /// Multiply <see cref="CostScale"/> further so that the scaled objective's gradient at the initial point is at most 100
+    /// (Ipopt's gradient-based scaling). The tolerances then apply to the scaled objective: the gap is within
+    /// <see cref="GapTolerance"/>·(max|∇f(x₀)|/100 + |f|) in the objective's own units.
+    /// </summary>
     public bool ObjectiveScaling { get; init; } = true;
     /// <summary>Divide each constraint row by its largest derivative at the initial point when that exceeds 100 (Ipopt's gradient-based scaling); multipliers are reported unscaled.</summary>
     public bool ConstraintScaling { get; init; } = true;
