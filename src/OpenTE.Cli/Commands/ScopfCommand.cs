@@ -57,7 +57,7 @@ public sealed class ScopfCommand : Command<ScopfSettings>
         };
         var r = AnsiConsoleProgress.Run($"N-1 SCOPF of {net.Name}", step => ScopfSolver.Solve(net, set, options with
         {
-            Progress = new Inline(p => step($"screening round {p.Round}: {p.Violations} violated post-contingency limits and reserve rows, {p.Added} constraints so far")),
+            Progress = new Inline(p => step($"screening round {p.Round}: {p.Violations} violated post-contingency limits and reserve rows, {Plural(p.Added, "constraint", "constraints")} so far")),
         }));
         if (s.Plot is not null) Plots.Scopf(r, net, s.Plot);
         if (s.Json) Output.Emit(r.ToJson(), s.Out);
