@@ -243,6 +243,8 @@ public static class InteriorPoint
         IFactorization? lu = null; // the factors in use: the LDLᵀ, or the LU once the run needed pivoting
         SparseLU? slu = null;
         SparseLdl? ldl = null;
+        int ldlPerturbedAtOrder = 0, ldlFailures = 0;
+        bool ldlReorder = false;
         // once the static pivots fail the refinement, the rest of the run factorises with threshold pivoting
         // (refactorising on those pivots) instead of trying static pivots afresh at every iteration
         bool strict = !o.StaticPivoting;
@@ -371,9 +373,11 @@ public static class InteriorPoint
                     if (ReferenceEquals(lu, ldl))
                     {
                         // the static pivots of the LDLᵀ are not good enough for this matrix: an LU with threshold
-                        // pivoting on the same order, and the rest of the run factorises that way
+                        // pivoting on the same order for this step; the next iteration pairs and orders the LDLᵀ afresh,
+                        // and after three such failures the rest of the run factorises with the LU
                         lu = slu = SparseLU.Factorize(scaling.Scaled!, KktLu);
-                        ldl = null;
+                        ldlReorder = true;
+                        if (++ldlFailures >= 3) ldl = null;
                         rhs.CopyTo(sol, 0);
                         scaling.Solve(lu, sol);
                         omegaPrev = double.PositiveInfinity;
@@ -459,11 +463,16 @@ public static class InteriorPoint
                     {
                         try
                         {
-                            if (ldl is not null && !assembler.Rebuilt) ldl.Refactorize(scaled);
-                            else
+                            if (ldl is not null && !assembler.Rebuilt && !ldlReorder) ldl.Refactorize(scaled);
+                            // the pairs were chosen on the first iteration's diagonals; as bounds go inactive (μ/z → 0) a
+                            // variable without curvature gets an empty diagonal and static pivoting has to perturb it: when
+                            // those perturbations pile up, pair and order afresh on the current matrix
+                            if (ldl is null || assembler.Rebuilt || ldlReorder || ldl.PerturbedPivots > ldlPerturbedAtOrder * 2 + Math.Max(16, (n + neq) / 256))
                             {
                                 var order = MinimumDegree.OrderSaddlePoint(scaled, out var partner);
                                 ldl = SparseLdl.Factorize(scaled, order, partner);
+                                ldlPerturbedAtOrder = ldl.PerturbedPivots;
+                                ldlReorder = false;
                             }
                             lu = ldl;
                         }

@@ -193,15 +193,17 @@ public static class MinimumDegree
                     for (int p = a.ColPtr[z]; p < a.ColPtr[z + 1]; p++)
                     {
                         int v = a.RowIdx[p];
-                        if (v == z || v == j || visited[v] == j) continue;
+                        // bipartite: zero-diagonal nodes on one side, the others on the other (a zero-zero pair stays as
+                        // the greedy pass made it), so every path alternates and each zero node is queued at most once
+                        if (v == z || zero[v] || visited[v] == j) continue;
                         visited[v] = j;
                         via[v] = z;
                         if (partner[v] < 0) { free = v; break; }
-                        queue.Enqueue(partner[v]);
+                        if (zero[partner[v]]) queue.Enqueue(partner[v]);
                     }
                 }
                 // flip the path: every zero node on it takes the neighbour it was reached through
-                for (int v = free; v >= 0;)
+                for (int v = free, guard = 0; v >= 0 && guard++ <= n;)
                 {
                     int z = via[v], previous = partner[z];
                     partner[z] = v;
