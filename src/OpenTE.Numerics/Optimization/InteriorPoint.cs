@@ -214,8 +214,10 @@ public static class InteriorPoint
         }
 
         double fval = Eval(x, out var Jg, out var Jh);
-        var JhT = Jh.Transpose();
-        var JgT = Jg.Transpose();
+        var transposeH = new Transposer();
+        var transposeG = new Transposer();
+        var JhT = transposeH.Of(Jh);
+        var JgT = transposeG.Of(Jg);
 
         // initial slacks and multipliers (MIPS)
         double gamma = 1;
@@ -552,8 +554,8 @@ public static class InteriorPoint
 
             var (jgOld, jhOld) = (Jg, Jh);
             fval = Eval(x, out Jg, out Jh);
-            if (!ReferenceEquals(Jg, jgOld)) JgT = Jg.Transpose();
-            if (!ReferenceEquals(Jh, jhOld)) JhT = Jh.Transpose();
+            if (!ReferenceEquals(Jg, jgOld)) JgT = transposeG.Of(Jg);
+            if (!ReferenceEquals(Jh, jhOld)) JhT = transposeH.Of(Jh);
             Lagrangian();
             hx = problem.Hessian(x, 1.0, lam.AsSpan(0, neqP), mu.AsSpan(0, niqP));
             (feas, gradc, comp) = Conditions();
@@ -802,6 +804,35 @@ public static class InteriorPoint
             for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++) b.Add(a.RowIdx[p], j, a.Values[p]);
         for (int k = 0; k < vars.Count; k++) b.Add(a.Rows + k, vars[k], sign);
         return b.ToCsc();
+    }
+
+    /// <summary>
+    /// Aᵀ of a Jacobian whose pattern stays the same from one iteration to the next: the first call (or a new pattern)
+    /// transposes and keeps where each entry went; later calls move the values through that map into new value arrays
+    /// on the same pattern arrays (so the KKT assembly recognises the pattern by reference).
+    /// </summary>
+    private sealed class Transposer
+    {
+        private int[]? _colPtr, _rowIdx, _map;
+        private SparseMatrix? _last;
+
+        public SparseMatrix Of(SparseMatrix a)
+        {
+            if (_last is null || !ReferenceEquals(a.ColPtr, _colPtr) || !ReferenceEquals(a.RowIdx, _rowIdx))
+            {
+                var positions = new SparseMatrix(a.Rows, a.Cols, a.ColPtr, a.RowIdx, [.. Enumerable.Range(0, a.Nnz).Select(p => (double)p)]);
+                var t = positions.Transpose();
+                _map = new int[a.Nnz];
+                for (int q = 0; q < t.Nnz; q++) _map[q] = (int)t.Values[q];
+                (_colPtr, _rowIdx) = (a.ColPtr, a.RowIdx);
+                _last = t;
+            }
+            var v = new double[a.Nnz];
+            var map = _map!;
+            var src = a.Values;
+            for (int q = 0; q < v.Length; q++) v[q] = src[map[q]];
+            return _last = new SparseMatrix(_last.Rows, _last.Cols, _last.ColPtr, _last.RowIdx, v);
+        }
     }
 
     /// <summary>
