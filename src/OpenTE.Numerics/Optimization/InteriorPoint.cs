@@ -72,6 +72,11 @@ public sealed record InteriorPointOptions
     public bool ConstraintScaling { get; init; } = true;
     /// <summary>Regularise the Hessian block (δ_w·I) when a direction has negative curvature (inertia-free test).</summary>
     public bool InertiaCorrection { get; init; } = true;
+    /// <summary>
+    /// Feasibility restoration: when five primal steps in a row are shorter than 1e-2 without halving the constraint violation,
+    /// minimise the violation (with elastic variables and a proximity term, Ipopt's restoration problem) and restart there.
+    /// </summary>
+    public bool Restoration { get; init; } = true;
 }
 
 /// <summary>
@@ -410,6 +415,60 @@ public static class InteriorPoint
         // the best iterate so far, by the worst of the three conditions relative to its tolerance: near the
         // optimum, rounding in the ill-conditioned KKT system can make the iterates wander off again
         double Score() => Math.Max(Math.Max(feas / o.FeasibilityTolerance, gapc / o.GapTolerance), Math.Max(gradc / o.GradientTolerance, comp / o.ComplementarityTolerance));
+        // the raw constraint violation max(‖g‖∞, max h⁺) of the current x
+        double Violation()
+        {
+            double v = NormInf(g);
+            foreach (double a in h) v = Math.Max(v, a);
+            return v;
+        }
+        int shortSteps = 0, restorations = 0;
+        double thetaStreak = double.PositiveInfinity;
+        int restorationsFailed = 0;
+        // min ρ‖p + n + q‖₁ + ζ/2‖D(x − x_R)‖² s.t. g(x) − p + n = 0, h(x) − q ≤ 0, the bounds (Ipopt's restoration
+        // problem), solved by this method; on success the iteration restarts there with slacks and multipliers on the
+        // central path of the current barrier parameter
+        bool Restore(double theta)
+        {
+            var rp = new RestorationProgram(problem, x, Math.Sqrt(Math.Max(gamma, 1e-8)));
+            InteriorPointResult rr;
+            RestorationDepth++;
+            try { rr = Solve(rp, o with { MaxIterations = 100, CostScale = 1 }); }
+            finally { RestorationDepth--; }
+            var xr = rr.X.AsSpan(0, n).ToArray();
+            for (int i = 0; i < n; i++)
+            {
+                if (lower[i] == upper[i]) { xr[i] = lower[i]; continue; }
+                double push = 1e-2 * Math.Min(1, upper[i] - lower[i]);
+                if (double.IsFinite(lower[i])) xr[i] = Math.Max(xr[i], lower[i] + Math.Min(push, 1e-2 * Math.Max(1, Math.Abs(lower[i]))));
+                if (double.IsFinite(upper[i])) xr[i] = Math.Min(xr[i], upper[i] - Math.Min(push, 1e-2 * Math.Max(1, Math.Abs(upper[i]))));
+            }
+            var xOld = (double[])x.Clone();
+            xr.CopyTo(x, 0);
+            var (jgOld, jhOld) = (Jg, Jh);
+            double fNew = Eval(x, out Jg, out Jh);
+            if (!(Violation() < 0.9 * theta) || !double.IsFinite(fNew))
+            {
+                xOld.CopyTo(x, 0);
+                fval = Eval(x, out Jg, out Jh);
+                if (!ReferenceEquals(Jg, jgOld)) JgT = Jg.Transpose();
+                if (!ReferenceEquals(Jh, jhOld)) JhT = Jh.Transpose();
+                return false;
+            }
+            fval = fNew;
+            if (!ReferenceEquals(Jg, jgOld)) JgT = Jg.Transpose();
+            if (!ReferenceEquals(Jh, jhOld)) JhT = Jh.Transpose();
+            for (int k = 0; k < niq; k++)
+            {
+                z[k] = Math.Max(-h[k], 1e-2 * Math.Max(1, Math.Abs(h[k])));
+                mu[k] = gamma / z[k];
+            }
+            Array.Clear(lam);
+            Lagrangian();
+            hx = problem.Hessian(x, 1.0, lam.AsSpan(0, neqP), mu.AsSpan(0, niqP));
+            (feas, gradc, comp) = Conditions();
+            return true;
+        }
         double bestScore = double.PositiveInfinity;
         int bestIt = 0;
         (double[] X, double[] Z, double[] Mu, double[] Lam, double F, double Feas, double Grad, double Comp, double Gap)? best = null;
@@ -429,6 +488,7 @@ public static class InteriorPoint
             }
             else if (bestScore <= 100 && it - bestIt >= 5) break; // stalled within 100× the tolerances
             it++;
+            double thetaBefore = Violation();
             // reduced KKT system [M Jgᵀ; Jg 0], M = ∇²L + Jhᵀ·diag(μ/z)·Jh, on a fixed pattern
             for (int k = 0; k < niq; k++) d[k] = mu[k] / z[k];
             // inertia-free regularisation (Chiang & Zavala 2016): the first direction must see non-negative curvature
@@ -523,6 +583,19 @@ public static class InteriorPoint
                 message = "the multipliers grow without bound: the constraints look infeasible";
                 break;
             }
+            // feasibility restoration (Ipopt's, simplified): a run of short primal steps that leaves the constraint violation
+            // where it was means the Newton directions are blocked at the boundary (PGLib's RTE cases: α ≈ 1e-3…1e-9 for
+            // 190 iterations with balance residuals of ~5 p.u.). Minimise the violation instead, then start afresh there.
+            double thetaNow = Violation();
+            if (alphaP >= RestorationStep) shortSteps = 0;
+            else if (shortSteps++ == 0) thetaStreak = thetaBefore;
+            if (o.Restoration && RestorationDepth == 0 && restorations < MaxRestorations && shortSteps >= RestorationStreak
+                && thetaNow > 0.5 * thetaStreak && thetaNow > o.FeasibilityTolerance * (1 + NormInf(x)))
+            {
+                restorations++;
+                shortSteps = 0;
+                if (!Restore(thetaNow)) restorationsFailed++;
+            }
         }
         if (status != SolverStatus.Optimal && best is { } b && bestScore <= 100 && Score() > bestScore)
         {
@@ -544,6 +617,7 @@ public static class InteriorPoint
         if (status == SolverStatus.Optimal)
             message = Score() <= 1 ? $"converged in {it} iterations" : $"converged in {it} iterations to within {Score():0} × the tolerances (numerical accuracy limit)";
         if (regularised > 0) message += $"; the Hessian block was regularised {regularised} times for negative curvature";
+        if (restorations > 0) message += $"; {restorations} feasibility restoration{(restorations > 1 ? "s" : "")}{(restorationsFailed > 0 ? $" ({restorationsFailed} without progress)" : "")}";
 
         var muLower = new double[n];
         var muUpper = new double[n];
@@ -566,6 +640,101 @@ public static class InteriorPoint
     // KKT systems: column ordering that tolerates off-diagonal pivots; refactorisations keep their pivots
     // unless they fall below 1e-3 of their column (each solve is followed by a step of iterative refinement)
     private const double KappaSigma = 1e10;
+    // restoration: after this many consecutive primal steps shorter than RestorationStep that did not halve the violation
+    private const double RestorationStep = 1e-2;
+    private const int RestorationStreak = 5, MaxRestorations = 5;
+    [ThreadStatic] private static int RestorationDepth;
+
+    /// <summary>
+    /// Ipopt's feasibility restoration problem around x_R: variables (x, p, n, q), p, n ≥ 0 elastic for each equality and
+    /// q ≥ 0 for each inequality; min ρ·Σ(p + n + q) + ζ/2·Σ D_i²(x_i − x_R,i)² (ρ = 1000, D_i = min(1, 1/|x_R,i|))
+    /// s.t. g(x) − p + n = 0, h(x) − q ≤ 0 and the original bounds on x. Always feasible; its x is a point of less violation.
+    /// </summary>
+    private sealed class RestorationProgram : INonlinearProgram
+    {
+        private const double Rho = 1000;
+        private readonly INonlinearProgram _p;
+        private readonly double[] _xr, _d2, _lower, _upper, _g, _h;
+        private readonly int _n, _me, _mi;
+        private readonly double _zeta;
+
+        public RestorationProgram(INonlinearProgram p, double[] xr, double zeta)
+        {
+            _p = p;
+            _n = p.Variables; _me = p.Equalities; _mi = p.Inequalities;
+            _xr = (double[])xr.Clone();
+            _zeta = zeta;
+            _d2 = [.. _xr.Select(v => Math.Pow(Math.Min(1, 1 / Math.Max(Math.Abs(v), 1e-300)), 2))];
+            int nv = _n + 2 * _me + _mi;
+            _lower = new double[nv];
+            _upper = new double[nv];
+            p.Lower.CopyTo(_lower);
+            p.Upper.CopyTo(_upper);
+            for (int i = _n; i < nv; i++) { _lower[i] = 0; _upper[i] = double.PositiveInfinity; }
+            _g = new double[_me];
+            _h = new double[_mi];
+        }
+
+        public int Variables => _n + 2 * _me + _mi;
+        public int Equalities => _me;
+        public int Inequalities => _mi;
+        public ReadOnlySpan<double> Lower => _lower;
+        public ReadOnlySpan<double> Upper => _upper;
+
+        public double Objective(ReadOnlySpan<double> x, Span<double> gradient)
+        {
+            double f = 0;
+            for (int i = 0; i < _n; i++)
+            {
+                double e = x[i] - _xr[i];
+                f += 0.5 * _zeta * _d2[i] * e * e;
+                gradient[i] = _zeta * _d2[i] * e;
+            }
+            for (int i = _n; i < Variables; i++) { f += Rho * x[i]; gradient[i] = Rho; }
+            return f;
+        }
+
+        public void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h)
+        {
+            _p.Constraints(x[.._n], g, h);
+            for (int k = 0; k < _me; k++) g[k] += -x[_n + k] + x[_n + _me + k];
+            for (int k = 0; k < _mi; k++) h[k] -= x[_n + 2 * _me + k];
+        }
+
+        public (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x)
+        {
+            var (jg, jh) = _p.Jacobians(x[.._n]);
+            var bg = new TripletBuilder(_me, Variables, jg.Nnz + 2 * _me);
+            for (int j = 0; j < jg.Cols; j++)
+                for (int q = jg.ColPtr[j]; q < jg.ColPtr[j + 1]; q++) bg.Add(jg.RowIdx[q], j, jg.Values[q]);
+            for (int k = 0; k < _me; k++) { bg.Add(k, _n + k, -1); bg.Add(k, _n + _me + k, 1); }
+            var bh = new TripletBuilder(_mi, Variables, jh.Nnz + _mi);
+            for (int j = 0; j < jh.Cols; j++)
+                for (int q = jh.ColPtr[j]; q < jh.ColPtr[j + 1]; q++) bh.Add(jh.RowIdx[q], j, jh.Values[q]);
+            for (int k = 0; k < _mi; k++) bh.Add(k, _n + 2 * _me + k, -1);
+            return (bg.ToCsc(), bh.ToCsc());
+        }
+
+        public SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu)
+        {
+            var hp = _p.Hessian(x[.._n], 0, lambda, mu);
+            var b = new TripletBuilder(Variables, Variables, hp.Nnz + _n);
+            for (int j = 0; j < hp.Cols; j++)
+                for (int q = hp.ColPtr[j]; q < hp.ColPtr[j + 1]; q++) b.Add(hp.RowIdx[q], j, hp.Values[q]);
+            for (int i = 0; i < _n; i++) b.Add(i, i, sigma * _zeta * _d2[i]);
+            return b.ToCsc();
+        }
+
+        public double[] InitialPoint()
+        {
+            var x0 = new double[Variables];
+            _xr.CopyTo(x0, 0);
+            _p.Constraints(_xr, _g, _h);
+            for (int k = 0; k < _me; k++) { x0[_n + k] = Math.Max(_g[k], 0) + 1e-2; x0[_n + _me + k] = Math.Max(-_g[k], 0) + 1e-2; }
+            for (int k = 0; k < _mi; k++) x0[_n + 2 * _me + k] = Math.Max(_h[k], 0) + 1e-2;
+            return x0;
+        }
+    }
 
     private static readonly LuOptions KktLuStrict = new() { Ordering = Ordering.ColumnMinimumDegree, PivotTolerance = 0.1, RefactorPivotTolerance = 0.01 };
     private static readonly LuOptions KktLu = new() { Ordering = Ordering.SaddlePoint, PivotTolerance = 1e-6, RefactorPivotTolerance = 1e-8 };
