@@ -137,7 +137,7 @@ public static class InteriorPoint
             return r with { Objective = r.Objective / s, Lambda = Div(r.Lambda, s), Mu = Div(r.Mu, s), MuLower = Div(r.MuLower, s), MuUpper = Div(r.MuUpper, s) };
         }
         var first = SolveOnce(problem, o);
-        if (first.Status == SolverStatus.Optimal || !o.StaticPivoting) return first;
+        if (first.Status == SolverStatus.Optimal || !o.StaticPivoting || (RestorationDepth > 0 && RestorationReached)) return first;
         // static pivots can lose the accuracy the last iterations need: solve again with threshold pivoting
         var second = SolveOnce(problem, o with { StaticPivoting = false });
         return second.Status == SolverStatus.Optimal ? second with { Iterations = first.Iterations + second.Iterations } : first;
@@ -422,7 +422,7 @@ public static class InteriorPoint
             foreach (double a in h) v = Math.Max(v, a);
             return v;
         }
-        int shortSteps = 0, restorations = 0;
+        int shortSteps = 0, restorations = 0, restorationIterations = 0;
         double thetaStreak = double.PositiveInfinity;
         int restorationsFailed = 0;
         // min ρ‖p + n + q‖₁ + ζ/2‖D(x − x_R)‖² s.t. g(x) − p + n = 0, h(x) − q ≤ 0, the bounds (Ipopt's restoration
@@ -430,12 +430,15 @@ public static class InteriorPoint
         // central path of the current barrier parameter
         bool Restore(double theta)
         {
-            var rp = new RestorationProgram(problem, x, Math.Sqrt(Math.Max(gamma, 1e-8)));
+            // like Ipopt, the restoration ends once the violation is down to a tenth (not at the restoration problem's optimum)
+            var rp = new RestorationProgram(problem, x, Math.Sqrt(Math.Max(gamma, 1e-8)), 0.1 * theta);
             InteriorPointResult rr;
             RestorationDepth++;
-            try { rr = Solve(rp, o with { MaxIterations = 100, CostScale = 1 }); }
-            finally { RestorationDepth--; }
-            var xr = rr.X.AsSpan(0, n).ToArray();
+            RestorationReached = false;
+            try { rr = Solve(rp, o with { MaxIterations = RestorationIterations, CostScale = 1 }); }
+            finally { RestorationDepth--; RestorationReached = false; }
+            restorationIterations += rr.Iterations;
+            var xr = rp.BestX;
             for (int i = 0; i < n; i++)
             {
                 if (lower[i] == upper[i]) { xr[i] = lower[i]; continue; }
@@ -474,6 +477,7 @@ public static class InteriorPoint
         (double[] X, double[] Z, double[] Mu, double[] Lam, double F, double Feas, double Grad, double Comp, double Gap)? best = null;
         while (it < o.MaxIterations)
         {
+            if (RestorationDepth > 0 && RestorationReached) { message = "the restoration's target violation is reached"; break; }
             if (feas < o.FeasibilityTolerance && gradc < o.GradientTolerance && comp < o.ComplementarityTolerance && gapc < o.GapTolerance)
             {
                 status = SolverStatus.Optimal;
@@ -609,15 +613,15 @@ public static class InteriorPoint
         }
         if (status == SolverStatus.NotConverged)
         {
-            message = $"no convergence in {o.MaxIterations} iterations (feasibility {feas:E1}, gradient {gradc:E1}, complementarity {comp:E1}, gap {gapc:E1})";
+            message = $"no convergence in {it + restorationIterations} iterations (feasibility {feas:E1}, gradient {gradc:E1}, complementarity {comp:E1}, gap {gapc:E1})";
             // the infeasibility guess keeps MIPS's measure (its statuses unchanged by the stopping test above; with the plain
             // measure PGLib's RTE cases, which Ipopt solves, would be called infeasible here)
             if (feasMips > 1e-3 && NormInf(lam) + NormInf(mu) > 1e8) { status = SolverStatus.Infeasible; message = "the constraints look infeasible: " + message; }
         }
         if (status == SolverStatus.Optimal)
-            message = Score() <= 1 ? $"converged in {it} iterations" : $"converged in {it} iterations to within {Score():0} × the tolerances (numerical accuracy limit)";
+            message = Score() <= 1 ? $"converged in {it + restorationIterations} iterations" : $"converged in {it + restorationIterations} iterations to within {Score():0} × the tolerances (numerical accuracy limit)";
         if (regularised > 0) message += $"; the Hessian block was regularised {regularised} times for negative curvature";
-        if (restorations > 0) message += $"; {restorations} feasibility restoration{(restorations > 1 ? "s" : "")}{(restorationsFailed > 0 ? $" ({restorationsFailed} without progress)" : "")}";
+        if (restorations > 0) message += $"; {restorations} feasibility restoration{(restorations > 1 ? "s" : "")} ({restorationIterations} of the iterations{(restorationsFailed > 0 ? $"; {restorationsFailed} without progress" : "")})";
 
         var muLower = new double[n];
         var muUpper = new double[n];
@@ -629,7 +633,7 @@ public static class InteriorPoint
             double l = lam[neqP + k];
             if (l > 0) muUpper[fixedVars[k]] = l; else muLower[fixedVars[k]] = -l;
         }
-        return new InteriorPointResult(status, x, fval, lam[..neqP], mu[..niqP], muLower, muUpper, it, message)
+        return new InteriorPointResult(status, x, fval, lam[..neqP], mu[..niqP], muLower, muUpper, it + restorationIterations, message)
         {
             FeasibilityError = feas,
             GradientError = gradc,
@@ -642,40 +646,55 @@ public static class InteriorPoint
     private const double KappaSigma = 1e10;
     // restoration: after this many consecutive primal steps shorter than RestorationStep that did not halve the violation
     private const double RestorationStep = 1e-2;
-    private const int RestorationStreak = 5, MaxRestorations = 5;
+    private const int RestorationStreak = 10, MaxRestorations = 5, RestorationIterations = 100;
     [ThreadStatic] private static int RestorationDepth;
+    // set by the restoration program once its iterate's violation of the original constraints is down to its target
+    [ThreadStatic] private static bool RestorationReached;
 
     /// <summary>
     /// Ipopt's feasibility restoration problem around x_R: variables (x, p, n, q), p, n ≥ 0 elastic for each equality and
-    /// q ≥ 0 for each inequality; min ρ·Σ(p + n + q) + ζ/2·Σ D_i²(x_i − x_R,i)² (ρ = 1000, D_i = min(1, 1/|x_R,i|))
-    /// s.t. g(x) − p + n = 0, h(x) − q ≤ 0 and the original bounds on x. Always feasible; its x is a point of less violation.
+    /// q ≥ 0 for each inequality violated at x_R; min ρ·Σ(p + n + q) + ζ/2·Σ D_i²(x_i − x_R,i)² (ρ = 1000, D_i = min(1, 1/|x_R,i|))
+    /// s.t. g(x) − p + n = 0, h(x) − q ≤ 0 (h(x) ≤ 0 where x_R meets it) and the original bounds on x: x_R with its elastics
+    /// meets every row; its x is a point of less violation.
     /// </summary>
     private sealed class RestorationProgram : INonlinearProgram
     {
         private const double Rho = 1000;
         private readonly INonlinearProgram _p;
         private readonly double[] _xr, _d2, _lower, _upper, _g, _h;
-        private readonly int _n, _me, _mi;
-        private readonly double _zeta;
+        private readonly int _n, _me, _mi, _nq;
+        private readonly int[] _qRows;
+        private readonly double _zeta, _target;
+        private double _best = double.PositiveInfinity;
 
-        public RestorationProgram(INonlinearProgram p, double[] xr, double zeta)
+        /// <summary>The x (original variables) of least violation max(‖g‖∞, max h⁺) among the points evaluated.</summary>
+        public double[] BestX { get; }
+
+        public RestorationProgram(INonlinearProgram p, double[] xr, double zeta, double target)
         {
+            _target = target;
+            BestX = (double[])xr.Clone();
             _p = p;
             _n = p.Variables; _me = p.Equalities; _mi = p.Inequalities;
+            _g = new double[_me];
+            _h = new double[_mi];
+            p.Constraints(xr, _g, _h);
+            // elastic q only for the inequalities violated at x_R (the others keep their slack as in the main problem)
+            // (q for every row made each restoration iteration twice the cost of a main one: case2742_goc lost 70 % CPU time)
+            _qRows = [.. Enumerable.Range(0, _mi).Where(k => _h[k] > 0)];
+            _nq = _qRows.Length;
             _xr = (double[])xr.Clone();
             _zeta = zeta;
             _d2 = [.. _xr.Select(v => Math.Pow(Math.Min(1, 1 / Math.Max(Math.Abs(v), 1e-300)), 2))];
-            int nv = _n + 2 * _me + _mi;
+            int nv = _n + 2 * _me + _nq;
             _lower = new double[nv];
             _upper = new double[nv];
             p.Lower.CopyTo(_lower);
             p.Upper.CopyTo(_upper);
             for (int i = _n; i < nv; i++) { _lower[i] = 0; _upper[i] = double.PositiveInfinity; }
-            _g = new double[_me];
-            _h = new double[_mi];
         }
 
-        public int Variables => _n + 2 * _me + _mi;
+        public int Variables => _n + 2 * _me + _nq;
         public int Equalities => _me;
         public int Inequalities => _mi;
         public ReadOnlySpan<double> Lower => _lower;
@@ -697,8 +716,17 @@ public static class InteriorPoint
         public void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h)
         {
             _p.Constraints(x[.._n], g, h);
+            double v = 0;
+            foreach (double a in g) v = Math.Max(v, Math.Abs(a));
+            foreach (double a in h) v = Math.Max(v, a);
+            if (v < _best)
+            {
+                _best = v;
+                x[.._n].CopyTo(BestX);
+                if (v <= _target) RestorationReached = true;
+            }
             for (int k = 0; k < _me; k++) g[k] += -x[_n + k] + x[_n + _me + k];
-            for (int k = 0; k < _mi; k++) h[k] -= x[_n + 2 * _me + k];
+            for (int t = 0; t < _nq; t++) h[_qRows[t]] -= x[_n + 2 * _me + t];
         }
 
         public (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x)
@@ -708,10 +736,10 @@ public static class InteriorPoint
             for (int j = 0; j < jg.Cols; j++)
                 for (int q = jg.ColPtr[j]; q < jg.ColPtr[j + 1]; q++) bg.Add(jg.RowIdx[q], j, jg.Values[q]);
             for (int k = 0; k < _me; k++) { bg.Add(k, _n + k, -1); bg.Add(k, _n + _me + k, 1); }
-            var bh = new TripletBuilder(_mi, Variables, jh.Nnz + _mi);
+            var bh = new TripletBuilder(_mi, Variables, jh.Nnz + _nq);
             for (int j = 0; j < jh.Cols; j++)
                 for (int q = jh.ColPtr[j]; q < jh.ColPtr[j + 1]; q++) bh.Add(jh.RowIdx[q], j, jh.Values[q]);
-            for (int k = 0; k < _mi; k++) bh.Add(k, _n + 2 * _me + k, -1);
+            for (int t = 0; t < _nq; t++) bh.Add(_qRows[t], _n + 2 * _me + t, -1);
             return (bg.ToCsc(), bh.ToCsc());
         }
 
@@ -731,7 +759,7 @@ public static class InteriorPoint
             _xr.CopyTo(x0, 0);
             _p.Constraints(_xr, _g, _h);
             for (int k = 0; k < _me; k++) { x0[_n + k] = Math.Max(_g[k], 0) + 1e-2; x0[_n + _me + k] = Math.Max(-_g[k], 0) + 1e-2; }
-            for (int k = 0; k < _mi; k++) x0[_n + 2 * _me + k] = Math.Max(_h[k], 0) + 1e-2;
+            for (int t = 0; t < _nq; t++) x0[_n + 2 * _me + t] = Math.Max(_h[_qRows[t]], 0) + 1e-2;
             return x0;
         }
     }
