@@ -10,7 +10,8 @@ namespace OpenTE.Bench;
 /// Carbon (issue #20): marginal loss factors against the AC power flow they start from (the factors' own cost = one Jacobian,
 /// one LU, two transposed solves, the DC approximation), and settlement of N trades with and without the carbon step, in the
 /// same run, on the engine alone and into the SQLite ledger.
-/// `dotnet run -c Release --project bench/OpenTE.Bench -- --carbon [TRADES]`
+/// `dotnet run -c Release --project bench/OpenTE.Bench -- --carbon [TRADES] [--runs N] [--settle-only] [--engine-only]`
+/// (--settle-only: no loss factors; --engine-only: no SQLite ledger runs; N runs of each variant, default 5)
 /// </summary>
 public static class CarbonBench
 {
@@ -18,7 +19,13 @@ public static class CarbonBench
 
     public static int Run(string[] args)
     {
-        int trades = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).Select(int.Parse).FirstOrDefault(100_000);
+        int trades = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || args[i - 1] != "--runs")).Select(int.Parse).FirstOrDefault(100_000);
+        int runs = args.SkipWhile(a => a != "--runs").Skip(1).Select(int.Parse).FirstOrDefault(5);
+        if (args.Contains("--settle-only"))
+        {
+            SettleRuns(trades, runs, !args.Contains("--engine-only"));
+            return 0;
+        }
         Console.WriteLine("Marginal loss factors (medians of 9 warm runs each, the two interleaved; the first, cold, call in its own column)");
         Console.WriteLine($"{"case",-18} {"buses",6} {"AC PF ms",9} {"PF + MLF ms",12} {"MLF extra ms",13} {"cold PF + MLF ms",17}");
         foreach (var name in new[] { "case33bw", "case118", "case_ACTIVSg2000" })
@@ -32,9 +39,21 @@ public static class CarbonBench
         }
 
         Console.WriteLine();
+        SettleRuns(trades, runs, !args.Contains("--engine-only"));
+        return 0;
+    }
+
+    /// <summary>
+    /// Settlement of N trades without and with the carbon step, on the engine alone and (unless --engine-only) into the SQLite
+    /// ledger: RUNS runs of each variant, in pairs whose order alternates (plain first, then carbon first, …), each run after a
+    /// full collection (so neither inherits the other's garbage). Reported: the medians of wall and CPU time, their ratio, and the
+    /// median of the per-pair ratios (each pair ran back to back, so it shares the machine's load at that moment).
+    /// </summary>
+    private static void SettleRuns(int trades, int runs, bool withLedger)
+    {
         Console.WriteLine($"Settlement of {trades:N0} trades (open + reading + settle), without and with the carbon step (per settled trade: emissions by the");
-        Console.WriteLine("loss factors of case33bw, price and split, carbon:ID posting folded into settle:ID); 400 participants; median of 3 runs each,");
-        Console.WriteLine("interleaved in alternating order");
+        Console.WriteLine($"loss factors of case33bw, price and split, carbon:ID posting folded into settle:ID); 400 participants; {runs} runs each, in pairs");
+        Console.WriteLine($"of alternating order, a full GC before each run; load average {LoadAverage()}");
         var carbon = Community();
         var dir = Path.Combine(Path.GetTempPath(), "opente-carbon-bench-" + Environment.ProcessId);
         Directory.CreateDirectory(dir);
@@ -42,59 +61,64 @@ public static class CarbonBench
         {
             Pipeline(2000, null, null);
             Pipeline(2000, carbon, null);
-            foreach (bool ledger in new[] { false, true })
+            foreach (bool ledger in withLedger ? new[] { false, true } : [false])
             {
-                var plain = new List<double>();
-                var with = new List<double>();
-                Parts plainCount = default, withCount = default;
-                var carbonStep = new List<double>();
-                var cpuPlain = new List<double>();
-                var cpuWith = new List<double>();
-                var ledgerPlain = new List<double>();
-                var ledgerWith = new List<double>();
-                for (int rep = 0; rep < 3; rep++)
+                var plain = new List<(double Wall, Parts P)>();
+                var with = new List<(double Wall, Parts P)>();
+                for (int rep = 0; rep < runs; rep++)
                 {
                     string p1 = Path.Combine(dir, $"plain{rep}{ledger}.db"), p2 = Path.Combine(dir, $"carbon{rep}{ledger}.db");
                     // interleaved, and the order alternates so that neither variant always runs second (warmer caches, a fuller disk)
-                    double s1 = 0, s2 = 0;
                     if (rep % 2 == 0)
                     {
-                        (s1, plainCount) = Measure(() => Pipeline(trades, null, ledger ? p1 : null));
-                        (s2, withCount) = Measure(() => Pipeline(trades, carbon, ledger ? p2 : null));
+                        plain.Add(Measure(() => Pipeline(trades, null, ledger ? p1 : null)));
+                        with.Add(Measure(() => Pipeline(trades, carbon, ledger ? p2 : null)));
                     }
                     else
                     {
-                        (s2, withCount) = Measure(() => Pipeline(trades, carbon, ledger ? p2 : null));
-                        (s1, plainCount) = Measure(() => Pipeline(trades, null, ledger ? p1 : null));
+                        with.Add(Measure(() => Pipeline(trades, carbon, ledger ? p2 : null)));
+                        plain.Add(Measure(() => Pipeline(trades, null, ledger ? p1 : null)));
                     }
-                    plain.Add(s1);
-                    with.Add(s2);
-                    carbonStep.Add(withCount.CarbonSeconds);
-                    cpuPlain.Add(plainCount.CpuSeconds);
-                    cpuWith.Add(withCount.CpuSeconds);
-                    ledgerPlain.Add(plainCount.LedgerSeconds);
-                    ledgerWith.Add(withCount.LedgerSeconds);
                     File.Delete(p1);
                     File.Delete(p2);
                 }
-                double a = plain.Order().ElementAt(1), b = with.Order().ElementAt(1);
+                var (pc, wc) = (plain[^1].P, with[^1].P);
+                double a = Median(plain.Select(x => x.Wall)), b = Median(with.Select(x => x.Wall));
+                double ca = Median(plain.Select(x => x.P.CpuSeconds)), cb = Median(with.Select(x => x.P.CpuSeconds));
+                double pairWall = Median(plain.Zip(with, (x, y) => y.Wall / x.Wall)), pairCpu = Median(plain.Zip(with, (x, y) => y.P.CpuSeconds / x.P.CpuSeconds));
                 string where = ledger ? "into the SQLite ledger (batches of 1000)" : "engine only (no ledger)";
-                Console.WriteLine($"{where,-42} without {a:0.000} s ({plainCount.Entries} entries, {plainCount.Lines} lines), " +
-                                  $"with carbon {b:0.000} s ({withCount.Entries} entries, {withCount.Lines} lines): +{(b / a - 1) * 100:0.0} %");
-                Console.WriteLine($"{"",-42} runs without {string.Join(", ", plain.Select(x => x.ToString("0.000")))} s; with {string.Join(", ", with.Select(x => x.ToString("0.000")))} s");
-                double ca = cpuPlain.Order().ElementAt(1), cb = cpuWith.Order().ElementAt(1);
-                Console.WriteLine($"{"",-42} CPU time of the process (all threads, incl. GC and SQLite): without {ca:0.000} s, with carbon {cb:0.000} s: +{(cb / ca - 1) * 100:0.0} %");
-                var st = withCount.Steps;
-                Console.WriteLine($"{"",-42} inside the runs (medians): the carbon step itself {carbonStep.Order().ElementAt(1):0.000} s" +
-                                  $" (last run: emissions {st.Emissions:0.000} s, engine postings {st.Postings:0.000} s, folding {st.Fold:0.000} s; GC pauses in the step {st.GcPauses:0.000} s)" +
-                                  (ledger ? $"; ledger writes {ledgerPlain.Order().ElementAt(1):0.000} s without, {ledgerWith.Order().ElementAt(1):0.000} s with carbon" : ""));
+                Console.WriteLine($"{where,-42} without: {pc.Entries} entries, {pc.Lines} lines; with carbon: {wc.Entries} entries, {wc.Lines} lines");
+                Console.WriteLine($"{"",-42} wall time (median) without {a:0.000} s, with carbon {b:0.000} s: {Pct(b / a)}; median of the pairs' ratios {Pct(pairWall)}");
+                Console.WriteLine($"{"",-42} CPU time (median; the process, all threads, incl. GC and SQLite) without {ca:0.000} s, with carbon {cb:0.000} s: {Pct(cb / ca)}; pairs {Pct(pairCpu)}");
+                Console.WriteLine($"{"",-42} runs without {string.Join(", ", plain.Select(x => x.Wall.ToString("0.000")))} s (CPU {string.Join(", ", plain.Select(x => x.P.CpuSeconds.ToString("0.000")))})");
+                Console.WriteLine($"{"",-42} runs with    {string.Join(", ", with.Select(x => x.Wall.ToString("0.000")))} s (CPU {string.Join(", ", with.Select(x => x.P.CpuSeconds.ToString("0.000")))})");
+                Console.WriteLine($"{"",-42} whole runs, collections of gen 0/1/2 and GC pauses: without {string.Join(", ", plain.Select(x => $"{x.P.RunGcs} {x.P.RunPause:0.00} s"))}; with {string.Join(", ", with.Select(x => $"{x.P.RunGcs} {x.P.RunPause:0.00} s"))}");
+                Console.WriteLine($"{"",-42} the carbon step itself (medians): {Median(with.Select(x => x.P.CarbonSeconds)):0.000} s wall, {Median(with.Select(x => x.P.Steps.Cpu)):0.000} s CPU " +
+                                  $"(emissions {Median(with.Select(x => x.P.Steps.Emissions)):0.000} s, engine postings {Median(with.Select(x => x.P.Steps.Postings)):0.000} s, " +
+                                  $"folding {Median(with.Select(x => x.P.Steps.Fold)):0.000} s; GC pauses in the step {Median(with.Select(x => x.P.Steps.GcPauses)):0.000} s, " +
+                                  $"{Median(with.Select(x => x.P.Steps.Allocated)) / 1e6:0.0} MB allocated; collections of gen 0/1/2 per run: {string.Join(", ", with.Select(x => x.P.Steps.Gcs))})" +
+                                  (ledger ? $"; ledger writes {Median(plain.Select(x => x.P.LedgerSeconds)):0.000} s without, {Median(with.Select(x => x.P.LedgerSeconds)):0.000} s with carbon" : ""));
             }
         }
         finally
         {
             Directory.Delete(dir, recursive: true);
         }
-        return 0;
+        Console.WriteLine($"load average at the end {LoadAverage()}");
+    }
+
+    private static string Pct(double ratio) => $"{(ratio - 1) * 100:+0.0;-0.0} %";
+
+    private static double Median(IEnumerable<double> xs)
+    {
+        var s = xs.Order().ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+
+    private static string LoadAverage()
+    {
+        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "n/a"; }
     }
 
     private static string Participant(int i) => $"0x{i + 1:x40}";
@@ -107,11 +131,17 @@ public static class CarbonBench
         return new CarbonData(net, LossFactors.Compute(net), ps, UpstreamSeries.Constant(450)) { PricePerTonne = 9000 };
     }
 
-    private static (double Seconds, Parts Count) Measure(Func<(double, Parts)> run) => run();
+    private static (double Seconds, Parts Count) Measure(Func<(double, Parts)> run)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return run();
+    }
 
     /// <summary>Journal entries and lines written, and inside the run's time: the carbon step's own (adjustments and folding) and the ledger writes'.</summary>
-    private readonly record struct Parts(int Entries, long Lines, double CpuSeconds, double CarbonSeconds, double LedgerSeconds,
-        (double Emissions, double Postings, double Fold, double GcPauses) Steps);
+    private readonly record struct Parts(int Entries, long Lines, double CpuSeconds, double CarbonSeconds, double LedgerSeconds, string RunGcs, double RunPause,
+        (double Emissions, double Postings, double Fold, double GcPauses, double Cpu, double Allocated, string Gcs) Steps);
 
     private static (double Seconds, Parts Parts) Pipeline(int n, CarbonData? carbon, string? path)
     {
@@ -145,6 +175,8 @@ public static class CarbonBench
             ledgerTime.Stop();
         }
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        int[] runGcs = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        var runPause = GC.GetTotalPauseDuration();
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < participants.Length; i++) Add(engine.Deposit(participants[i], 1_000_000_000_000, $"dep:{i}", T0 - 10).Postings);
         int intervals = Math.Max(1, n / 200);
@@ -170,7 +202,7 @@ public static class CarbonBench
         long now = rules.Deadline(T0 + 900L * intervals);
         var settled = engine.Advance(now);
         var carbonTime = new Stopwatch();
-        (double, double, double, double) steps = default;
+        (double, double, double, double, double, double, string) steps = default;
         if (carbon is null) Add(settled);
         else
         {
@@ -181,29 +213,34 @@ public static class CarbonBench
             all.AddRange(settled);
             double hours = rules.IntervalSeconds / 3600.0;
             var gc0 = GC.GetTotalPauseDuration();
+            var stepCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            long alloc0 = GC.GetTotalAllocatedBytes();
+            int[] gcs0 = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
             var adjustments = new List<CarbonAdjustment>(engine.Trades.Count);
             foreach (var t in engine.Trades.Values)
             {
                 var c = t.Commitment;
                 if (t.State != TradeState.Settled || t.DeliveredWh == 0) continue;
-                var tc = carbon.Trade(c.Seller, c.Buyer, t.DeliveredWh / 1000.0, hours, c.IntervalStart);
-                adjustments.Add(CarbonAdjustment.From(t.Id, tc.Grams, carbon.PricePerTonne, carbon.BuyerShare));
+                double grams = carbon.Grams(c.Seller, c.Buyer, t.DeliveredWh / 1000.0, hours, c.IntervalStart);
+                adjustments.Add(CarbonAdjustment.From(t.Id, grams, carbon.PricePerTonne, carbon.BuyerShare));
             }
             var emissions = carbonTime.Elapsed.TotalSeconds;
-            foreach (var a in adjustments)
-            {
-                var r = engine.PostCarbon(a, now);
-                if (!r.Accepted) throw new InvalidOperationException(r.Message);
-                all.AddRange(r.Postings);
-            }
+            string G() => $"{GC.CollectionCount(0) - gcs0[0]}/{GC.CollectionCount(1) - gcs0[1]}/{GC.CollectionCount(2) - gcs0[2]}";
+            var gcE = G();
+            var refusals = engine.PostCarbonBatch(adjustments, now, all);
+            if (refusals.Any(r => r != Refusal.None)) throw new InvalidOperationException("a carbon adjustment was refused");
             var posting = carbonTime.Elapsed.TotalSeconds;
+            var gcP = G();
             var folded = CarbonFold.FoldAll(all);
             carbonTime.Stop();
-            steps = (emissions, posting - emissions, carbonTime.Elapsed.TotalSeconds - posting, (GC.GetTotalPauseDuration() - gc0).TotalSeconds);
+            steps = (emissions, posting - emissions, carbonTime.Elapsed.TotalSeconds - posting, (GC.GetTotalPauseDuration() - gc0).TotalSeconds,
+                (Process.GetCurrentProcess().TotalProcessorTime - stepCpu0).TotalSeconds, GC.GetTotalAllocatedBytes() - alloc0,
+                $"{gcE}>{gcP}>{G()}");
             Add(folded);
         }
         if (ledger is not null && pending.Count > 0) Flush();
-        return (sw.Elapsed.TotalSeconds, new Parts(posted, lines, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds, carbonTime.Elapsed.TotalSeconds, ledgerTime.Elapsed.TotalSeconds, steps));
+        return (sw.Elapsed.TotalSeconds, new Parts(posted, lines, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds, carbonTime.Elapsed.TotalSeconds, ledgerTime.Elapsed.TotalSeconds,
+            $"{GC.CollectionCount(0) - runGcs[0]}/{GC.CollectionCount(1) - runGcs[1]}/{GC.CollectionCount(2) - runGcs[2]}", (GC.GetTotalPauseDuration() - runPause).TotalSeconds, steps));
     }
 
     private static (double A, double B) Interleaved(Action a, Action b)

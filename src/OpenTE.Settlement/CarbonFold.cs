@@ -53,9 +53,27 @@ public static class CarbonFold
     {
         if (p.Kind == "carbon") return 0;
         if (p.Kind != "settle") return p.Lines.Count;
-        for (int i = 0; i < p.Lines.Count; i++)
-            if (p.Lines[i].Commodity == Commodity.Co2Grams) return i;
-        return p.Lines.Count;
+        return FirstCo2(p.Lines);
+    }
+
+    /// <summary>The index of the first CO₂ line, else the line count (read through the array of the usual list types, not line by line through the interface).</summary>
+    private static int FirstCo2(IReadOnlyList<Line> lines)
+    {
+        ReadOnlySpan<Line> span = lines switch
+        {
+            Line[] a => a,
+            List<Line> l => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(l),
+            _ => default,
+        };
+        if (span.IsEmpty && lines.Count > 0)
+        {
+            for (int i = 0; i < lines.Count; i++)
+                if (lines[i].Commodity == Commodity.Co2Grams) return i;
+            return lines.Count;
+        }
+        for (int i = 0; i < span.Length; i++)
+            if (span[i].Commodity == Commodity.Co2Grams) return i;
+        return span.Length;
     }
 
     /// <summary>The carbon lines of a posting (all of carbon:ID, the folded tail of settle:ID, none of the others).</summary>
@@ -80,22 +98,35 @@ public static class CarbonFold
     public static List<Posting> FoldAll(IReadOnlyList<Posting> postings, Func<string, bool>? intoSettle = null)
     {
         // carbon postings by their own key; a settlement looks up "carbon:" + its id in a stack buffer (no strings made)
-        var carbonOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        int carbons = 0;
+        for (int i = 0; i < postings.Count; i++)
+            if (Foldable(postings[i])) carbons++;
+        var result = new List<Posting>(postings.Count - carbons);
+        if (carbons == 0)
+        {
+            for (int i = 0; i < postings.Count; i++) result.Add(postings[i]);
+            return result;
+        }
+        // the carbon posting's index and lines in the map itself: the lookups come in the settlements' order, not the carbon
+        // postings' (a permutation), so each posting touched is a cache miss on 100 000s of them
+        var carbonOf = new Dictionary<string, (int Index, IReadOnlyList<Line> Lines)>(carbons, StringComparer.Ordinal);
         var byKey = carbonOf.GetAlternateLookup<ReadOnlySpan<char>>();
         for (int i = 0; i < postings.Count; i++)
-            if (Foldable(postings[i])) carbonOf[postings[i].Key] = i;
+            if (Foldable(postings[i])) carbonOf[postings[i].Key] = (i, postings[i].Lines);
         Span<char> buf = stackalloc char[128];
-        var folded = new bool[postings.Count];
-        var result = new List<Posting>(postings.Count - carbonOf.Count);
+        var folded = new ulong[(postings.Count + 63) / 64]; // a bit per posting (for 100 000s of them not on the large object heap)
         for (int i = 0; i < postings.Count; i++)
         {
+            if ((folded[i >> 6] & (1UL << i)) != 0) continue;
             var p = postings[i];
-            if (folded[i]) continue;
-            if (p.Kind == "settle" && carbonOf.Count > 0 && p.Key.StartsWith("settle:", StringComparison.Ordinal) && p.Key.Length <= buf.Length
-                && byKey.TryGetValue(CarbonKey(p.Key, buf), out int c) && c > i && (intoSettle is null || intoSettle(p.Key[Prefix..])))
+            if (p.Kind == "settle" && p.Key.StartsWith("settle:", StringComparison.Ordinal) && p.Key.Length <= buf.Length
+                && byKey.TryGetValue(CarbonKey(p.Key, buf), out var c) && c.Index > i && (intoSettle is null || intoSettle(p.Key[Prefix..])))
             {
-                result.Add(Fold(p, postings[c]));
-                folded[c] = true;
+                // what Fold checks, but for what the lookup already holds: p is settle:ID, postings[c] the foldable carbon:ID of
+                // the same id (its key equals "carbon:" + ID)
+                if (FirstCo2(p.Lines) < p.Lines.Count) throw new ArgumentException($"'{p.Key}' already holds carbon lines");
+                result.Add(c.Lines.Count == 0 ? p : new Posting(p.Key, p.Kind, p.Time, new Joined(p.Lines, c.Lines)));
+                folded[c.Index >> 6] |= 1UL << c.Index;
             }
             else result.Add(p);
         }

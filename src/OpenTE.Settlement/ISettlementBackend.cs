@@ -54,6 +54,21 @@ public sealed class EmbeddedBackend(MarketRules rules, SqliteLedger? ledger = nu
     public Refusal PostReading(SignedReading reading, long now) => Post(Engine.PostReading(reading, now));
     public Refusal PostCarbon(CarbonAdjustment adjustment, long now) => Post(Engine.PostCarbon(adjustment, now));
 
+    /// <summary>The adjustments one by one as <see cref="PostCarbon"/> posts them (same postings, refusals and details), without a result object each.</summary>
+    public IReadOnlyList<Refusal> PostCarbonBatch(IReadOnlyList<CarbonAdjustment> adjustments, long now)
+    {
+        var result = new Refusal[adjustments.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = Engine.PostCarbon(adjustments[i], now, out var p, out var message);
+            LastRefusalDetail = message;
+            if (p is null) continue;
+            _posted.Add(p);
+            ledger?.PostBatch([p]);
+        }
+        return result;
+    }
+
     public int Advance(long now)
     {
         var p = Engine.Advance(now);

@@ -272,8 +272,8 @@ public static class SettlementRun
             if (!seen.Add(id)) continue;
             var st = be.Trade(id);
             if (st is null || st.State != TradeState.Settled || st.DeliveredWh == 0) continue;
-            var tc = carbon.Trade(c.Seller, c.Buyer, st.DeliveredWh / 1000.0, hours, c.IntervalStart);
-            adjustments.Add(CarbonAdjustment.From(id, tc.Grams, carbon.PricePerTonne, carbon.BuyerShare));
+            double grams = carbon.Grams(c.Seller, c.Buyer, st.DeliveredWh / 1000.0, hours, c.IntervalStart);
+            adjustments.Add(CarbonAdjustment.From(id, grams, carbon.PricePerTonne, carbon.BuyerShare));
         }
         var results = be.PostCarbonBatch(adjustments, now);
         for (int i = 0; i < adjustments.Count; i++)

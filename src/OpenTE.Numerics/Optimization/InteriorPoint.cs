@@ -73,10 +73,17 @@ public sealed record InteriorPointOptions
     /// <summary>Regularise the Hessian block (δ_w·I) when a direction has negative curvature (inertia-free test).</summary>
     public bool InertiaCorrection { get; init; } = true;
     /// <summary>
-    /// Feasibility restoration: when five primal steps in a row are shorter than 1e-2 without halving the constraint violation,
+    /// Feasibility restoration: when ten primal steps in a row are shorter than 1e-2 without halving the constraint violation,
     /// minimise the violation (with elastic variables and a proximity term, Ipopt's restoration problem) and restart there.
     /// </summary>
     public bool Restoration { get; init; } = true;
+    /// <summary>
+    /// Factorise the (scaled) KKT matrix as L·D·Lᵀ (<see cref="SparseLdl"/>: static 1×1 and 2×2 pivots from the saddle-point
+    /// order, half the work of an LU) while the iterative refinement accepts its solutions; false: an LU on the same order
+    /// with loose threshold pivoting. Either way, a step the refinement cannot make accurate switches the run to a
+    /// threshold-pivoting LU.
+    /// </summary>
+    public bool SymmetricFactorization { get; init; } = true;
 }
 
 /// <summary>
@@ -238,7 +245,11 @@ public static class InteriorPoint
         }
 
         Lagrangian();
-        SparseLU? lu = null;
+        IFactorization? lu = null; // the factors in use: the LDLᵀ, or the LU once the run needed pivoting
+        SparseLU? slu = null;
+        SparseLdl? ldl = null;
+        int ldlPerturbedAtOrder = 0, ldlFailures = 0;
+        bool ldlReorder = false;
         // once the static pivots fail the refinement, the rest of the run factorises with threshold pivoting
         // (refactorising on those pivots) instead of trying static pivots afresh at every iteration
         bool strict = !o.StaticPivoting;
@@ -371,8 +382,21 @@ public static class InteriorPoint
                 if (pass >= 4 || omega > 0.5 * omegaPrev) // refinement stopped paying
                 {
                     if (refactored || bestOmega <= 1e-6) break;
+                    if (ReferenceEquals(lu, ldl))
+                    {
+                        // the static pivots of the LDLᵀ are not good enough for this matrix: an LU with threshold
+                        // pivoting on the same order for this step; the next iteration pairs and orders the LDLᵀ afresh,
+                        // and after three such failures the rest of the run factorises with the LU
+                        lu = slu = SparseLU.Factorize(scaling.Scaled!, KktLu);
+                        ldlReorder = true;
+                        if (++ldlFailures >= 3) ldl = null;
+                        rhs.CopyTo(sol, 0);
+                        scaling.Solve(lu, sol);
+                        omegaPrev = double.PositiveInfinity;
+                        continue;
+                    }
                     // the reused pivots are not good enough for this matrix: a fresh threshold-pivoting factorisation
-                    lu = SparseLU.Factorize(scaling.Scaled!, KktLuStrict);
+                    lu = slu = SparseLU.Factorize(scaling.Scaled!, KktLuStrict);
                     strict = refactored = true;
                     rhs.CopyTo(sol, 0);
                     scaling.Solve(lu, sol);
@@ -506,8 +530,37 @@ public static class InteriorPoint
                 try
                 {
                     var scaled = scaling.Apply(kkt);
-                    if (lu is not null && !assembler.Rebuilt) lu.Refactorize(scaled);
-                    else lu = SparseLU.Factorize(scaled, strict ? KktLuStrict : KktLu);
+                    if (!strict && o.SymmetricFactorization && (ldl is not null || slu is null))
+                    {
+                        try
+                        {
+                            if (ldl is not null && !assembler.Rebuilt && !ldlReorder) ldl.Refactorize(scaled);
+                            // the pairs were chosen on the first iteration's diagonals; as bounds go inactive (μ/z → 0) a
+                            // variable without curvature gets an empty diagonal and static pivoting has to perturb it: when
+                            // those perturbations pile up, pair and order afresh on the current matrix
+                            if (ldl is null || assembler.Rebuilt || ldlReorder || ldl.PerturbedPivots > ldlPerturbedAtOrder * 2 + Math.Max(16, (n + neq) / 256))
+                            {
+                                var order = MinimumDegree.OrderSaddlePoint(scaled, out var partner);
+                                ldl = SparseLdl.Factorize(scaled, order, partner);
+                                ldlPerturbedAtOrder = ldl.PerturbedPivots;
+                                ldlReorder = false;
+                            }
+                            lu = ldl;
+                        }
+                        catch (SingularMatrixException)
+                        {
+                            // static pivots cannot take this matrix: threshold pivoting for the rest of the run
+                            strict = true;
+                            ldl = null;
+                            lu = slu = SparseLU.Factorize(scaled, KktLuStrict);
+                        }
+                    }
+                    else
+                    {
+                        if (slu is not null && ReferenceEquals(lu, slu) && !assembler.Rebuilt) slu.Refactorize(scaled);
+                        else slu = SparseLU.Factorize(scaled, strict ? KktLuStrict : KktLu);
+                        lu = slu;
+                    }
                 }
                 catch (SingularMatrixException e)
                 {
@@ -935,7 +988,7 @@ public static class InteriorPoint
         }
 
         /// <summary>Solves K·x = b in place through the factors of D·K·D: x = D·(DKD)⁻¹·D·b.</summary>
-        public void Solve(SparseLU lu, double[] b)
+        public void Solve(IFactorization lu, double[] b)
         {
             if (!enabled) { lu.Solve(b); return; }
             for (int i = 0; i < b.Length; i++) b[i] *= _d[i];
@@ -958,46 +1011,86 @@ public static class InteriorPoint
     }
 
     /// <summary>
-    /// Builds [H + Jhᵀ·diag(d)·Jh, Jgᵀ; Jg, 0] in CSC. The entries come out in the same order every iteration
-    /// (the patterns are fixed), so after the first call the <see cref="SparseAssembler"/> only scatters the
-    /// values into the existing matrix: no sorting, and the LU can refactorise. A program that changes its
-    /// patterns gets a new KKT pattern (<see cref="Rebuilt"/>).
+    /// Builds [H + Jhᵀ·diag(d)·Jh + δ_w·I, Jgᵀ; Jg, −δ·I] in CSC. The first call (and any call whose H, Jhᵀ or Jg
+    /// pattern differs from the last one's) sorts the entries into a pattern and keeps, for every term, the slot it
+    /// lands in; later calls only scatter the values through those slots into the same matrix (no recording, no
+    /// sorting, no pattern comparison beyond the input patterns' identity), so the factorisation can refactorise.
     /// </summary>
     private sealed class KktAssembler(int n, int neq)
     {
         public const double DualRegularization = 1e-10;
 
-        private readonly SparseAssembler _kkt = new(n + neq, n + neq, patternMayChange: true);
-        public SparseMatrix Matrix => _kkt.Matrix!;
-        /// <summary>Whether the last <see cref="Assemble"/> built a new pattern (so the LU must start afresh).</summary>
-        public bool Rebuilt => _kkt.Rebuilt;
+        private int[]? _hp, _hi, _jp, _ji, _gp, _gi; // the input patterns the slots were built for
+        private int[] _hSlot = [], _jSlot = [], _diagSlot = [], _gLower = [], _gUpper = [], _dualSlot = [];
+        public SparseMatrix Matrix { get; private set; } = null!;
+        /// <summary>Whether the last <see cref="Assemble"/> built a new pattern (so the factorisation must start afresh).</summary>
+        public bool Rebuilt { get; private set; }
+
+        private static bool Same(SparseMatrix m, ref int[]? colPtr, ref int[]? rowIdx)
+        {
+            if (ReferenceEquals(m.ColPtr, colPtr) && ReferenceEquals(m.RowIdx, rowIdx)) return true;
+            if (colPtr is null || rowIdx is null || m.Nnz != colPtr[^1] || m.ColPtr.Length != colPtr.Length
+                || !m.ColPtr.AsSpan().SequenceEqual(colPtr) || !m.RowIdx.AsSpan(0, m.Nnz).SequenceEqual(rowIdx.AsSpan(0, m.Nnz))) return false;
+            (colPtr, rowIdx) = (m.ColPtr, m.RowIdx); // equal contents in new arrays: the slots still hold
+            return true;
+        }
 
         public SparseMatrix Assemble(SparseMatrix hess, SparseMatrix jhT, double[] d, SparseMatrix jg, double deltaW = 0)
         {
-            var k = _kkt;
-            k.Begin();
-            for (int j = 0; j < hess.Cols; j++)
-                for (int p = hess.ColPtr[j]; p < hess.ColPtr[j + 1]; p++) k.Add(hess.RowIdx[p], j, hess.Values[p]);
+            Rebuilt = Matrix is null | !Same(hess, ref _hp, ref _hi) | !Same(jhT, ref _jp, ref _ji) | !Same(jg, ref _gp, ref _gi);
+            if (Rebuilt) Build(hess, jhT, jg);
+            var v = Matrix!.Values;
+            Array.Clear(v);
+            double[] hv = hess.Values, jv = jhT.Values, gv = jg.Values;
+            int[] hSlot = _hSlot, jSlot = _jSlot, jp = jhT.ColPtr;
+            for (int p = 0; p < hess.Nnz; p++) v[hSlot[p]] += hv[p];
             // Jhᵀ D Jh: row r of Jh is column r of Jhᵀ
+            int t = 0;
             for (int r = 0; r < jhT.Cols; r++)
             {
-                int s = jhT.ColPtr[r], e = jhT.ColPtr[r + 1];
+                int s = jp[r], e = jp[r + 1];
+                double dr = d[r];
                 for (int p = s; p < e; p++)
                 {
-                    double a = d[r] * jhT.Values[p];
-                    for (int q = s; q < e; q++) k.Add(jhT.RowIdx[p], jhT.RowIdx[q], a * jhT.Values[q]);
+                    double a = dr * jv[p];
+                    for (int q = s; q < e; q++) v[jSlot[t++]] += a * jv[q];
                 }
             }
-            for (int i = 0; i < n; i++) k.Add(i, i, deltaW);
+            if (deltaW != 0) foreach (int slot in _diagSlot) v[slot] += deltaW;
+            for (int p = 0; p < jg.Nnz; p++) { v[_gLower[p]] += gv[p]; v[_gUpper[p]] += gv[p]; }
+            foreach (int slot in _dualSlot) v[slot] -= DualRegularization;
+            return Matrix;
+        }
+
+        private void Build(SparseMatrix hess, SparseMatrix jhT, SparseMatrix jg)
+        {
+            var b = new TripletBuilder(n + neq, n + neq, hess.Nnz + n + 2 * jg.Nnz + neq);
+            for (int j = 0; j < hess.Cols; j++)
+                for (int p = hess.ColPtr[j]; p < hess.ColPtr[j + 1]; p++) b.Add(hess.RowIdx[p], j, 1);
+            int hEnd = b.Count;
+            for (int r = 0; r < jhT.Cols; r++)
+                for (int p = jhT.ColPtr[r]; p < jhT.ColPtr[r + 1]; p++)
+                    for (int q = jhT.ColPtr[r]; q < jhT.ColPtr[r + 1]; q++) b.Add(jhT.RowIdx[p], jhT.RowIdx[q], 1);
+            int jEnd = b.Count;
+            for (int i = 0; i < n; i++) b.Add(i, i, 1);
+            int dEnd = b.Count;
             for (int j = 0; j < jg.Cols; j++)
                 for (int p = jg.ColPtr[j]; p < jg.ColPtr[j + 1]; p++)
                 {
-                    k.Add(n + jg.RowIdx[p], j, jg.Values[p]);
-                    k.Add(j, n + jg.RowIdx[p], jg.Values[p]);
+                    b.Add(n + jg.RowIdx[p], j, 1);
+                    b.Add(j, n + jg.RowIdx[p], 1);
                 }
-            // −δ on the (2,2) block: keeps the system nonsingular when equality rows are dependent or empty
-            for (int r = 0; r < neq; r++) k.Add(n + r, n + r, -DualRegularization);
-            return k.Finish();
+            int gEnd = b.Count;
+            for (int r = 0; r < neq; r++) b.Add(n + r, n + r, 1);
+            Matrix = b.ToCsc(out var slot);
+            (_hp, _hi, _jp, _ji, _gp, _gi) = (hess.ColPtr, hess.RowIdx, jhT.ColPtr, jhT.RowIdx, jg.ColPtr, jg.RowIdx);
+            _hSlot = slot[..hEnd];
+            _jSlot = slot[hEnd..jEnd];
+            _diagSlot = slot[jEnd..dEnd];
+            _gLower = new int[jg.Nnz];
+            _gUpper = new int[jg.Nnz];
+            for (int p = 0; p < jg.Nnz; p++) { _gLower[p] = slot[dEnd + 2 * p]; _gUpper[p] = slot[dEnd + 2 * p + 1]; }
+            _dualSlot = slot[gEnd..];
         }
     }
 }

@@ -119,10 +119,16 @@ public static class MinimumDegree
     /// <summary>As <see cref="OrderSaddlePoint(SparseMatrix)"/>; <paramref name="partner"/>[j] is j's pair (−1 if none).</summary>
     public static int[] OrderSaddlePoint(SparseMatrix a, out int[] partner)
     {
+        partner = SaddlePointPairs(a, out var diag, out var zero);
+        return OrderPairs(a, partner, diag, zero);
+    }
+
+    private static int[] SaddlePointPairs(SparseMatrix a, out double[] diag, out bool[] zero)
+    {
         int n = a.Cols;
-        partner = new int[n];
+        var partner = new int[n];
         Array.Fill(partner, -1);
-        var diag = new double[n];
+        diag = new double[n];
         var colMax = new double[n];
         for (int j = 0; j < n; j++)
             for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
@@ -130,10 +136,23 @@ public static class MinimumDegree
                 colMax[j] = Math.Max(colMax[j], Math.Abs(a.Values[p]));
                 if (a.RowIdx[p] == j) diag[j] = Math.Abs(a.Values[p]);
             }
+        // "zero" diagonal: exactly zero or a tiny regularisation next to the column's entries
+        zero = new bool[n];
+        var candidates = new int[n];
+        for (int j = 0; j < n; j++) zero[j] = !(diag[j] > 1e-8 * colMax[j]);
+        var order = new List<int>();
         for (int j = 0; j < n; j++)
         {
-            // "zero" diagonal: exactly zero or a tiny regularisation next to the column's entries
-            if (diag[j] > 1e-8 * colMax[j] || partner[j] >= 0) continue;
+            if (!zero[j]) continue;
+            for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
+                if (a.RowIdx[p] != j) candidates[j]++;
+            order.Add(j);
+        }
+        // greedy, the zero-diagonal nodes with the fewest candidates first (a row with one variable must get it), each
+        // with its strongest free neighbour (the 2×2 block [d c; c 0] is best conditioned for the largest |c|)
+        order.Sort((x, y) => candidates[x] != candidates[y] ? candidates[x].CompareTo(candidates[y]) : x.CompareTo(y));
+        int Strongest(int j)
+        {
             int best = -1;
             double bestVal = 0;
             for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
@@ -143,8 +162,62 @@ public static class MinimumDegree
                 double v = Math.Abs(a.Values[p]);
                 if (v > bestVal) { bestVal = v; best = i; }
             }
-            if (best >= 0) { partner[j] = best; partner[best] = j; }
+            return best;
         }
+        var unmatched = new List<int>();
+        foreach (int j in order)
+        {
+            if (partner[j] >= 0) continue; // taken as another zero-diagonal node's partner
+            int best = Strongest(j);
+            if (best >= 0) { partner[j] = best; partner[best] = j; }
+            else unmatched.Add(j);
+        }
+        // the rest by augmenting paths (bipartite matching of zero-diagonal nodes to their neighbours): j takes a neighbour
+        // whose zero-diagonal partner can move on to another free neighbour, and so on
+        if (unmatched.Count > 0)
+        {
+            // breadth-first over alternating paths: zero node → free-or-matched neighbour → that neighbour's zero partner …
+            var visited = new int[n];
+            var via = new int[n];
+            Array.Fill(visited, -1);
+            var queue = new Queue<int>();
+            foreach (int j in unmatched)
+            {
+                if (partner[j] >= 0) continue;
+                queue.Clear();
+                queue.Enqueue(j);
+                int free = -1;
+                while (queue.Count > 0 && free < 0)
+                {
+                    int z = queue.Dequeue();
+                    for (int p = a.ColPtr[z]; p < a.ColPtr[z + 1]; p++)
+                    {
+                        int v = a.RowIdx[p];
+                        // bipartite: zero-diagonal nodes on one side, the others on the other (a zero-zero pair stays as
+                        // the greedy pass made it), so every path alternates and each zero node is queued at most once
+                        if (v == z || zero[v] || visited[v] == j) continue;
+                        visited[v] = j;
+                        via[v] = z;
+                        if (partner[v] < 0) { free = v; break; }
+                        if (zero[partner[v]]) queue.Enqueue(partner[v]);
+                    }
+                }
+                // flip the path: every zero node on it takes the neighbour it was reached through
+                for (int v = free, guard = 0; v >= 0 && guard++ <= n;)
+                {
+                    int z = via[v], previous = partner[z];
+                    partner[z] = v;
+                    partner[v] = z;
+                    v = z == j ? -1 : previous;
+                }
+            }
+        }
+        return partner;
+    }
+
+    private static int[] OrderPairs(SparseMatrix a, int[] partner, double[] diag, bool[] zero)
+    {
+        int n = a.Cols;
         // compressed node of each original node: pairs share the smaller index's node
         var node = new int[n];
         var members = new List<int>[n];
@@ -174,8 +247,13 @@ public static class MinimumDegree
         var compressed = Amd.Order(m, cp, [.. ri]);
         var perm = new int[n];
         int k = 0;
+        // a zero-diagonal node left without a partner (its neighbours all taken: dependent rows) goes last, once its
+        // neighbours' eliminations have filled its diagonal; eliminated early, its tiny pivot would blow up theirs
         foreach (int c in compressed)
-            foreach (int j in members[c].OrderByDescending(j => diag[j])) perm[k++] = j;
+            foreach (int j in members[c].OrderByDescending(j => diag[j]))
+                if (!zero[j] || partner[j] >= 0) perm[k++] = j;
+        for (int j = 0; j < n; j++)
+            if (zero[j] && partner[j] < 0) perm[k++] = j;
         return perm;
     }
 

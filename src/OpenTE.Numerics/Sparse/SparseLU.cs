@@ -85,7 +85,7 @@ public sealed record LuOptions
 /// refactorisation's fallback throws <see cref="SingularMatrixException"/>, solves throw until a later
 /// <see cref="Refactorize"/> (which then does a full pivot search) succeeds.</para>
 /// </summary>
-public sealed class SparseLU
+public sealed class SparseLU : IFactorization
 {
     private readonly LuOptions _options;
     private readonly int[] _q;          // column order: step k factorises original column _q[k]
