@@ -436,4 +436,25 @@ public class AcOpfFallbackTests
         Assert.All(auto.Buses, b => Assert.True(double.IsFinite(b.Lmp), $"bus {b.Id}: LMP {b.Lmp}"));
         Assert.Contains("\"solver\": \"Ipopt\"", auto.ToJson());
     }
+
+    [Fact]
+    public void Placeholder_branch_limits_leave_the_optimum_and_the_power_balance_unchanged()
+    {
+        // PGLib's RTE cases rate some branches 320,795 MVA ("no limit"): |S|² − rate² puts a slack of ~1e7 p.u.² into the
+        // interior point. The same limit on every unrated branch of case30 must give the optimum of the case as given, with
+        // the power balance met to the solver's tolerance in p.u. — not to 1e-8 of the slack (issue #16)
+        var net = TestData.Load("case5");
+        var plain = AcOpfSolver.Solve(net);
+        var huge = net.With(branches: net.Branches.Select(b => b.RateA > 0 ? b : b with { RateA = 320_795 }));
+        Assert.Contains(net.Branches, b => !(b.RateA > 0));
+        var placeholders = net.Branches.Select((b, l) => (b, l)).Where(t => !(t.b.RateA > 0)).Select(t => t.l).ToHashSet();
+        var r = AcOpfSolver.Solve(huge, new AcOpfOptions { Backend = AcOpfBackend.Managed });
+        Assert.Equal(ClearingStatus.Optimal, plain.Status);
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
+        Assert.Equal(plain.Objective, r.Objective, 1e-6 * plain.Objective);
+        Assert.All(r.Branches.Where(b => placeholders.Contains(b.Index)), b => Assert.True(b.MuSf < 1e-6 && b.MuSt < 1e-6, $"branch {b.Index}: price {b.MuSf}/{b.MuSt} on a placeholder limit"));
+        // Σ generation = Σ load + losses, in MW
+        double gen = r.Generators.Where(g => g.InService).Sum(g => g.Pg), load = net.Buses.Sum(b => b.Pd);
+        Assert.Equal(load + r.LossesMw, gen, 1e-4);
+    }
 }

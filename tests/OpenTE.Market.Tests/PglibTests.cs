@@ -49,6 +49,23 @@ public class PglibTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void An_rte_case_is_solved_by_our_interior_point_through_a_feasibility_restoration()
+    {
+        // case1888_rte: placeholder branch limits of 320,795 MVA and three-winding stars with negative reactance. Its
+        // iterates used to jam (primal steps of 1e-3…1e-9 for 190 iterations, balance residuals of ~5 p.u. that the
+        // slack-relative feasibility measure showed as 4e-7); a restoration phase takes them out (issue #16)
+        const string name = "pglib_opf_case1888_rte";
+        var net = TestData.LoadPglib(name);
+        var r = AcOpfSolver.Solve(net, new AcOpfOptions { Backend = AcOpfBackend.Managed });
+        double baseline = TestData.PglibBaseline.Value[name].Ac;
+        double gap = (r.Objective - baseline) / Math.Abs(baseline);
+        output.WriteLine($"{name}: {r.Status.Word()} {r.Objective:R} vs {baseline:R} (gap {gap:+0.0e0;-0.0e0}), {r.Iterations} iterations; {string.Join("; ", r.Messages)}");
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
+        Assert.True(Math.Abs(gap) <= 5e-4, $"{name}: AC objective {r.Objective} is {gap:e2} from the baseline {baseline}");
+        Assert.Contains(r.Messages, m => m.Contains("feasibility restoration"));
+    }
+
+    [Fact]
     public void Cases_with_negative_resistance_load_with_a_warning()
     {
         foreach (var name in new[] { "pglib_opf_case588_sdet", "pglib_opf_case793_goc" })

@@ -47,6 +47,77 @@ public class InteriorPointRobustnessTests
         public double[] InitialPoint() => [x0, y0];
     }
 
+    /// <summary>
+    /// min x² + y² s.t. x − 1 = 0, x − 1 − <paramref name="offset"/> = 0 and x² + y² ≤ 1e8 — a placeholder limit like PGLib's
+    /// 320,795 MVA branch ratings, whose slack is ≈ 1e8 at every point the solver visits.
+    /// </summary>
+    private sealed class HugeSlack(double offset) : INonlinearProgram
+    {
+        public int Variables => 2;
+        public int Equalities => 2;
+        public int Inequalities => 1;
+        public ReadOnlySpan<double> Lower => new double[] { double.NegativeInfinity, double.NegativeInfinity };
+        public ReadOnlySpan<double> Upper => new double[] { double.PositiveInfinity, double.PositiveInfinity };
+
+        public double Objective(ReadOnlySpan<double> x, Span<double> gradient)
+        {
+            gradient[0] = 2 * x[0];
+            gradient[1] = 2 * x[1];
+            return x[0] * x[0] + x[1] * x[1];
+        }
+
+        public void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h)
+        {
+            g[0] = x[0] - 1;
+            g[1] = x[0] - 1 - offset;
+            h[0] = x[0] * x[0] + x[1] * x[1] - 1e8;
+        }
+
+        public (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x)
+        {
+            var jg = new TripletBuilder(2, 2);
+            jg.Add(0, 0, 1);
+            jg.Add(1, 0, 1);
+            var jh = new TripletBuilder(1, 2);
+            jh.Add(0, 0, 2 * x[0]);
+            jh.Add(0, 1, 2 * x[1]);
+            return (jg.ToCsc(), jh.ToCsc());
+        }
+
+        public SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu)
+        {
+            var b = new TripletBuilder(2, 2);
+            b.Add(0, 0, 2 * sigma + 2 * mu[0]);
+            b.Add(1, 1, 2 * sigma + 2 * mu[0]);
+            return b.ToCsc();
+        }
+
+        public double[] InitialPoint() => [0.5, 0.5];
+    }
+
+    [Fact]
+    public void A_huge_slack_does_not_make_an_inconsistent_system_look_feasible()
+    {
+        // x = 1 and x = 1.001 cannot both hold: the best any iterate does is a residual of 5e-4. MIPS's measure divides it by
+        // 1 + max(‖x‖∞, ‖z‖∞) = 1e8 (the slack of the placeholder limit) and called the result optimal; the residual is
+        // judged against 1 + ‖x‖∞ now (issue #16: the RTE cases' "feasibility 4e-7" was a residual of ~5 p.u.)
+        var r = InteriorPoint.Solve(new HugeSlack(1e-3));
+        Assert.NotEqual(SolverStatus.Optimal, r.Status);
+        Assert.True(r.FeasibilityError > 1e-4, $"feasibility {r.FeasibilityError}");
+    }
+
+    [Fact]
+    public void A_huge_slack_leaves_a_consistent_problem_optimal()
+    {
+        // the same program with the two equalities agreeing (dependent rows): x = 1, y = 0, the limit far from binding
+        var r = InteriorPoint.Solve(new HugeSlack(0));
+        Assert.Equal(SolverStatus.Optimal, r.Status);
+        Assert.Equal(1, r.X[0], 7);
+        Assert.Equal(0, r.X[1], 7);
+        Assert.Equal(1, r.Objective, 7);
+        Assert.True(r.Mu[0] >= 0 && r.Mu[0] < 1e-6, $"μ of a non-binding limit {r.Mu[0]}");
+    }
+
     [Fact]
     public void A_concave_objective_is_regularised_and_reaches_the_boundary_minimum()
     {

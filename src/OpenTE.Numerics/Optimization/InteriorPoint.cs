@@ -73,6 +73,11 @@ public sealed record InteriorPointOptions
     /// <summary>Regularise the Hessian block (δ_w·I) when a direction has negative curvature (inertia-free test).</summary>
     public bool InertiaCorrection { get; init; } = true;
     /// <summary>
+    /// Feasibility restoration: when ten primal steps in a row are shorter than 1e-2 without halving the constraint violation,
+    /// minimise the violation (with elastic variables and a proximity term, Ipopt's restoration problem) and restart there.
+    /// </summary>
+    public bool Restoration { get; init; } = true;
+    /// <summary>
     /// Factorise the (scaled) KKT matrix as L·D·Lᵀ (<see cref="SparseLdl"/>: static 1×1 and 2×2 pivots from the saddle-point
     /// order, half the work of an LU) while the iterative refinement accepts its solutions; false: an LU on the same order
     /// with loose threshold pivoting. Either way, a step the refinement cannot make accurate switches the run to a
@@ -139,7 +144,7 @@ public static class InteriorPoint
             return r with { Objective = r.Objective / s, Lambda = Div(r.Lambda, s), Mu = Div(r.Mu, s), MuLower = Div(r.MuLower, s), MuUpper = Div(r.MuUpper, s) };
         }
         var first = SolveOnce(problem, o);
-        if (first.Status == SolverStatus.Optimal || !o.StaticPivoting) return first;
+        if (first.Status == SolverStatus.Optimal || !o.StaticPivoting || (RestorationDepth > 0 && RestorationReached)) return first;
         // static pivots can lose the accuracy the last iterations need: solve again with threshold pivoting
         var second = SolveOnce(problem, o with { StaticPivoting = false });
         return second.Status == SolverStatus.Optimal ? second with { Iterations = first.Iterations + second.Iterations } : first;
@@ -255,6 +260,9 @@ public static class InteriorPoint
         var status = SolverStatus.NotConverged;
         double feas = 0, gradc = 0, comp = 0, gapc = 0;
 
+        // feasibility as MIPS measures it, max(‖g‖∞, max h) / (1 + max(‖x‖∞, ‖z‖∞)), kept only for the infeasibility
+        // heuristic at the end; the stopping test divides by 1 + ‖x‖∞ alone (see Conditions)
+        double feasMips = 0;
         (double Feas, double Grad, double Comp) Conditions()
         {
             double gap = 0, zmuAll = 0;
@@ -264,7 +272,11 @@ public static class InteriorPoint
             double maxX = NormInf(x), maxZ = NormInf(z), maxLam = NormInf(lam), maxMu = NormInf(mu);
             double maxH = 0;
             foreach (double v in h) maxH = Math.Max(maxH, v);
-            double fe = Math.Max(NormInf(g), maxH) / (1 + Math.Max(maxX, maxZ));
+            // not relative to the slacks z, as MIPS has it: a placeholder branch limit of 320,795 MVA (PGLib's RTE cases) has
+            // a slack of |S|² − rate² ≈ 1e7 p.u.², and dividing by it let balance residuals of ~5 p.u. pass as 4e-7 — the
+            // "feasible but complementarity stuck" state of issue #16 was in fact an iterate stuck far from feasibility
+            double fe = Math.Max(NormInf(g), maxH) / (1 + maxX);
+            feasMips = Math.Max(NormInf(g), maxH) / (1 + Math.Max(maxX, maxZ));
             double gr = NormInf(lx) / (1 + Math.Max(maxLam, maxMu));
             double zmu = 0;
             for (int k = 0; k < niq; k++) zmu += z[k] * mu[k];
@@ -429,11 +441,69 @@ public static class InteriorPoint
         // the best iterate so far, by the worst of the three conditions relative to its tolerance: near the
         // optimum, rounding in the ill-conditioned KKT system can make the iterates wander off again
         double Score() => Math.Max(Math.Max(feas / o.FeasibilityTolerance, gapc / o.GapTolerance), Math.Max(gradc / o.GradientTolerance, comp / o.ComplementarityTolerance));
+        // the raw constraint violation max(‖g‖∞, max h⁺) of the current x
+        double Violation()
+        {
+            double v = NormInf(g);
+            foreach (double a in h) v = Math.Max(v, a);
+            return v;
+        }
+        int shortSteps = 0, restorations = 0, restorationIterations = 0;
+        double thetaStreak = double.PositiveInfinity;
+        int restorationsFailed = 0;
+        // min ρ‖p + n + q‖₁ + ζ/2‖D(x − x_R)‖² s.t. g(x) − p + n = 0, h(x) − q ≤ 0, the bounds (Ipopt's restoration
+        // problem), solved by this method; on success the iteration restarts there with slacks and multipliers on the
+        // central path of the current barrier parameter
+        bool Restore(double theta)
+        {
+            // like Ipopt, the restoration ends once the violation is down to a tenth (not at the restoration problem's optimum)
+            var rp = new RestorationProgram(problem, x, Math.Sqrt(Math.Max(gamma, 1e-8)), 0.1 * theta);
+            InteriorPointResult rr;
+            RestorationDepth++;
+            RestorationReached = false;
+            try { rr = Solve(rp, o with { MaxIterations = RestorationIterations, CostScale = 1 }); }
+            finally { RestorationDepth--; RestorationReached = false; }
+            restorationIterations += rr.Iterations;
+            var xr = rp.BestX;
+            for (int i = 0; i < n; i++)
+            {
+                if (lower[i] == upper[i]) { xr[i] = lower[i]; continue; }
+                double push = 1e-2 * Math.Min(1, upper[i] - lower[i]);
+                if (double.IsFinite(lower[i])) xr[i] = Math.Max(xr[i], lower[i] + Math.Min(push, 1e-2 * Math.Max(1, Math.Abs(lower[i]))));
+                if (double.IsFinite(upper[i])) xr[i] = Math.Min(xr[i], upper[i] - Math.Min(push, 1e-2 * Math.Max(1, Math.Abs(upper[i]))));
+            }
+            var xOld = (double[])x.Clone();
+            xr.CopyTo(x, 0);
+            var (jgOld, jhOld) = (Jg, Jh);
+            double fNew = Eval(x, out Jg, out Jh);
+            if (!(Violation() < 0.9 * theta) || !double.IsFinite(fNew))
+            {
+                xOld.CopyTo(x, 0);
+                fval = Eval(x, out Jg, out Jh);
+                if (!ReferenceEquals(Jg, jgOld)) JgT = Jg.Transpose();
+                if (!ReferenceEquals(Jh, jhOld)) JhT = Jh.Transpose();
+                return false;
+            }
+            fval = fNew;
+            if (!ReferenceEquals(Jg, jgOld)) JgT = Jg.Transpose();
+            if (!ReferenceEquals(Jh, jhOld)) JhT = Jh.Transpose();
+            for (int k = 0; k < niq; k++)
+            {
+                z[k] = Math.Max(-h[k], 1e-2 * Math.Max(1, Math.Abs(h[k])));
+                mu[k] = gamma / z[k];
+            }
+            Array.Clear(lam);
+            Lagrangian();
+            hx = problem.Hessian(x, 1.0, lam.AsSpan(0, neqP), mu.AsSpan(0, niqP));
+            (feas, gradc, comp) = Conditions();
+            return true;
+        }
         double bestScore = double.PositiveInfinity;
         int bestIt = 0;
         (double[] X, double[] Z, double[] Mu, double[] Lam, double F, double Feas, double Grad, double Comp, double Gap)? best = null;
         while (it < o.MaxIterations)
         {
+            if (RestorationDepth > 0 && RestorationReached) { message = "the restoration's target violation is reached"; break; }
             if (feas < o.FeasibilityTolerance && gradc < o.GradientTolerance && comp < o.ComplementarityTolerance && gapc < o.GapTolerance)
             {
                 status = SolverStatus.Optimal;
@@ -448,6 +518,7 @@ public static class InteriorPoint
             }
             else if (bestScore <= 100 && it - bestIt >= 5) break; // stalled within 100× the tolerances
             it++;
+            double thetaBefore = Violation();
             // reduced KKT system [M Jgᵀ; Jg 0], M = ∇²L + Jhᵀ·diag(μ/z)·Jh, on a fixed pattern
             for (int k = 0; k < niq; k++) d[k] = mu[k] / z[k];
             // inertia-free regularisation (Chiang & Zavala 2016): the first direction must see non-negative curvature
@@ -571,6 +642,19 @@ public static class InteriorPoint
                 message = "the multipliers grow without bound: the constraints look infeasible";
                 break;
             }
+            // feasibility restoration (Ipopt's, simplified): a run of short primal steps that leaves the constraint violation
+            // where it was means the Newton directions are blocked at the boundary (PGLib's RTE cases: α ≈ 1e-3…1e-9 for
+            // 190 iterations with balance residuals of ~5 p.u.). Minimise the violation instead, then start afresh there.
+            double thetaNow = Violation();
+            if (alphaP >= RestorationStep) shortSteps = 0;
+            else if (shortSteps++ == 0) thetaStreak = thetaBefore;
+            if (o.Restoration && RestorationDepth == 0 && restorations < MaxRestorations && shortSteps >= RestorationStreak
+                && thetaNow > 0.5 * thetaStreak && thetaNow > o.FeasibilityTolerance * (1 + NormInf(x)))
+            {
+                restorations++;
+                shortSteps = 0;
+                if (!Restore(thetaNow)) restorationsFailed++;
+            }
         }
         if (status != SolverStatus.Optimal && best is { } b && bestScore <= 100 && Score() > bestScore)
         {
@@ -584,12 +668,15 @@ public static class InteriorPoint
         }
         if (status == SolverStatus.NotConverged)
         {
-            message = $"no convergence in {o.MaxIterations} iterations (feasibility {feas:E1}, gradient {gradc:E1}, complementarity {comp:E1}, gap {gapc:E1})";
-            if (feas > 1e-3 && NormInf(lam) + NormInf(mu) > 1e8) { status = SolverStatus.Infeasible; message = "the constraints look infeasible: " + message; }
+            message = $"no convergence in {it + restorationIterations} iterations (feasibility {feas:E1}, gradient {gradc:E1}, complementarity {comp:E1}, gap {gapc:E1})";
+            // the infeasibility guess keeps MIPS's measure (its statuses unchanged by the stopping test above; with the plain
+            // measure PGLib's RTE cases, which Ipopt solves, would be called infeasible here)
+            if (feasMips > 1e-3 && NormInf(lam) + NormInf(mu) > 1e8) { status = SolverStatus.Infeasible; message = "the constraints look infeasible: " + message; }
         }
         if (status == SolverStatus.Optimal)
-            message = Score() <= 1 ? $"converged in {it} iterations" : $"converged in {it} iterations to within {Score():0} × the tolerances (numerical accuracy limit)";
+            message = Score() <= 1 ? $"converged in {it + restorationIterations} iterations" : $"converged in {it + restorationIterations} iterations to within {Score():0} × the tolerances (numerical accuracy limit)";
         if (regularised > 0) message += $"; the Hessian block was regularised {regularised} times for negative curvature";
+        if (restorations > 0) message += $"; {restorations} feasibility restoration{(restorations > 1 ? "s" : "")} ({restorationIterations} of the iterations{(restorationsFailed > 0 ? $"; {restorationsFailed} without progress" : "")})";
 
         var muLower = new double[n];
         var muUpper = new double[n];
@@ -601,7 +688,7 @@ public static class InteriorPoint
             double l = lam[neqP + k];
             if (l > 0) muUpper[fixedVars[k]] = l; else muLower[fixedVars[k]] = -l;
         }
-        return new InteriorPointResult(status, x, fval, lam[..neqP], mu[..niqP], muLower, muUpper, it, message)
+        return new InteriorPointResult(status, x, fval, lam[..neqP], mu[..niqP], muLower, muUpper, it + restorationIterations, message)
         {
             FeasibilityError = feas,
             GradientError = gradc,
@@ -612,6 +699,125 @@ public static class InteriorPoint
     // KKT systems: column ordering that tolerates off-diagonal pivots; refactorisations keep their pivots
     // unless they fall below 1e-3 of their column (each solve is followed by a step of iterative refinement)
     private const double KappaSigma = 1e10;
+    // restoration: after this many consecutive primal steps shorter than RestorationStep that did not halve the violation
+    private const double RestorationStep = 1e-2;
+    private const int RestorationStreak = 10, MaxRestorations = 5, RestorationIterations = 100;
+    [ThreadStatic] private static int RestorationDepth;
+    // set by the restoration program once its iterate's violation of the original constraints is down to its target
+    [ThreadStatic] private static bool RestorationReached;
+
+    /// <summary>
+    /// Ipopt's feasibility restoration problem around x_R: variables (x, p, n, q), p, n ≥ 0 elastic for each equality and
+    /// q ≥ 0 for each inequality violated at x_R; min ρ·Σ(p + n + q) + ζ/2·Σ D_i²(x_i − x_R,i)² (ρ = 1000, D_i = min(1, 1/|x_R,i|))
+    /// s.t. g(x) − p + n = 0, h(x) − q ≤ 0 (h(x) ≤ 0 where x_R meets it) and the original bounds on x: x_R with its elastics
+    /// meets every row; its x is a point of less violation.
+    /// </summary>
+    private sealed class RestorationProgram : INonlinearProgram
+    {
+        private const double Rho = 1000;
+        private readonly INonlinearProgram _p;
+        private readonly double[] _xr, _d2, _lower, _upper, _g, _h;
+        private readonly int _n, _me, _mi, _nq;
+        private readonly int[] _qRows;
+        private readonly double _zeta, _target;
+        private double _best = double.PositiveInfinity;
+
+        /// <summary>The x (original variables) of least violation max(‖g‖∞, max h⁺) among the points evaluated.</summary>
+        public double[] BestX { get; }
+
+        public RestorationProgram(INonlinearProgram p, double[] xr, double zeta, double target)
+        {
+            _target = target;
+            BestX = (double[])xr.Clone();
+            _p = p;
+            _n = p.Variables; _me = p.Equalities; _mi = p.Inequalities;
+            _g = new double[_me];
+            _h = new double[_mi];
+            p.Constraints(xr, _g, _h);
+            // elastic q only for the inequalities violated at x_R (the others keep their slack as in the main problem)
+            // (q for every row made each restoration iteration twice the cost of a main one: case2742_goc lost 70 % CPU time)
+            _qRows = [.. Enumerable.Range(0, _mi).Where(k => _h[k] > 0)];
+            _nq = _qRows.Length;
+            _xr = (double[])xr.Clone();
+            _zeta = zeta;
+            _d2 = [.. _xr.Select(v => Math.Pow(Math.Min(1, 1 / Math.Max(Math.Abs(v), 1e-300)), 2))];
+            int nv = _n + 2 * _me + _nq;
+            _lower = new double[nv];
+            _upper = new double[nv];
+            p.Lower.CopyTo(_lower);
+            p.Upper.CopyTo(_upper);
+            for (int i = _n; i < nv; i++) { _lower[i] = 0; _upper[i] = double.PositiveInfinity; }
+        }
+
+        public int Variables => _n + 2 * _me + _nq;
+        public int Equalities => _me;
+        public int Inequalities => _mi;
+        public ReadOnlySpan<double> Lower => _lower;
+        public ReadOnlySpan<double> Upper => _upper;
+
+        public double Objective(ReadOnlySpan<double> x, Span<double> gradient)
+        {
+            double f = 0;
+            for (int i = 0; i < _n; i++)
+            {
+                double e = x[i] - _xr[i];
+                f += 0.5 * _zeta * _d2[i] * e * e;
+                gradient[i] = _zeta * _d2[i] * e;
+            }
+            for (int i = _n; i < Variables; i++) { f += Rho * x[i]; gradient[i] = Rho; }
+            return f;
+        }
+
+        public void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h)
+        {
+            _p.Constraints(x[.._n], g, h);
+            double v = 0;
+            foreach (double a in g) v = Math.Max(v, Math.Abs(a));
+            foreach (double a in h) v = Math.Max(v, a);
+            if (v < _best)
+            {
+                _best = v;
+                x[.._n].CopyTo(BestX);
+                if (v <= _target) RestorationReached = true;
+            }
+            for (int k = 0; k < _me; k++) g[k] += -x[_n + k] + x[_n + _me + k];
+            for (int t = 0; t < _nq; t++) h[_qRows[t]] -= x[_n + 2 * _me + t];
+        }
+
+        public (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x)
+        {
+            var (jg, jh) = _p.Jacobians(x[.._n]);
+            var bg = new TripletBuilder(_me, Variables, jg.Nnz + 2 * _me);
+            for (int j = 0; j < jg.Cols; j++)
+                for (int q = jg.ColPtr[j]; q < jg.ColPtr[j + 1]; q++) bg.Add(jg.RowIdx[q], j, jg.Values[q]);
+            for (int k = 0; k < _me; k++) { bg.Add(k, _n + k, -1); bg.Add(k, _n + _me + k, 1); }
+            var bh = new TripletBuilder(_mi, Variables, jh.Nnz + _nq);
+            for (int j = 0; j < jh.Cols; j++)
+                for (int q = jh.ColPtr[j]; q < jh.ColPtr[j + 1]; q++) bh.Add(jh.RowIdx[q], j, jh.Values[q]);
+            for (int t = 0; t < _nq; t++) bh.Add(_qRows[t], _n + 2 * _me + t, -1);
+            return (bg.ToCsc(), bh.ToCsc());
+        }
+
+        public SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu)
+        {
+            var hp = _p.Hessian(x[.._n], 0, lambda, mu);
+            var b = new TripletBuilder(Variables, Variables, hp.Nnz + _n);
+            for (int j = 0; j < hp.Cols; j++)
+                for (int q = hp.ColPtr[j]; q < hp.ColPtr[j + 1]; q++) b.Add(hp.RowIdx[q], j, hp.Values[q]);
+            for (int i = 0; i < _n; i++) b.Add(i, i, sigma * _zeta * _d2[i]);
+            return b.ToCsc();
+        }
+
+        public double[] InitialPoint()
+        {
+            var x0 = new double[Variables];
+            _xr.CopyTo(x0, 0);
+            _p.Constraints(_xr, _g, _h);
+            for (int k = 0; k < _me; k++) { x0[_n + k] = Math.Max(_g[k], 0) + 1e-2; x0[_n + _me + k] = Math.Max(-_g[k], 0) + 1e-2; }
+            for (int t = 0; t < _nq; t++) x0[_n + 2 * _me + t] = Math.Max(_h[_qRows[t]], 0) + 1e-2;
+            return x0;
+        }
+    }
 
     private static readonly LuOptions KktLuStrict = new() { Ordering = Ordering.ColumnMinimumDegree, PivotTolerance = 0.1, RefactorPivotTolerance = 0.01 };
     private static readonly LuOptions KktLu = new() { Ordering = Ordering.SaddlePoint, PivotTolerance = 1e-6, RefactorPivotTolerance = 1e-8 };
