@@ -480,13 +480,13 @@ public static class InteriorPoint
             {
                 xOld.CopyTo(x, 0);
                 fval = Eval(x, out Jg, out Jh);
-                if (!ReferenceEquals(Jg, jgOld)) JgT = Jg.Transpose();
-                if (!ReferenceEquals(Jh, jhOld)) JhT = Jh.Transpose();
+                if (!ReferenceEquals(Jg, jgOld)) JgT = transposeG.Of(Jg);
+                if (!ReferenceEquals(Jh, jhOld)) JhT = transposeH.Of(Jh);
                 return false;
             }
             fval = fNew;
-            if (!ReferenceEquals(Jg, jgOld)) JgT = Jg.Transpose();
-            if (!ReferenceEquals(Jh, jhOld)) JhT = Jh.Transpose();
+            if (!ReferenceEquals(Jg, jgOld)) JgT = transposeG.Of(Jg);
+            if (!ReferenceEquals(Jh, jhOld)) JhT = transposeH.Of(Jh);
             for (int k = 0; k < niq; k++)
             {
                 z[k] = Math.Max(-h[k], 1e-2 * Math.Max(1, Math.Abs(h[k])));
