@@ -62,14 +62,20 @@ public class SparseLdlTests
     private static readonly Gen<KktCase> KktCases = Gen.Int[1, 40].SelectMany(nv =>
         Gen.Select(Gen.Int[0, nv], Gen.Int, Gen.Double[0.0, 0.4], (m, seed, density) => new KktCase(nv, m, seed, density)));
 
+    /// <summary>The case's KKT matrix, its saddle-point order and pairs, and its L·D·Lᵀ.</summary>
+    private static (SparseMatrix A, int[] Order, int[] Partner, SparseLdl Ldl) Factor(KktCase c)
+    {
+        var a = Kkt(c.Nv, c.M, c.Seed, c.Density);
+        var order = MinimumDegree.OrderSaddlePoint(a, out var partner);
+        return (a, order, partner, SparseLdl.Factorize(a, order, partner));
+    }
+
     [Fact]
     public void Saddle_point_order_and_pairs_solve_random_kkt_matrices_like_a_dense_lu()
     {
         KktCases.Sample(c =>
         {
-            var a = Kkt(c.Nv, c.M, c.Seed, c.Density);
-            var order = MinimumDegree.OrderSaddlePoint(a, out var partner);
-            var ldl = SparseLdl.Factorize(a, order, partner);
+            var (a, _, _, ldl) = Factor(c);
             var b = RandomVector(a.Rows, c.Seed + 1);
             var x = SolveWith(ldl, b);
             if (DenseLu.TryFactor(a.ToDense()) is not { Cond: < 1e8 } dense) return;
@@ -141,9 +147,7 @@ public class SparseLdlTests
     {
         KktCases.Sample(c =>
         {
-            var a = Kkt(c.Nv, c.M, c.Seed, c.Density);
-            var order = MinimumDegree.OrderSaddlePoint(a, out var partner);
-            var ldl = SparseLdl.Factorize(a, order, partner);
+            var (a, order, partner, ldl) = Factor(c);
             // new values, symmetric: each entry scaled by a factor of its unordered (row, column) pair
             var symOnA = new SparseMatrix(a.Rows, a.Cols, a.ColPtr, a.RowIdx, new double[a.Nnz]);
             for (int j = 0; j < a.Cols; j++)
