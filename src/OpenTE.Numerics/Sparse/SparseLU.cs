@@ -711,12 +711,7 @@ public sealed class SparseLU : IFactorization
         int[] p = _p, q = _q, lp = _lp, li = _li, up = _up, ui = _ui;
         double[] lx = _lx, ux = _ux, ud = _ud;
         for (int k = 0; k < n; k++) y[k] = b[p[k]];
-        for (int k = 0; k < n; k++)
-        {
-            double yk = y[k];
-            if (yk == 0) continue;
-            for (int t = lp[k], end = lp[k + 1]; t < end; t++) y[li[t]] -= lx[t] * yk;
-        }
+        Triangular.UnitLowerByColumns(lp, li, lx, y);
         for (int k = n - 1; k >= 0; k--)
         {
             double yk = y[k] / ud[k];

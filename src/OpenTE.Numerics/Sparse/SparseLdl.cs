@@ -284,12 +284,7 @@ public sealed class SparseLdl : IFactorization
         int[] lp = _lp, li = _li, perm = _perm;
         double[] lx = _lx, d = _d, e = _e;
         for (int k = 0; k < n; k++) w[k] = b[perm[k]];
-        for (int k = 0; k < n; k++)
-        {
-            double wk = w[k];
-            if (wk == 0) continue;
-            for (int q = lp[k], end = lp[k + 1]; q < end; q++) w[li[q]] -= lx[q] * wk;
-        }
+        Triangular.UnitLowerByColumns(lp, li, lx, w);
         for (int k = 0; k < n; k++)
         {
             if (_kind[k] == 1)
