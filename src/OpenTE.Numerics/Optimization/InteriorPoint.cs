@@ -223,6 +223,14 @@ public static class InteriorPoint
         var transposeG = new Transposer();
         var JhT = transposeH.Of(Jh);
         var JgT = transposeG.Of(Jg);
+        // f, g, h and the Jacobians (with their transposes, when the program made new ones) at the current x
+        void Reevaluate()
+        {
+            var (jgOld, jhOld) = (Jg, Jh);
+            fval = Eval(x, out Jg, out Jh);
+            if (!ReferenceEquals(Jg, jgOld)) JgT = transposeG.Of(Jg);
+            if (!ReferenceEquals(Jh, jhOld)) JhT = transposeH.Of(Jh);
+        }
 
         // initial slacks and multipliers (MIPS)
         double gamma = 1;
@@ -251,7 +259,7 @@ public static class InteriorPoint
         SparseLU? slu = null;
         SparseLdl? ldl = null;
         int ldlPerturbedAtOrder = 0, ldlFailures = 0;
-        bool ldlReorder = false;
+        bool ldlReorder = false, ldlAbandoned = false;
         // once the static pivots fail the refinement, the rest of the run factorises with threshold pivoting
         // (refactorising on those pivots) instead of trying static pivots afresh at every iteration
         bool strict = !o.StaticPivoting;
@@ -270,13 +278,12 @@ public static class InteriorPoint
             for (int k = 0; k < niq; k++) { gap += mu[k] * (h[k] + z[k]); zmuAll += z[k] * mu[k]; }
             gapc = (Math.Abs(gap) + zmuAll) / (1 + Math.Abs(fval));
             double maxX = NormInf(x), maxZ = NormInf(z), maxLam = NormInf(lam), maxMu = NormInf(mu);
-            double maxH = 0;
-            foreach (double v in h) maxH = Math.Max(maxH, v);
+            double violation = Violation(g, h);
             // not relative to the slacks z, as MIPS has it: a placeholder branch limit of 320,795 MVA (PGLib's RTE cases) has
             // a slack of |S|² − rate² ≈ 1e7 p.u.², and dividing by it let balance residuals of ~5 p.u. pass as 4e-7 — the
             // "feasible but complementarity stuck" state of issue #16 was in fact an iterate stuck far from feasibility
-            double fe = Math.Max(NormInf(g), maxH) / (1 + maxX);
-            feasMips = Math.Max(NormInf(g), maxH) / (1 + Math.Max(maxX, maxZ));
+            double fe = violation / (1 + maxX);
+            feasMips = violation / (1 + Math.Max(maxX, maxZ));
             double gr = NormInf(lx) / (1 + Math.Max(maxLam, maxMu));
             double zmu = 0;
             for (int k = 0; k < niq; k++) zmu += z[k] * mu[k];
@@ -391,7 +398,7 @@ public static class InteriorPoint
                         // and after three such failures the rest of the run factorises with the LU
                         lu = slu = SparseLU.Factorize(scaling.Scaled!, KktLu);
                         ldlReorder = true;
-                        if (++ldlFailures >= 3) ldl = null;
+                        if (++ldlFailures >= 3) { ldlAbandoned = true; ldl = null; }
                         rhs.CopyTo(sol, 0);
                         scaling.Solve(lu, sol);
                         omegaPrev = double.PositiveInfinity;
@@ -441,13 +448,6 @@ public static class InteriorPoint
         // the best iterate so far, by the worst of the three conditions relative to its tolerance: near the
         // optimum, rounding in the ill-conditioned KKT system can make the iterates wander off again
         double Score() => Math.Max(Math.Max(feas / o.FeasibilityTolerance, gapc / o.GapTolerance), Math.Max(gradc / o.GradientTolerance, comp / o.ComplementarityTolerance));
-        // the raw constraint violation max(‖g‖∞, max h⁺) of the current x
-        double Violation()
-        {
-            double v = NormInf(g);
-            foreach (double a in h) v = Math.Max(v, a);
-            return v;
-        }
         int shortSteps = 0, restorations = 0, restorationIterations = 0;
         double thetaStreak = double.PositiveInfinity;
         int restorationsFailed = 0;
@@ -474,19 +474,13 @@ public static class InteriorPoint
             }
             var xOld = (double[])x.Clone();
             xr.CopyTo(x, 0);
-            var (jgOld, jhOld) = (Jg, Jh);
-            double fNew = Eval(x, out Jg, out Jh);
-            if (!(Violation() < 0.9 * theta) || !double.IsFinite(fNew))
+            Reevaluate();
+            if (!(Violation(g, h) < 0.9 * theta) || !double.IsFinite(fval))
             {
                 xOld.CopyTo(x, 0);
-                fval = Eval(x, out Jg, out Jh);
-                if (!ReferenceEquals(Jg, jgOld)) JgT = transposeG.Of(Jg);
-                if (!ReferenceEquals(Jh, jhOld)) JhT = transposeH.Of(Jh);
+                Reevaluate();
                 return false;
             }
-            fval = fNew;
-            if (!ReferenceEquals(Jg, jgOld)) JgT = transposeG.Of(Jg);
-            if (!ReferenceEquals(Jh, jhOld)) JhT = transposeH.Of(Jh);
             for (int k = 0; k < niq; k++)
             {
                 z[k] = Math.Max(-h[k], 1e-2 * Math.Max(1, Math.Abs(h[k])));
@@ -518,7 +512,7 @@ public static class InteriorPoint
             }
             else if (bestScore <= 100 && it - bestIt >= 5) break; // stalled within 100× the tolerances
             it++;
-            double thetaBefore = Violation();
+            double thetaBefore = Violation(g, h);
             // reduced KKT system [M Jgᵀ; Jg 0], M = ∇²L + Jhᵀ·diag(μ/z)·Jh, on a fixed pattern
             for (int k = 0; k < niq; k++) d[k] = mu[k] / z[k];
             // inertia-free regularisation (Chiang & Zavala 2016): the first direction must see non-negative curvature
@@ -532,7 +526,7 @@ public static class InteriorPoint
                 try
                 {
                     var scaled = scaling.Apply(kkt);
-                    if (!strict && o.SymmetricFactorization && (ldl is not null || slu is null))
+                    if (!strict && o.SymmetricFactorization && !ldlAbandoned)
                     {
                         try
                         {
@@ -623,10 +617,7 @@ public static class InteriorPoint
             for (int k = 0; k < niq; k++) zmu += z[k] * mu[k];
             if (niq > 0) gamma = o.Centering * zmu / niq;
 
-            var (jgOld, jhOld) = (Jg, Jh);
-            fval = Eval(x, out Jg, out Jh);
-            if (!ReferenceEquals(Jg, jgOld)) JgT = transposeG.Of(Jg);
-            if (!ReferenceEquals(Jh, jhOld)) JhT = transposeH.Of(Jh);
+            Reevaluate();
             Lagrangian();
             hx = problem.Hessian(x, 1.0, lam.AsSpan(0, neqP), mu.AsSpan(0, niqP));
             (feas, gradc, comp) = Conditions();
@@ -645,7 +636,7 @@ public static class InteriorPoint
             // feasibility restoration (Ipopt's, simplified): a run of short primal steps that leaves the constraint violation
             // where it was means the Newton directions are blocked at the boundary (PGLib's RTE cases: α ≈ 1e-3…1e-9 for
             // 190 iterations with balance residuals of ~5 p.u.). Minimise the violation instead, then start afresh there.
-            double thetaNow = Violation();
+            double thetaNow = Violation(g, h);
             if (alphaP >= RestorationStep) shortSteps = 0;
             else if (shortSteps++ == 0) thetaStreak = thetaBefore;
             if (o.Restoration && RestorationDepth == 0 && restorations < MaxRestorations && shortSteps >= RestorationStreak
@@ -771,9 +762,7 @@ public static class InteriorPoint
         public void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h)
         {
             _p.Constraints(x[.._n], g, h);
-            double v = 0;
-            foreach (double a in g) v = Math.Max(v, Math.Abs(a));
-            foreach (double a in h) v = Math.Max(v, a);
+            double v = Violation(g, h);
             if (v < _best)
             {
                 _best = v;
@@ -910,6 +899,14 @@ public static class InteriorPoint
         public (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x) => p.Jacobians(x);
         public SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu) => p.Hessian(x, sigma * s, lambda, mu);
         public double[] InitialPoint() => p.InitialPoint();
+    }
+
+    /// <summary>The constraint violation max(‖g‖∞, max h⁺).</summary>
+    private static double Violation(ReadOnlySpan<double> g, ReadOnlySpan<double> h)
+    {
+        double v = NormInf(g);
+        foreach (double a in h) v = Math.Max(v, a);
+        return v;
     }
 
     private static double NormInf(ReadOnlySpan<double> v)
