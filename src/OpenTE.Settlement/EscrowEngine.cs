@@ -352,7 +352,7 @@ public sealed class EscrowEngine(MarketRules rules)
             message = $"the seller needs {a.SellerMoney} available for the carbon charge";
             return Refusal.InsufficientFunds;
         }
-        // the lines (zero amounts make none), those of CarbonLines without an array each; balanced by construction: per commodity
+        // the lines (zero amounts make none), a CarbonLineList rather than an array per adjustment; balanced by construction: per commodity
         // the carbon account's line is the checked negation of the two parties' sum, so an amount that does not fit throws here,
         // before anything is written
         var lines = new CarbonLineList(buyer, seller, a);
@@ -380,9 +380,10 @@ public sealed class EscrowEngine(MarketRules rules)
     }
 
     /// <summary>
-    /// The lines of a carbon adjustment exactly as <see cref="CarbonLines"/> gives them (the same six in the same order, zero
-    /// amounts left out) but kept as the parties' account names and the four amounts: 72 bytes instead of an array of up to six
-    /// lines (160 bytes), for each of 100 000s of settled trades.
+    /// The lines of a carbon adjustment — buyer's and seller's CO₂ grams, the community carbon account's grams, the buyer's and
+    /// seller's available money, the carbon account's money, in that order, zero amounts left out — kept as the parties' account
+    /// names and the four amounts: 72 bytes instead of an array of up to six lines (160 bytes), for each of 100 000s of settled
+    /// trades. <see cref="CarbonPosting"/> copies them into an array.
     /// </summary>
     private sealed class CarbonLineList : IReadOnlyList<Line>
     {
@@ -393,7 +394,7 @@ public sealed class EscrowEngine(MarketRules rules)
         public CarbonLineList(CarbonAccounts buyer, CarbonAccounts seller, CarbonAdjustment a)
         {
             (_buyer, _seller, _bg, _sg, _bm, _sm) = (buyer, seller, a.BuyerGrams, a.SellerGrams, a.BuyerMoney, a.SellerMoney);
-            // the same checked arithmetic as CarbonLines (an overflow throws here)
+            // checked: an amount whose line does not fit in a long throws here
             long cg = checked(-(_bg + _sg)), bm = checked(-_bm), sm = checked(-_sm), cm = checked(_bm + _sm);
             int present = (_bg != 0 ? 1 : 0) | (_sg != 0 ? 2 : 0) | (cg != 0 ? 4 : 0) | (bm != 0 ? 8 : 0) | (sm != 0 ? 16 : 0) | (cm != 0 ? 32 : 0);
             _present = (byte)present;
@@ -520,26 +521,7 @@ public sealed class EscrowEngine(MarketRules rules)
 
     /// <summary>The carbon adjustment of a trade: grams and money of buyer and seller against <see cref="Carbon"/> (signed; zero amounts make no line).</summary>
     public static Posting CarbonPosting(string id, string buyer, string seller, CarbonAdjustment a, long now) =>
-        new("carbon:" + id, "carbon", now, CarbonLines(Co2(buyer), Co2(seller), Available(buyer), Available(seller), a));
-
-    private static Line[] CarbonLines(string buyerCo2, string sellerCo2, string buyerAvailable, string sellerAvailable, CarbonAdjustment a)
-    {
-        Span<Line> all =
-        [
-            new(buyerCo2, Commodity.Co2Grams, a.BuyerGrams),
-            new(sellerCo2, Commodity.Co2Grams, a.SellerGrams),
-            new(Carbon, Commodity.Co2Grams, checked(-(a.BuyerGrams + a.SellerGrams))),
-            new(buyerAvailable, Commodity.Money, checked(-a.BuyerMoney)),
-            new(sellerAvailable, Commodity.Money, checked(-a.SellerMoney)),
-            new(Carbon, Commodity.Money, checked(a.BuyerMoney + a.SellerMoney)),
-        ];
-        int n = 0;
-        foreach (var l in all) if (l.Amount != 0) n++;
-        var lines = new Line[n];
-        n = 0;
-        foreach (var l in all) if (l.Amount != 0) lines[n++] = l;
-        return lines;
-    }
+        new("carbon:" + id, "carbon", now, [.. new CarbonLineList(new CarbonAccounts(Available(buyer), Co2(buyer)), new CarbonAccounts(Available(seller), Co2(seller)), a)]);
 
     private static void Move(List<Line> lines, string from, string to, Commodity c, long amount)
     {
