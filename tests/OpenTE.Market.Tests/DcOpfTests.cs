@@ -167,6 +167,57 @@ public class DcOpfTests
     }
 
     [Fact]
+    public void The_admittance_model_ignores_taps_and_phase_shifts_as_PowerModels_does()
+    {
+        // the same two parallel lines, the second now a phase-shifting transformer (tap 0.5, shift 10°): MATPOWER's model
+        // gives it b = 1/(x·tap) and a shift injection; PowerModels' p = −b·(θf − θt) has neither — its flows do not change
+        const string plain = """
+            mpc.baseMVA = 100;
+            mpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 100 0 0 0 1 1 0 230 1 1.1 0.9];
+            mpc.gen = [1 0 0 0 0 1 100 1 300 0];
+            mpc.branch = [1 2 0 0.1 0 0 0 0 0 0 1 -360 360; 1 2 0.1 0.1 0 0 0 0 0 0 1 -360 360];
+            mpc.gencost = [2 0 0 2 10 0];
+            """;
+        var pm = new DcOpfOptions { Susceptance = OpenTE.Grid.PowerFlow.DcSusceptance.Admittance };
+        var a = DcOpfSolver.Solve(MatpowerCase.Parse(plain, "plain.m").Network, pm);
+        var shifted = MatpowerCase.Parse(plain.Replace("1 2 0.1 0.1 0 0 0 0 0 0 1", "1 2 0.1 0.1 0 0 0 0 0.5 10 1"), "shifted.m").Network;
+        var b = DcOpfSolver.Solve(shifted, pm);
+        Assert.Equal(a.Branches[1].Pf, b.Branches[1].Pf, 6);
+        Assert.Equal(100.0 / 3, b.Branches[1].Pf, 6);
+        var m = DcOpfSolver.Solve(shifted); // MATPOWER's model does see them
+        Assert.True(Math.Abs(m.Branches[1].Pf - 100.0 / 3) > 1, $"MATPOWER's model: {m.Branches[1].Pf} MW");
+    }
+
+    [Fact]
+    public void An_infeasible_clearing_names_the_load_it_cannot_serve_the_limits_and_the_other_branch_model()
+    {
+        // 100 MW at bus 2 over two parallel lines: A (r 0.3, x 0.1, 40 MW) and B (r 0, x 0.1, 95 MW). b = 1/x splits 50/50 and
+        // overloads A (infeasible: at most 80 MW arrive, 20 MW short); b = x/(r² + x²) gives A 1/11 of the flow (feasible)
+        const string text = """
+            mpc.baseMVA = 100;
+            mpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 100 0 0 0 1 1 0 230 1 1.1 0.9];
+            mpc.gen = [1 0 0 0 0 1 100 1 300 0];
+            mpc.branch = [1 2 0.3 0.1 0 40 40 40 0 0 1 -360 360; 1 2 0 0.1 0 95 95 95 0 0 1 -360 360];
+            mpc.gencost = [2 0 0 2 10 0];
+            """;
+        var net = MatpowerCase.Parse(text, "pocket.m").Network;
+        var r = DcOpfSolver.Solve(net);
+        Assert.Equal(ClearingStatus.Infeasible, r.Status);
+        var why = string.Join("\n", r.Messages);
+        Assert.Contains("diagnosis: 20 MW of load at 1 bus(es) cannot be served within the limits: 2 (20 MW)", why);
+        Assert.Contains("branch 1 (1–2, rating 40 MW)", why);
+        Assert.DoesNotContain("branch 2 (", why); // B carries 40 MW of its 95: not a cause
+        Assert.Contains("--dc-susceptance admittance) the clearing is feasible: optimal at 1000 $/h", why);
+        // with the PowerModels model it is optimal, and its diagnosis is not needed
+        var pm = DcOpfSolver.Solve(net, new DcOpfOptions { Susceptance = OpenTE.Grid.PowerFlow.DcSusceptance.Admittance });
+        Assert.Equal(ClearingStatus.Optimal, pm.Status);
+        Assert.DoesNotContain(pm.Messages, m => m.StartsWith("diagnosis"));
+        // a value of lost load turns the diagnosis into the clearing itself: 20 MW shed at bus 2
+        var voll = DcOpfSolver.Solve(net, new DcOpfOptions { ValueOfLostLoad = 5000 });
+        Assert.Equal(20, voll.Buses[1].ShedMw, 6);
+    }
+
+    [Fact]
     public void Minimum_generation_above_the_load_is_infeasible_with_quadratic_costs_too()
     {
         // Σ Pmin = 200 MW > 150 MW of load, quadratic costs (the interior point's problem): the interior point diverges, the

@@ -26,7 +26,7 @@ public sealed class OpfSettings : PlotSettings
     public double? Voll { get; init; }
 
     [CommandOption("--dc-susceptance <MODEL>")]
-    [Description("The DC model's branch susceptance: reactance (b = 1/x, MATPOWER's, the default) or admittance (b = x/(r² + x²), PowerModels').")]
+    [Description("The DC model's branch susceptance: reactance (b = 1/x, MATPOWER's, the default) or admittance (b = x/(r² + x²), taps and phase shifts ignored: PowerModels' DC model).")]
     [DefaultValue("reactance")]
     public string DcSusceptance { get; init; } = "reactance";
 

@@ -16,7 +16,7 @@ public enum DcSusceptance
 {
     /// <summary>b = 1/x (MATPOWER's DC model; the default).</summary>
     Reactance,
-    /// <summary>b = x/(r² + x²), the series admittance's imaginary part (PowerModels' DC model).</summary>
+    /// <summary>b = x/(r² + x²), the series admittance's imaginary part, taps and phase shifts ignored: PowerModels' DC model (DCPPowerModel) exactly.</summary>
     Admittance,
 }
 
@@ -74,11 +74,14 @@ public sealed class DcNetwork
             }
             // MATPOWER: b = 1/x. PowerModels' DC model: b = x/(r² + x²), the imaginary part of the series admittance —
             // the two differ where r is not small against x (distribution-like lines) and so do the flows they predict
-            double b = susceptance == DcSusceptance.Admittance && zeroX.LastOrDefault(-1) != l
-                ? x / ((br.R * br.R + x * x) * br.Tap)
+            // PowerModels' DCPPowerModel is p_f = −b·(θ_f − θ_t) with b = −x/(r² + x²): neither the tap ratio nor the phase
+            // shift enters it (PGLib's DC baseline is that model; with the taps kept, case89_pegase's DC objective was 1.7e-3 off)
+            bool pm = susceptance == DcSusceptance.Admittance;
+            double b = pm && zeroX.LastOrDefault(-1) != l ? x / (br.R * br.R + x * x)
+                : pm ? 1.0 / x
                 : 1.0 / (x * br.Tap);
             B[l] = b;
-            PfInj[l] = -b * br.AngleDeg * Math.PI / 180;
+            PfInj[l] = pm ? 0 : -b * br.AngleDeg * Math.PI / 180;
             PbusInj[f] += PfInj[l];
             PbusInj[t] -= PfInj[l];
             ri.AddRange([f, f, t, t]);

@@ -43,8 +43,57 @@ public sealed record DcOpfOptions
 /// </summary>
 public static class DcOpfSolver
 {
-    public static DcOpfResult Solve(Network net, DcOpfOptions? options = null) =>
-        Solve(net, options ?? new DcOpfOptions(), new DcNetwork(net, options?.Susceptance ?? DcSusceptance.Reactance), null, out _, out _);
+    public static DcOpfResult Solve(Network net, DcOpfOptions? options = null)
+    {
+        var o = options ?? new DcOpfOptions();
+        var result = Solve(net, o, new DcNetwork(net, o.Susceptance), null, out _, out _);
+        if (result.Status != ClearingStatus.Infeasible || o.ValueOfLostLoad is not null) return result;
+        var sw = Stopwatch.StartNew();
+        var why = ExplainInfeasible(net, o);
+        return result with { Messages = [.. result.Messages, .. why], SolveSeconds = result.SolveSeconds + sw.Elapsed.TotalSeconds };
+    }
+
+    /// <summary>Value of lost load of the elastic re-solve that explains an infeasible clearing, $/MWh.</summary>
+    internal const double DiagnosticVoll = 1e5;
+
+    /// <summary>
+    /// Where an infeasible clearing fails: the same clearing with every bus allowed to shed its load at a value of lost load
+    /// far above any cost (<see cref="DiagnosticVoll"/>) sheds only what the network cannot serve — those buses, and the
+    /// branch limits and angle limits whose prices (at that VoLL) keep it from being served — and, for the DC model, whether
+    /// the other branch-susceptance model would be feasible (PGLib case10192_epigrids: infeasible with b = 1/x, feasible with
+    /// PowerModels' b = x/(r² + x²)).
+    /// </summary>
+    internal static IEnumerable<string> ExplainInfeasible(Network net, DcOpfOptions o)
+    {
+        var elastic = Solve(net, o with { ValueOfLostLoad = DiagnosticVoll }, new DcNetwork(net, o.Susceptance), null, out _, out _);
+        if (elastic.Status != ClearingStatus.Optimal)
+        {
+            yield return $"diagnosis: the clearing with load shedding allowed is {elastic.Status.Word()} too — the generators' or bids' limits conflict, not the network";
+            yield break;
+        }
+        var shed = elastic.Buses.Where(b => b.ShedMw > 1e-6).OrderByDescending(b => b.ShedMw).ToList();
+        if (shed.Count == 0)
+        {
+            yield return "diagnosis: with load shedding allowed the clearing is feasible without shedding — the infeasibility verdict is numerical; try --solver ipm or clp";
+            yield break;
+        }
+        string buses = string.Join(", ", shed.Take(10).Select(b => $"{b.Id} ({b.ShedMw:0.###} MW)")) + (shed.Count > 10 ? $" and {shed.Count - 10} more" : "");
+        yield return $"diagnosis: {shed.Sum(b => b.ShedMw):0.###} MW of load at {shed.Count} bus(es) cannot be served within the limits: {buses}";
+        // the limits that keep it from being served are priced near the VoLL: list the most expensive
+        var binding = elastic.Branches
+            .Select(b => (b, Mu: Math.Max(b.MuSf + b.MuSt, 0), Angle: b.MuAngMin + b.MuAngMax))
+            .Where(t => t.Mu > 1e-3 * DiagnosticVoll || t.Angle > 1e-3 * DiagnosticVoll)
+            .OrderByDescending(t => Math.Max(t.Mu, t.Angle)).ToList();
+        if (binding.Count > 0)
+            yield return "diagnosis: limits that cut those buses off: " + string.Join(", ", binding.Take(10).Select(t =>
+                $"branch {t.b.Index} ({t.b.From}–{t.b.To}, {(t.Mu >= t.Angle ? $"rating {t.b.RateA:0.###} MW" : "angle-difference limit")})")) + (binding.Count > 10 ? $" and {binding.Count - 10} more" : "");
+        var other = o.Susceptance == DcSusceptance.Reactance ? DcSusceptance.Admittance : DcSusceptance.Reactance;
+        var alt = Solve(net, o with { Susceptance = other }, new DcNetwork(net, other), null, out _, out _);
+        if (alt.Status == ClearingStatus.Optimal)
+            yield return $"diagnosis: with the other DC branch model ({(other == DcSusceptance.Admittance ? "b = x/(r² + x²), PowerModels'; --dc-susceptance admittance" : "b = 1/x, MATPOWER's; --dc-susceptance reactance")}) the clearing is feasible: optimal at {alt.Objective:0.##} $/h";
+        else
+            yield return "diagnosis: give a value of lost load (--voll PRICE) to clear with load shedding, or raise the limits named above";
+    }
 
     /// <summary>
     /// Builds the clearing problem, lets <paramref name="extend"/> add variables and constraints (security
