@@ -11,7 +11,9 @@ namespace OpenTE.Market.Tests;
 /// Issue #16: every PGLib-OPF case under 1,000 buses (../shared/cases/pglib) loads, and its AC and DC OPFs are optimal
 /// with default options. The AC objective matches the published PowerModels + Ipopt baseline
 /// (../shared/reference/pglib-baseline.csv) to 5e-4 relative. The baseline's DC column is PowerModels' DC model
-/// (b = −x/(r² + x²) where we, like MATPOWER, take b = 1/x), so the DC objective is a magnitude check: 1 %.
+/// (b = x/(r² + x²), no taps or shifts, where we, like MATPOWER, take b = 1/(x·tap) by default), so the default DC
+/// objective is a magnitude check (1 %) and the same DC OPF in PowerModels' model (DcSusceptance.Admittance) must match
+/// the baseline to 5e-4.
 /// The larger cases run in the bench (`opente-bench --pglib`, docs/pglib.md).
 /// </summary>
 public class PglibTests(ITestOutputHelper output)
@@ -46,6 +48,19 @@ public class PglibTests(ITestOutputHelper output)
         double load = net.Buses.Sum(b => b.Pd) + net.Buses.Sum(b => b.Gs);
         Assert.Equal(load, r.Generators.Sum(g => g.Pg), 1e-5 * Math.Max(1, load));
         Assert.Equal(r.Objective, r.DualObjective, 1e-6 * Math.Max(1, Math.Abs(r.Objective)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Small))]
+    public void Dc_opf_in_the_baselines_own_model_matches_its_objective(string name)
+    {
+        var net = TestData.LoadPglib(name);
+        var r = DcOpfSolver.Solve(net, new DcOpfOptions { Susceptance = OpenTE.Grid.PowerFlow.DcSusceptance.Admittance });
+        double baseline = TestData.PglibBaseline.Value[name].Dc;
+        double gap = (r.Objective - baseline) / Math.Abs(baseline);
+        output.WriteLine($"{name}: {r.Status.Word()} by {r.Solver} {r.Objective:R} vs {baseline:R} (gap {gap:+0.0e0;-0.0e0})");
+        Assert.Equal(ClearingStatus.Optimal, r.Status);
+        Assert.True(Math.Abs(gap) <= 5e-4, $"{name}: DC objective in PowerModels' model {r.Objective} is {gap:e2} from the baseline {baseline}");
     }
 
     [Fact]
