@@ -338,11 +338,11 @@ internal sealed partial class AcOpfProgram
                 double tt = lp * (-vv * a) + lq * (-vv * b), to = lp * (vv * a) + lq * (vv * b);
                 double t2 = lp * (-vk * b) + lq * (vk * a), t3 = lp * (-vi * b) + lq * (vi * a);
                 double o2 = lp * (vk * b) + lq * (-vk * a), o3 = lp * (vi * b) + lq * (-vi * a);
-                double vvab = lp * a + lq * b;
+                double vv2 = lp * a + lq * b; // ∂²/∂|Vi|∂|Vk|
                 v[slot[c]] += tt; v[slot[c + 1]] += to; v[slot[c + 2]] += t2; v[slot[c + 3]] += t3;
                 v[slot[c + 4]] += to; v[slot[c + 5]] += tt; v[slot[c + 6]] += o2; v[slot[c + 7]] += o3;
-                v[slot[c + 8]] += t2; v[slot[c + 9]] += o2; /* (|Vi|, |Vi|): 0 */ v[slot[c + 11]] += vvab;
-                v[slot[c + 12]] += t3; v[slot[c + 13]] += o3; v[slot[c + 14]] += vvab; /* (|Vk|, |Vk|): 0 */
+                v[slot[c + 8]] += t2; v[slot[c + 9]] += o2; /* (|Vi|, |Vi|): 0 */ v[slot[c + 11]] += vv2;
+                v[slot[c + 12]] += t3; v[slot[c + 13]] += o3; v[slot[c + 14]] += vv2; /* (|Vk|, |Vk|): 0 */
                 c += 16;
             }
         }
