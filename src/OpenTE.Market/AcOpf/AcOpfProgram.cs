@@ -25,7 +25,7 @@ namespace OpenTE.Market.AcOpf;
 /// second derivatives are exact and assembled term by term into fixed sparse patterns. The balance rows of one
 /// bus are adjacent (a power-flow Jacobian's 2×2 structure, which the KKT ordering keeps).
 /// </summary>
-internal sealed class AcOpfProgram : INonlinearProgram
+internal sealed partial class AcOpfProgram : INonlinearProgram
 {
     private readonly Network _net;
     private readonly Admittance _y;
@@ -280,281 +280,30 @@ internal sealed class AcOpfProgram : INonlinearProgram
         return (f, d1, d2);
     }
 
-    // ---------------- local terms ----------------
-
-    /// <summary>
-    /// The term |Vi||Vk|(G cos θ + B sin θ) (P) and |Vi||Vk|(G sin θ − B cos θ) (Q), θ = θi − θk, with gradients
-    /// over the local variables (θi, θk, |Vi|, |Vk|) and Hessians (4×4, row-major) added to the outputs.
-    /// </summary>
-    private static void Cross(double vi, double vk, double th, double G, double B,
-        ref double p, Span<double> dp, Span<double> hp, ref double q, Span<double> dq, Span<double> hq)
-    {
-        double cos = Math.Cos(th), sin = Math.Sin(th);
-        double a = G * cos + B * sin, b = G * sin - B * cos, vv = vi * vk;
-        p += vv * a;
-        q += vv * b;
-        dp[0] += -vv * b; dp[1] += vv * b; dp[2] += vk * a; dp[3] += vi * a;
-        dq[0] += vv * a; dq[1] += -vv * a; dq[2] += vk * b; dq[3] += vi * b;
-        if (hp.IsEmpty) return;
-        // P: θθ block ±vv·a, θV block ∓v·b, VV off-diagonal a
-        Sym(hp, 0, 0, -vv * a); Sym(hp, 0, 1, vv * a); Sym(hp, 1, 1, -vv * a);
-        Sym(hp, 0, 2, -vk * b); Sym(hp, 0, 3, -vi * b); Sym(hp, 1, 2, vk * b); Sym(hp, 1, 3, vi * b);
-        Sym(hp, 2, 3, a);
-        // Q: θθ block ±vv·b, θV block ±v·a, VV off-diagonal b
-        Sym(hq, 0, 0, -vv * b); Sym(hq, 0, 1, vv * b); Sym(hq, 1, 1, -vv * b);
-        Sym(hq, 0, 2, vk * a); Sym(hq, 0, 3, vi * a); Sym(hq, 1, 2, -vk * a); Sym(hq, 1, 3, -vi * a);
-        Sym(hq, 2, 3, b);
-    }
-
-    /// <summary>The term |Vi|²·G (P) and −|Vi|²·B (Q): only the local |Vi| (index 2) is involved.</summary>
-    private static void Self(double vi, double G, double B, ref double p, Span<double> dp, Span<double> hp, ref double q, Span<double> dq, Span<double> hq)
-    {
-        p += vi * vi * G;
-        q += -vi * vi * B;
-        dp[2] += 2 * vi * G;
-        dq[2] += -2 * vi * B;
-        if (hp.IsEmpty) return;
-        hp[10] += 2 * G;
-        hq[10] += -2 * B;
-    }
-
-    private static void Sym(Span<double> h, int i, int j, double v)
-    {
-        h[4 * i + j] += v;
-        if (i != j) h[4 * j + i] += v;
-    }
-
-    /// <summary>P and Q flow into the branch at one end with derivatives over (θ_end, θ_other, |V_end|, |V_other|).</summary>
-    private static void EndFlow(double vEnd, double vOther, double th, Complex yss, Complex yso,
-        ref double p, Span<double> dp, Span<double> hp, ref double q, Span<double> dq, Span<double> hq)
-    {
-        Self(vEnd, yss.Real, yss.Imaginary, ref p, dp, hp, ref q, dq, hq);
-        Cross(vEnd, vOther, th, yso.Real, yso.Imaginary, ref p, dp, hp, ref q, dq, hq);
-    }
+    // ---------------- branch flows ----------------
 
     /// <summary>Branch l's end (from or to): its bus, the other bus, and the admittances Y_ss, Y_so of the end's current.</summary>
     private (int Bus, int Other, Complex Yss, Complex Yso) End(int l, bool from) =>
         from ? (_y.FromBus[l], _y.ToBus[l], _y.Yff[l], _y.Yft[l]) : (_y.ToBus[l], _y.FromBus[l], _y.Ytt[l], _y.Ytf[l]);
 
-    /// <summary>P and Q into branch l at one end (p.u.) with derivatives over (Va_end, Va_other, Vm_end, Vm_other).</summary>
-    private void EndFlow(ReadOnlySpan<double> x, int l, bool from, out int a, out int o,
-        ref double p, Span<double> dp, Span<double> hp, ref double q, Span<double> dq, Span<double> hq)
+    /// <summary>
+    /// P and Q into branch l at one end (p.u.): |V_s|²·G_ss + |V_s||V_o|(G_so cos θ + B_so sin θ) and
+    /// −|V_s|²·B_ss + |V_s||V_o|(G_so sin θ − B_so cos θ), θ = θ_s − θ_o (the same arithmetic as <see cref="Evaluate"/>).
+    /// </summary>
+    private (double P, double Q) EndFlow(ReadOnlySpan<double> x, int l, bool from)
     {
-        (a, o, var yss, var yso) = End(l, from);
-        EndFlow(x[Vm[a]], x[Vm[o]], x[Va[a]] - x[Va[o]], yss, yso, ref p, dp, hp, ref q, dq, hq);
+        var (s, o, yss, yso) = End(l, from);
+        double vs = x[Vm[s]], vo = x[Vm[o]];
+        var (sin, cos) = Math.SinCos(x[Va[s]] - x[Va[o]]);
+        double a = yso.Real * cos + yso.Imaginary * sin, b = yso.Real * sin - yso.Imaginary * cos, vv = vs * vo;
+        return (vs * vs * yss.Real + vv * a, -vs * vs * yss.Imaginary + vv * b);
     }
 
     /// <summary>Branch l's flows (p.u.) at both ends.</summary>
     public (double Pf, double Qf, double Pt, double Qt) Flows(ReadOnlySpan<double> x, int l)
     {
-        Span<double> d = stackalloc double[16];
-        double pf = 0, qf = 0, pt = 0, qt = 0;
-        EndFlow(x, l, true, out _, out _, ref pf, d[..4], default, ref qf, d[4..8], default);
-        EndFlow(x, l, false, out _, out _, ref pt, d[8..12], default, ref qt, d[12..16], default);
+        var (pf, qf) = EndFlow(x, l, true);
+        var (pt, qt) = EndFlow(x, l, false);
         return (pf, qf, pt, qt);
-    }
-
-    // ---------------- constraints ----------------
-
-    // the interior point asks for g, h and then their Jacobians at the same point: one pass serves both
-    private double[]? _lastX;
-    private SparseMatrix? _lastJg, _lastJh;
-    private SparseAssembler? _jg, _jh, _hess;
-
-    public void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h)
-    {
-        _jg ??= new SparseAssembler(Equalities, Variables);
-        _jh ??= new SparseAssembler(Inequalities, Variables);
-        _jg.Begin();
-        _jh.Begin();
-        PowerBalance(x, g, _jg);
-        ThermalLimits(x, h, _jh);
-        AngleDifferenceLimits(x, h, _jh);
-        PwlSegments(x, h, _jh);
-        DerCapabilities(x, h, _jh);
-        // new value arrays: the interior point tells a new Jacobian from the last one by reference
-        (_lastJg, _lastJh) = (_jg.Finish(newValues: true), _jh.Finish(newValues: true));
-        _lastX = x.ToArray();
-    }
-
-    public (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x)
-    {
-        if (_lastX is null || !x.SequenceEqual(_lastX)) Constraints(x, new double[Equalities], new double[Inequalities]);
-        return (_lastJg!, _lastJh!);
-    }
-
-    /// <summary>balanceP[i], balanceQ[i]: injections by Ybus row i, plus load, less generation (and DER Q).</summary>
-    private void PowerBalance(ReadOnlySpan<double> x, Span<double> g, SparseAssembler jg)
-    {
-        var Y = _y.Ybus;
-        Span<double> dp = stackalloc double[4];
-        Span<double> dq = stackalloc double[4];
-        for (int k = 0; k < BalanceP.Length; k++)
-        {
-            int i = BalanceP.Member(k), rp = BalanceP[k], rq = BalanceQ[k];
-            double p = _pd[i], q = _qd[i];
-            for (int e = Y.RowPtr[i]; e < Y.RowPtr[i + 1]; e++)
-            {
-                int j = Y.ColIdx[e];
-                var yij = Y.Values[e];
-                dp.Clear();
-                dq.Clear();
-                if (j == i)
-                {
-                    Self(x[Vm[i]], yij.Real, yij.Imaginary, ref p, dp, default, ref q, dq, default);
-                    jg.Add(rp, Vm[i], dp[2]);
-                    jg.Add(rq, Vm[i], dq[2]);
-                    continue;
-                }
-                Cross(x[Vm[i]], x[Vm[j]], x[Va[i]] - x[Va[j]], yij.Real, yij.Imaginary, ref p, dp, default, ref q, dq, default);
-                jg.Add(rp, Va[i], dp[0]); jg.Add(rp, Va[j], dp[1]); jg.Add(rp, Vm[i], dp[2]); jg.Add(rp, Vm[j], dp[3]);
-                jg.Add(rq, Va[i], dq[0]); jg.Add(rq, Va[j], dq[1]); jg.Add(rq, Vm[i], dq[2]); jg.Add(rq, Vm[j], dq[3]);
-            }
-            foreach (var (pv, qv) in _gensAt[i])
-            {
-                p -= x[pv];
-                q -= x[qv];
-                jg.Add(rp, pv, -1);
-                jg.Add(rq, qv, -1);
-            }
-            foreach (int d in _derAt[i])
-                foreach (var (v, sign, _) in DerBlocks[d])
-                {
-                    q -= sign * x[v];
-                    jg.Add(rq, v, -sign);
-                }
-            g[rp] = p;
-            g[rq] = q;
-        }
-    }
-
-    /// <summary>flowLimitFrom[l], flowLimitTo[l]: P² + Q² − rateA² at each end of every rated branch.</summary>
-    private void ThermalLimits(ReadOnlySpan<double> x, Span<double> h, SparseAssembler jh)
-    {
-        Span<double> d = stackalloc double[8];
-        for (int k = 0; k < FlowLimitFrom.Length; k++)
-        {
-            int l = FlowLimitFrom.Member(k);
-            double rate = _net.Branches[l].RateA / _base;
-            foreach (var (rows, from) in (ReadOnlySpan<(Block, bool)>)[(FlowLimitFrom, true), (FlowLimitTo, false)])
-            {
-                d.Clear();
-                double p = 0, q = 0;
-                EndFlow(x, l, from, out int a, out int o, ref p, d[..4], default, ref q, d[4..8], default);
-                int row = rows[k];
-                h[row] = p * p + q * q - rate * rate;
-                jh.Add(row, Va[a], 2 * (p * d[0] + q * d[4]));
-                jh.Add(row, Va[o], 2 * (p * d[1] + q * d[5]));
-                jh.Add(row, Vm[a], 2 * (p * d[2] + q * d[6]));
-                jh.Add(row, Vm[o], 2 * (p * d[3] + q * d[7]));
-            }
-        }
-    }
-
-    /// <summary>angleDifference: sign·(Va_f − Va_t) − bound.</summary>
-    private void AngleDifferenceLimits(ReadOnlySpan<double> x, Span<double> h, SparseAssembler jh)
-    {
-        for (int k = 0; k < AngleDifference.Length; k++)
-        {
-            var (sign, bound) = _angle[k];
-            int l = AngleDifference.Member(k), row = AngleDifference[k];
-            int f = Va[_y.FromBus[l]], t = Va[_y.ToBus[l]];
-            h[row] = sign * (x[f] - x[t]) - bound;
-            jh.Add(row, f, sign);
-            jh.Add(row, t, -sign);
-        }
-    }
-
-    /// <summary>pwlSegment: slope·x − y − rhs (y above every segment of its cost).</summary>
-    private void PwlSegments(ReadOnlySpan<double> x, Span<double> h, SparseAssembler jh)
-    {
-        for (int k = 0; k < PwlSegment.Length; k++)
-        {
-            var (v, y, slope, rhs) = _segments[k];
-            int row = PwlSegment[k];
-            h[row] = slope * x[v] - x[y] - rhs;
-            jh.Add(row, v, slope);
-            jh.Add(row, y, -1);
-        }
-    }
-
-    /// <summary>derCapability[d]: Q_d² − (S_d² − P_d²).</summary>
-    private void DerCapabilities(ReadOnlySpan<double> x, Span<double> h, SparseAssembler jh)
-    {
-        for (int d = 0; d < DerCapability.Length; d++)
-        {
-            double qd = DerOutput(x, d), s2 = Ders[d].SMva / _base, p2 = Ders[d].PMw / _base;
-            int row = DerCapability[d];
-            h[row] = qd * qd - (s2 * s2 - p2 * p2);
-            foreach (var (v, sign, _) in DerBlocks[d]) jh.Add(row, v, 2 * qd * sign);
-        }
-    }
-
-    // ---------------- Hessian of the Lagrangian ----------------
-
-    public SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu)
-    {
-        _hess ??= new SparseAssembler(Variables, Variables);
-        var H = _hess;
-        H.Begin();
-        foreach (var (v, cost) in _polyCosts)
-            H.Add(v, v, sigma * Poly(cost, x[v] * _base).D2 * _base * _base);
-
-        // balance rows: Σ_i λP_i ∇²P_i + λQ_i ∇²Q_i, term by term over Ybus
-        var Y = _y.Ybus;
-        Span<double> dp = stackalloc double[4];
-        Span<double> dq = stackalloc double[4];
-        Span<double> hp = stackalloc double[16];
-        Span<double> hq = stackalloc double[16];
-        Span<int> vars = stackalloc int[4];
-        for (int k = 0; k < BalanceP.Length; k++)
-        {
-            int i = BalanceP.Member(k);
-            double lp = lambda[BalanceP[k]], lq = lambda[BalanceQ[k]];
-            for (int e = Y.RowPtr[i]; e < Y.RowPtr[i + 1]; e++)
-            {
-                int j = Y.ColIdx[e];
-                var yij = Y.Values[e];
-                double p = 0, q = 0;
-                dp.Clear(); dq.Clear(); hp.Clear(); hq.Clear();
-                if (j == i)
-                {
-                    Self(x[Vm[i]], yij.Real, yij.Imaginary, ref p, dp, hp, ref q, dq, hq);
-                    H.Add(Vm[i], Vm[i], lp * hp[10] + lq * hq[10]);
-                    continue;
-                }
-                Cross(x[Vm[i]], x[Vm[j]], x[Va[i]] - x[Va[j]], yij.Real, yij.Imaginary, ref p, dp, hp, ref q, dq, hq);
-                vars[0] = Va[i]; vars[1] = Va[j]; vars[2] = Vm[i]; vars[3] = Vm[j];
-                for (int a = 0; a < 4; a++)
-                    for (int b = 0; b < 4; b++)
-                        H.Add(vars[a], vars[b], lp * hp[4 * a + b] + lq * hq[4 * a + b]);
-            }
-        }
-
-        // derCapability rows: ∇²(Σ ±q)² = 2·s·sᵀ
-        for (int d = 0; d < DerCapability.Length; d++)
-        {
-            double m = mu[DerCapability[d]];
-            foreach (var (v1, s1, _) in DerBlocks[d])
-                foreach (var (v2, s2, _) in DerBlocks[d]) H.Add(v1, v2, 2 * m * s1 * s2);
-        }
-
-        // flow-limit rows: ∇²(P² + Q²) = 2(∇P∇Pᵀ + P∇²P + ∇Q∇Qᵀ + Q∇²Q)
-        for (int k = 0; k < FlowLimitFrom.Length; k++)
-        {
-            int l = FlowLimitFrom.Member(k);
-            foreach (var (rows, from) in (ReadOnlySpan<(Block, bool)>)[(FlowLimitFrom, true), (FlowLimitTo, false)])
-            {
-                double m = mu[rows[k]];
-                double p = 0, q = 0;
-                dp.Clear(); dq.Clear(); hp.Clear(); hq.Clear();
-                EndFlow(x, l, from, out int a0, out int o, ref p, dp, hp, ref q, dq, hq);
-                vars[0] = Va[a0]; vars[1] = Va[o]; vars[2] = Vm[a0]; vars[3] = Vm[o];
-                for (int a = 0; a < 4; a++)
-                    for (int b = 0; b < 4; b++)
-                        H.Add(vars[a], vars[b], 2 * m * (dp[a] * dp[b] + p * hp[4 * a + b] + dq[a] * dq[b] + q * hq[4 * a + b]));
-            }
-        }
-        return H.Finish(); // in place: both solvers use a Hessian before they ask for the next
     }
 }
