@@ -131,6 +131,22 @@ public class InteriorPointRobustnessTests
         Assert.Contains("regularised", r.Message);
     }
 
+    [Fact]
+    public void The_iteration_callback_sees_every_iteration_once_and_ends_at_the_reported_conditions()
+    {
+        // the concave program regularises its Hessian on the way: the callback carries that δ_w too
+        var seen = new List<InteriorPointIterate>();
+        var r = InteriorPoint.Solve(new ConcaveOnDisk(0.3, 0.1), new InteriorPointOptions { OnIteration = seen.Add });
+        Assert.Equal(SolverStatus.Optimal, r.Status);
+        Assert.Equal(Enumerable.Range(1, r.Iterations), seen.Select(t => t.Iteration));
+        var last = seen[^1];
+        Assert.Equal(r.FeasibilityError, last.Feasibility);
+        Assert.Equal(r.GradientError, last.Gradient);
+        Assert.Equal(r.ComplementarityError, last.Complementarity);
+        Assert.All(seen, t => Assert.InRange(t.StepPrimal, 0, 1));
+        Assert.Contains(seen, t => t.HessianRegularization > 0);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -158,30 +174,39 @@ public class InteriorPointRobustnessTests
     {
         // badly scaled LPs (costs up to 1e5 per unit, as $/p.u. in a DC clearing): the objective and the dual objective
         // agree to the gap tolerance, not only the scaled feasibility and complementarity conditions
-        Gen.Select(Gen.Int[3, 15], Gen.Int[1, 6], Gen.Int).Sample((n, rows, seed) =>
+        Gen.Select(Gen.Int[3, 15], Gen.Int[1, 6], Gen.Int).Sample(GapHolds, iter: 100, threads: 1);
+    }
+
+    [Theory]
+    // Mehrotra's corrector drove x3 (feasible only at 1.2e-6 above its bound) to 5e-16 and the iterates sat at feasibility
+    // 3.6e-7 with full steps; the fallback to MIPS's centring solves it
+    [InlineData(6, 2, -21)]
+    public void The_relative_gap_holds_on_a_found_lp(int n, int rows, int seed) => GapHolds(n, rows, seed);
+
+    private static void GapHolds(int n, int rows, int seed)
+    {
+        var rnd = new Random(seed);
+        var m = new OptimizationModel();
+        var costs = Enumerable.Range(0, n).Select(_ => (rnd.NextDouble() * 2 - 1) * Math.Pow(10, rnd.Next(6))).ToArray();
+        var v = Enumerable.Range(0, n).Select(j => m.AddVariable($"x{j}", 0, 0.01 + rnd.NextDouble(), costs[j])).ToArray();
+        var x0 = v.Select(_ => rnd.NextDouble() * 0.01).ToArray();
+        for (int i = 0; i < rows; i++)
         {
-            var rnd = new Random(seed);
-            var m = new OptimizationModel();
-            var costs = Enumerable.Range(0, n).Select(_ => (rnd.NextDouble() * 2 - 1) * Math.Pow(10, rnd.Next(6))).ToArray();
-            var v = Enumerable.Range(0, n).Select(j => m.AddVariable($"x{j}", 0, 0.01 + rnd.NextDouble(), costs[j])).ToArray();
-            var x0 = v.Select(_ => rnd.NextDouble() * 0.01).ToArray();
-            for (int i = 0; i < rows; i++)
-            {
-                var a = v.Select(_ => rnd.NextDouble() < 0.6 ? rnd.NextDouble() * 2 - 1 : 0).ToArray();
-                double ax = a.Select((c, j) => c * x0[j]).Sum();
-                m.AddEquality($"e{i}", ax, v.Select((vv, j) => (vv, a[j])));
-            }
-            var ipm = m.Solve(SolverKind.InteriorPoint);
-            var clp = m.Solve(SolverKind.Clp);
-            Assert.True(clp.Status == SolverStatus.Optimal, $"CLP: {clp.Status} {clp.Message}");
-            Assert.True(ipm.Status == SolverStatus.Optimal, $"IPM: {ipm.Status} {ipm.Message}");
-            // relative to the size of the objective's terms at the optimum (Σ|c_j·x_j|), not to their sum, which cancels, and
-            // at least to the objective scaling's unit (max|c|/100: the solver's tolerances apply to the objective scaled so that
-            // its gradient is at most 100 — documented on InteriorPointOptions.ObjectiveScaling)
-            double scale = Math.Max(Math.Max(1, costs.Max(Math.Abs) / 100), v.Sum(x => Math.Abs(costs[x.Index] * clp.Value(x))));
-            Assert.True(Math.Abs(ipm.Objective - ipm.DualObjective()) <= 1e-6 * scale, $"gap {ipm.Objective - ipm.DualObjective():E2} on {ipm.Objective}: {ipm.Message}");
-            Assert.True(Math.Abs(ipm.Objective - clp.Objective) <= 1e-6 * scale, $"IPM {ipm.Objective} vs CLP {clp.Objective}: {ipm.Message}");
-        }, iter: 100, threads: 1);
+            var a = v.Select(_ => rnd.NextDouble() < 0.6 ? rnd.NextDouble() * 2 - 1 : 0).ToArray();
+            double ax = a.Select((c, j) => c * x0[j]).Sum();
+            m.AddEquality($"e{i}", ax, v.Select((vv, j) => (vv, a[j])));
+        }
+        var ipm = m.Solve(SolverKind.InteriorPoint);
+        var clp = m.Solve(SolverKind.Clp);
+        Assert.True(clp.Status == SolverStatus.Optimal, $"CLP: {clp.Status} {clp.Message}");
+        Assert.True(ipm.Status == SolverStatus.Optimal, $"IPM: {ipm.Status} {ipm.Message}");
+        // relative to the size of the objective's terms at the optimum (Σ|c_j·x_j|), not to their sum, which cancels, and
+        // at least to the objective scaling's unit (max|c|/100: the solver's tolerances apply to the objective scaled so that
+        // its gradient is at most 100 — documented on InteriorPointOptions.ObjectiveScaling)
+        double scale = Math.Max(Math.Max(1, costs.Max(Math.Abs) / 100), v.Sum(x => Math.Abs(costs[x.Index] * clp.Value(x))));
+        Assert.True(Math.Abs(ipm.Objective - ipm.DualObjective()) <= 1e-6 * scale, $"gap {ipm.Objective - ipm.DualObjective():E2} on {ipm.Objective}: {ipm.Message}");
+        Assert.True(Math.Abs(ipm.Objective - clp.Objective) <= 1e-6 * scale, $"IPM {ipm.Objective} vs CLP {clp.Objective}: {ipm.Message}");
+
     }
 
     [Fact]

@@ -425,4 +425,21 @@ public static class AnsiConsoleProgress
         console.Status().Start(what + " …", ctx => result = work(step => ctx.Status(Markup.Escape($"{what}: {step}"))));
         return result;
     }
+
+    /// <summary>
+    /// Work that reports fast, fine-grained progress (a solver's iterations): on an interactive terminal a spinner whose
+    /// text is the latest report; otherwise silent (a line per iteration would bury the result in a log).
+    /// </summary>
+    public static T Live<T>(string what, Func<Action<string>, T> work)
+    {
+        var console = CliApp.Io.Console;
+        if (!console.Profile.Capabilities.Interactive) return work(_ => { });
+        T result = default!;
+        console.Status().Start(what + " …", ctx => result = work(step => ctx.Status(Markup.Escape($"{what}: {step}"))));
+        return result;
+    }
+
+    /// <summary>One interior-point iteration as a progress line: the three optimality conditions against their tolerance.</summary>
+    public static string Iteration(OpenTE.Numerics.Optimization.InteriorPointIterate t) =>
+        $"iteration {t.Iteration}, feasibility {t.Feasibility:0.0e0}, optimality {t.Gradient:0.0e0}, complementarity {t.Complementarity:0.0e0}{(t.Restored ? " (after a feasibility restoration)" : "")}";
 }

@@ -54,7 +54,8 @@ public sealed class OpfCommand : Command<OpfSettings>
         if (s.Model == "ac")
         {
             var options = new AcOpfOptions { Backend = s.Solver switch { "ipopt" => AcOpfBackend.Ipopt, "ipm" => AcOpfBackend.Managed, _ => AcOpfBackend.Auto } };
-            var ac = AnsiConsoleProgress.Run($"AC OPF of {read.Network.Name}", () => AcOpfSolver.Solve(read.Network, options));
+            var ac = AnsiConsoleProgress.Live($"AC OPF of {read.Network.Name}", report => AcOpfSolver.Solve(read.Network,
+                options with { Solver = options.Solver with { OnIteration = t => report(AnsiConsoleProgress.Iteration(t)) } }));
             if (s.Plot is not null) Plots.AcOpf(ac, read.Network, s.Plot);
             if (s.Json) Output.Emit(ac.ToJson(), s.Out);
             else Output.Render(AcTables(ac), s.Out);
@@ -66,7 +67,8 @@ public sealed class OpfCommand : Command<OpfSettings>
             }
             return 0;
         }
-        var r = AnsiConsoleProgress.Run($"DC OPF of {read.Network.Name}", () => DcOpfSolver.Solve(read.Network, new DcOpfOptions { Solver = s.SolverKind, ValueOfLostLoad = s.Voll,
+        var r = AnsiConsoleProgress.Live($"DC OPF of {read.Network.Name}", report => DcOpfSolver.Solve(read.Network, new DcOpfOptions { Solver = s.SolverKind, ValueOfLostLoad = s.Voll,
+            InteriorPoint = new OpenTE.Numerics.Optimization.InteriorPointOptions { OnIteration = t => report(AnsiConsoleProgress.Iteration(t)) },
             Susceptance = s.DcSusceptance == "admittance" ? OpenTE.Grid.PowerFlow.DcSusceptance.Admittance : OpenTE.Grid.PowerFlow.DcSusceptance.Reactance }));
         if (s.Plot is not null) Plots.DcOpf(r, s.Plot);
         if (s.Json) Output.Emit(r.ToJson(), s.Out);

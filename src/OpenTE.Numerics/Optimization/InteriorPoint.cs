@@ -18,9 +18,15 @@ public interface INonlinearProgram
     double Objective(ReadOnlySpan<double> x, Span<double> gradient);
     /// <summary>g(x) and h(x).</summary>
     void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h);
-    /// <summary>∂g/∂x (Equalities × Variables) and ∂h/∂x (Inequalities × Variables).</summary>
+    /// <summary>
+    /// ∂g/∂x (Equalities × Variables) and ∂h/∂x (Inequalities × Variables). The same object again means the same values (a
+    /// constant Jacobian): the solver keeps what it derived from a Jacobian under its reference, so new values need a new object.
+    /// </summary>
     (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x);
-    /// <summary>∇²f·σ + Σ λᵢ∇²gᵢ + Σ μⱼ∇²hⱼ, full symmetric (both triangles).</summary>
+    /// <summary>
+    /// ∇²f·σ + Σ λᵢ∇²gᵢ + Σ μⱼ∇²hⱼ, full symmetric (both triangles). It may be one object refilled at every call: the solver
+    /// uses it before its next call (and calls again after anything else, such as a restoration, may have called).
+    /// </summary>
     SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu);
     /// <summary>A starting point (need not be feasible).</summary>
     double[] InitialPoint();
@@ -159,7 +165,15 @@ public static class InteriorPoint
         if (first.Status is SolverStatus.Optimal or SolverStatus.Infeasible || !o.StaticPivoting || (RestorationDepth > 0 && RestorationReached)) return first;
         // static pivots can lose the accuracy the last iterations need: solve again with threshold pivoting
         var second = SolveOnce(problem, o with { StaticPivoting = false });
-        return second.Status == SolverStatus.Optimal ? second with { Iterations = first.Iterations + second.Iterations } : first;
+        if (second.Status == SolverStatus.Optimal) return second with { Iterations = first.Iterations + second.Iterations };
+        if (!o.PredictorCorrector) return first;
+        // Mehrotra's adaptive centring can drive a pair to the wrong boundary early — a random LP whose only feasible value of
+        // a variable lies 1.2e-6 above its bound (CsCheck seed 87kk7LUe17g2) sat at full steps with feasibility 3.6e-7 for 200
+        // iterations — so the last attempt is MIPS's fixed centring, slower but not greedy (it solves that LP in 13 iterations)
+        var third = SolveOnce(problem, o with { PredictorCorrector = false });
+        return third.Status == SolverStatus.Optimal
+            ? third with { Iterations = first.Iterations + second.Iterations + third.Iterations, Message = third.Message + " (with MIPS's centring after Mehrotra's stalled)" }
+            : first;
     }
 
     private static InteriorPointResult SolveOnce(INonlinearProgram problem, InteriorPointOptions o)
@@ -491,6 +505,9 @@ public static class InteriorPoint
             {
                 xOld.CopyTo(x, 0);
                 Reevaluate();
+                // a program may refill one Hessian object in place (AcOpfProgram does): the restoration's own Hessian calls
+                // overwrote the one the main loop holds, so it is evaluated again at the restored point
+                hx = problem.Hessian(x, 1.0, lam.AsSpan(0, neqP), mu.AsSpan(0, niqP));
                 return false;
             }
             for (int k = 0; k < niq; k++)
@@ -870,14 +887,16 @@ public static class InteriorPoint
         {
             var (jg, jh) = _p.Jacobians(x);
             // a program that returns the same (constant) Jacobian object gets the same scaled object back
-            if (!ReferenceEquals(jg, _jgIn)) { _jgIn = jg; _jgOut = RowScaled(jg, Sg); }
-            if (!ReferenceEquals(jh, _jhIn)) { _jhIn = jh; _jhOut = RowScaled(jh, Sh); }
+            if (!ReferenceEquals(jg, _jgIn)) { _jgIn = jg; _jgOut = RowScaled(jg, Sg, _jgValues); }
+            if (!ReferenceEquals(jh, _jhIn)) { _jhIn = jh; _jhOut = RowScaled(jh, Sh, _jhValues); }
             return (_jgOut!, _jhOut!);
         }
 
-        private static SparseMatrix RowScaled(SparseMatrix a, double[] s)
+        private readonly AlternatingBuffers _jgValues = new(), _jhValues = new();
+
+        private static SparseMatrix RowScaled(SparseMatrix a, double[] s, AlternatingBuffers buffers)
         {
-            var v = new double[a.Values.Length];
+            var v = buffers.Next(a.Values.Length);
             for (int q = 0; q < v.Length; q++) v[q] = a.Values[q] * s[a.RowIdx[q]];
             return new SparseMatrix(a.Rows, a.Cols, a.ColPtr, a.RowIdx, v);
         }
@@ -939,6 +958,7 @@ public static class InteriorPoint
     {
         private int[]? _srcColPtr, _srcRowIdx;
         private SparseMatrix? _template;
+        private readonly AlternatingBuffers _values = new();
 
         public SparseMatrix Apply(SparseMatrix a)
         {
@@ -951,7 +971,8 @@ public static class InteriorPoint
                 return _template;
             }
             // in each column the original rows come first (they are numbered below the appended ones)
-            var values = (double[])_template.Values.Clone();
+            var values = _values.Next(_template.Values.Length);
+            _template.Values.CopyTo(values, 0);
             for (int j = 0; j < a.Cols; j++)
                 Array.Copy(a.Values, a.ColPtr[j], values, _template.ColPtr[j], a.ColPtr[j + 1] - a.ColPtr[j]);
             return new SparseMatrix(_template.Rows, _template.Cols, _template.ColPtr, _template.RowIdx, values);
@@ -1029,10 +1050,31 @@ public static class InteriorPoint
     /// transposes and keeps where each entry went; later calls move the values through that map into new value arrays
     /// on the same pattern arrays (so the KKT assembly recognises the pattern by reference).
     /// </summary>
+    /// <summary>
+    /// Two value arrays used in turn: a stage that derives a matrix from the program's Jacobian at each new point (row
+    /// scaling, the bound rows, the transpose) returns a new matrix object over the array it did not fill last time. The
+    /// solver holds one generation at a time (the previous one only to compare references), so nothing it still reads is
+    /// overwritten — and a 2,000-bus AC OPF no longer allocates six large arrays per iteration (full collections mid-solve).
+    /// </summary>
+    private sealed class AlternatingBuffers
+    {
+        private double[] _a = [], _b = [];
+        private bool _second;
+
+        public double[] Next(int length)
+        {
+            _second = !_second;
+            ref var buffer = ref _second ? ref _b : ref _a;
+            if (buffer.Length != length) buffer = new double[length];
+            return buffer;
+        }
+    }
+
     private sealed class Transposer
     {
         private int[]? _colPtr, _rowIdx, _map;
         private SparseMatrix? _last;
+        private readonly AlternatingBuffers _values = new();
 
         public SparseMatrix Of(SparseMatrix a)
         {
@@ -1045,7 +1087,7 @@ public static class InteriorPoint
                 (_colPtr, _rowIdx) = (a.ColPtr, a.RowIdx);
                 _last = t;
             }
-            var v = new double[a.Nnz];
+            var v = _values.Next(a.Nnz);
             var map = _map!;
             var src = a.Values;
             for (int q = 0; q < v.Length; q++) v[q] = src[map[q]];
