@@ -333,6 +333,7 @@ public static class InteriorPoint
         var absScale = new double[n + neq];
         var rowMax = new double[n + neq];
         var bestSol = new double[n + neq];
+        var solution = new double[n + neq];
         var assembler = new KktAssembler(n, neq);
         var scaling = new KktScaling(o.ScaleKkt);
         double lastDeltaW = 0;
@@ -401,7 +402,8 @@ public static class InteriorPoint
             JhT.MultiplyAdd(w, rhs.AsSpan(0, n));
             for (int i = 0; i < n; i++) rhs[i] = -rhs[i];
             for (int k = 0; k < neq; k++) rhs[n + k] = -g[k];
-            var sol = (double[])rhs.Clone();
+            var sol = solution; // one array for every solve (the caller copies out what it keeps)
+            rhs.CopyTo(sol, 0);
             scaling.Solve(lu!, sol);
             // iterative refinement to the componentwise backward error ω = maxᵢ |b − K·x|ᵢ / (|K|·|x| + |b|)ᵢ (Arioli,
             // Demmel & Duff): a norm-wise test is meaningless once μ/z spans 20 orders of magnitude — the rows of the
@@ -537,7 +539,10 @@ public static class InteriorPoint
             {
                 bestScore = score;
                 bestIt = it;
-                best = ((double[])x.Clone(), (double[])z.Clone(), (double[])mu.Clone(), (double[])lam.Clone(), fval, feas, gradc, comp, gapc);
+                // kept in arrays allocated once (a 2,000-bus AC OPF improves its score at nearly every iteration)
+                var keep = best is { } old ? (old.X, old.Z, old.Mu, old.Lam) : (new double[n], new double[niq], new double[niq], new double[neq]);
+                x.CopyTo(keep.Item1, 0); z.CopyTo(keep.Item2, 0); mu.CopyTo(keep.Item3, 0); lam.CopyTo(keep.Item4, 0);
+                best = (keep.Item1, keep.Item2, keep.Item3, keep.Item4, fval, feas, gradc, comp, gapc);
             }
             else if (bestScore <= 100 && it - bestIt >= 5) break; // stalled within 100× the tolerances
             it++;
