@@ -148,6 +148,64 @@ public class CarbonStepTests
         }, iter: 60, threads: 1);
     }
 
+    /// <summary>
+    /// The run's carbon step without carbon:ID postings (ApplyCarbonBatch, then FoldCarbon) equals posting them and folding the joined
+    /// journal (PostCarbonBatch, then CarbonFold.FoldAll): the same refusals, balances and folded journal, key for key and line for
+    /// line, with or without a fold predicate; also when part of the adjustments were posted as carbon:ID before (FoldCarbon then
+    /// folds those too), and CarbonPosting(trade) is the posting PostCarbonBatch made.
+    /// </summary>
+    [Fact]
+    public void Apply_then_fold_equals_post_then_fold_all()
+    {
+        static void SameJournal(IReadOnlyList<Posting> want, IReadOnlyList<Posting> got)
+        {
+            Assert.Equal(want.Select(p => (p.Key, p.Kind, p.Time)), got.Select(p => (p.Key, p.Kind, p.Time)));
+            foreach (var (w, g) in want.Zip(got))
+            {
+                Assert.Equal(w.Lines, g.Lines);
+                Assert.Equal(w.Lines, Enumerable.Range(0, g.Lines.Count).Select(i => g.Lines[i]));
+            }
+        }
+        int fast = 0, money = 0, empty = 0, refusedByPredicate = 0;
+        Gen.Int[0, int.MaxValue].Sample(seed =>
+        {
+            var (a, runA, ids, now) = Market(seed);
+            var (b, runB, _, _) = Market(seed);
+            var adjustments = Adjustments(seed, ids);
+            var rng = new Random(seed);
+            // a money-only adjustment (not foldable: its first line is money) and an all-zero one (no lines)
+            if (adjustments.Count >= 3)
+            {
+                adjustments[0] = adjustments[0] with { BuyerGrams = 0, SellerGrams = 0, BuyerMoney = -rng.Next(1, 100) };
+                adjustments[1] = new CarbonAdjustment(adjustments[1].TradeId, 0, 0, 0, 0);
+            }
+            var keep = ids.Where(_ => rng.Next(3) > 0).ToHashSet();
+            Func<string, bool>? intoSettle = rng.Next(2) == 0 ? null : keep.Contains;
+            int split = rng.Next(3) == 0 ? rng.Next(adjustments.Count + 1) : 0; // the first `split` posted as carbon:ID on b too
+
+            var posted = new List<Posting>();
+            var refusalsA = a.PostCarbonBatch(adjustments, now, posted);
+            var want = CarbonFold.FoldAll([.. runA, .. posted], intoSettle);
+
+            var early = new List<Posting>();
+            var applied = new List<TradeRecord>();
+            var refusalsB = b.PostCarbonBatch(adjustments[..split], now, early).Concat(b.ApplyCarbonBatch(adjustments[split..], now, applied)).ToList();
+            var got = b.FoldCarbon([.. runB, .. early], applied, intoSettle);
+
+            Assert.Equal(refusalsA, refusalsB);
+            SameJournal(want, got);
+            SameJournal(posted, [.. early, .. applied.Select(b.CarbonPosting)]);
+            Assert.Equal(a.Balances.OrderBy(kv => kv.Key.Account, StringComparer.Ordinal).ThenBy(kv => kv.Key.Commodity),
+                b.Balances.OrderBy(kv => kv.Key.Account, StringComparer.Ordinal).ThenBy(kv => kv.Key.Commodity));
+            if (split == 0) fast++;
+            money += applied.Count(t => t.Carbon is { BuyerGrams: 0, SellerGrams: 0 } c && c.Money != 0);
+            empty += applied.Count(t => t.Carbon is { BuyerGrams: 0, SellerGrams: 0, BuyerMoney: 0, SellerMoney: 0 });
+            if (intoSettle is not null) refusedByPredicate += applied.Count(t => !keep.Contains(t.Id));
+        }, iter: 80, threads: 1);
+        // the cases the equality is about were there
+        Assert.True(fast > 20 && money > 5 && empty > 5 && refusedByPredicate > 5, $"{fast} {money} {empty} {refusedByPredicate}");
+    }
+
     [Fact]
     public void One_by_one_and_batch_give_the_same_postings_refusals_and_details()
     {
@@ -204,7 +262,19 @@ public class CarbonStepTests
         Assert.Equal(details[^1], batch.LastRefusalDetail);
         Assert.Equal(Refusal.InsufficientFunds, refusals[0]);
         Assert.Contains(refusals, r => r == Refusal.Replay);
+        // the batch made no carbon:ID posting yet: its folded journal (without them, with and without a predicate) equals folding
+        // the one-by-one backend's postings, and so does the folded journal after the postings were read (and made)
+        Func<string, bool> odd = id => id[^1] % 2 == 1;
+        foreach (var intoSettle in new[] { null, odd })
+        {
+            var want = CarbonFold.FoldAll(one.Postings(), intoSettle);
+            var got = batch.FoldedPostings(intoSettle);
+            Assert.Equal(want.Select(p => (p.Key, p.Kind, p.Time)), got.Select(p => (p.Key, p.Kind, p.Time)));
+            Assert.Equal(want.SelectMany(p => p.Lines), got.SelectMany(p => p.Lines));
+        }
+        Assert.Contains(CarbonFold.FoldAll(one.Postings(), odd), p => p.Kind == "carbon");
         Assert.Equal(one.Postings().Select(p => p.Key), batch.Postings().Select(p => p.Key));
+        Assert.Equal(CarbonFold.FoldAll(one.Postings()).SelectMany(p => p.Lines), batch.FoldedPostings().SelectMany(p => p.Lines));
         Assert.Equal(one.Postings().SelectMany(p => p.Lines), batch.Postings().SelectMany(p => p.Lines));
         for (int i = 0; i < 4; i++) Assert.Equal(one.Balance(Party(i)), batch.Balance(Party(i)));
     }
