@@ -206,6 +206,70 @@ public class CarbonStepTests
         Assert.True(fast > 20 && money > 5 && empty > 5 && refusedByPredicate > 5, $"{fast} {money} {empty} {refusedByPredicate}");
     }
 
+    /// <summary>
+    /// The stored encoding (Posting.Encode, docs/settlement.md) written out byte by byte — "OTE1", seq and time (i64 BE), key and
+    /// kind (u16 BE length + UTF-8), the line count (u32 BE), per line the account, the commodity byte and the amount — equals
+    /// what the ledger stores for folded settlements (their lines a view over two lists), plain ones and non-ASCII names.
+    /// </summary>
+    [Fact]
+    public void Encoding_is_the_documented_bytes_for_folded_and_plain_postings()
+    {
+        static byte[] Reference(Posting p, long seq)
+        {
+            var b = new List<byte>("OTE1"u8.ToArray());
+            void I64(long v) { for (int k = 7; k >= 0; k--) b.Add((byte)(v >> (8 * k))); }
+            void Str(string x)
+            {
+                var u = System.Text.Encoding.UTF8.GetBytes(x);
+                b.Add((byte)(u.Length >> 8));
+                b.Add((byte)u.Length);
+                b.AddRange(u);
+            }
+            I64(seq);
+            I64(p.Time);
+            Str(p.Key);
+            Str(p.Kind);
+            var lines = p.Lines.ToList();
+            for (int k = 3; k >= 0; k--) b.Add((byte)(lines.Count >> (8 * k)));
+            foreach (var l in lines)
+            {
+                Str(l.Account);
+                b.Add((byte)l.Commodity);
+                I64(l.Amount);
+            }
+            return [.. b];
+        }
+        foreach (int seed in new[] { 21, 22, 23 })
+        {
+            var (e, run, ids, now) = Market(seed);
+            var applied = new List<TradeRecord>();
+            e.ApplyCarbonBatch(Adjustments(seed, ids), now, applied);
+            var folded = e.FoldCarbon(run, applied);
+            Assert.Contains(folded, p => p.Kind == "settle" && CarbonFold.CarbonStart(p) < p.Lines.Count);
+            var path = Path.Combine(Path.GetTempPath(), $"opente-enc-{Environment.ProcessId}-{seed}.db");
+            try
+            {
+                using (var ledger = SqliteLedger.Open(path))
+                    ledger.PostBatch([.. folded, new Posting("x:ünïcode", "deposit", -5, [new("système:dépôts", Commodity.Money, long.MinValue + 1), new("ä", Commodity.Money, long.MaxValue)])]);
+                Assert.True(SqliteLedger.Verify(path).Ok);
+                var stored = SqliteLedger.Read(path).ToList();
+                Assert.Equal(folded.Count + 1, stored.Count);
+                long seq = 0;
+                foreach (var (p, back) in folded.Append(stored[^1]).Zip(stored))
+                {
+                    seq++;
+                    Assert.Equal(Reference(p, seq), p.Encode(seq));
+                    Assert.Equal(Reference(p, seq), back.Encode(seq));
+                }
+            }
+            finally
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                foreach (var f in new[] { path, path + "-wal", path + "-shm" }) File.Delete(f);
+            }
+        }
+    }
+
     [Fact]
     public void One_by_one_and_batch_give_the_same_postings_refusals_and_details()
     {
