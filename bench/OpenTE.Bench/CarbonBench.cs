@@ -97,6 +97,9 @@ public static class CarbonBench
                 Report("wall time (incl. the final gen-1 GC)", x => x.Wall);
                 Report("wall time without the final GC", x => x.Wall - x.P.FinalGc);
                 Report("CPU time (process, all threads)", x => x.P.CpuSeconds);
+                Report("CPU time (this thread)", x => x.P.ThreadCpu);
+                if (ledger) Report("ledger writes, CPU (this thread)", x => x.P.LedgerCpu);
+                Console.WriteLine($"{"",-42} the step's CPU time / the run's (process): {string.Join(", ", with.Select(x => (x.P.Steps.Cpu / x.P.CpuSeconds * 100).ToString("0.0") + " %"))}");
                 Console.WriteLine($"{"",-42} runs without {string.Join(", ", plain.Select(x => x.Wall.ToString("0.000")))} s (CPU {string.Join(", ", plain.Select(x => x.P.CpuSeconds.ToString("0.000")))}; final GC {string.Join(", ", plain.Select(x => x.P.FinalGc.ToString("0.000")))})");
                 Console.WriteLine($"{"",-42} runs with    {string.Join(", ", with.Select(x => x.Wall.ToString("0.000")))} s (CPU {string.Join(", ", with.Select(x => x.P.CpuSeconds.ToString("0.000")))}; final GC {string.Join(", ", with.Select(x => x.P.FinalGc.ToString("0.000")))})");
                 Console.WriteLine($"{"",-42} allocated (this thread) per run: without {Median(plain.Select(x => (double)x.P.Allocated)) / 1e6:0.0} MB, with carbon {Median(with.Select(x => (double)x.P.Allocated)) / 1e6:0.0} MB " +
@@ -114,6 +117,23 @@ public static class CarbonBench
             Directory.Delete(dir, recursive: true);
         }
         Console.WriteLine($"load average at the end {LoadAverage()}");
+    }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct Timespec
+    {
+        public long Seconds, Nanoseconds;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out Timespec t);
+
+    /// <summary>The CPU time of the calling thread (Linux CLOCK_THREAD_CPUTIME_ID; NaN elsewhere): not the time it waited for a core or the disk.</summary>
+    private static double ThreadCpu()
+    {
+        try { return ClockGetTime(3, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : double.NaN; }
+        catch (DllNotFoundException) { return double.NaN; }
+        catch (EntryPointNotFoundException) { return double.NaN; }
     }
 
     private static string Pct(double ratio) => $"{(ratio - 1) * 100:+0.0;-0.0} %";
@@ -150,7 +170,7 @@ public static class CarbonBench
 
     /// <summary>Journal entries and lines written, and inside the run's time: the carbon step's own (adjustments and folding) and the ledger writes'.</summary>
     private readonly record struct Parts(int Entries, long Lines, double CpuSeconds, double CarbonSeconds, double LedgerSeconds, string RunGcs, double RunPause,
-        (double Emissions, double Postings, double Fold, double GcPauses, double Cpu, double Allocated, string Gcs) Steps, long Allocated, double FinalGc);
+        (double Emissions, double Postings, double Fold, double GcPauses, double Cpu, double Allocated, string Gcs) Steps, long Allocated, double FinalGc, double ThreadCpu, double LedgerCpu);
 
     private static (double Seconds, Parts Parts) Pipeline(int n, CarbonData? carbon, string? path)
     {
@@ -176,17 +196,21 @@ public static class CarbonBench
             }
         }
         var ledgerTime = new Stopwatch();
+        double ledgerCpu = 0;
         void Flush()
         {
             ledgerTime.Start();
+            double c0 = ThreadCpu();
             ledger!.PostBatch(pending);
             pending.Clear();
+            ledgerCpu += ThreadCpu() - c0;
             ledgerTime.Stop();
         }
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         int[] runGcs = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         var runPause = GC.GetTotalPauseDuration();
         long alloc0 = GC.GetAllocatedBytesForCurrentThread();
+        double threadCpu0 = ThreadCpu();
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < participants.Length; i++) Add(engine.Deposit(participants[i], 1_000_000_000_000, $"dep:{i}", T0 - 10).Postings);
         int intervals = Math.Max(1, n / 200);
@@ -258,7 +282,7 @@ public static class CarbonBench
         final.Stop();
         return (sw.Elapsed.TotalSeconds, new Parts(posted, lines, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds, carbonTime.Elapsed.TotalSeconds, ledgerTime.Elapsed.TotalSeconds,
             $"{GC.CollectionCount(0) - runGcs[0]}/{GC.CollectionCount(1) - runGcs[1]}/{GC.CollectionCount(2) - runGcs[2]}", (GC.GetTotalPauseDuration() - runPause).TotalSeconds, steps,
-            GC.GetAllocatedBytesForCurrentThread() - alloc0, final.Elapsed.TotalSeconds));
+            GC.GetAllocatedBytesForCurrentThread() - alloc0, final.Elapsed.TotalSeconds, ThreadCpu() - threadCpu0, ledgerCpu));
     }
 
     private static (double A, double B) Interleaved(Action a, Action b)
