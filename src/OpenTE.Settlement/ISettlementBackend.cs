@@ -117,6 +117,10 @@ public sealed class EmbeddedBackend(MarketRules rules, SqliteLedger? ledger = nu
     public TradeStatus? Trade(string id) => Engine.Trades.TryGetValue(id, out var t)
         ? new TradeStatus(t.Id, t.State, t.DeliveredWh, t.SellerPaid, t.BuyerRefund, t.ImbalanceAmount) : null;
 
+    /// <summary>
+    /// Every posting so far (the backend's own list): carbon:ID postings of a batch are made here, when the list is read, so a list
+    /// obtained before <see cref="PostCarbonBatch"/> shows them only after the next call (or the next posting).
+    /// </summary>
     public IReadOnlyList<Posting> Postings()
     {
         MakeCarbonPostings();
