@@ -34,7 +34,7 @@ public static class CarbonFold
     }
 
     /// <summary>The settlement's lines followed by the carbon lines, without copying either (both are immutable lists).</summary>
-    private sealed class Joined(IReadOnlyList<Line> a, IReadOnlyList<Line> b) : IReadOnlyList<Line>
+    internal sealed class Joined(IReadOnlyList<Line> a, IReadOnlyList<Line> b) : IReadOnlyList<Line>
     {
         public int Count => a.Count + b.Count;
         public Line this[int i] => i < a.Count ? a[i] : b[i - a.Count];

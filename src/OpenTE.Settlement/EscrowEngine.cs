@@ -58,6 +58,11 @@ public sealed class TradeRecord(string id, TradeCommitment c, long escrow, long 
     public long ImbalanceAmount { get; internal set; }
     public long ImbalancePrice { get; internal set; }
     public CarbonAdjustment? Carbon { get; internal set; }
+    /// <summary>The engine's settle:ID posting of the trade (its carbon lines are folded into it), and the time of its carbon adjustment.</summary>
+    internal Posting? Settlement { get; set; }
+    internal long CarbonTime { get; set; }
+    /// <summary>The lines of the carbon adjustment (made once, when it is applied; the carbon posting and the folded settlement share them).</summary>
+    internal IReadOnlyList<Line>? CarbonLines { get; set; }
 }
 
 /// <summary>
@@ -300,7 +305,7 @@ public sealed class EscrowEngine(MarketRules rules)
             t.BuyerRefund = refund;
             t.ImbalancePrice = price;
             t.ImbalanceAmount = credit - charge;
-            postings.Add(Apply(posting).Postings[0]);
+            postings.Add(t.Settlement = Apply(posting).Postings[0]);
         }
     }
 
@@ -330,10 +335,90 @@ public sealed class EscrowEngine(MarketRules rules)
         return result;
     }
 
+    /// <summary>
+    /// Applies many carbon adjustments in order exactly as <see cref="PostCarbonBatch(IReadOnlyList{CarbonAdjustment}, long, List{Posting})"/>
+    /// does (same checks in the same order, same balances, same refusals) but makes no posting: the trades of the accepted ones are
+    /// appended to <paramref name="applied"/>, and <see cref="CarbonPosting(TradeRecord)"/> or <see cref="FoldCarbon"/> make their
+    /// postings when they are needed. The settlement run's carbon step: its carbon:ID postings are folded into the trades'
+    /// settle:ID entries, so making them (a key string, a posting, a map entry each) only to fold them away is not needed.
+    /// </summary>
+    public Refusal[] ApplyCarbonBatch(IReadOnlyList<CarbonAdjustment> adjustments, long now, List<TradeRecord> applied)
+    {
+        var result = new Refusal[adjustments.Count];
+        for (int i = 0; i < result.Length; i++)
+            if ((result[i] = ApplyCarbon(adjustments[i], now, out var t, out _)) == Refusal.None) applied.Add(t!);
+        return result;
+    }
+
     /// <summary>The carbon step proper: the checks, the posting and the balances of one adjustment (the posting when accepted, else the refusal's message).</summary>
     internal Refusal PostCarbon(CarbonAdjustment a, long now, out Posting? posting, out string? message)
     {
-        posting = null;
+        var r = ApplyCarbon(a, now, out var t, out message);
+        posting = r == Refusal.None ? CarbonPosting(t!) : null;
+        return r;
+    }
+
+    /// <summary>
+    /// The carbon:ID posting of a trade whose adjustment this engine applied (the same posting <see cref="PostCarbon(CarbonAdjustment, long)"/>
+    /// returned or would have returned: key, kind, time and lines).
+    /// </summary>
+    public Posting CarbonPosting(TradeRecord t)
+    {
+        if (t.Carbon is not { } a || !_trades.TryGetValue(t.Id, out var mine) || !ReferenceEquals(mine, t))
+            throw new ArgumentException($"trade {t.Id} has no carbon adjustment on this engine");
+        return new Posting("carbon:" + t.Id, "carbon", t.CarbonTime, t.CarbonLines!);
+    }
+
+    /// <summary>
+    /// The journal <paramref name="postings"/> followed by the carbon:ID postings of <paramref name="applied"/> (trades whose adjustments
+    /// this engine applied, in that order), folded by <see cref="CarbonFold.FoldAll"/> — the same list, key for key and line for line —
+    /// without making the carbon postings that are folded: each trade's carbon lines are appended to its settle:ID posting (the
+    /// engine's own object, found by reference, no key made or hashed). A carbon posting that is not folded (no settlement in
+    /// <paramref name="postings"/>, <paramref name="intoSettle"/> refuses it, or money without grams) is made and follows the
+    /// postings as it would in the joined list. When <paramref name="postings"/> holds a foldable carbon:ID of its own, this is
+    /// <see cref="CarbonFold.FoldAll"/> of the joined list.
+    /// </summary>
+    public List<Posting> FoldCarbon(IReadOnlyList<Posting> postings, IReadOnlyList<TradeRecord> applied, Func<string, bool>? intoSettle = null)
+    {
+        // the foldable ones by their settlement (reference identity: the engine's settle:ID object of the trade)
+        var slotOf = new Dictionary<Posting, int>(applied.Count, ReferenceEqualityComparer.Instance);
+        for (int k = 0; k < applied.Count; k++)
+        {
+            var t = applied[k];
+            if (t.Carbon is not { } a) throw new ArgumentException($"trade {t.Id} has no carbon adjustment");
+            // foldable (CarbonFold.Foldable): no lines at all, or the first line is CO₂ (there are grams)
+            bool foldable = a.BuyerGrams != 0 || a.SellerGrams != 0 || (a.BuyerMoney == 0 && a.SellerMoney == 0);
+            if (foldable && t.Settlement is { } s) slotOf.TryAdd(s, k);
+        }
+        var folded = new bool[applied.Count];
+        var result = new List<Posting>(postings.Count + applied.Count);
+        for (int i = 0; i < postings.Count; i++)
+        {
+            var p = postings[i];
+            if (p.Kind == "carbon")
+            {
+                if (CarbonFold.Foldable(p)) return CarbonFold.FoldAll([.. postings, .. applied.Select(CarbonPosting)], intoSettle);
+                result.Add(p);
+                continue;
+            }
+            if (slotOf.Count > 0 && p.Kind == "settle" && slotOf.TryGetValue(p, out int k) && (intoSettle is null || intoSettle(applied[k].Id)))
+            {
+                // p is the engine's settle:ID of the trade (SettlePosting: money and Wh lines only, so no carbon lines yet)
+                var lines = applied[k].CarbonLines!;
+                result.Add(lines.Count == 0 ? p : new Posting(p.Key, p.Kind, p.Time, new CarbonFold.Joined(p.Lines, lines)));
+                folded[k] = true;
+            }
+            else result.Add(p);
+        }
+        for (int k = 0; k < applied.Count; k++)
+            if (!folded[k]) result.Add(CarbonPosting(applied[k]));
+        return result;
+    }
+
+    /// <summary>The checks and the balances of one adjustment; when accepted, the trade records it (<see cref="TradeRecord.Carbon"/>, its time) and is returned.</summary>
+    internal Refusal ApplyCarbon(CarbonAdjustment a, long now, out TradeRecord? trade, out string? message)
+    {
+        trade = null;
         message = null;
         if (!_trades.TryGetValue(a.TradeId, out var t)) { message = $"trade {a.TradeId} is not known"; return Refusal.InvalidFields; }
         if (t.State != TradeState.Settled) { message = $"trade {a.TradeId} is not settled"; return Refusal.TooEarly; }
@@ -356,12 +441,12 @@ public sealed class EscrowEngine(MarketRules rules)
         // the carbon account's line is the checked negation of the two parties' sum, so an amount that does not fit throws here,
         // before anything is written
         var lines = new CarbonLineList(buyer, seller, a);
+        long bg = a.BuyerGrams, sg = a.SellerGrams, bm = a.BuyerMoney, sm = a.SellerMoney;
+        long cg = checked(-(bg + sg)), cm = checked(bm + sm);
         // Apply's rules without its general map: the six (account, commodity) pairs are distinct (buyer ≠ seller) and the only
         // balances they lower are the available money checked above and system:carbon (unlimited credit line). The balances are
         // cells cached per participant (no key lookup per line); all sums are computed (checked) before any is written, so an
         // overflow changes nothing. A zero amount touches no balance (as it makes no line).
-        long bg = a.BuyerGrams, sg = a.SellerGrams, bm = a.BuyerMoney, sm = a.SellerMoney;
-        long cg = checked(-(bg + sg)), cm = checked(bm + sm);
         long nbg = bg == 0 ? 0 : checked(Find(ref buyer.Co2Cell, buyer.Co2, Commodity.Co2Grams) + bg);
         long nsg = sg == 0 ? 0 : checked(Find(ref seller.Co2Cell, seller.Co2, Commodity.Co2Grams) + sg);
         long ncg = cg == 0 ? 0 : checked(Find(ref _carbonGrams, Carbon, Commodity.Co2Grams) + cg);
@@ -375,7 +460,9 @@ public sealed class EscrowEngine(MarketRules rules)
         if (sm != 0) Cell(ref seller.AvailableCell, seller.Available, Commodity.Money).Value = nsm;
         if (cm != 0) Cell(ref _carbonMoney, Carbon, Commodity.Money).Value = ncm;
         t.Carbon = a;
-        posting = new Posting("carbon:" + a.TradeId, "carbon", now, lines);
+        t.CarbonTime = now;
+        t.CarbonLines = lines;
+        trade = t;
         return Refusal.None;
     }
 

@@ -34,6 +34,11 @@ public interface ISettlementBackend : IDisposable
     IReadOnlyList<Refusal> PostCarbonBatch(IReadOnlyList<CarbonAdjustment> adjustments, long now) => [.. adjustments.Select(a => PostCarbon(a, now))];
     /// <summary>The detail of the last refusal when the backend knows more than its name (the embedded engine's amounts), else null.</summary>
     string? LastRefusalDetail => null;
+    /// <summary>
+    /// <see cref="Postings"/> with each carbon:ID folded into its trade's settle:ID where <paramref name="intoSettle"/> (given the trade id)
+    /// allows it: <see cref="CarbonFold.FoldAll"/>. The embedded backend gives the same list without making the carbon postings it folds.
+    /// </summary>
+    IReadOnlyList<Posting> FoldedPostings(Func<string, bool>? intoSettle = null) => CarbonFold.FoldAll(Postings(), intoSettle);
 }
 
 /// <summary>The embedded engine as a backend (postings go to an optional ledger, one batch per call).</summary>
@@ -41,6 +46,9 @@ public sealed class EmbeddedBackend(MarketRules rules, SqliteLedger? ledger = nu
 {
     private int _deposits;
     private readonly List<Posting> _posted = [];
+    // trades whose carbon adjustments were applied (without a ledger) but whose carbon:ID postings are not made yet: they follow
+    // _posted, and are made when anything else is posted or the postings are read; FoldedPostings folds them without making them
+    private readonly List<TradeRecord> _carbon = [];
     public EscrowEngine Engine { get; } = new(rules);
     public string Name => "embedded";
 
@@ -60,17 +68,36 @@ public sealed class EmbeddedBackend(MarketRules rules, SqliteLedger? ledger = nu
         var result = new Refusal[adjustments.Count];
         for (int i = 0; i < result.Length; i++)
         {
+            if (ledger is null)
+            {
+                // the postings are made when they are read (or folded without them)
+                result[i] = Engine.ApplyCarbon(adjustments[i], now, out var t, out var detail);
+                LastRefusalDetail = detail;
+                if (t is not null) _carbon.Add(t);
+                continue;
+            }
             result[i] = Engine.PostCarbon(adjustments[i], now, out var p, out var message);
             LastRefusalDetail = message;
             if (p is null) continue;
             _posted.Add(p);
-            ledger?.PostBatch([p]);
+            ledger.PostBatch([p]);
         }
         return result;
     }
 
+    /// <summary>Makes the carbon:ID postings of the adjustments applied so far (in their order, after the postings before them).</summary>
+    private void MakeCarbonPostings()
+    {
+        foreach (var t in _carbon) _posted.Add(Engine.CarbonPosting(t));
+        _carbon.Clear();
+    }
+
+    public IReadOnlyList<Posting> FoldedPostings(Func<string, bool>? intoSettle = null) =>
+        _carbon.Count == 0 ? CarbonFold.FoldAll(_posted, intoSettle) : Engine.FoldCarbon(_posted, _carbon, intoSettle);
+
     public int Advance(long now)
     {
+        MakeCarbonPostings();
         var p = Engine.Advance(now);
         _posted.AddRange(p);
         if (p.Count > 0) ledger?.PostBatch(p);
@@ -90,7 +117,15 @@ public sealed class EmbeddedBackend(MarketRules rules, SqliteLedger? ledger = nu
     public TradeStatus? Trade(string id) => Engine.Trades.TryGetValue(id, out var t)
         ? new TradeStatus(t.Id, t.State, t.DeliveredWh, t.SellerPaid, t.BuyerRefund, t.ImbalanceAmount) : null;
 
-    public IReadOnlyList<Posting> Postings() => _posted;
+    /// <summary>
+    /// Every posting so far (the backend's own list): carbon:ID postings of a batch are made here, when the list is read, so a list
+    /// obtained before <see cref="PostCarbonBatch"/> shows them only after the next call (or the next posting).
+    /// </summary>
+    public IReadOnlyList<Posting> Postings()
+    {
+        MakeCarbonPostings();
+        return _posted;
+    }
 
     public string? LastRefusalDetail { get; private set; }
 
@@ -99,6 +134,7 @@ public sealed class EmbeddedBackend(MarketRules rules, SqliteLedger? ledger = nu
         LastRefusalDetail = r.Accepted ? null : r.Message;
         if (r.Accepted && r.Postings.Count > 0)
         {
+            MakeCarbonPostings();
             _posted.AddRange(r.Postings);
             ledger?.PostBatch(r.Postings);
         }

@@ -116,8 +116,9 @@ public static class SettlementRun
         readingOutcomes.Sort((a, b) => a.Line.CompareTo(b.Line));
         be.Advance(Math.Max(at, t0));
         var carbonRefused = carbon is null ? [] : PostCarbon(be, trades.Where(x => !refused.ContainsKey(x.Line)).Select(x => x.Trade.Commitment), carbon, market.Rules, Math.Max(at, t0));
-        var run = be.Postings();
-        IReadOnlyList<Posting> postings = run;
+        // with carbon, the backend's postings with each carbon:ID folded into its settle:ID (the embedded backend does it without
+        // making the carbon postings it folds); with a ledger, only where the ledger holds no final state of the trade yet
+        IReadOnlyList<Posting> postings = carbon is null ? be.Postings() : [];
 
         int newPostings = 0;
         long entries = 0;
@@ -133,7 +134,7 @@ public static class SettlementRun
             using var ledger = SqliteLedger.Open(ledgerPath, signer: ledgerSigner);
             // a trade's carbon adjustment goes into its settle entry when the ledger holds no final state of the trade yet
             if (carbon is not null)
-                postings = CarbonFold.FoldAll(run, id => ledger.Get("settle:" + id) is null && ledger.Get("refund:" + id) is null);
+                postings = be.FoldedPostings(id => ledger.Get("settle:" + id) is null && ledger.Get("refund:" + id) is null);
             var toPost = new List<Posting>();
             foreach (var p in postings)
             {
@@ -176,7 +177,7 @@ public static class SettlementRun
         else
         {
             ledgerBalances = [];
-            if (carbon is not null) postings = CarbonFold.FoldAll(run);
+            if (carbon is not null) postings = be.FoldedPostings();
             foreach (var p in postings)
             {
                 book[p.Key] = p;

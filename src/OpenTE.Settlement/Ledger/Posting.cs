@@ -27,8 +27,11 @@ public sealed record Posting(string Key, string Kind, long Time, IReadOnlyList<L
             try
             {
                 long money = 0, energy = 0, co2 = 0;
-                foreach (var l in Lines)
+                // by index, not by the interface's enumerator (an allocation per posting, several per folded settlement)
+                var lines = Lines;
+                for (int i = 0; i < lines.Count; i++)
                 {
+                    var l = lines[i];
                     if (l.Commodity == Commodity.Money) money = checked(money + l.Amount);
                     else if (l.Commodity == Commodity.EnergyWh) energy = checked(energy + l.Amount);
                     else if (l.Commodity == Commodity.Co2Grams) co2 = checked(co2 + l.Amount);
@@ -50,20 +53,52 @@ public sealed record Posting(string Key, string Kind, long Time, IReadOnlyList<L
     /// </summary>
     public byte[] Encode(long seq)
     {
-        var buf = new ArrayBufferWriterLite(64 + Lines.Count * 48);
-        buf.Bytes("OTE1"u8);
-        buf.I64(seq);
-        buf.I64(Time);
-        buf.Str(Key);
-        buf.Str(Kind);
-        buf.U32((uint)Lines.Count);
-        foreach (var l in Lines)
+        var lines = new Line[Lines.Count];
+        CopyLines(Lines, lines);
+        return Encode(seq, lines);
+    }
+
+    /// <summary><see cref="Encode(long)"/> with the posting's lines given as a span (a copy the caller already made): one array of the exact size.</summary>
+    internal byte[] Encode(long seq, ReadOnlySpan<Line> lines)
+    {
+        int size = 4 + 8 + 8 + StrSize(Key) + StrSize(Kind) + 4;
+        foreach (ref readonly var l in lines) size += StrSize(l.Account) + 1 + 8;
+        var b = new byte[size];
+        var w = new SpanWriter(b);
+        w.Bytes("OTE1"u8);
+        w.I64(seq);
+        w.I64(Time);
+        w.Str(Key);
+        w.Str(Kind);
+        w.U32((uint)lines.Length);
+        foreach (ref readonly var l in lines)
         {
-            buf.Str(l.Account);
-            buf.Byte((byte)l.Commodity);
-            buf.I64(l.Amount);
+            w.Str(l.Account);
+            w.Byte((byte)l.Commodity);
+            w.I64(l.Amount);
         }
-        return buf.ToArray();
+        if (w.Written != size) throw new InvalidOperationException("internal: encoding size");
+        return b;
+    }
+
+    /// <summary>Copies a posting's lines into <paramref name="dst"/> (at least Count long): through the array of the usual list types, else by index.</summary>
+    internal static void CopyLines(IReadOnlyList<Line> lines, Span<Line> dst)
+    {
+        switch (lines)
+        {
+            case Line[] a: a.CopyTo(dst); break;
+            case List<Line> l: System.Runtime.InteropServices.CollectionsMarshal.AsSpan(l).CopyTo(dst); break;
+            default:
+                for (int i = 0; i < lines.Count; i++) dst[i] = lines[i];
+                break;
+        }
+    }
+
+    private static int StrSize(string s)
+    {
+        int len = Encoding.UTF8.GetByteCount(s);
+        if (len > ushort.MaxValue) throw new ArgumentException("string too long for the ledger encoding");
+        return 2 + len;
     }
 
     /// <summary>Decodes <see cref="Encode"/>; throws <see cref="FormatException"/> on any malformed byte.</summary>
@@ -98,33 +133,31 @@ public sealed record Posting(string Key, string Kind, long Time, IReadOnlyList<L
         return h.GetHashAndReset();
     }
 
-    private sealed class ArrayBufferWriterLite(int capacity)
+    private ref struct SpanWriter(Span<byte> b)
     {
-        private byte[] _b = new byte[capacity];
+        private readonly Span<byte> _b = b;
         private int _n;
 
-        private Span<byte> Grow(int k)
+        public readonly int Written => _n;
+
+        private Span<byte> Take(int k)
         {
-            if (_n + k > _b.Length) Array.Resize(ref _b, Math.Max(_b.Length * 2, _n + k));
-            var s = _b.AsSpan(_n, k);
+            var s = _b.Slice(_n, k);
             _n += k;
             return s;
         }
 
-        public void Bytes(ReadOnlySpan<byte> b) => b.CopyTo(Grow(b.Length));
-        public void Byte(byte v) => Grow(1)[0] = v;
-        public void I64(long v) => BinaryPrimitives.WriteInt64BigEndian(Grow(8), v);
-        public void U32(uint v) => BinaryPrimitives.WriteUInt32BigEndian(Grow(4), v);
+        public void Bytes(ReadOnlySpan<byte> v) => v.CopyTo(Take(v.Length));
+        public void Byte(byte v) => Take(1)[0] = v;
+        public void I64(long v) => BinaryPrimitives.WriteInt64BigEndian(Take(8), v);
+        public void U32(uint v) => BinaryPrimitives.WriteUInt32BigEndian(Take(4), v);
 
         public void Str(string s)
         {
             int len = Encoding.UTF8.GetByteCount(s);
-            if (len > ushort.MaxValue) throw new ArgumentException("string too long for the ledger encoding");
-            BinaryPrimitives.WriteUInt16BigEndian(Grow(2), (ushort)len);
-            Encoding.UTF8.GetBytes(s, Grow(len));
+            BinaryPrimitives.WriteUInt16BigEndian(Take(2), (ushort)len);
+            Encoding.UTF8.GetBytes(s, Take(len));
         }
-
-        public byte[] ToArray() => _b.AsSpan(0, _n).ToArray();
     }
 
     private ref struct Reader(byte[] data)
