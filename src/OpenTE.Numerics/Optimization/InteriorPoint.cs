@@ -166,13 +166,16 @@ public static class InteriorPoint
         // static pivots can lose the accuracy the last iterations need: solve again with threshold pivoting
         var second = SolveOnce(problem, o with { StaticPivoting = false });
         if (second.Status == SolverStatus.Optimal) return second with { Iterations = first.Iterations + second.Iterations };
-        if (!o.PredictorCorrector) return first;
-        // Mehrotra's adaptive centring can drive a pair to the wrong boundary early — a random LP whose only feasible value of
-        // a variable lies 1.2e-6 above its bound (CsCheck seed 87kk7LUe17g2) sat at full steps with feasibility 3.6e-7 for 200
-        // iterations — so the last attempt is MIPS's fixed centring, slower but not greedy (it solves that LP in 13 iterations)
-        var third = SolveOnce(problem, o with { PredictorCorrector = false });
+        // the last attempt changes the centring rule, with threshold pivoting: Mehrotra's adaptive centring can drive a pair to
+        // the wrong boundary early (a random LP whose only feasible value of a variable lies 1.2e-6 above its bound, CsCheck
+        // seed 87kk7LUe17g2, sat at full steps with feasibility 3.6e-7 for 200 iterations; MIPS's fixed centring solves it in
+        // 13), and MIPS's fixed centring crept for 200 iterations at gradient 1e-2 on PGLib case8387_pegase (its couplers of
+        // x = 3.5e-5 p.u. and r = 0 leave a nearly flat face of optimal dispatches), which Mehrotra's solves in 54
+        if (RestorationDepth > 0) return first; // a restoration that fails hands back to the main iteration, which goes on
+        var third = SolveOnce(problem, o with { PredictorCorrector = !o.PredictorCorrector, StaticPivoting = false });
+        string rule = o.PredictorCorrector ? "MIPS's centring after Mehrotra's stalled" : "Mehrotra's centring after MIPS's stalled";
         return third.Status == SolverStatus.Optimal
-            ? third with { Iterations = first.Iterations + second.Iterations + third.Iterations, Message = third.Message + " (with MIPS's centring after Mehrotra's stalled)" }
+            ? third with { Iterations = first.Iterations + second.Iterations + third.Iterations, Message = $"{third.Message} (with {rule})" }
             : first;
     }
 
