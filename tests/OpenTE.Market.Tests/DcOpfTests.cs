@@ -144,19 +144,21 @@ public class DcOpfTests
         }
     }
 
+    /// <summary>A generator at bus 1 (0–300 MW, 10 $/MWh), 100 MW of load at bus 2, and two branches 1–2 (MATPOWER rows).</summary>
+    private static OpenTE.Grid.Model.Network TwoParallelLines(string branchA, string branchB) => MatpowerCase.Parse($"""
+        mpc.baseMVA = 100;
+        mpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 100 0 0 0 1 1 0 230 1 1.1 0.9];
+        mpc.gen = [1 0 0 0 0 1 100 1 300 0];
+        mpc.branch = [{branchA}; {branchB}];
+        mpc.gencost = [2 0 0 2 10 0];
+        """, "parallel.m").Network;
+
     [Fact]
     public void The_admittance_susceptance_splits_flows_by_x_over_r2_plus_x2()
     {
         // two parallel lines 1→2: A (r 0, x 0.1) and B (r 0.1, x 0.1). MATPOWER's b = 1/x: 10 and 10, an even split of
         // the 100 MW; PowerModels' b = x/(r² + x²): 10 and 5, so A carries 2/3
-        const string text = """
-            mpc.baseMVA = 100;
-            mpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 100 0 0 0 1 1 0 230 1 1.1 0.9];
-            mpc.gen = [1 0 0 0 0 1 100 1 300 0];
-            mpc.branch = [1 2 0 0.1 0 0 0 0 0 0 1 -360 360; 1 2 0.1 0.1 0 0 0 0 0 0 1 -360 360];
-            mpc.gencost = [2 0 0 2 10 0];
-            """;
-        var net = MatpowerCase.Parse(text, "parallel.m").Network;
+        var net = TwoParallelLines("1 2 0 0.1 0 0 0 0 0 0 1 -360 360", "1 2 0.1 0.1 0 0 0 0 0 0 1 -360 360");
         var x = DcOpfSolver.Solve(net);
         Assert.Equal(50, x.Branches[0].Pf, 6);
         Assert.Equal(50, x.Branches[1].Pf, 6);
@@ -171,16 +173,9 @@ public class DcOpfTests
     {
         // the same two parallel lines, the second now a phase-shifting transformer (tap 0.5, shift 10°): MATPOWER's model
         // gives it b = 1/(x·tap) and a shift injection; PowerModels' p = −b·(θf − θt) has neither — its flows do not change
-        const string plain = """
-            mpc.baseMVA = 100;
-            mpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 100 0 0 0 1 1 0 230 1 1.1 0.9];
-            mpc.gen = [1 0 0 0 0 1 100 1 300 0];
-            mpc.branch = [1 2 0 0.1 0 0 0 0 0 0 1 -360 360; 1 2 0.1 0.1 0 0 0 0 0 0 1 -360 360];
-            mpc.gencost = [2 0 0 2 10 0];
-            """;
         var pm = new DcOpfOptions { Susceptance = OpenTE.Grid.PowerFlow.DcSusceptance.Admittance };
-        var a = DcOpfSolver.Solve(MatpowerCase.Parse(plain, "plain.m").Network, pm);
-        var shifted = MatpowerCase.Parse(plain.Replace("1 2 0.1 0.1 0 0 0 0 0 0 1", "1 2 0.1 0.1 0 0 0 0 0.5 10 1"), "shifted.m").Network;
+        var a = DcOpfSolver.Solve(TwoParallelLines("1 2 0 0.1 0 0 0 0 0 0 1 -360 360", "1 2 0.1 0.1 0 0 0 0 0 0 1 -360 360"), pm);
+        var shifted = TwoParallelLines("1 2 0 0.1 0 0 0 0 0 0 1 -360 360", "1 2 0.1 0.1 0 0 0 0 0.5 10 1 -360 360");
         var b = DcOpfSolver.Solve(shifted, pm);
         Assert.Equal(a.Branches[1].Pf, b.Branches[1].Pf, 6);
         Assert.Equal(100.0 / 3, b.Branches[1].Pf, 6);
@@ -193,14 +188,7 @@ public class DcOpfTests
     {
         // 100 MW at bus 2 over two parallel lines: A (r 0.3, x 0.1, 40 MW) and B (r 0, x 0.1, 95 MW). b = 1/x splits 50/50 and
         // overloads A (infeasible: at most 80 MW arrive, 20 MW short); b = x/(r² + x²) gives A 1/11 of the flow (feasible)
-        const string text = """
-            mpc.baseMVA = 100;
-            mpc.bus = [1 3 0 0 0 0 1 1 0 230 1 1.1 0.9; 2 1 100 0 0 0 1 1 0 230 1 1.1 0.9];
-            mpc.gen = [1 0 0 0 0 1 100 1 300 0];
-            mpc.branch = [1 2 0.3 0.1 0 40 40 40 0 0 1 -360 360; 1 2 0 0.1 0 95 95 95 0 0 1 -360 360];
-            mpc.gencost = [2 0 0 2 10 0];
-            """;
-        var net = MatpowerCase.Parse(text, "pocket.m").Network;
+        var net = TwoParallelLines("1 2 0.3 0.1 0 40 40 40 0 0 1 -360 360", "1 2 0 0.1 0 95 95 95 0 0 1 -360 360");
         var r = DcOpfSolver.Solve(net);
         Assert.Equal(ClearingStatus.Infeasible, r.Status);
         var why = string.Join("\n", r.Messages);
