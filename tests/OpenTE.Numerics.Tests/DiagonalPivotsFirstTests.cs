@@ -106,8 +106,9 @@ public class DiagonalPivotsFirstTests
             for (int i = 0; i < c.N; i++) Assert.True(Math.Abs(x1[i] - x2[i]) <= tol, $"x[{i}] = {x1[i]}, fresh {x2[i]}");
             Interlocked.Increment(ref usable);
             if (lu.RepivotCount > 0) Interlocked.Increment(ref repivoted);
-        }, iter: 500, threads: 1);
-        Assert.True(usable > 200, $"only {usable} usable samples");
+        }, iter: 1000, threads: 1);
+        // both paths exercised (30–41 of 1,000 re-pivoted in six runs; with 500 a clean-clone CI run once saw exactly 10)
+        Assert.True(usable > 400, $"only {usable} usable samples");
         Assert.True(repivoted > 10, $"only {repivoted} samples exercised the fallback");
     }
 
