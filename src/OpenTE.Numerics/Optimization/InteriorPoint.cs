@@ -528,7 +528,8 @@ public static class InteriorPoint
         }
         double bestScore = double.PositiveInfinity;
         int bestIt = 0;
-        (double[] X, double[] Z, double[] Mu, double[] Lam, double F, double Feas, double Grad, double Comp, double Gap)? best = null;
+        double[] bestX = new double[n], bestZ = new double[niq], bestMu = new double[niq], bestLam = new double[neq];
+        (double F, double Feas, double Grad, double Comp, double Gap)? best = null;
         while (it < o.MaxIterations)
         {
             if (RestorationDepth > 0 && RestorationReached) { message = "the restoration's target violation is reached"; break; }
@@ -543,9 +544,8 @@ public static class InteriorPoint
                 bestScore = score;
                 bestIt = it;
                 // kept in arrays allocated once (a 2,000-bus AC OPF improves its score at nearly every iteration)
-                var keep = best is { } old ? (old.X, old.Z, old.Mu, old.Lam) : (new double[n], new double[niq], new double[niq], new double[neq]);
-                x.CopyTo(keep.Item1, 0); z.CopyTo(keep.Item2, 0); mu.CopyTo(keep.Item3, 0); lam.CopyTo(keep.Item4, 0);
-                best = (keep.Item1, keep.Item2, keep.Item3, keep.Item4, fval, feas, gradc, comp, gapc);
+                x.CopyTo(bestX, 0); z.CopyTo(bestZ, 0); mu.CopyTo(bestMu, 0); lam.CopyTo(bestLam, 0);
+                best = (fval, feas, gradc, comp, gapc);
             }
             else if (bestScore <= 100 && it - bestIt >= 5) break; // stalled within 100× the tolerances
             it++;
@@ -690,10 +690,10 @@ public static class InteriorPoint
         if (status != SolverStatus.Optimal && best is { } b && bestScore <= 100 && Score() > bestScore)
         {
             // accept the best iterate when it meets the tolerances within a factor 100 (MIPS's own defaults are 1e-6)
-            b.X.CopyTo(x, 0);
-            b.Z.CopyTo(z, 0);
-            b.Mu.CopyTo(mu, 0);
-            b.Lam.CopyTo(lam, 0);
+            bestX.CopyTo(x, 0);
+            bestZ.CopyTo(z, 0);
+            bestMu.CopyTo(mu, 0);
+            bestLam.CopyTo(lam, 0);
             (fval, feas, gradc, comp, gapc) = (b.F, b.Feas, b.Grad, b.Comp, b.Gap);
             status = SolverStatus.Optimal;
         }
@@ -1054,11 +1054,6 @@ public static class InteriorPoint
     }
 
     /// <summary>
-    /// Aᵀ of a Jacobian whose pattern stays the same from one iteration to the next: the first call (or a new pattern)
-    /// transposes and keeps where each entry went; later calls move the values through that map into new value arrays
-    /// on the same pattern arrays (so the KKT assembly recognises the pattern by reference).
-    /// </summary>
-    /// <summary>
     /// Two value arrays used in turn: a stage that derives a matrix from the program's Jacobian at each new point (row
     /// scaling, the bound rows, the transpose) returns a new matrix object over the array it did not fill last time. The
     /// solver holds one generation at a time (the previous one only to compare references), so nothing it still reads is
@@ -1078,6 +1073,11 @@ public static class InteriorPoint
         }
     }
 
+    /// <summary>
+    /// Aᵀ of a Jacobian whose pattern stays the same from one iteration to the next: the first call (or a new pattern)
+    /// transposes and keeps where each entry went; later calls move the values through that map into new matrix objects
+    /// (on alternating value arrays) over the same pattern arrays (so the KKT assembly recognises the pattern by reference).
+    /// </summary>
     private sealed class Transposer
     {
         private int[]? _colPtr, _rowIdx, _map;
