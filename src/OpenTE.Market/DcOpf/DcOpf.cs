@@ -46,10 +46,11 @@ public static class DcOpfSolver
     public static DcOpfResult Solve(Network net, DcOpfOptions? options = null)
     {
         var o = options ?? new DcOpfOptions();
-        var result = Solve(net, o, new DcNetwork(net, o.Susceptance), null, out _, out _);
+        var dc = new DcNetwork(net, o.Susceptance);
+        var result = Solve(net, o, dc, null, out _, out _);
         if (result.Status != ClearingStatus.Infeasible || o.ValueOfLostLoad is not null) return result;
         var sw = Stopwatch.StartNew();
-        var why = ExplainInfeasible(net, o);
+        var why = ExplainInfeasible(net, o, dc);
         return result with { Messages = [.. result.Messages, .. why], SolveSeconds = result.SolveSeconds + sw.Elapsed.TotalSeconds };
     }
 
@@ -63,9 +64,9 @@ public static class DcOpfSolver
     /// the other branch-susceptance model would be feasible (PGLib case10192_epigrids: infeasible with b = 1/x, feasible with
     /// PowerModels' b = x/(r² + x²)).
     /// </summary>
-    internal static IEnumerable<string> ExplainInfeasible(Network net, DcOpfOptions o)
+    internal static IEnumerable<string> ExplainInfeasible(Network net, DcOpfOptions o, DcNetwork dc)
     {
-        var elastic = Solve(net, o with { ValueOfLostLoad = DiagnosticVoll }, new DcNetwork(net, o.Susceptance), null, out _, out _);
+        var elastic = Solve(net, o with { ValueOfLostLoad = DiagnosticVoll }, dc, null, out _, out _);
         if (elastic.Status != ClearingStatus.Optimal)
         {
             yield return $"diagnosis: the clearing with load shedding allowed is {elastic.Status.Word()} too — the generators' or bids' limits conflict, not the network";
