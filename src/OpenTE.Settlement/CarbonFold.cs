@@ -36,6 +36,10 @@ public static class CarbonFold
     /// <summary>The settlement's lines followed by the carbon lines, without copying either (both are immutable lists).</summary>
     internal sealed class Joined(IReadOnlyList<Line> a, IReadOnlyList<Line> b) : IReadOnlyList<Line>
     {
+        /// <summary>The settlement's lines.</summary>
+        public IReadOnlyList<Line> A => a;
+        /// <summary>The carbon lines.</summary>
+        public IReadOnlyList<Line> B => b;
         public int Count => a.Count + b.Count;
         public Line this[int i] => i < a.Count ? a[i] : b[i - a.Count];
 

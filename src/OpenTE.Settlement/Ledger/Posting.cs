@@ -27,23 +27,30 @@ public sealed record Posting(string Key, string Kind, long Time, IReadOnlyList<L
             try
             {
                 long money = 0, energy = 0, co2 = 0;
-                // by index, not by the interface's enumerator (an allocation per posting, several per folded settlement)
-                var lines = Lines;
-                for (int i = 0; i < lines.Count; i++)
-                {
-                    var l = lines[i];
-                    if (l.Commodity == Commodity.Money) money = checked(money + l.Amount);
-                    else if (l.Commodity == Commodity.EnergyWh) energy = checked(energy + l.Amount);
-                    else if (l.Commodity == Commodity.Co2Grams) co2 = checked(co2 + l.Amount);
-                    else return false;
-                }
-                return money == 0 && energy == 0 && co2 == 0;
+                return Sum(Lines, ref money, ref energy, ref co2) && money == 0 && energy == 0 && co2 == 0;
             }
             catch (OverflowException)
             {
                 return false;
             }
         }
+    }
+
+    /// <summary>Adds the lines' amounts per commodity (checked); false for a commodity that is none of the three.</summary>
+    private static bool Sum(IReadOnlyList<Line> lines, ref long money, ref long energy, ref long co2)
+    {
+        // a folded settlement: its two parts (not each line through the join's indexer); else by index, not by the interface's
+        // enumerator (an allocation per posting)
+        if (lines is CarbonFold.Joined j) return Sum(j.A, ref money, ref energy, ref co2) && Sum(j.B, ref money, ref energy, ref co2);
+        for (int i = 0; i < lines.Count; i++)
+        {
+            var l = lines[i];
+            if (l.Commodity == Commodity.Money) money = checked(money + l.Amount);
+            else if (l.Commodity == Commodity.EnergyWh) energy = checked(energy + l.Amount);
+            else if (l.Commodity == Commodity.Co2Grams) co2 = checked(co2 + l.Amount);
+            else return false;
+        }
+        return true;
     }
 
     /// <summary>
@@ -59,10 +66,20 @@ public sealed record Posting(string Key, string Kind, long Time, IReadOnlyList<L
     }
 
     /// <summary><see cref="Encode(long)"/> with the posting's lines given as a span (a copy the caller already made): one array of the exact size.</summary>
-    internal byte[] Encode(long seq, ReadOnlySpan<Line> lines)
+    internal byte[] Encode(long seq, ReadOnlySpan<Line> lines) => Encode(seq, lines, default);
+
+    /// <summary>
+    /// <see cref="Encode(long, ReadOnlySpan{Line})"/> with each line's account already in UTF-8 (<paramref name="accounts"/>[i] is
+    /// line i's, or null when it is too long for the encoding: refused as in <see cref="Encode(long)"/>); an empty span: encoded here.
+    /// The bytes are the same.
+    /// </summary>
+    internal byte[] Encode(long seq, ReadOnlySpan<Line> lines, ReadOnlySpan<byte[]?> accounts)
     {
+        bool given = accounts.Length > 0;
+        if (given && accounts.Length != lines.Length) throw new ArgumentException("internal: one encoded account per line");
         int size = 4 + 8 + 8 + StrSize(Key) + StrSize(Kind) + 4;
-        foreach (ref readonly var l in lines) size += StrSize(l.Account) + 1 + 8;
+        for (int i = 0; i < lines.Length; i++)
+            size += (given ? 2 + (accounts[i] ?? throw TooLong()).Length : StrSize(lines[i].Account)) + 1 + 8;
         var b = new byte[size];
         var w = new SpanWriter(b);
         w.Bytes("OTE1"u8);
@@ -71,9 +88,11 @@ public sealed record Posting(string Key, string Kind, long Time, IReadOnlyList<L
         w.Str(Key);
         w.Str(Kind);
         w.U32((uint)lines.Length);
-        foreach (ref readonly var l in lines)
+        for (int i = 0; i < lines.Length; i++)
         {
-            w.Str(l.Account);
+            ref readonly var l = ref lines[i];
+            if (given) w.Utf8(accounts[i]!);
+            else w.Str(l.Account);
             w.Byte((byte)l.Commodity);
             w.I64(l.Amount);
         }
@@ -81,13 +100,19 @@ public sealed record Posting(string Key, string Kind, long Time, IReadOnlyList<L
         return b;
     }
 
-    /// <summary>Copies a posting's lines into <paramref name="dst"/> (at least Count long): through the array of the usual list types, else by index.</summary>
+    private static ArgumentException TooLong() => new("string too long for the ledger encoding");
+
+    /// <summary>Copies a posting's lines into <paramref name="dst"/> (at least Count long): through the array of the usual list types and the parts of a folded settlement, else by index.</summary>
     internal static void CopyLines(IReadOnlyList<Line> lines, Span<Line> dst)
     {
         switch (lines)
         {
             case Line[] a: a.CopyTo(dst); break;
             case List<Line> l: System.Runtime.InteropServices.CollectionsMarshal.AsSpan(l).CopyTo(dst); break;
+            case CarbonFold.Joined j: // a folded settlement: each part as itself (not each line through the join's indexer)
+                CopyLines(j.A, dst);
+                CopyLines(j.B, dst[j.A.Count..]);
+                break;
             default:
                 for (int i = 0; i < lines.Count; i++) dst[i] = lines[i];
                 break;
@@ -97,7 +122,7 @@ public sealed record Posting(string Key, string Kind, long Time, IReadOnlyList<L
     private static int StrSize(string s)
     {
         int len = Encoding.UTF8.GetByteCount(s);
-        if (len > ushort.MaxValue) throw new ArgumentException("string too long for the ledger encoding");
+        if (len > ushort.MaxValue) throw TooLong();
         return 2 + len;
     }
 
@@ -151,6 +176,13 @@ public sealed record Posting(string Key, string Kind, long Time, IReadOnlyList<L
         public void Byte(byte v) => Take(1)[0] = v;
         public void I64(long v) => BinaryPrimitives.WriteInt64BigEndian(Take(8), v);
         public void U32(uint v) => BinaryPrimitives.WriteUInt32BigEndian(Take(4), v);
+
+        /// <summary>A string already in UTF-8 (at most <see cref="ushort.MaxValue"/> bytes): u16 BE length + the bytes, as <see cref="Str"/>.</summary>
+        public void Utf8(ReadOnlySpan<byte> v)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(Take(2), (ushort)v.Length);
+            v.CopyTo(Take(v.Length));
+        }
 
         public void Str(string s)
         {

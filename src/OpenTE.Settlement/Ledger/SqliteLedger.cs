@@ -39,12 +39,32 @@ public sealed class SqliteLedger : IDisposable
     private long _seq;
     private byte[] _head;
     /// <summary>
-    /// The balances this instance wrote or read, as of (<see cref="_seq"/>, <see cref="_head"/>). Valid while the journal's head
-    /// is still that one when the next batch's transaction starts (no other writer appended since: every writer appends through
-    /// PostBatch, which writes journal and balances in one transaction); otherwise dropped and re-read from the table.
+    /// The accounts this instance has seen, interned by name (ordinal): account i's name, its UTF-8 encoding (null when too long
+    /// for the journal encoding, which then refuses it as before), whether it is an escrow or collateral account, and per
+    /// (account, commodity) a slot i * 3 + commodity in the arrays below. One string lookup per journal line instead of three or
+    /// four lookups by (name, commodity) (each hashing the name); the encoding and the balance upserts reuse the UTF-8 bytes.
     /// </summary>
-    private readonly Dictionary<(string, Commodity), long> _known = [];
+    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
+    private string[] _names = new string[64];
+    private byte[]?[] _utf8 = new byte[]?[64];
+    private bool[] _locked = new bool[64];
+    /// <summary>
+    /// The balances this instance wrote or read, as of (<see cref="_seq"/>, <see cref="_head"/>): slot s is known when
+    /// _knownEpoch[s] == <see cref="_knownNow"/>. Valid while the journal's head is still that one when the next batch's
+    /// transaction starts (no other writer appended since: every writer appends through PostBatch, which writes journal and
+    /// balances in one transaction); otherwise dropped (a new epoch) and re-read from the table.
+    /// </summary>
+    private long[] _known = new long[192];
+    private int[] _knownEpoch = new int[192];
+    private int _knownNow = 1;
+    /// <summary>The running balances of the batch being posted: slot s is the batch's when _batchEpoch[s] == <see cref="_batchNow"/>; <see cref="_touched"/> lists those slots in first-touch order.</summary>
+    private long[] _batch = new long[192];
+    private int[] _batchEpoch = new int[192];
+    private int _batchNow;
+    private readonly List<int> _touched = [];
     private const int KnownMax = 1_000_000;
+    /// <summary>The balance upsert, prepared once on the connection's handle and bound by index (the per-row cost is the lion's share of a balance write).</summary>
+    private SQLitePCL.sqlite3_stmt? _upsert;
 
     /// <summary>The address that signs a checkpoint at the end of every write batch (null: the batches are not signed).</summary>
     public string? Signer => _signer?.Address;
@@ -133,35 +153,54 @@ public sealed class SqliteLedger : IDisposable
         try
         {
             var (seq, head) = ReadHead(tx);
-            if (seq != _seq || !head.AsSpan().SequenceEqual(_head)) _known.Clear(); // another writer appended: re-read the balances
+            if (seq != _seq || !head.AsSpan().SequenceEqual(_head)) _knownNow++; // another writer appended: re-read the balances
             var last = LastCheckpoint(tx);
             if (last is { } cp && (_signer is null || cp.Signer != _signer.Address))
                 throw new LedgerRefusedException(Path, _signer is null
                     ? $"the ledger is signed by the operator {cp.Signer}: new entries without its key would follow the checkpoint unsigned"
                     : $"the ledger is signed by the operator {cp.Signer}, not by {_signer.Address}",
                     "give the operator's key (--operator-key or --operator-key-file)");
-            var balances = new Dictionary<(string, Commodity), long>();
+            NewBatch();
             var buf = new Line[32]; // each posting's lines, copied once (no enumerator per pass; a folded settlement's lines are a view over two lists)
+            var slots = new int[32];
+            var names = new byte[]?[32];
             foreach (var p in batch)
             {
                 if (!seen.Add(p.Key) || Contains(p.Key)) continue;
                 CheckFinalState(p, seen);
-                if (buf.Length < p.Lines.Count) buf = new Line[p.Lines.Count * 2];
-                Posting.CopyLines(p.Lines, buf);
-                var lines = buf.AsSpan(0, p.Lines.Count);
-                foreach (ref readonly var l in lines)
+                int n = p.Lines.Count;
+                if (buf.Length < n)
                 {
-                    var k = (l.Account, l.Commodity);
-                    if (!balances.TryGetValue(k, out var b) && !_known.TryGetValue(k, out b)) b = ReadBalance(l.Account, l.Commodity);
-                    balances[k] = checked(b + l.Amount);
+                    buf = new Line[n * 2];
+                    slots = new int[n * 2];
+                    names = new byte[]?[n * 2];
                 }
-                foreach (ref readonly var l in lines)
-                    if (l.Commodity == Commodity.Money && IsLocked(l.Account) && balances[(l.Account, l.Commodity)] < 0)
+                Posting.CopyLines(p.Lines, buf);
+                var lines = buf.AsSpan(0, n);
+                for (int i = 0; i < n; i++)
+                {
+                    ref readonly var l = ref lines[i];
+                    int id = Intern(l.Account);
+                    int s = id * 3 + (int)l.Commodity; // IsBalanced above: the commodity is one of the three
+                    long b;
+                    if (_batchEpoch[s] == _batchNow) b = _batch[s];
+                    else
+                    {
+                        b = _knownEpoch[s] == _knownNow ? _known[s] : ReadBalance(l.Account, l.Commodity);
+                        _batchEpoch[s] = _batchNow;
+                        _touched.Add(s);
+                    }
+                    _batch[s] = checked(b + l.Amount);
+                    slots[i] = s;
+                    names[i] = _utf8[id];
+                }
+                for (int i = 0; i < n; i++)
+                    if (lines[i].Commodity == Commodity.Money && _locked[slots[i] / 3] && _batch[slots[i]] < 0)
                         throw new LedgerRefusedException(Path,
-                            $"posting '{p.Key}' would take {l.Account} to {balances[(l.Account, l.Commodity)]} (escrow and collateral never go below 0)",
+                            $"posting '{p.Key}' would take {lines[i].Account} to {_batch[slots[i]]} (escrow and collateral never go below 0)",
                             "this would pay out money that is not held; nothing of the batch was written");
                 seq++;
-                var enc = p.Encode(seq, lines);
+                var enc = p.Encode(seq, lines, names.AsSpan(0, n));
                 var h = Posting.ChainHash(head, enc);
                 _insert.Parameters["$s"].Value = seq;
                 _insert.Parameters["$k"].Value = p.Key;
@@ -172,7 +211,7 @@ public sealed class SqliteLedger : IDisposable
                 head = h;
                 added++;
             }
-            WriteBalances(tx, balances);
+            foreach (int s in _touched) Upsert(s / 3, s % 3, _batch[s]);
             if (_signer is not null && seq > 0 && (last is null || last.Value.Seq != seq))
             {
                 using var cmd = _db.CreateCommand();
@@ -187,8 +226,11 @@ public sealed class SqliteLedger : IDisposable
             tx.Commit();
             _seq = seq;
             _head = head;
-            if (_known.Count + balances.Count > KnownMax) _known.Clear();
-            foreach (var (k, v) in balances) _known[k] = v;
+            foreach (int s in _touched)
+            {
+                _known[s] = _batch[s];
+                _knownEpoch[s] = _knownNow;
+            }
         }
         finally
         {
@@ -197,6 +239,82 @@ public sealed class SqliteLedger : IDisposable
             _balance.Transaction = null;
         }
         return added;
+    }
+
+    /// <summary>
+    /// Starts a batch: a new batch epoch (the previous batch's running balances are dropped, also when it threw), and when this
+    /// instance has interned more than <see cref="KnownMax"/> accounts, forgets them all (and the balances it knew).
+    /// </summary>
+    private void NewBatch()
+    {
+        _touched.Clear();
+        if (_ids.Count > KnownMax)
+        {
+            _ids.Clear();
+            Array.Clear(_names);
+            Array.Clear(_utf8);
+            Array.Clear(_locked);
+            Array.Clear(_knownEpoch);
+            Array.Clear(_batchEpoch);
+            _knownNow = 1;
+            _batchNow = 0;
+        }
+        if (_batchNow == int.MaxValue)
+        {
+            Array.Clear(_batchEpoch);
+            _batchNow = 0;
+        }
+        if (_knownNow == int.MaxValue)
+        {
+            Array.Clear(_knownEpoch);
+            _knownNow = 1;
+        }
+        _batchNow++;
+    }
+
+    /// <summary>The account's index (interned on first sight, with its UTF-8 bytes and whether it is locked).</summary>
+    private int Intern(string account)
+    {
+        ref int id = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_ids, account, out bool exists);
+        if (exists) return id;
+        id = _ids.Count - 1;
+        if (id == _names.Length)
+        {
+            int m = _names.Length * 2;
+            Array.Resize(ref _names, m);
+            Array.Resize(ref _utf8, m);
+            Array.Resize(ref _locked, m);
+            Array.Resize(ref _known, 3 * m);
+            Array.Resize(ref _knownEpoch, 3 * m);
+            Array.Resize(ref _batch, 3 * m);
+            Array.Resize(ref _batchEpoch, 3 * m);
+        }
+        _names[id] = account;
+        _utf8[id] = System.Text.Encoding.UTF8.GetByteCount(account) > ushort.MaxValue ? null : System.Text.Encoding.UTF8.GetBytes(account);
+        _locked[id] = IsLocked(account);
+        return id;
+    }
+
+    /// <summary>Writes (inserts or replaces) the balance of account <paramref name="id"/> in <paramref name="commodity"/> inside the open transaction.</summary>
+    private void Upsert(int id, int commodity, long amount) => Upsert(_utf8[id] ?? System.Text.Encoding.UTF8.GetBytes(_names[id]), commodity, amount);
+
+    private void Upsert(ReadOnlySpan<byte> account, int commodity, long amount)
+    {
+        var db = _db.Handle ?? throw new InvalidOperationException("the ledger's connection is closed");
+        if (_upsert is null)
+        {
+            int prc = SQLitePCL.raw.sqlite3_prepare_v2(db,
+                "INSERT INTO balance(account, commodity, amount) VALUES (?1, ?2, ?3) ON CONFLICT(account, commodity) DO UPDATE SET amount = excluded.amount",
+                out var stmt);
+            SqliteException.ThrowExceptionForRC(prc, db);
+            _upsert = stmt;
+        }
+        int rc = SQLitePCL.raw.sqlite3_bind_text(_upsert, 1, account);
+        if (rc == SQLitePCL.raw.SQLITE_OK) rc = SQLitePCL.raw.sqlite3_bind_int64(_upsert, 2, commodity);
+        if (rc == SQLitePCL.raw.SQLITE_OK) rc = SQLitePCL.raw.sqlite3_bind_int64(_upsert, 3, amount);
+        if (rc == SQLitePCL.raw.SQLITE_OK) rc = SQLitePCL.raw.sqlite3_step(_upsert);
+        SQLitePCL.raw.sqlite3_reset(_upsert);
+        if (rc != SQLitePCL.raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc == SQLitePCL.raw.SQLITE_ROW ? SQLitePCL.raw.SQLITE_MISUSE : rc, db);
     }
 
     /// <summary>Escrow and collateral accounts hold money for open trades only: they never go below 0.</summary>
@@ -233,25 +351,6 @@ public sealed class SqliteLedger : IDisposable
     }
 
     /// <summary>The balance of every (account, commodity), as kept with the journal (the same as summing it).</summary>
-    /// <summary>Writes (inserts or replaces) the given balances inside the caller's transaction.</summary>
-    private void WriteBalances(SqliteTransaction tx, Dictionary<(string, Commodity), long> balances)
-    {
-        using var up = _db.CreateCommand();
-        up.Transaction = tx;
-        up.CommandText = "INSERT INTO balance(account, commodity, amount) VALUES ($a, $c, $v) " +
-                         "ON CONFLICT(account, commodity) DO UPDATE SET amount = excluded.amount";
-        var pa = up.Parameters.Add("$a", SqliteType.Text);
-        var pc = up.Parameters.Add("$c", SqliteType.Integer);
-        var pv = up.Parameters.Add("$v", SqliteType.Integer);
-        foreach (var ((a, c), v) in balances)
-        {
-            pa.Value = a;
-            pc.Value = (int)c;
-            pv.Value = v;
-            up.ExecuteNonQuery();
-        }
-    }
-
     public Dictionary<(string Account, Commodity Commodity), long> AllBalances()
     {
         var d = new Dictionary<(string, Commodity), long>();
@@ -325,7 +424,7 @@ public sealed class SqliteLedger : IDisposable
                 del.CommandText = "DELETE FROM balance";
                 del.ExecuteNonQuery();
             }
-            WriteBalances(tx, b);
+            foreach (var ((a, c), amount) in b) Upsert(System.Text.Encoding.UTF8.GetBytes(a), (int)c, amount);
             v.CommandText = "PRAGMA user_version = 1";
             v.ExecuteNonQuery();
         }
@@ -489,6 +588,7 @@ public sealed class SqliteLedger : IDisposable
         _exists.Dispose();
         _insert.Dispose();
         _balance.Dispose();
+        _upsert?.Dispose();
         _db.Dispose();
     }
 }
