@@ -12,6 +12,8 @@ namespace OpenTE.Bench;
 /// same run, on the engine alone and into the SQLite ledger.
 /// `dotnet run -c Release --project bench/OpenTE.Bench -- --carbon [TRADES] [--runs N] [--settle-only] [--engine-only]`
 /// (--settle-only: no loss factors; --engine-only: no SQLite ledger runs; N runs of each variant, default 5)
+/// `-- --carbon [TRADES] --ledger-only [--runs N]`: the journal of each variant made once, then only its writes into a new SQLite
+/// ledger timed (batches of 1000, synchronous=FULL), N pairs in alternating order.
 /// </summary>
 public static class CarbonBench
 {
@@ -21,6 +23,11 @@ public static class CarbonBench
     {
         int trades = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || args[i - 1] != "--runs")).Select(int.Parse).FirstOrDefault(100_000);
         int runs = args.SkipWhile(a => a != "--runs").Skip(1).Select(int.Parse).FirstOrDefault(5);
+        if (args.Contains("--ledger-only"))
+        {
+            LedgerRuns(trades, runs);
+            return 0;
+        }
         if (args.Contains("--settle-only"))
         {
             SettleRuns(trades, runs, !args.Contains("--engine-only"));
@@ -172,7 +179,78 @@ public static class CarbonBench
     private readonly record struct Parts(int Entries, long Lines, double CpuSeconds, double CarbonSeconds, double LedgerSeconds, string RunGcs, double RunPause,
         (double Emissions, double Postings, double Fold, double GcPauses, double Cpu, double Allocated, string Gcs) Steps, long Allocated, double FinalGc, double ThreadCpu, double LedgerCpu);
 
-    private static (double Seconds, Parts Parts) Pipeline(int n, CarbonData? carbon, string? path)
+    /// <summary>
+    /// The ledger's own cost: both variants' journals (200 400 entries each; the carbon one with 32 % more lines) made once by the
+    /// pipeline, then posted RUNS times each into a new ledger file (batches of 1000, synchronous=FULL) in pairs of alternating
+    /// order, a full collection before each. Reported: wall, process CPU and this thread's CPU, their medians, the pairs' ratios,
+    /// and the CPU per extra line (the carbon journal's extra CPU over its extra lines).
+    /// </summary>
+    private static void LedgerRuns(int trades, int runs)
+    {
+        Console.WriteLine($"Ledger writes only: the journals of settling {trades:N0} trades without and with carbon, posted into a new SQLite ledger");
+        Console.WriteLine($"(batches of 1000, synchronous=FULL); {runs} runs each in pairs of alternating order; load average {LoadAverage()}");
+        var carbon = Community();
+        var plainJournal = new List<Posting>();
+        var carbonJournal = new List<Posting>();
+        Pipeline(trades, null, null, plainJournal);
+        Pipeline(trades, carbon, null, carbonJournal);
+        long plainLines = plainJournal.Sum(p => (long)p.Lines.Count), carbonLines = carbonJournal.Sum(p => (long)p.Lines.Count);
+        var dir = Path.Combine(Path.GetTempPath(), "opente-ledger-bench-" + Environment.ProcessId);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            (double Wall, double Cpu, double Thread) Post(List<Posting> journal, string path)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                GC.Collect();
+                var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                double t0 = ThreadCpu();
+                var sw = Stopwatch.StartNew();
+                using (var ledger = SqliteLedger.Open(path, Durability.Full))
+                    for (int i = 0; i < journal.Count; i += 1000)
+                        ledger.PostBatch(journal.GetRange(i, Math.Min(1000, journal.Count - i)));
+                double wall = sw.Elapsed.TotalSeconds, thread = ThreadCpu() - t0;
+                var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+                File.Delete(path);
+                return (wall, cpu, thread);
+            }
+            Post(plainJournal.GetRange(0, 20_000), Path.Combine(dir, "warm.db"));
+            var plain = new List<(double Wall, double Cpu, double Thread)>();
+            var with = new List<(double Wall, double Cpu, double Thread)>();
+            for (int rep = 0; rep < runs; rep++)
+            {
+                if (rep % 2 == 0)
+                {
+                    plain.Add(Post(plainJournal, Path.Combine(dir, "p.db")));
+                    with.Add(Post(carbonJournal, Path.Combine(dir, "c.db")));
+                }
+                else
+                {
+                    with.Add(Post(carbonJournal, Path.Combine(dir, "c.db")));
+                    plain.Add(Post(plainJournal, Path.Combine(dir, "p.db")));
+                }
+            }
+            Console.WriteLine($"without: {plainJournal.Count} entries, {plainLines} lines; with carbon: {carbonJournal.Count} entries, {carbonLines} lines (+{carbonLines - plainLines})");
+            void Report(string what, Func<(double Wall, double Cpu, double Thread), double> f)
+            {
+                double a = Median(plain.Select(f)), b = Median(with.Select(f));
+                var pairs = plain.Zip(with, (x, y) => f(y) / f(x)).ToArray();
+                Console.WriteLine($"  {what,-26} without {a,7:0.000} s, with carbon {b,7:0.000} s: {Pct(b / a)}; pairs: median {Pct(Median(pairs))}, worst {Pct(pairs.Max())} ({string.Join(" ", pairs.Select(Pct))}); " +
+                                  $"per extra line {(b - a) / (carbonLines - plainLines) * 1e6:0.00} µs, per line {a / plainLines * 1e6:0.00} µs");
+            }
+            Report("wall time", x => x.Wall);
+            Report("CPU time (process)", x => x.Cpu);
+            Report("CPU time (this thread)", x => x.Thread);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        Console.WriteLine($"load average at the end {LoadAverage()}");
+    }
+
+    private static (double Seconds, Parts Parts) Pipeline(int n, CarbonData? carbon, string? path, List<Posting>? journal = null)
     {
         var rng = new Random(42);
         var rules = new MarketRules("bench");
@@ -190,6 +268,7 @@ public static class CarbonBench
             {
                 posted++;
                 lines += p.Lines.Count;
+                journal?.Add(p);
                 if (ledger is null) continue;
                 pending.Add(p);
                 if (pending.Count >= 1000) Flush();
