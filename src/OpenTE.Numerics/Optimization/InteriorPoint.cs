@@ -348,19 +348,28 @@ public static class InteriorPoint
         double BackwardError(double[] sol)
         {
             var kkt = assembler.Matrix;
-            kkt.Multiply(sol, residual);
+            Array.Clear(residual);
             Array.Clear(absScale);
             double xInf = 0;
+            int[] colPtr = kkt.ColPtr, rowIdx = kkt.RowIdx;
+            double[] values = kkt.Values;
+            // K·x and |K|·|x| in one sweep over K (the product in MultiplyAdd's order: columns in turn, zero xⱼ skipped)
             for (int j = 0; j < kkt.Cols; j++)
             {
-                double xj = Math.Abs(sol[j]), colMax = 0;
+                double x = sol[j], xj = Math.Abs(x), colMax = 0;
                 xInf = Math.Max(xInf, xj);
-                for (int p = kkt.ColPtr[j]; p < kkt.ColPtr[j + 1]; p++)
-                {
-                    double a = Math.Abs(kkt.Values[p]);
-                    absScale[kkt.RowIdx[p]] += a * xj;
-                    colMax = Math.Max(colMax, a);
-                }
+                int end = colPtr[j + 1];
+                if (x != 0)
+                    for (int p = colPtr[j]; p < end; p++)
+                    {
+                        double v = values[p], a = Math.Abs(v);
+                        int i = rowIdx[p];
+                        residual[i] += v * x;
+                        absScale[i] += a * xj;
+                        colMax = Math.Max(colMax, a);
+                    }
+                else
+                    for (int p = colPtr[j]; p < end; p++) colMax = Math.Max(colMax, Math.Abs(values[p]));
                 rowMax[j] = colMax; // the KKT matrix is symmetric: row j's largest entry is column j's
             }
             for (int k = 0; k < neq; k++) residual[n + k] += KktAssembler.DualRegularization * sol[n + k];
@@ -988,6 +997,19 @@ public static class InteriorPoint
     }
 
     /// <summary>
+    /// 2^round(log₂ x) for a positive finite x. The exponent comes from the bits: x = M·2^e with M in [1, 2) rounds up
+    /// when M > √2; only an M within rounding of √2 asks Math.Log2, so the result is the one Log2 and Round give.
+    /// </summary>
+    internal static double NearestPowerOfTwo(double x)
+    {
+        const double Sqrt2 = 1.4142135623730951;
+        int e = Math.ILogB(x);
+        double mantissa = Math.ScaleB(x, -e);
+        if (Math.Abs(mantissa - Sqrt2) > 1e-9) return Math.ScaleB(1.0, mantissa > Sqrt2 ? e + 1 : e);
+        return Math.ScaleB(1.0, (int)Math.Round(Math.Log2(x)));
+    }
+
+    /// <summary>
     /// Symmetric Ruiz equilibration of the KKT matrix: D with every column of D·K·D having its largest entry in [0.5, 2]
     /// (a few passes of d_j ← d_j/√max_i |d_i·K_ij·d_j|), powers of two so scaling adds no rounding. The scaled matrix
     /// shares K's pattern, so the LU's refactorisation keeps working.
@@ -1003,22 +1025,24 @@ public static class InteriorPoint
             if (!enabled) return Scaled = k;
             int n = k.Cols;
             if (_d.Length != n) { _d = new double[n]; _colMax = new double[n]; }
-            Array.Fill(_d, 1.0);
+            double[] d = _d, colMax = _colMax, values = k.Values;
+            int[] colPtr = k.ColPtr, rowIdx = k.RowIdx;
+            Array.Fill(d, 1.0);
             for (int pass = 0; pass < 8; pass++)
             {
                 bool done = true;
                 for (int j = 0; j < n; j++)
                 {
                     double m = 0;
-                    for (int p = k.ColPtr[j]; p < k.ColPtr[j + 1]; p++) m = Math.Max(m, Math.Abs(_d[k.RowIdx[p]] * k.Values[p]));
-                    _colMax[j] = m * _d[j];
+                    for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++) m = Math.Max(m, Math.Abs(d[rowIdx[p]] * values[p]));
+                    colMax[j] = m * d[j];
                 }
                 for (int j = 0; j < n; j++)
                 {
-                    double m = _colMax[j];
+                    double m = colMax[j];
                     if (m == 0 || !double.IsFinite(m) || (m >= 0.5 && m <= 2)) continue;
                     done = false;
-                    _d[j] *= PowerOfTwo(1 / Math.Sqrt(m));
+                    d[j] *= NearestPowerOfTwo(1 / Math.Sqrt(m));
                 }
                 if (done) break;
             }
@@ -1026,7 +1050,10 @@ public static class InteriorPoint
                 Scaled = new SparseMatrix(k.Rows, k.Cols, k.ColPtr, k.RowIdx, new double[k.Values.Length]);
             var v = Scaled.Values;
             for (int j = 0; j < n; j++)
-                for (int p = k.ColPtr[j]; p < k.ColPtr[j + 1]; p++) v[p] = _d[k.RowIdx[p]] * k.Values[p] * _d[j];
+            {
+                double dj = d[j];
+                for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++) v[p] = d[rowIdx[p]] * values[p] * dj;
+            }
             return Scaled;
         }
 
@@ -1039,7 +1066,6 @@ public static class InteriorPoint
             for (int i = 0; i < b.Length; i++) b[i] *= _d[i];
         }
 
-        private static double PowerOfTwo(double x) => Math.ScaleB(1.0, (int)Math.Round(Math.Log2(x)));
     }
 
     /// <summary>Stacks unit rows (sign·e_i for each listed variable) under A.</summary>
