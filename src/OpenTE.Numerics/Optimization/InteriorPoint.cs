@@ -146,17 +146,22 @@ public static class InteriorPoint
             // Ipopt's gradient-based constraint scaling: every row's largest derivative at the start at most 100 (a
             // branch of x = 5e-5 p.u. puts 2e4 in the balance rows of PGLib's RTE grids)
             var r = Solve(scaled, o with { ConstraintScaling = false });
-            return r with
-            {
-                Lambda = [.. r.Lambda.Select((l, i) => l * scaled.Sg[i])],
-                Mu = [.. r.Mu.Select((m, j) => m * scaled.Sh[j])],
-            };
+            var lambda = new double[r.Lambda.Length];
+            for (int i = 0; i < lambda.Length; i++) lambda[i] = r.Lambda[i] * scaled.Sg[i];
+            var mu = new double[r.Mu.Length];
+            for (int j = 0; j < mu.Length; j++) mu[j] = r.Mu[j] * scaled.Sh[j];
+            return r with { Lambda = lambda, Mu = mu };
         }
         if (scale != 1)
         {
             double s = scale;
             var r = Solve(new ScaledObjective(problem, s), o with { CostScale = 1, ObjectiveScaling = false });
-            static double[] Div(double[] v, double s) => [.. v.Select(a => a / s)];
+            static double[] Div(double[] v, double s)
+            {
+                var w = new double[v.Length];
+                for (int i = 0; i < w.Length; i++) w[i] = v[i] / s;
+                return w;
+            }
             return r with { Objective = r.Objective / s, Lambda = Div(r.Lambda, s), Mu = Div(r.Mu, s), MuLower = Div(r.MuLower, s), MuUpper = Div(r.MuUpper, s) };
         }
         var first = SolveOnce(problem, o);
@@ -719,7 +724,7 @@ public static class InteriorPoint
             double l = lam[neqP + k];
             if (l > 0) muUpper[fixedVars[k]] = l; else muLower[fixedVars[k]] = -l;
         }
-        return new InteriorPointResult(status, x, fval, lam[..neqP], mu[..niqP], muLower, muUpper, it + restorationIterations, message)
+        return new InteriorPointResult(status, x, fval, Head(lam, neqP), Head(mu, niqP), muLower, muUpper, it + restorationIterations, message)
         {
             FeasibilityError = feas,
             GradientError = gradc,
@@ -866,15 +871,22 @@ public static class InteriorPoint
         public static ScaledConstraints? Create(INonlinearProgram p)
         {
             var (jg, jh) = p.Jacobians(p.InitialPoint());
-            static double[] Factors(SparseMatrix j)
+            bool scaled = false;
+            double[] Factors(SparseMatrix j)
             {
                 var max = new double[j.Rows];
                 for (int c = 0; c < j.Cols; c++)
                     for (int q = j.ColPtr[c]; q < j.ColPtr[c + 1]; q++) max[j.RowIdx[q]] = Math.Max(max[j.RowIdx[q]], Math.Abs(j.Values[q]));
-                return [.. max.Select(m => m > 100 && double.IsFinite(m) ? 100 / m : 1.0)];
+                for (int i = 0; i < max.Length; i++)
+                {
+                    double m = max[i];
+                    max[i] = m > 100 && double.IsFinite(m) ? 100 / m : 1.0;
+                    scaled |= max[i] != 1;
+                }
+                return max;
             }
             double[] sg = Factors(jg), sh = Factors(jh);
-            return sg.All(v => v == 1) && sh.All(v => v == 1) ? null : new ScaledConstraints(p, sg, sh);
+            return scaled ? new ScaledConstraints(p, sg, sh) : null;
         }
 
         public int Variables => _p.Variables;
@@ -951,6 +963,14 @@ public static class InteriorPoint
         return v;
     }
 
+    /// <summary>The first <paramref name="count"/> entries of <paramref name="a"/> in a new array (a[..count] without the generic helper the JIT compiles).</summary>
+    private static double[] Head(double[] a, int count)
+    {
+        var b = new double[count];
+        Array.Copy(a, b, count);
+        return b;
+    }
+
     private static double NormInf(ReadOnlySpan<double> v)
     {
         double m = 0;
@@ -975,7 +995,7 @@ public static class InteriorPoint
             {
                 _srcColPtr = a.ColPtr;
                 _srcRowIdx = a.RowIdx;
-                _template = AppendUnitRows(AppendUnitRows(a, first, firstSign, n), second, secondSign, n);
+                _template = AppendUnitRows(a, first, firstSign, second, secondSign, n);
                 return _template;
             }
             // in each column the original rows come first (they are numbered below the appended ones)
@@ -1003,7 +1023,7 @@ public static class InteriorPoint
             if (!enabled) return Scaled = k;
             int n = k.Cols;
             if (_d.Length != n) { _d = new double[n]; _colMax = new double[n]; }
-            Array.Fill(_d, 1.0);
+            for (int j = 0; j < n; j++) _d[j] = 1.0; // not Array.Fill<double>: the JIT compiles it at its first call in a CLI process
             for (int pass = 0; pass < 8; pass++)
             {
                 bool done = true;
@@ -1042,15 +1062,39 @@ public static class InteriorPoint
         private static double PowerOfTwo(double x) => Math.ScaleB(1.0, (int)Math.Round(Math.Log2(x)));
     }
 
-    /// <summary>Stacks unit rows (sign·e_i for each listed variable) under A.</summary>
-    private static SparseMatrix AppendUnitRows(SparseMatrix a, List<int> vars, double sign, int n)
+    /// <summary>
+    /// Stacks unit rows under A: sign₁·e_i for each variable of the first list, then sign₂·e_i for each of the second (each
+    /// list without repeats). Written column by column straight into CSC: in every column A's rows come first, then the
+    /// column's row of the first list, then of the second — already in order, no triplets to sort.
+    /// </summary>
+    private static SparseMatrix AppendUnitRows(SparseMatrix a, List<int> first, double firstSign, List<int> second, double secondSign, int n)
     {
-        if (vars.Count == 0) return a;
-        var b = new TripletBuilder(a.Rows + vars.Count, n, a.Nnz + vars.Count);
-        for (int j = 0; j < a.Cols; j++)
-            for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++) b.Add(a.RowIdx[p], j, a.Values[p]);
-        for (int k = 0; k < vars.Count; k++) b.Add(a.Rows + k, vars[k], sign);
-        return b.ToCsc();
+        int rows = a.Rows + first.Count + second.Count;
+        var inFirst = new int[n];
+        var inSecond = new int[n];
+        for (int j = 0; j < n; j++) inFirst[j] = inSecond[j] = -1;
+        for (int k = 0; k < first.Count; k++) inFirst[first[k]] = k;
+        for (int k = 0; k < second.Count; k++) inSecond[second[k]] = k;
+        int nnz = a.Nnz + first.Count + second.Count;
+        var colPtr = new int[n + 1];
+        var rowIdx = new int[nnz];
+        var values = new double[nnz];
+        int w = 0;
+        for (int j = 0; j < n; j++)
+        {
+            colPtr[j] = w;
+            if (j < a.Cols)
+            {
+                int len = a.ColPtr[j + 1] - a.ColPtr[j];
+                Array.Copy(a.RowIdx, a.ColPtr[j], rowIdx, w, len);
+                Array.Copy(a.Values, a.ColPtr[j], values, w, len);
+                w += len;
+            }
+            if (inFirst[j] >= 0) { rowIdx[w] = a.Rows + inFirst[j]; values[w++] = firstSign; }
+            if (inSecond[j] >= 0) { rowIdx[w] = a.Rows + first.Count + inSecond[j]; values[w++] = secondSign; }
+        }
+        colPtr[n] = w;
+        return new SparseMatrix(rows, n, colPtr, rowIdx, values);
     }
 
     /// <summary>
@@ -1088,12 +1132,24 @@ public static class InteriorPoint
         {
             if (_last is null || !ReferenceEquals(a.ColPtr, _colPtr) || !ReferenceEquals(a.RowIdx, _rowIdx))
             {
-                var positions = new SparseMatrix(a.Rows, a.Cols, a.ColPtr, a.RowIdx, [.. Enumerable.Range(0, a.Nnz).Select(p => (double)p)]);
-                var t = positions.Transpose();
-                _map = new int[a.Nnz];
-                for (int q = 0; q < t.Nnz; q++) _map[q] = (int)t.Values[q];
+                // Aᵀ's pattern by a counting pass over A's rows (as SparseMatrix.Transpose), keeping each entry's source
+                int nnz = a.Nnz;
+                var colPtr = new int[a.Rows + 1];
+                for (int p = 0; p < nnz; p++) colPtr[a.RowIdx[p] + 1]++;
+                for (int i = 0; i < a.Rows; i++) colPtr[i + 1] += colPtr[i];
+                var next = new int[a.Rows];
+                Array.Copy(colPtr, next, a.Rows);
+                var rowIdx = new int[nnz];
+                _map = new int[nnz];
+                for (int j = 0; j < a.Cols; j++)
+                    for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
+                    {
+                        int q = next[a.RowIdx[p]]++;
+                        rowIdx[q] = j;
+                        _map[q] = p;
+                    }
                 (_colPtr, _rowIdx) = (a.ColPtr, a.RowIdx);
-                _last = t;
+                _last = new SparseMatrix(a.Cols, a.Rows, colPtr, rowIdx, new double[nnz]);
             }
             var v = _values.Next(a.Nnz);
             var map = _map!;
@@ -1157,7 +1213,10 @@ public static class InteriorPoint
 
         private void Build(SparseMatrix hess, SparseMatrix jhT, SparseMatrix jg)
         {
-            var b = new TripletBuilder(n + neq, n + neq, hess.Nnz + n + 2 * jg.Nnz + neq);
+            // exactly as many triplets as are added below (Σ over the rows of Jh of their length², for Jhᵀ·D·Jh): no regrowth
+            long jhTerms = 0;
+            for (int r = 0; r < jhT.Cols; r++) jhTerms += (long)(jhT.ColPtr[r + 1] - jhT.ColPtr[r]) * (jhT.ColPtr[r + 1] - jhT.ColPtr[r]);
+            var b = new TripletBuilder(n + neq, n + neq, checked((int)(hess.Nnz + jhTerms + n + 2L * jg.Nnz + neq)));
             for (int j = 0; j < hess.Cols; j++)
                 for (int p = hess.ColPtr[j]; p < hess.ColPtr[j + 1]; p++) b.Add(hess.RowIdx[p], j, 1);
             int hEnd = b.Count;
@@ -1177,13 +1236,21 @@ public static class InteriorPoint
             for (int r = 0; r < neq; r++) b.Add(n + r, n + r, 1);
             Matrix = b.ToCsc(out var slot);
             (_hp, _hi, _jp, _ji, _gp, _gi) = (hess.ColPtr, hess.RowIdx, jhT.ColPtr, jhT.RowIdx, jg.ColPtr, jg.RowIdx);
-            _hSlot = slot[..hEnd];
-            _jSlot = slot[hEnd..jEnd];
-            _diagSlot = slot[jEnd..dEnd];
+            _hSlot = Slice(slot, 0, hEnd);
+            _jSlot = Slice(slot, hEnd, jEnd);
+            _diagSlot = Slice(slot, jEnd, dEnd);
             _gLower = new int[jg.Nnz];
             _gUpper = new int[jg.Nnz];
             for (int p = 0; p < jg.Nnz; p++) { _gLower[p] = slot[dEnd + 2 * p]; _gUpper[p] = slot[dEnd + 2 * p + 1]; }
-            _dualSlot = slot[gEnd..];
+            _dualSlot = Slice(slot, gEnd, slot.Length);
+        }
+
+        /// <summary>a[start..end] (without the generic range helper, which the JIT compiles at its first call in a CLI process).</summary>
+        private static int[] Slice(int[] a, int start, int end)
+        {
+            var b = new int[end - start];
+            Array.Copy(a, start, b, 0, b.Length);
+            return b;
         }
     }
 }
