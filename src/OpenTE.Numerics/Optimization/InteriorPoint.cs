@@ -1165,13 +1165,15 @@ public static class InteriorPoint
     /// lands in; later calls only scatter the values through those slots into the same matrix (no recording, no
     /// sorting, no pattern comparison beyond the input patterns' identity), so the factorisation can refactorise.
     /// </summary>
-    private sealed class KktAssembler(int n, int neq)
+    internal sealed class KktAssembler(int n, int neq, bool direct = true)
     {
         public const double DualRegularization = 1e-10;
 
         private int[]? _hp, _hi, _jp, _ji, _gp, _gi; // the input patterns the slots were built for
         private int[] _hSlot = [], _jSlot = [], _diagSlot = [], _gLower = [], _gUpper = [], _dualSlot = [];
         public SparseMatrix Matrix { get; private set; } = null!;
+        /// <summary>Whether the pattern was built straight from the blocks (else from triplets: an unsymmetric H pattern).</summary>
+        internal bool BuiltDirectly { get; private set; }
         /// <summary>Whether the last <see cref="Assemble"/> built a new pattern (so the factorisation must start afresh).</summary>
         public bool Rebuilt { get; private set; }
 
@@ -1213,6 +1215,146 @@ public static class InteriorPoint
 
         private void Build(SparseMatrix hess, SparseMatrix jhT, SparseMatrix jg)
         {
+            BuiltDirectly = direct && BuildDirect(hess, jhT, jg);
+            if (!BuiltDirectly) BuildFromTriplets(hess, jhT, jg);
+            (_hp, _hi, _jp, _ji, _gp, _gi) = (hess.ColPtr, hess.RowIdx, jhT.ColPtr, jhT.RowIdx, jg.ColPtr, jg.RowIdx);
+        }
+
+        /// <summary>
+        /// The pattern and the slots straight from the blocks' patterns, for a symmetric H pattern (false otherwise, and the
+        /// triplet path runs): each column's distinct rows are gathered unsorted (a marker per column), one counting
+        /// transposition sorts them (the pattern is symmetric, so the transpose is the pattern itself, rows in order), and
+        /// every term's slot is read from a row → position map of its column. The same pattern and slots as the triplets
+        /// give (<see cref="BuildFromTriplets"/>), without the term-by-term triplets and their two sorting passes.
+        /// </summary>
+        private bool BuildDirect(SparseMatrix hess, SparseMatrix jhT, SparseMatrix jg)
+        {
+            int size = n + neq, niq = jhT.Cols;
+            if (hess.Rows != n || hess.Cols != n || jhT.Rows != n || jg.Cols != n || jg.Rows != neq) return false;
+            // Jh by variable: the inequality rows r holding variable j, with j's position q in column r of Jhᵀ
+            var jhStart = new int[n + 1];
+            for (int q = 0; q < jhT.Nnz; q++) jhStart[jhT.RowIdx[q] + 1]++;
+            for (int j = 0; j < n; j++) jhStart[j + 1] += jhStart[j];
+            var next = new int[Math.Max(n, neq)];
+            Array.Copy(jhStart, next, n);
+            var jhRow = new int[jhT.Nnz];
+            var jhPos = new int[jhT.Nnz];
+            var jhBase = new int[niq]; // first term index of row r in the (r, p, q) sequence of Jhᵀ·D·Jh
+            int terms = 0;
+            for (int r = 0; r < niq; r++)
+            {
+                int len = jhT.ColPtr[r + 1] - jhT.ColPtr[r];
+                jhBase[r] = terms;
+                terms = checked(terms + len * len);
+                for (int q = jhT.ColPtr[r]; q < jhT.ColPtr[r + 1]; q++)
+                {
+                    int k = next[jhT.RowIdx[q]]++;
+                    jhRow[k] = r;
+                    jhPos[k] = q;
+                }
+            }
+            // Jg by row: the variables of equality row r, with their positions in Jg
+            var jgStart = new int[neq + 1];
+            for (int p = 0; p < jg.Nnz; p++) jgStart[jg.RowIdx[p] + 1]++;
+            for (int r = 0; r < neq; r++) jgStart[r + 1] += jgStart[r];
+            Array.Copy(jgStart, next, neq);
+            var jgVar = new int[jg.Nnz];
+            var jgPos = new int[jg.Nnz];
+            for (int j = 0; j < n; j++)
+                for (int p = jg.ColPtr[j]; p < jg.ColPtr[j + 1]; p++)
+                {
+                    int k = next[jg.RowIdx[p]]++;
+                    jgVar[k] = j;
+                    jgPos[k] = p;
+                }
+
+            // each column's distinct rows, unsorted
+            var mark = new int[size];
+            for (int i = 0; i < size; i++) mark[i] = -1;
+            var unsortedStart = new int[size + 1];
+            var unsorted = new int[Math.Max(16, hess.Nnz + terms + n + 2 * jg.Nnz + neq)];
+            int w = 0;
+            for (int c = 0; c < size; c++)
+            {
+                unsortedStart[c] = w;
+                if (c < n)
+                {
+                    for (int p = hess.ColPtr[c]; p < hess.ColPtr[c + 1]; p++)
+                        if (mark[hess.RowIdx[p]] != c) { mark[hess.RowIdx[p]] = c; unsorted[w++] = hess.RowIdx[p]; }
+                    for (int k = jhStart[c]; k < jhStart[c + 1]; k++)
+                    {
+                        int r = jhRow[k];
+                        for (int p = jhT.ColPtr[r]; p < jhT.ColPtr[r + 1]; p++)
+                            if (mark[jhT.RowIdx[p]] != c) { mark[jhT.RowIdx[p]] = c; unsorted[w++] = jhT.RowIdx[p]; }
+                    }
+                    if (mark[c] != c) { mark[c] = c; unsorted[w++] = c; }
+                    for (int p = jg.ColPtr[c]; p < jg.ColPtr[c + 1]; p++)
+                        if (mark[n + jg.RowIdx[p]] != c) { mark[n + jg.RowIdx[p]] = c; unsorted[w++] = n + jg.RowIdx[p]; }
+                }
+                else
+                {
+                    int r = c - n;
+                    for (int k = jgStart[r]; k < jgStart[r + 1]; k++)
+                        if (mark[jgVar[k]] != c) { mark[jgVar[k]] = c; unsorted[w++] = jgVar[k]; }
+                    if (mark[c] != c) { mark[c] = c; unsorted[w++] = c; }
+                }
+            }
+            unsortedStart[size] = w;
+            // one counting transposition: column i receives the columns c that hold row i, in increasing order
+            var colPtr = new int[size + 1];
+            for (int p = 0; p < w; p++) colPtr[unsorted[p] + 1]++;
+            for (int i = 0; i < size; i++) colPtr[i + 1] += colPtr[i];
+            var fill = new int[size];
+            Array.Copy(colPtr, fill, size);
+            var rowIdx = new int[w];
+            for (int c = 0; c < size; c++)
+                for (int p = unsortedStart[c]; p < unsortedStart[c + 1]; p++) rowIdx[fill[unsorted[p]]++] = c;
+            // symmetric pattern: column i of the transpose is column i itself (same count, every row found among its rows)
+            for (int i = 0; i < size; i++) mark[i] = -1;
+            for (int c = 0; c < size; c++)
+            {
+                if (colPtr[c + 1] - colPtr[c] != unsortedStart[c + 1] - unsortedStart[c]) return false;
+                for (int p = unsortedStart[c]; p < unsortedStart[c + 1]; p++) mark[unsorted[p]] = c;
+                for (int p = colPtr[c]; p < colPtr[c + 1]; p++)
+                    if (mark[rowIdx[p]] != c) return false;
+            }
+
+            // every term's slot through its column's row → position map
+            var pos = mark; // reused: only the rows of the current column are read
+            _hSlot = new int[hess.Nnz];
+            _jSlot = new int[terms];
+            _diagSlot = new int[n];
+            _gLower = new int[jg.Nnz];
+            _gUpper = new int[jg.Nnz];
+            _dualSlot = new int[neq];
+            for (int c = 0; c < size; c++)
+            {
+                for (int p = colPtr[c]; p < colPtr[c + 1]; p++) pos[rowIdx[p]] = p;
+                if (c < n)
+                {
+                    for (int p = hess.ColPtr[c]; p < hess.ColPtr[c + 1]; p++) _hSlot[p] = pos[hess.RowIdx[p]];
+                    // term (r, p, q) of Jhᵀ·D·Jh lands in row Jhᵀ.RowIdx[p] of column Jhᵀ.RowIdx[q] = c
+                    for (int k = jhStart[c]; k < jhStart[c + 1]; k++)
+                    {
+                        int r = jhRow[k], s = jhT.ColPtr[r], len = jhT.ColPtr[r + 1] - s, q = jhPos[k];
+                        for (int p = s; p < s + len; p++) _jSlot[jhBase[r] + (p - s) * len + (q - s)] = pos[jhT.RowIdx[p]];
+                    }
+                    _diagSlot[c] = pos[c];
+                    for (int p = jg.ColPtr[c]; p < jg.ColPtr[c + 1]; p++) _gLower[p] = pos[n + jg.RowIdx[p]];
+                }
+                else
+                {
+                    int r = c - n;
+                    for (int k = jgStart[r]; k < jgStart[r + 1]; k++) _gUpper[jgPos[k]] = pos[jgVar[k]];
+                    _dualSlot[r] = pos[c];
+                }
+            }
+            Matrix = new SparseMatrix(size, size, colPtr, rowIdx, new double[w]);
+            return true;
+        }
+
+        private void BuildFromTriplets(SparseMatrix hess, SparseMatrix jhT, SparseMatrix jg)
+        {
             // exactly as many triplets as are added below (Σ over the rows of Jh of their length², for Jhᵀ·D·Jh): no regrowth
             long jhTerms = 0;
             for (int r = 0; r < jhT.Cols; r++) jhTerms += (long)(jhT.ColPtr[r + 1] - jhT.ColPtr[r]) * (jhT.ColPtr[r + 1] - jhT.ColPtr[r]);
@@ -1235,7 +1377,6 @@ public static class InteriorPoint
             int gEnd = b.Count;
             for (int r = 0; r < neq; r++) b.Add(n + r, n + r, 1);
             Matrix = b.ToCsc(out var slot);
-            (_hp, _hi, _jp, _ji, _gp, _gi) = (hess.ColPtr, hess.RowIdx, jhT.ColPtr, jhT.RowIdx, jg.ColPtr, jg.RowIdx);
             _hSlot = Slice(slot, 0, hEnd);
             _jSlot = Slice(slot, hEnd, jEnd);
             _diagSlot = Slice(slot, jEnd, dEnd);
