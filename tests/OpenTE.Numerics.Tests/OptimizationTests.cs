@@ -87,6 +87,7 @@ public class OptimizationTests
             foreach (bool shared in new[] { false, true })
             {
                 var m = new OptimizationModel();
+                if (shared) m.EnsureCapacity(offset * 7, offset * 5, offset * 11); // a size hint, too small or too large: no effect on the model
                 var v = bounds.Select((b, j) => m.AddVariable($"x{j}", 0, b.Hi, b.Cost)).ToArray();
                 for (int j = 0; j < n; j++) if (bounds[j].Q > 0) m.AddQuadraticCost(v[j], v[j], bounds[j].Q);
                 var vars = new Variable[offset + rows * n];

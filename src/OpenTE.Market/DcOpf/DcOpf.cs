@@ -107,6 +107,11 @@ public static class DcOpfSolver
             throw new ArgumentOutOfRangeException(nameof(o), $"the value of lost load must be a positive finite price, not {vollIn} (a value ≤ 0 sheds all load)");
         var sw = Stopwatch.StartNew();
         var m = new OptimizationModel();
+        // the network's size is known: θ and Pg per bus and generator (and a bid or shedding variable each), a balance row
+        // per bus with B's entries and the injections, up to a flow and an angle row per branch with two terms each
+        int nbus = net.BusCount, nbranch = net.Branches.Length, ngen = net.Generators.Length;
+        m.EnsureCapacity(nbus + ngen + o.Bids.Count + (o.ValueOfLostLoad is null ? 0 : nbus),
+            nbus + 2 * nbranch, dc.Bbus.Nnz + ngen + o.Bids.Count + nbus + 4 * nbranch);
         var messages = new List<string>(dc.Messages);
         var load = DcBlock.CaseLoad(net, o.IncludeCaseLoad);
         var block = new DcBlock(m, net, dc).AddAngles();

@@ -123,6 +123,42 @@ public sealed class OptimizationModel
     private static void Grow(ref string[] a, int count) { var b = new string[Grown(a.Length, count)]; Array.Copy(a, b, count); a = b; }
     private static double[] Head(double[] a, int count) { var b = new double[count]; Array.Copy(a, b, count); return b; }
 
+    /// <summary>
+    /// Room for this many variables, constraints and constraint terms in all (a hint for a model whose size is known
+    /// beforehand, such as a network's: no regrowth while it is built; more may still be added).
+    /// </summary>
+    public void EnsureCapacity(int variables, int constraints, int terms)
+    {
+        static int Size(int wanted, int count, int length) => Math.Max(length, Math.Max(wanted, count));
+        if (variables > _varNames.Length)
+        {
+            int size = Size(variables, _nv, _varNames.Length);
+            Resize(ref _varNames, _nv, size);
+            Resize(ref _lower, _nv, size);
+            Resize(ref _upper, _nv, size);
+            Resize(ref _cost, _nv, size);
+        }
+        if (constraints > _conNames.Length)
+        {
+            int size = Size(constraints, _nc, _conNames.Length);
+            Resize(ref _conNames, _nc, size);
+            Resize(ref _conLower, _nc, size);
+            Resize(ref _conUpper, _nc, size);
+            _conIndex.EnsureCapacity(constraints);
+        }
+        if (terms > _aVal.Length)
+        {
+            int size = Size(terms, _na, _aVal.Length);
+            Resize(ref _aRow, _na, size);
+            Resize(ref _aCol, _na, size);
+            Resize(ref _aVal, _na, size);
+        }
+    }
+
+    private static void Resize(ref double[] a, int count, int size) { var b = new double[size]; Array.Copy(a, b, count); a = b; }
+    private static void Resize(ref int[] a, int count, int size) { var b = new int[size]; Array.Copy(a, b, count); a = b; }
+    private static void Resize(ref string[] a, int count, int size) { var b = new string[size]; Array.Copy(a, b, count); a = b; }
+
     public Variable AddVariable(string name, double lower, double upper, double cost = 0)
     {
         if (double.IsNaN(lower) || double.IsNaN(upper) || lower > upper)

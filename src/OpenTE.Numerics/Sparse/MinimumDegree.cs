@@ -140,17 +140,25 @@ public static class MinimumDegree
         zero = new bool[n];
         var candidates = new int[n];
         for (int j = 0; j < n; j++) zero[j] = !(diag[j] > 1e-8 * colMax[j]);
-        var order = new List<int>();
+        int zeros = 0, maxCandidates = 0;
         for (int j = 0; j < n; j++)
         {
             if (!zero[j]) continue;
             for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
                 if (a.RowIdx[p] != j) candidates[j]++;
-            order.Add(j);
+            zeros++;
+            maxCandidates = Math.Max(maxCandidates, candidates[j]);
         }
         // greedy, the zero-diagonal nodes with the fewest candidates first (a row with one variable must get it), each
-        // with its strongest free neighbour (the 2×2 block [d c; c 0] is best conditioned for the largest |c|)
-        order.Sort((x, y) => candidates[x] != candidates[y] ? candidates[x].CompareTo(candidates[y]) : x.CompareTo(y));
+        // with its strongest free neighbour (the 2×2 block [d c; c 0] is best conditioned for the largest |c|); the order by
+        // (candidates, index) is a counting sort over the candidate counts
+        var bucket = new int[maxCandidates + 2];
+        for (int j = 0; j < n; j++)
+            if (zero[j]) bucket[candidates[j] + 1]++;
+        for (int c = 0; c <= maxCandidates; c++) bucket[c + 1] += bucket[c];
+        var order = new int[zeros];
+        for (int j = 0; j < n; j++)
+            if (zero[j]) order[bucket[candidates[j]]++] = j;
         int Strongest(int j)
         {
             int best = -1;
