@@ -462,7 +462,9 @@ public static class InteriorPoint
                 for (int i = 0; i < sol.Length; i++) sol[i] += residual[i];
             }
             bestSol.CopyTo(sol, 0);
-            if (sol.Any(v => !double.IsFinite(v)))
+            bool finite = true;
+            foreach (double v in sol) finite &= double.IsFinite(v); // no LINQ here: a cold CLI process would JIT it mid-solve
+            if (!finite)
             {
                 status = SolverStatus.NumericalError;
                 message = "the Newton step is not finite";
@@ -629,7 +631,7 @@ public static class InteriorPoint
                 // complementarity right-hand side r_c (MIPS: γ·e; Mehrotra: σ·μ̄·e − Δz_aff∘Δμ_aff); the first solve is
                 // Mehrotra's affine direction, or MIPS's only one
                 if (o.PredictorCorrector && niq > 0) Array.Clear(rc);
-                else Array.Fill(rc, Math.Max(gamma, MuFloor()));
+                else { double r0 = Math.Max(gamma, MuFloor()); for (int k = 0; k < niq; k++) rc[k] = r0; }
                 if (!Step(rc)) { abort = true; break; }
                 if (!o.InertiaCorrection || attempt >= 20 || Curvature(kkt) >= 0) break;
                 deltaW = deltaW == 0 ? (lastDeltaW == 0 ? 1e-4 : Math.Max(1e-20, lastDeltaW / 3)) : deltaW * (lastDeltaW == 0 ? 100 : 8);

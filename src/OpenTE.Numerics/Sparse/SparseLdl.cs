@@ -117,7 +117,7 @@ public sealed class SparseLdl : IFactorization
         _fill = (long)lp[n] + n;
         // the rows of each column of L (ascending: rows are visited in order)
         var li = new int[lp[n]];
-        Array.Fill(flag, -1);
+        for (int q = 0; q < flag.Length; q++) flag[q] = -1;
         Array.Clear(lnz);
         for (int k = 0; k < n; k++)
         {
@@ -221,9 +221,9 @@ public sealed class SparseLdl : IFactorization
         // where A's entries land: the entry in column perm[k] at step i ≤ k is L's row k, column i (the lower triangle)
         _aSlot = new int[_aNnz];
         var position = new int[n]; // a row's place in the panel of the supernode being mapped
-        Array.Fill(position, -1);
+        for (int q = 0; q < position.Length; q++) position[q] = -1;
         var byColumn = new int[n + 1]; // A's entries grouped by the L column (step i) they go to
-        Array.Fill(_aSlot, -1);
+        for (int q = 0; q < _aSlot.Length; q++) _aSlot[q] = -1;
         for (int k = 0; k < n; k++)
         {
             int col = perm[k];
@@ -326,7 +326,7 @@ public sealed class SparseLdl : IFactorization
             if (slot[p] >= 0) lx[slot[p]] += values[p];
         int ns = _first.Length - 1;
         int[] first = _first, rowPtr = _rowPtr, rows = _rows, head = _head, next = _next, superOf = _link;
-        Array.Fill(head, -1);
+        for (int q = 0; q < head.Length; q++) head[q] = -1; // plain loops, not Array.Fill<int>: a cold CLI process would JIT that
         var position = _position;
         for (int sn = 0; sn < ns; sn++)
         {
