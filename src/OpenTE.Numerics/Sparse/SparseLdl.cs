@@ -412,21 +412,48 @@ public sealed class SparseLdl : IFactorization
                     else wrow[t] = lt * d[fk + t];
                 }
             }
-            // C = L_k(R, :)·Wᵀ, column ci from row ci down (the lower part), then scattered into j's panel
-            for (int ci = 0; ci < nc; ci++)
+            // C = L_k(R, :)·Wᵀ (m × nc, column-major, each column from the first row of its block of four down), four
+            // columns at a time so each vector of L is loaded once for four products; then scattered into j's panel
+            for (int c0 = 0; c0 < nc; c0 += 4)
             {
-                double* col = c;
-                int len = m - ci;
-                new Span<double>(col, len).Clear();
-                double* wrow = w + ci * wk;
-                for (int t = 0; t < wk; t++)
+                int bw = Math.Min(4, nc - c0), i = c0;
+                if (bw == 4 && Vector256.IsHardwareAccelerated)
                 {
-                    double wt = wrow[t];
-                    if (wt != 0) Axpy(wt, lk + t * ldk + ci, col, len);
+                    double* w0 = w + c0 * wk, w1 = w0 + wk, w2 = w1 + wk, w3 = w2 + wk;
+                    for (; i + 4 <= m; i += 4)
+                    {
+                        Vector256<double> a0 = Vector256<double>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                        double* l = lk + i;
+                        for (int t = 0; t < wk; t++, l += ldk)
+                        {
+                            var v = *(Vector256<double>*)l;
+                            a0 += v * Vector256.Create(w0[t]);
+                            a1 += v * Vector256.Create(w1[t]);
+                            a2 += v * Vector256.Create(w2[t]);
+                            a3 += v * Vector256.Create(w3[t]);
+                        }
+                        double* cc = c + c0 * m + i;
+                        *(Vector256<double>*)cc = a0;
+                        *(Vector256<double>*)(cc + m) = a1;
+                        *(Vector256<double>*)(cc + 2 * m) = a2;
+                        *(Vector256<double>*)(cc + 3 * m) = a3;
+                    }
                 }
-                double* tcol = target + rel[ci] * ldj;
-                int* r = rel + ci;
-                for (int i = 0; i < len; i++) tcol[r[i]] -= col[i];
+                for (; i < m; i++)
+                    for (int b = 0; b < bw; b++)
+                    {
+                        double* wrow = w + (c0 + b) * wk;
+                        double sum = 0;
+                        for (int t = 0; t < wk; t++) sum += lk[i + t * ldk] * wrow[t];
+                        c[(c0 + b) * m + i] = sum;
+                    }
+                for (int b = 0; b < bw; b++)
+                {
+                    int ci = c0 + b;
+                    double* tcol = target + rel[ci] * ldj;
+                    double* col = c + ci * m;
+                    for (int i2 = ci; i2 < m; i2++) tcol[rel[i2]] -= col[i2];
+                }
             }
         }
         return p2;
