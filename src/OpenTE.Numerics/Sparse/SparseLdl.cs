@@ -587,7 +587,7 @@ public sealed class SparseLdl : IFactorization
                     {
                         var acc = Vector256<double>.Zero;
                         for (int t = 0; t < width; t++)
-                            acc += Vector256.Load(below + t * ld + q0) * Vector256.Create(x[t]);
+                            acc += *(Vector256<double>*)(below + t * ld + q0) * Vector256.Create(x[t]);
                         w[rows[q0]] -= Vector256.GetElement(acc, 0);
                         w[rows[q0 + 1]] -= Vector256.GetElement(acc, 1);
                         w[rows[q0 + 2]] -= Vector256.GetElement(acc, 2);
@@ -650,7 +650,7 @@ public sealed class SparseLdl : IFactorization
         {
             var acc = Vector256<double>.Zero;
             for (; i + 4 <= length; i += 4)
-                acc += Vector256.Load(x + i) * Vector256.Load(y + i);
+                acc += *(Vector256<double>*)(x + i) * *(Vector256<double>*)(y + i); // pointer loads: ReadyToRun code does not inline Vector256.Load
             s = Vector256.Sum(acc);
         }
         for (; i < length; i++) s += x[i] * y[i];
