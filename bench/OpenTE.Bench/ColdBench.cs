@@ -7,7 +7,7 @@ using OpenTE.Market.DcOpf;
 namespace OpenTE.Bench;
 
 /// <summary>
-/// `--cold [--cli PATH]... [--runs N] [CASE...]`: what a user sees. Each command runs N times as a NEW process of the
+/// `--cold [--cli PATH]... [--runs N] [--only pf|dcopf|acopf] [CASE...]`: what a user sees. Each command runs N times as a NEW process of the
 /// CLI (JIT, assembly loading and case parsing inside), reporting the process wall time and the solveSeconds the CLI
 /// prints in --json, beside the warm in-process median of the same solve, and MATPOWER's recorded seconds
 /// (../shared/reference/CASE.json) divided by the cold solve. Several --cli (e.g. the JIT build and the ReadyToRun
@@ -26,11 +26,13 @@ public static class ColdBench
     {
         var clis = new List<string>();
         int runs = 5;
+        string? only = null; // pf, dcopf or acopf: that command alone
         var cases = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--cli" && i + 1 < args.Length) clis.Add(Path.GetFullPath(args[++i]));
             else if (args[i] == "--runs" && i + 1 < args.Length) runs = int.Parse(args[++i]);
+            else if (args[i] == "--only" && i + 1 < args.Length) only = args[++i];
             else if (!args[i].StartsWith("--")) cases.Add(args[i]);
         }
         if (clis.Count == 0) clis.Add(Path.GetFullPath(Path.Combine("src", "OpenTE.Cli", "bin", "Release", "net10.0", "opente")));
@@ -52,6 +54,7 @@ public static class ColdBench
             var net = BenchCases.Load(name);
             foreach (var (label, section, cmd) in Commands)
             {
+                if (only is not null && only != section) continue;
                 Func<object> warmRun = section switch
                 {
                     "pf" => () => AcPowerFlow.Solve(net),

@@ -71,6 +71,58 @@ public class DcOpfTests
         foreach (var b in r.Buses) Assert.Equal(b.Lmp, b.LmpEnergy + b.LmpCongestion + b.LmpLoss, 4);
     }
 
+    [Theory]
+    [InlineData("case5", false, false)]
+    [InlineData("case5", false, true)]
+    [InlineData("case30", false, true)]
+    [InlineData("pglib_opf_case89_pegase", true, false)]
+    [InlineData("pglib_opf_case1354_pegase", true, false)]
+    [InlineData("pglib_opf_case240_pserc", true, false)]
+    public void Congestion_component_is_the_ptdf_weighted_sum_of_the_priced_limits(string name, bool pglib, bool angleLimit)
+    {
+        // the result forms −Σₗ PTDF[l,·]·wₗ with one transposed solve; here the same sum branch by branch from the PTDF rows
+        // (flow limits priced μ_Sf − μ_St; angle-difference limits priced on θf − θt, i.e. per b_l of flow), both solvers
+        var net = pglib ? TestData.LoadPglib(name) : TestData.Load(name);
+        if (angleLimit)
+        {
+            // the branch with the widest angle difference may open only half as far: an angle-difference limit is priced
+            var free = DcOpfSolver.Solve(net);
+            var va = free.Buses.Select(b => b.VaDeg).ToArray();
+            int widest = Enumerable.Range(0, net.Branches.Length).MaxBy(l => Math.Abs(va[net.BusIndex[net.Branches[l].From]] - va[net.BusIndex[net.Branches[l].To]]));
+            double half = 0.5 * Math.Abs(va[net.BusIndex[net.Branches[widest].From]] - va[net.BusIndex[net.Branches[widest].To]]);
+            var branches = net.Branches.ToArray();
+            branches[widest] = branches[widest] with { AngMinDeg = -half, AngMaxDeg = half };
+            net = net.With(branches: branches);
+        }
+        var dc = new OpenTE.Grid.PowerFlow.DcNetwork(net);
+        foreach (var solver in new[] { SolverKind.Auto, SolverKind.InteriorPoint })
+        {
+            var r = DcOpfSolver.Solve(net, new DcOpfOptions { Solver = solver });
+            Assert.Equal(ClearingStatus.Optimal, r.Status);
+            var priced = new List<int>();
+            var weight = new List<double>();
+            foreach (var l in r.Branches)
+            {
+                int k = l.Index - 1;
+                double muFlow = l.MuSf - l.MuSt, muAngle = (l.MuAngMax - l.MuAngMin) * 180 / Math.PI;
+                if (!(Math.Abs(muFlow) > 1e-9 || Math.Abs(muAngle) / net.BaseMva > 1e-9) || dc.B[k] == 0) continue;
+                priced.Add(k);
+                weight.Add(muFlow + muAngle / (dc.B[k] * net.BaseMva));
+            }
+            if (angleLimit) Assert.Contains(r.Branches, l => l.MuAngMin + l.MuAngMax > 1e-3);
+            var rows = dc.Ptdf(priced);
+            double scale = 1 + r.Buses.Max(b => Math.Abs(b.LmpCongestion));
+            Assert.Contains(r.Buses, b => Math.Abs(b.LmpCongestion) > 1e-3); // congested: the check is not of zeros
+            for (int b = 0; b < net.BusCount; b++)
+            {
+                double expected = 0;
+                for (int k = 0; k < priced.Count; k++) expected -= rows[k][b] * weight[k];
+                Assert.True(Math.Abs(expected - r.Buses[b].LmpCongestion) <= 1e-9 * scale,
+                    $"{solver}, bus {r.Buses[b].Id}: congestion {r.Buses[b].LmpCongestion:R}, branch by branch {expected:R}");
+            }
+        }
+    }
+
     [Fact]
     public void Case5_is_congested_and_prices_separate()
     {

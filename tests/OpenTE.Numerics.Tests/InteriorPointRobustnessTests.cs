@@ -232,4 +232,18 @@ public class InteriorPointRobustnessTests
             }
         }, iter: 100, threads: 1);
     }
+
+    [Fact]
+    public void The_kkt_scalings_power_of_two_is_the_one_log2_and_round_give()
+    {
+        // the Ruiz scaling's factors come from the exponent bits, with Math.Log2 only next to √2: the same factors, so the
+        // same scaled KKT matrices and iterates, as 2^round(log₂ x) — over many magnitudes and right at the √2 boundary
+        var near = Gen.Int[-60, 60].SelectMany(e => Gen.Int[-2000, 2000].Select(u => Math.ScaleB(Math.Sqrt(2) + u * 1e-15, e)));
+        Gen.OneOf(Gen.Double[1e-150, 1e150], Gen.Double[0.01, 100], near).Sample(x =>
+            Assert.Equal(Math.ScaleB(1.0, (int)Math.Round(Math.Log2(x))), InteriorPoint.NearestPowerOfTwo(x)), iter: 20_000);
+        Assert.Equal(1.0, InteriorPoint.NearestPowerOfTwo(1.0));
+        Assert.Equal(2.0, InteriorPoint.NearestPowerOfTwo(1.5));
+        Assert.Equal(1.0, InteriorPoint.NearestPowerOfTwo(1.4));
+        Assert.Equal(Math.ScaleB(1.0, -1074), InteriorPoint.NearestPowerOfTwo(double.Epsilon));
+    }
 }

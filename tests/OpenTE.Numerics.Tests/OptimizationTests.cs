@@ -71,6 +71,43 @@ public class OptimizationTests
     }
 
     [Fact]
+    public void Rows_from_shared_arrays_are_the_rows_from_term_lists()
+    {
+        // the same random model built twice, its rows once as (variable, coefficient) lists and once as ranges of shared
+        // arrays (zero coefficients included, left out by both): the solvers see the same program, so the answers are equal
+        Gen.Select(Gen.Int[2, 10], Gen.Int[1, 8], Gen.Int).Sample((n, rows, seed) =>
+        {
+            var rnd = new Random(seed);
+            var bounds = Enumerable.Range(0, n).Select(_ => (Hi: 1.0 + rnd.Next(5), Cost: rnd.NextDouble() * 10 - 5, Q: rnd.Next(2) * rnd.NextDouble())).ToArray();
+            var x0 = bounds.Select(_ => rnd.NextDouble()).ToArray();
+            var a = Enumerable.Range(0, rows).Select(_ => bounds.Select(_ => rnd.NextDouble() < 0.5 ? rnd.NextDouble() * 4 - 2 : 0).ToArray()).ToArray();
+            var sides = a.Select(r => { double ax = r.Select((c, j) => c * x0[j]).Sum(); return rnd.Next(3) == 0 ? (ax, ax) : (ax - rnd.NextDouble(), ax + rnd.NextDouble()); }).ToArray();
+            int offset = rnd.Next(4);
+            var solutions = new List<ModelSolution>();
+            foreach (bool shared in new[] { false, true })
+            {
+                var m = new OptimizationModel();
+                if (shared) m.EnsureCapacity(offset * 7, offset * 5, offset * 11); // a size hint, too small or too large: no effect on the model
+                var v = bounds.Select((b, j) => m.AddVariable($"x{j}", 0, b.Hi, b.Cost)).ToArray();
+                for (int j = 0; j < n; j++) if (bounds[j].Q > 0) m.AddQuadraticCost(v[j], v[j], bounds[j].Q);
+                var vars = new Variable[offset + rows * n];
+                var coefs = new double[offset + rows * n];
+                for (int i = 0; i < rows; i++)
+                {
+                    if (!shared) { m.AddConstraint($"r{i}", sides[i].Item1, sides[i].Item2, v.Select((vv, j) => (vv, a[i][j]))); continue; }
+                    for (int j = 0; j < n; j++) (vars[offset + i * n + j], coefs[offset + i * n + j]) = (v[j], a[i][j]);
+                    m.AddConstraint($"r{i}", sides[i].Item1, sides[i].Item2, vars, coefs, offset + i * n, n);
+                }
+                solutions.Add(m.Solve(SolverKind.InteriorPoint));
+            }
+            Assert.Equal(solutions[0].Status, solutions[1].Status);
+            Assert.Equal(solutions[0].Objective, solutions[1].Objective);
+            Assert.Equal(solutions[0].Values, solutions[1].Values);
+            Assert.Equal(solutions[0].Duals, solutions[1].Duals);
+        }, iter: 60, threads: 1);
+    }
+
+    [Fact]
     public void Infeasible_and_unbounded_are_reported_not_thrown()
     {
         var m = new OptimizationModel();
@@ -99,6 +136,11 @@ public class OptimizationTests
         m.AddEquality("c", 1, [(x, 1)]);
         Assert.Throws<ArgumentException>(() => m.AddEquality("c", 1, [(x, 1)]));
         Assert.Throws<KeyNotFoundException>(() => m.ConstraintByName("nope"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => m.AddConstraint("r", 0, 1, [x], [1.0], 1, 1)); // range past the arrays' end
+        Assert.Throws<ArgumentOutOfRangeException>(() => m.AddConstraint("r", 0, 1, [x, x], [1.0], 0, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => m.AddCost(new Variable(5, "not in this model"), 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => m.VariableName(1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => m.ConstraintName(1));
         m.AddQuadraticCost(x, x, 1);
         Assert.Throws<NotSupportedException>(() => m.Solve(SolverKind.Glop));
     }

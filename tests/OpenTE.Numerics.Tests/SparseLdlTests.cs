@@ -87,6 +87,45 @@ public class SparseLdlTests
     }
 
     [Fact]
+    public void Supernodal_panels_on_larger_kkt_matrices_solve_like_a_dense_lu()
+    {
+        // 60–200 variables: the minimum-degree order leaves chains of columns with nested patterns, so L is stored in
+        // multi-column dense panels (updates between panels, 2×2 blocks inside them) — the small cases above rarely have any
+        Gen.Select(Gen.Int[60, 200], Gen.Double[0.2, 1.0], Gen.Int, Gen.Double[0.01, 0.06]).Sample((nv, mFraction, seed, density) =>
+        {
+            int m = (int)(mFraction * nv);
+            var a = Kkt(nv, m, seed, density);
+            var order = MinimumDegree.OrderSaddlePoint(a, out var partner);
+            var ldl = SparseLdl.Factorize(a, order, partner);
+            Assert.True(ldl.Supernodes < ldl.N, $"nv {nv} m {m}: {ldl.Supernodes} supernodes for {ldl.N} columns");
+            var b = RandomVector(a.Rows, seed + 1);
+            var x = SolveWith(ldl, b);
+            if (DenseLu.TryFactor(a.ToDense()) is not { Cond: < 1e8 } dense) return;
+            var xd = dense.Solve(b);
+            double scale = 1 + NormInf(xd);
+            for (int i = 0; i < x.Length; i++)
+                Assert.True(Math.Abs(x[i] - xd[i]) <= 1e-8 * scale, $"nv {nv} m {m} seed {seed}: x[{i}] = {x[i]} vs dense {xd[i]} (perturbed {ldl.PerturbedPivots})");
+        }, iter: 40);
+    }
+
+    [Fact]
+    public void Supernodal_panels_of_a_grid_in_minimum_degree_order_solve_to_rounding_level()
+    {
+        // a 5-point grid in AMD order: the separators eliminated last are chains of columns, stored as multi-column panels
+        foreach (var (m, k) in new[] { (30, 30), (12, 50), (1, 200) })
+        {
+            var a = Grid(m, k);
+            var ldl = SparseLdl.Factorize(a, Amd.Order(a));
+            Assert.Equal(0, ldl.PerturbedPivots);
+            Assert.True(ldl.Supernodes < ldl.N, $"{m}×{k}: {ldl.Supernodes} supernodes for {ldl.N} columns");
+            var b = RandomVector(a.Rows, m * k);
+            var x = SolveWith(ldl, b);
+            double omega = Residual(a, x, b) / Scale(a, x, b);
+            Assert.True(omega < 1e-14, $"{m}×{k}: backward error {omega}");
+        }
+    }
+
+    [Fact]
     public void Every_constraint_row_of_a_kkt_matrix_with_full_row_rank_is_paired_and_pairs_are_adjacent()
     {
         KktCases.Sample(c =>

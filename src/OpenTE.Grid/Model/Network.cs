@@ -74,7 +74,8 @@ public sealed record GenCost(CostModel Model, double Startup, double Shutdown, I
         if (Model == CostModel.Polynomial)
         {
             double c = 0;
-            foreach (var a in Coefficients) c = c * p + a;
+            // indexed (the ImmutableArray<double> enumerator is compiled by the JIT at its first call in a CLI process)
+            for (int k = 0; k < Coefficients.Length; k++) c = c * p + Coefficients[k];
             return c;
         }
         int n = Points;

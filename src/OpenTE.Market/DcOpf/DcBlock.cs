@@ -27,7 +27,14 @@ internal sealed class DcBlock
     private readonly Network _net;
     private readonly string _tag;
     private readonly double _hours;
-    private readonly List<(Variable, double)>[] _terms;
+    // the injections into each bus's balance (generators, bids, shedding, Inject), in the order added: flat arrays rather
+    // than a list of tuples per bus (generic collections over our types are compiled by the JIT in a cold CLI process)
+    private int[] _injBus = new int[64];
+    private Variable[] _injVar = new Variable[64];
+    private double[] _injCoef = new double[64];
+    private int _injCount;
+    private readonly Variable[] _pair = new Variable[2];
+    private readonly double[] _pairCoef = new double[2];
 
     public DcNetwork Dc { get; }
     public Variable?[] Theta { get; }
@@ -37,7 +44,8 @@ internal sealed class DcBlock
     public Constraint?[] Flow { get; }
     public Constraint?[] Angle { get; }
     /// <summary>The bids added, by their index in the caller's list (null where not cleared: de-energised bus, other interval).</summary>
-    public Dictionary<int, Variable> Bids { get; } = [];
+    public Dictionary<int, Variable> Bids => _bids ??= [];
+    private Dictionary<int, Variable>? _bids;
 
     /// <param name="interval">The interval's index in the names (null for a single-period model: <c>theta[14]</c>).</param>
     public DcBlock(OptimizationModel m, Network net, DcNetwork dc, int? interval = null, double hours = 1)
@@ -48,8 +56,6 @@ internal sealed class DcBlock
         _tag = interval is int t ? $"{t}," : "";
         _hours = hours;
         int nb = net.BusCount, nl = net.Branches.Length;
-        _terms = new List<(Variable, double)>[nb];
-        for (int b = 0; b < nb; b++) _terms[b] = [];
         Theta = new Variable?[nb];
         Pg = new Variable?[net.Generators.Length];
         Shed = new Variable?[nb];
@@ -59,7 +65,6 @@ internal sealed class DcBlock
     }
 
     private double BaseMva => _net.BaseMva;
-    private string Bus(int b) => $"{_tag}{_net.Buses[b].Id}";
 
     public DcBlock AddAngles()
     {
@@ -69,7 +74,8 @@ internal sealed class DcBlock
         {
             if (Dc.Dead[b]) continue;
             double va = _net.Buses[b].VaDeg * Math.PI / 180;
-            Theta[b] = isRef[b] ? _m.AddVariable($"theta[{Bus(b)}]", va, va) : _m.AddVariable($"theta[{Bus(b)}]", double.NegativeInfinity, double.PositiveInfinity);
+            string name = $"theta[{_tag}{_net.Buses[b].Id}]";
+            Theta[b] = isRef[b] ? _m.AddVariable(name, va, va) : _m.AddVariable(name, double.NegativeInfinity, double.PositiveInfinity);
         }
         return this;
     }
@@ -85,7 +91,7 @@ internal sealed class DcBlock
             var v = _m.AddVariable($"pg[{_tag}{g + 1}]", gen.Pmin / BaseMva, gen.Pmax / BaseMva);
             Pg[g] = v;
             DcOpfSolver.AddCost(_m, _net, g, v, BaseMva, _hours);
-            _terms[b].Add((v, 1));
+            Inject(b, v, 1);
         }
         return this;
     }
@@ -100,7 +106,7 @@ internal sealed class DcBlock
             bool sell = bid.Side == Side.Sell;
             var v = _m.AddVariable($"bid[{_tag}{k + 1}]", 0, bid.Quantity / BaseMva, (sell ? 1 : -1) * bid.Price * BaseMva * _hours);
             Bids[k] = v;
-            _terms[b].Add((v, sell ? 1 : -1));
+            Inject(b, v, sell ? 1 : -1);
         }
         return this;
     }
@@ -112,28 +118,67 @@ internal sealed class DcBlock
         for (int b = 0; b < _net.BusCount; b++)
             if (!Dc.Dead[b] && loadPu[b] > 0)
             {
-                var v = _m.AddVariable($"shed[{Bus(b)}]", 0, loadPu[b], price * BaseMva * _hours);
+                var v = _m.AddVariable($"shed[{_tag}{_net.Buses[b].Id}]", 0, loadPu[b], price * BaseMva * _hours);
                 Shed[b] = v;
-                _terms[b].Add((v, 1));
+                Inject(b, v, 1);
             }
         return this;
     }
 
     /// <summary>Another injection at bus index <paramref name="b"/> (p.u.): PV, storage discharge (+) or charge (−).</summary>
-    public void Inject(int b, Variable v, double coefficient) => _terms[b].Add((v, coefficient));
+    public void Inject(int b, Variable v, double coefficient)
+    {
+        if ((uint)b >= (uint)_net.BusCount) throw new ArgumentOutOfRangeException(nameof(b), $"bus index {b} is outside 0..{_net.BusCount - 1}");
+        if (_injCount == _injBus.Length)
+        {
+            var bus = new int[2 * _injCount];
+            var vars = new Variable[2 * _injCount];
+            var coefs = new double[2 * _injCount];
+            Array.Copy(_injBus, bus, _injCount);
+            Array.Copy(_injVar, vars, _injCount);
+            Array.Copy(_injCoef, coefs, _injCount);
+            (_injBus, _injVar, _injCoef) = (bus, vars, coefs);
+        }
+        _injBus[_injCount] = b;
+        _injVar[_injCount] = v;
+        _injCoef[_injCount++] = coefficient;
+    }
 
     /// <summary>The nodal balance of every live bus with the given fixed load (p.u.).</summary>
     public DcBlock AddBalance(double[] loadPu)
     {
+        // each live bus's row: its injections in the order added, then −B_bk·θ_k for the Bbus entries of row b in column order
+        int nb = _net.BusCount;
         var bbus = Dc.Bbus;
-        for (int j = 0; j < _net.BusCount; j++)
+        var start = new int[nb + 1];
+        for (int k = 0; k < _injCount; k++) start[_injBus[k] + 1]++;
+        for (int j = 0; j < nb; j++)
             for (int p = bbus.ColPtr[j]; p < bbus.ColPtr[j + 1]; p++)
-                if (Theta[j] is Variable t && bbus.Values[p] != 0) _terms[bbus.RowIdx[p]].Add((t, -bbus.Values[p]));
-        for (int b = 0; b < _net.BusCount; b++)
+                if (Theta[j] is not null && bbus.Values[p] != 0) start[bbus.RowIdx[p] + 1]++;
+        for (int b = 0; b < nb; b++) start[b + 1] += start[b];
+        var next = new int[nb];
+        Array.Copy(start, next, nb);
+        var vars = new Variable[start[nb]];
+        var coefs = new double[start[nb]];
+        for (int k = 0; k < _injCount; k++)
+        {
+            int q = next[_injBus[k]]++;
+            vars[q] = _injVar[k];
+            coefs[q] = _injCoef[k];
+        }
+        for (int j = 0; j < nb; j++)
+            for (int p = bbus.ColPtr[j]; p < bbus.ColPtr[j + 1]; p++)
+                if (Theta[j] is Variable t && bbus.Values[p] != 0)
+                {
+                    int q = next[bbus.RowIdx[p]]++;
+                    vars[q] = t;
+                    coefs[q] = -bbus.Values[p];
+                }
+        for (int b = 0; b < nb; b++)
         {
             if (Dc.Dead[b]) continue;
             double rhs = loadPu[b] + _net.Buses[b].Gs / BaseMva + Dc.PbusInj[b];
-            Balance[b] = _m.AddEquality($"balance[{Bus(b)}]", rhs, _terms[b]);
+            Balance[b] = _m.AddConstraint($"balance[{_tag}{_net.Buses[b].Id}]", rhs, rhs, vars, coefs, start[b], start[b + 1] - start[b]);
         }
         return this;
     }
@@ -148,15 +193,21 @@ internal sealed class DcBlock
             if (br.RateA > 0)
             {
                 double rate = br.RateA / BaseMva;
-                Flow[l] = _m.AddConstraint($"flow[{_tag}{l + 1}]", -rate - Dc.PfInj[l], rate - Dc.PfInj[l], [(tf, Dc.B[l]), (tt, -Dc.B[l])]);
+                Flow[l] = _m.AddConstraint($"flow[{_tag}{l + 1}]", -rate - Dc.PfInj[l], rate - Dc.PfInj[l], Pair(tf, Dc.B[l], tt, -Dc.B[l]), _pairCoef, 0, 2);
             }
             if (!angleLimits) continue;
             double lo = br.AngMinDeg > -360 && br.AngMinDeg != 0 ? br.AngMinDeg * Math.PI / 180 : double.NegativeInfinity;
             double hi = br.AngMaxDeg < 360 && br.AngMaxDeg != 0 ? br.AngMaxDeg * Math.PI / 180 : double.PositiveInfinity;
             if (double.IsFinite(lo) || double.IsFinite(hi))
-                Angle[l] = _m.AddConstraint($"angle[{_tag}{l + 1}]", lo, hi, [(tf, 1), (tt, -1)]);
+                Angle[l] = _m.AddConstraint($"angle[{_tag}{l + 1}]", lo, hi, Pair(tf, 1, tt, -1), _pairCoef, 0, 2);
         }
         return this;
+    }
+
+    private Variable[] Pair(Variable a, double ca, Variable b, double cb)
+    {
+        (_pair[0], _pair[1], _pairCoef[0], _pairCoef[1]) = (a, b, ca, cb);
+        return _pair;
     }
 
     /// <summary>The case's fixed load per bus in p.u. (0 everywhere when <paramref name="include"/> is false).</summary>

@@ -107,16 +107,22 @@ public static class DcOpfSolver
             throw new ArgumentOutOfRangeException(nameof(o), $"the value of lost load must be a positive finite price, not {vollIn} (a value ≤ 0 sheds all load)");
         var sw = Stopwatch.StartNew();
         var m = new OptimizationModel();
+        // the network's size is known: θ and Pg per bus and generator (and a bid or shedding variable each), a balance row
+        // per bus with B's entries and the injections, up to a flow and an angle row per branch with two terms each
+        int nbus = net.BusCount, nbranch = net.Branches.Length, ngen = net.Generators.Length;
+        m.EnsureCapacity(nbus + ngen + o.Bids.Count + (o.ValueOfLostLoad is null ? 0 : nbus),
+            nbus + 2 * nbranch, dc.Bbus.Nnz + ngen + o.Bids.Count + nbus + 4 * nbranch);
         var messages = new List<string>(dc.Messages);
         var load = DcBlock.CaseLoad(net, o.IncludeCaseLoad);
         var block = new DcBlock(m, net, dc).AddAngles();
         if (o.IncludeCaseGenerators) block.AddGenerators();
-        block.AddBids(o.Bids.Select((b, k) => (b, k)), messages)
-             .AddShedding(load, o.ValueOfLostLoad)
+        if (o.Bids.Count > 0) block.AddBids(o.Bids.Select((b, k) => (b, k)), messages);
+        block.AddShedding(load, o.ValueOfLostLoad)
              .AddBalance(load)
              .AddBranchLimits();
         var bidVars = new Variable?[o.Bids.Count];
-        foreach (var (k, v) in block.Bids) bidVars[k] = v;
+        if (o.Bids.Count > 0)
+            foreach (var (k, v) in block.Bids) bidVars[k] = v;
         var (theta, pg, balance, flowRow) = (block.Theta, block.Pg, block.Balance, block.Flow);
 
         model = new DcOpfModel(m, dc, theta, pg, balance, flowRow);
@@ -128,9 +134,17 @@ public static class DcOpfSolver
         // load the clearing is infeasible; with one, that load is shed at VoLL (issue #23: was "optimal", cost 0).
         int nb = net.BusCount;
         double baseMva = net.BaseMva;
-        var unserved = Enumerable.Range(0, nb).Where(b => dc.Dead[b] && net.Buses[b].Type != BusType.Isolated && load[b] > 0).ToList();
-        double unservedMw = unserved.Sum(b => load[b]) * baseMva;
-        string where = string.Join(", ", unserved.Take(10).Select(b => net.Buses[b].Id)) + (unserved.Count > 10 ? $" and {unserved.Count - 10} more" : "");
+        var unserved = new List<int>();
+        double unservedLoad = 0;
+        for (int b = 0; b < nb; b++)
+            if (dc.Dead[b] && net.Buses[b].Type != BusType.Isolated && load[b] > 0)
+            {
+                unserved.Add(b);
+                unservedLoad += load[b];
+            }
+        double unservedMw = unservedLoad * baseMva;
+        string where = unserved.Count == 0 ? ""
+            : string.Join(", ", unserved.Take(10).Select(b => net.Buses[b].Id)) + (unserved.Count > 10 ? $" and {unserved.Count - 10} more" : "");
         if (unserved.Count > 0 && o.ValueOfLostLoad is null)
         {
             messages.Add($"{unservedMw:0.###} MW of load at bus(es) {where} is in islands without a generator in service and cannot be served " +

@@ -82,21 +82,22 @@ public sealed record DcOpfResult(
         }
 
         // LMP decomposition: energy = LMP of the island's reference bus; congestion = −Σ_l PTDF[l,b]·μ_l
-        // interior-point multipliers of slack limits are tiny but not zero: only priced limits enter (|μ| > 1e-9 $/MWh)
-        var constrained = Enumerable.Range(0, nl).Where(l => Math.Abs(muFlow[l]) > 1e-9 || Math.Abs(muAngle[l]) / baseMva > 1e-9).ToList();
-        var ptdf = dc.Ptdf(constrained);
+        // interior-point multipliers of slack limits are tiny but not zero: only priced limits enter (|μ| > 1e-9 $/MWh).
+        // Σ_l PTDF[l,·]·w_l is one transposed solve on the DC network's factors (PtdfWeightedSum), not one per priced branch;
+        // an angle-difference limit prices θf − θt, which is the flow over b_l: its weight is μ_angle/(b_l·baseMVA)
+        var weight = new double[nl];
+        for (int l = 0; l < nl; l++)
+        {
+            if (!(Math.Abs(muFlow[l]) > 1e-9 || Math.Abs(muAngle[l]) / baseMva > 1e-9) || dc.B[l] == 0) continue;
+            weight[l] = muFlow[l];
+            if (muAngle[l] != 0) weight[l] += muAngle[l] / (dc.B[l] * baseMva);
+        }
+        var congestionOf = dc.PtdfWeightedSum(weight);
         var refOf = ReferenceOfBus(net, dc);
         var buses = new List<DcOpfBus>(nb);
         for (int b = 0; b < nb; b++)
         {
-            double congestion = 0;
-            for (int k = 0; k < constrained.Count; k++)
-            {
-                int l = constrained[k];
-                double h = ptdf[k][b];
-                congestion -= h * muFlow[l];
-                if (muAngle[l] != 0) congestion -= h / dc.B[l] * muAngle[l] / baseMva;
-            }
+            double congestion = 0 - congestionOf[b]; // +0 where no priced limit reaches the bus, as before
             double energy = refOf[b] >= 0 ? lmp[refOf[b]] : double.NaN;
             double shedMw = shed[b] is Variable s ? sol.Value(s) * baseMva : 0;
             buses.Add(new DcOpfBus(net.Buses[b].Id, va[b] * 180 / Math.PI, lmp[b], energy, congestion, 0, shedMw));
@@ -132,7 +133,9 @@ public sealed record DcOpfResult(
             loadPayments += lmp[b] * served;
         }
         foreach (var g in gens) if (g.Pg != 0) supplyRevenue += lmp[net.BusIndex[g.Bus]] * g.Pg;
-        double shedCost = (o.ValueOfLostLoad ?? 0) * buses.Sum(b => b.ShedMw);
+        double shedMwTotal = 0;
+        foreach (var bus in buses) shedMwTotal += bus.ShedMw;
+        double shedCost = (o.ValueOfLostLoad ?? 0) * shedMwTotal;
 
         return new DcOpfResult(net.Name, status, sol.Objective, seconds, buses, gens, branches, bids, messages)
         {
@@ -147,13 +150,16 @@ public sealed record DcOpfResult(
     private static int[] ReferenceOfBus(Network net, DcNetwork dc)
     {
         var refOf = new int[net.BusCount];
-        Array.Fill(refOf, -1);
-        var islands = net.Islands;
-        var refs = new HashSet<int>(dc.ReferenceBuses);
-        foreach (var island in islands)
+        for (int b = 0; b < refOf.Length; b++) refOf[b] = -1;
+        var isRef = new bool[net.BusCount];
+        foreach (int r in dc.ReferenceBuses) isRef[r] = true;
+        foreach (var island in net.Islands)
         {
-            int r = island.Buses.FirstOrDefault(refs.Contains, -1);
-            foreach (int b in island.Buses) refOf[b] = r;
+            var members = island.Buses;
+            int r = -1;
+            for (int k = 0; k < members.Count && r < 0; k++)
+                if (isRef[members[k]]) r = members[k];
+            for (int k = 0; k < members.Count; k++) refOf[members[k]] = r;
         }
         return refOf;
     }

@@ -146,17 +146,22 @@ public static class InteriorPoint
             // Ipopt's gradient-based constraint scaling: every row's largest derivative at the start at most 100 (a
             // branch of x = 5e-5 p.u. puts 2e4 in the balance rows of PGLib's RTE grids)
             var r = Solve(scaled, o with { ConstraintScaling = false });
-            return r with
-            {
-                Lambda = [.. r.Lambda.Select((l, i) => l * scaled.Sg[i])],
-                Mu = [.. r.Mu.Select((m, j) => m * scaled.Sh[j])],
-            };
+            var lambda = new double[r.Lambda.Length];
+            for (int i = 0; i < lambda.Length; i++) lambda[i] = r.Lambda[i] * scaled.Sg[i];
+            var mu = new double[r.Mu.Length];
+            for (int j = 0; j < mu.Length; j++) mu[j] = r.Mu[j] * scaled.Sh[j];
+            return r with { Lambda = lambda, Mu = mu };
         }
         if (scale != 1)
         {
             double s = scale;
             var r = Solve(new ScaledObjective(problem, s), o with { CostScale = 1, ObjectiveScaling = false });
-            static double[] Div(double[] v, double s) => [.. v.Select(a => a / s)];
+            static double[] Div(double[] v, double s)
+            {
+                var w = new double[v.Length];
+                for (int i = 0; i < w.Length; i++) w[i] = v[i] / s;
+                return w;
+            }
             return r with { Objective = r.Objective / s, Lambda = Div(r.Lambda, s), Mu = Div(r.Mu, s), MuLower = Div(r.MuLower, s), MuUpper = Div(r.MuUpper, s) };
         }
         var first = SolveOnce(problem, o);
@@ -348,19 +353,28 @@ public static class InteriorPoint
         double BackwardError(double[] sol)
         {
             var kkt = assembler.Matrix;
-            kkt.Multiply(sol, residual);
+            Array.Clear(residual);
             Array.Clear(absScale);
             double xInf = 0;
+            int[] colPtr = kkt.ColPtr, rowIdx = kkt.RowIdx;
+            double[] values = kkt.Values;
+            // K·x and |K|·|x| in one sweep over K (the product in MultiplyAdd's order: columns in turn, zero xⱼ skipped)
             for (int j = 0; j < kkt.Cols; j++)
             {
-                double xj = Math.Abs(sol[j]), colMax = 0;
+                double x = sol[j], xj = Math.Abs(x), colMax = 0;
                 xInf = Math.Max(xInf, xj);
-                for (int p = kkt.ColPtr[j]; p < kkt.ColPtr[j + 1]; p++)
-                {
-                    double a = Math.Abs(kkt.Values[p]);
-                    absScale[kkt.RowIdx[p]] += a * xj;
-                    colMax = Math.Max(colMax, a);
-                }
+                int end = colPtr[j + 1];
+                if (x != 0)
+                    for (int p = colPtr[j]; p < end; p++)
+                    {
+                        double v = values[p], a = Math.Abs(v);
+                        int i = rowIdx[p];
+                        residual[i] += v * x;
+                        absScale[i] += a * xj;
+                        colMax = Math.Max(colMax, a);
+                    }
+                else
+                    for (int p = colPtr[j]; p < end; p++) colMax = Math.Max(colMax, Math.Abs(values[p]));
                 rowMax[j] = colMax; // the KKT matrix is symmetric: row j's largest entry is column j's
             }
             for (int k = 0; k < neq; k++) residual[n + k] += KktAssembler.DualRegularization * sol[n + k];
@@ -448,7 +462,9 @@ public static class InteriorPoint
                 for (int i = 0; i < sol.Length; i++) sol[i] += residual[i];
             }
             bestSol.CopyTo(sol, 0);
-            if (sol.Any(v => !double.IsFinite(v)))
+            bool finite = true;
+            foreach (double v in sol) finite &= double.IsFinite(v); // no LINQ here: a cold CLI process would JIT it mid-solve
+            if (!finite)
             {
                 status = SolverStatus.NumericalError;
                 message = "the Newton step is not finite";
@@ -615,7 +631,7 @@ public static class InteriorPoint
                 // complementarity right-hand side r_c (MIPS: γ·e; Mehrotra: σ·μ̄·e − Δz_aff∘Δμ_aff); the first solve is
                 // Mehrotra's affine direction, or MIPS's only one
                 if (o.PredictorCorrector && niq > 0) Array.Clear(rc);
-                else Array.Fill(rc, Math.Max(gamma, MuFloor()));
+                else { double r0 = Math.Max(gamma, MuFloor()); for (int k = 0; k < niq; k++) rc[k] = r0; }
                 if (!Step(rc)) { abort = true; break; }
                 if (!o.InertiaCorrection || attempt >= 20 || Curvature(kkt) >= 0) break;
                 deltaW = deltaW == 0 ? (lastDeltaW == 0 ? 1e-4 : Math.Max(1e-20, lastDeltaW / 3)) : deltaW * (lastDeltaW == 0 ? 100 : 8);
@@ -719,7 +735,7 @@ public static class InteriorPoint
             double l = lam[neqP + k];
             if (l > 0) muUpper[fixedVars[k]] = l; else muLower[fixedVars[k]] = -l;
         }
-        return new InteriorPointResult(status, x, fval, lam[..neqP], mu[..niqP], muLower, muUpper, it + restorationIterations, message)
+        return new InteriorPointResult(status, x, fval, Head(lam, neqP), Head(mu, niqP), muLower, muUpper, it + restorationIterations, message)
         {
             FeasibilityError = feas,
             GradientError = gradc,
@@ -866,15 +882,22 @@ public static class InteriorPoint
         public static ScaledConstraints? Create(INonlinearProgram p)
         {
             var (jg, jh) = p.Jacobians(p.InitialPoint());
-            static double[] Factors(SparseMatrix j)
+            bool scaled = false;
+            double[] Factors(SparseMatrix j)
             {
                 var max = new double[j.Rows];
                 for (int c = 0; c < j.Cols; c++)
                     for (int q = j.ColPtr[c]; q < j.ColPtr[c + 1]; q++) max[j.RowIdx[q]] = Math.Max(max[j.RowIdx[q]], Math.Abs(j.Values[q]));
-                return [.. max.Select(m => m > 100 && double.IsFinite(m) ? 100 / m : 1.0)];
+                for (int i = 0; i < max.Length; i++)
+                {
+                    double m = max[i];
+                    max[i] = m > 100 && double.IsFinite(m) ? 100 / m : 1.0;
+                    scaled |= max[i] != 1;
+                }
+                return max;
             }
             double[] sg = Factors(jg), sh = Factors(jh);
-            return sg.All(v => v == 1) && sh.All(v => v == 1) ? null : new ScaledConstraints(p, sg, sh);
+            return scaled ? new ScaledConstraints(p, sg, sh) : null;
         }
 
         public int Variables => _p.Variables;
@@ -951,6 +974,14 @@ public static class InteriorPoint
         return v;
     }
 
+    /// <summary>The first <paramref name="count"/> entries of <paramref name="a"/> in a new array (a[..count] without the generic helper the JIT compiles).</summary>
+    private static double[] Head(double[] a, int count)
+    {
+        var b = new double[count];
+        Array.Copy(a, b, count);
+        return b;
+    }
+
     private static double NormInf(ReadOnlySpan<double> v)
     {
         double m = 0;
@@ -975,7 +1006,7 @@ public static class InteriorPoint
             {
                 _srcColPtr = a.ColPtr;
                 _srcRowIdx = a.RowIdx;
-                _template = AppendUnitRows(AppendUnitRows(a, first, firstSign, n), second, secondSign, n);
+                _template = AppendUnitRows(a, first, firstSign, second, secondSign, n);
                 return _template;
             }
             // in each column the original rows come first (they are numbered below the appended ones)
@@ -985,6 +1016,19 @@ public static class InteriorPoint
                 Array.Copy(a.Values, a.ColPtr[j], values, _template.ColPtr[j], a.ColPtr[j + 1] - a.ColPtr[j]);
             return new SparseMatrix(_template.Rows, _template.Cols, _template.ColPtr, _template.RowIdx, values);
         }
+    }
+
+    /// <summary>
+    /// 2^round(log₂ x) for a positive finite x. The exponent comes from the bits: x = M·2^e with M in [1, 2) rounds up
+    /// when M > √2; only an M within rounding of √2 asks Math.Log2, so the result is the one Log2 and Round give.
+    /// </summary>
+    internal static double NearestPowerOfTwo(double x)
+    {
+        const double Sqrt2 = 1.4142135623730951;
+        int e = Math.ILogB(x);
+        double mantissa = Math.ScaleB(x, -e);
+        if (Math.Abs(mantissa - Sqrt2) > 1e-9) return Math.ScaleB(1.0, mantissa > Sqrt2 ? e + 1 : e);
+        return Math.ScaleB(1.0, (int)Math.Round(Math.Log2(x)));
     }
 
     /// <summary>
@@ -1003,22 +1047,24 @@ public static class InteriorPoint
             if (!enabled) return Scaled = k;
             int n = k.Cols;
             if (_d.Length != n) { _d = new double[n]; _colMax = new double[n]; }
-            Array.Fill(_d, 1.0);
+            double[] d = _d, colMax = _colMax, values = k.Values;
+            int[] colPtr = k.ColPtr, rowIdx = k.RowIdx;
+            for (int j = 0; j < n; j++) d[j] = 1.0; // not Array.Fill<double>: the JIT compiles it at its first call in a CLI process
             for (int pass = 0; pass < 8; pass++)
             {
                 bool done = true;
                 for (int j = 0; j < n; j++)
                 {
                     double m = 0;
-                    for (int p = k.ColPtr[j]; p < k.ColPtr[j + 1]; p++) m = Math.Max(m, Math.Abs(_d[k.RowIdx[p]] * k.Values[p]));
-                    _colMax[j] = m * _d[j];
+                    for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++) m = Math.Max(m, Math.Abs(d[rowIdx[p]] * values[p]));
+                    colMax[j] = m * d[j];
                 }
                 for (int j = 0; j < n; j++)
                 {
-                    double m = _colMax[j];
+                    double m = colMax[j];
                     if (m == 0 || !double.IsFinite(m) || (m >= 0.5 && m <= 2)) continue;
                     done = false;
-                    _d[j] *= PowerOfTwo(1 / Math.Sqrt(m));
+                    d[j] *= NearestPowerOfTwo(1 / Math.Sqrt(m));
                 }
                 if (done) break;
             }
@@ -1026,7 +1072,10 @@ public static class InteriorPoint
                 Scaled = new SparseMatrix(k.Rows, k.Cols, k.ColPtr, k.RowIdx, new double[k.Values.Length]);
             var v = Scaled.Values;
             for (int j = 0; j < n; j++)
-                for (int p = k.ColPtr[j]; p < k.ColPtr[j + 1]; p++) v[p] = _d[k.RowIdx[p]] * k.Values[p] * _d[j];
+            {
+                double dj = d[j];
+                for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++) v[p] = d[rowIdx[p]] * values[p] * dj;
+            }
             return Scaled;
         }
 
@@ -1039,18 +1088,41 @@ public static class InteriorPoint
             for (int i = 0; i < b.Length; i++) b[i] *= _d[i];
         }
 
-        private static double PowerOfTwo(double x) => Math.ScaleB(1.0, (int)Math.Round(Math.Log2(x)));
     }
 
-    /// <summary>Stacks unit rows (sign·e_i for each listed variable) under A.</summary>
-    private static SparseMatrix AppendUnitRows(SparseMatrix a, List<int> vars, double sign, int n)
+    /// <summary>
+    /// Stacks unit rows under A: sign₁·e_i for each variable of the first list, then sign₂·e_i for each of the second (each
+    /// list without repeats). Written column by column straight into CSC: in every column A's rows come first, then the
+    /// column's row of the first list, then of the second — already in order, no triplets to sort.
+    /// </summary>
+    private static SparseMatrix AppendUnitRows(SparseMatrix a, List<int> first, double firstSign, List<int> second, double secondSign, int n)
     {
-        if (vars.Count == 0) return a;
-        var b = new TripletBuilder(a.Rows + vars.Count, n, a.Nnz + vars.Count);
-        for (int j = 0; j < a.Cols; j++)
-            for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++) b.Add(a.RowIdx[p], j, a.Values[p]);
-        for (int k = 0; k < vars.Count; k++) b.Add(a.Rows + k, vars[k], sign);
-        return b.ToCsc();
+        int rows = a.Rows + first.Count + second.Count;
+        var inFirst = new int[n];
+        var inSecond = new int[n];
+        for (int j = 0; j < n; j++) inFirst[j] = inSecond[j] = -1;
+        for (int k = 0; k < first.Count; k++) inFirst[first[k]] = k;
+        for (int k = 0; k < second.Count; k++) inSecond[second[k]] = k;
+        int nnz = a.Nnz + first.Count + second.Count;
+        var colPtr = new int[n + 1];
+        var rowIdx = new int[nnz];
+        var values = new double[nnz];
+        int w = 0;
+        for (int j = 0; j < n; j++)
+        {
+            colPtr[j] = w;
+            if (j < a.Cols)
+            {
+                int len = a.ColPtr[j + 1] - a.ColPtr[j];
+                Array.Copy(a.RowIdx, a.ColPtr[j], rowIdx, w, len);
+                Array.Copy(a.Values, a.ColPtr[j], values, w, len);
+                w += len;
+            }
+            if (inFirst[j] >= 0) { rowIdx[w] = a.Rows + inFirst[j]; values[w++] = firstSign; }
+            if (inSecond[j] >= 0) { rowIdx[w] = a.Rows + first.Count + inSecond[j]; values[w++] = secondSign; }
+        }
+        colPtr[n] = w;
+        return new SparseMatrix(rows, n, colPtr, rowIdx, values);
     }
 
     /// <summary>
@@ -1088,12 +1160,24 @@ public static class InteriorPoint
         {
             if (_last is null || !ReferenceEquals(a.ColPtr, _colPtr) || !ReferenceEquals(a.RowIdx, _rowIdx))
             {
-                var positions = new SparseMatrix(a.Rows, a.Cols, a.ColPtr, a.RowIdx, [.. Enumerable.Range(0, a.Nnz).Select(p => (double)p)]);
-                var t = positions.Transpose();
-                _map = new int[a.Nnz];
-                for (int q = 0; q < t.Nnz; q++) _map[q] = (int)t.Values[q];
+                // Aᵀ's pattern by a counting pass over A's rows (as SparseMatrix.Transpose), keeping each entry's source
+                int nnz = a.Nnz;
+                var colPtr = new int[a.Rows + 1];
+                for (int p = 0; p < nnz; p++) colPtr[a.RowIdx[p] + 1]++;
+                for (int i = 0; i < a.Rows; i++) colPtr[i + 1] += colPtr[i];
+                var next = new int[a.Rows];
+                Array.Copy(colPtr, next, a.Rows);
+                var rowIdx = new int[nnz];
+                _map = new int[nnz];
+                for (int j = 0; j < a.Cols; j++)
+                    for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
+                    {
+                        int q = next[a.RowIdx[p]]++;
+                        rowIdx[q] = j;
+                        _map[q] = p;
+                    }
                 (_colPtr, _rowIdx) = (a.ColPtr, a.RowIdx);
-                _last = t;
+                _last = new SparseMatrix(a.Cols, a.Rows, colPtr, rowIdx, new double[nnz]);
             }
             var v = _values.Next(a.Nnz);
             var map = _map!;
@@ -1109,13 +1193,15 @@ public static class InteriorPoint
     /// lands in; later calls only scatter the values through those slots into the same matrix (no recording, no
     /// sorting, no pattern comparison beyond the input patterns' identity), so the factorisation can refactorise.
     /// </summary>
-    private sealed class KktAssembler(int n, int neq)
+    internal sealed class KktAssembler(int n, int neq, bool direct = true)
     {
         public const double DualRegularization = 1e-10;
 
         private int[]? _hp, _hi, _jp, _ji, _gp, _gi; // the input patterns the slots were built for
         private int[] _hSlot = [], _jSlot = [], _diagSlot = [], _gLower = [], _gUpper = [], _dualSlot = [];
         public SparseMatrix Matrix { get; private set; } = null!;
+        /// <summary>Whether the pattern was built straight from the blocks (else from triplets: an unsymmetric H pattern).</summary>
+        internal bool BuiltDirectly { get; private set; }
         /// <summary>Whether the last <see cref="Assemble"/> built a new pattern (so the factorisation must start afresh).</summary>
         public bool Rebuilt { get; private set; }
 
@@ -1157,7 +1243,150 @@ public static class InteriorPoint
 
         private void Build(SparseMatrix hess, SparseMatrix jhT, SparseMatrix jg)
         {
-            var b = new TripletBuilder(n + neq, n + neq, hess.Nnz + n + 2 * jg.Nnz + neq);
+            BuiltDirectly = direct && BuildDirect(hess, jhT, jg);
+            if (!BuiltDirectly) BuildFromTriplets(hess, jhT, jg);
+            (_hp, _hi, _jp, _ji, _gp, _gi) = (hess.ColPtr, hess.RowIdx, jhT.ColPtr, jhT.RowIdx, jg.ColPtr, jg.RowIdx);
+        }
+
+        /// <summary>
+        /// The pattern and the slots straight from the blocks' patterns, for a symmetric H pattern (false otherwise, and the
+        /// triplet path runs): each column's distinct rows are gathered unsorted (a marker per column), one counting
+        /// transposition sorts them (the pattern is symmetric, so the transpose is the pattern itself, rows in order), and
+        /// every term's slot is read from a row → position map of its column. The same pattern and slots as the triplets
+        /// give (<see cref="BuildFromTriplets"/>), without the term-by-term triplets and their two sorting passes.
+        /// </summary>
+        private bool BuildDirect(SparseMatrix hess, SparseMatrix jhT, SparseMatrix jg)
+        {
+            int size = n + neq, niq = jhT.Cols;
+            if (hess.Rows != n || hess.Cols != n || jhT.Rows != n || jg.Cols != n || jg.Rows != neq) return false;
+            // Jh by variable: the inequality rows r holding variable j, with j's position q in column r of Jhᵀ
+            var jhStart = new int[n + 1];
+            for (int q = 0; q < jhT.Nnz; q++) jhStart[jhT.RowIdx[q] + 1]++;
+            for (int j = 0; j < n; j++) jhStart[j + 1] += jhStart[j];
+            var next = new int[Math.Max(n, neq)];
+            Array.Copy(jhStart, next, n);
+            var jhRow = new int[jhT.Nnz];
+            var jhPos = new int[jhT.Nnz];
+            var jhBase = new int[niq]; // first term index of row r in the (r, p, q) sequence of Jhᵀ·D·Jh
+            int terms = 0;
+            for (int r = 0; r < niq; r++)
+            {
+                int len = jhT.ColPtr[r + 1] - jhT.ColPtr[r];
+                jhBase[r] = terms;
+                terms = checked(terms + len * len);
+                for (int q = jhT.ColPtr[r]; q < jhT.ColPtr[r + 1]; q++)
+                {
+                    int k = next[jhT.RowIdx[q]]++;
+                    jhRow[k] = r;
+                    jhPos[k] = q;
+                }
+            }
+            // Jg by row: the variables of equality row r, with their positions in Jg
+            var jgStart = new int[neq + 1];
+            for (int p = 0; p < jg.Nnz; p++) jgStart[jg.RowIdx[p] + 1]++;
+            for (int r = 0; r < neq; r++) jgStart[r + 1] += jgStart[r];
+            Array.Copy(jgStart, next, neq);
+            var jgVar = new int[jg.Nnz];
+            var jgPos = new int[jg.Nnz];
+            for (int j = 0; j < n; j++)
+                for (int p = jg.ColPtr[j]; p < jg.ColPtr[j + 1]; p++)
+                {
+                    int k = next[jg.RowIdx[p]]++;
+                    jgVar[k] = j;
+                    jgPos[k] = p;
+                }
+
+            // each column's distinct rows, unsorted
+            var mark = new int[size];
+            for (int i = 0; i < size; i++) mark[i] = -1;
+            var unsortedStart = new int[size + 1];
+            var unsorted = new int[Math.Max(16, hess.Nnz + terms + n + 2 * jg.Nnz + neq)];
+            int w = 0;
+            for (int c = 0; c < size; c++)
+            {
+                unsortedStart[c] = w;
+                if (c < n)
+                {
+                    for (int p = hess.ColPtr[c]; p < hess.ColPtr[c + 1]; p++)
+                        if (mark[hess.RowIdx[p]] != c) { mark[hess.RowIdx[p]] = c; unsorted[w++] = hess.RowIdx[p]; }
+                    for (int k = jhStart[c]; k < jhStart[c + 1]; k++)
+                    {
+                        int r = jhRow[k];
+                        for (int p = jhT.ColPtr[r]; p < jhT.ColPtr[r + 1]; p++)
+                            if (mark[jhT.RowIdx[p]] != c) { mark[jhT.RowIdx[p]] = c; unsorted[w++] = jhT.RowIdx[p]; }
+                    }
+                    if (mark[c] != c) { mark[c] = c; unsorted[w++] = c; }
+                    for (int p = jg.ColPtr[c]; p < jg.ColPtr[c + 1]; p++)
+                        if (mark[n + jg.RowIdx[p]] != c) { mark[n + jg.RowIdx[p]] = c; unsorted[w++] = n + jg.RowIdx[p]; }
+                }
+                else
+                {
+                    int r = c - n;
+                    for (int k = jgStart[r]; k < jgStart[r + 1]; k++)
+                        if (mark[jgVar[k]] != c) { mark[jgVar[k]] = c; unsorted[w++] = jgVar[k]; }
+                    if (mark[c] != c) { mark[c] = c; unsorted[w++] = c; }
+                }
+            }
+            unsortedStart[size] = w;
+            // one counting transposition: column i receives the columns c that hold row i, in increasing order
+            var colPtr = new int[size + 1];
+            for (int p = 0; p < w; p++) colPtr[unsorted[p] + 1]++;
+            for (int i = 0; i < size; i++) colPtr[i + 1] += colPtr[i];
+            var fill = new int[size];
+            Array.Copy(colPtr, fill, size);
+            var rowIdx = new int[w];
+            for (int c = 0; c < size; c++)
+                for (int p = unsortedStart[c]; p < unsortedStart[c + 1]; p++) rowIdx[fill[unsorted[p]]++] = c;
+            // symmetric pattern: column i of the transpose is column i itself (same count, every row found among its rows)
+            for (int i = 0; i < size; i++) mark[i] = -1;
+            for (int c = 0; c < size; c++)
+            {
+                if (colPtr[c + 1] - colPtr[c] != unsortedStart[c + 1] - unsortedStart[c]) return false;
+                for (int p = unsortedStart[c]; p < unsortedStart[c + 1]; p++) mark[unsorted[p]] = c;
+                for (int p = colPtr[c]; p < colPtr[c + 1]; p++)
+                    if (mark[rowIdx[p]] != c) return false;
+            }
+
+            // every term's slot through its column's row → position map
+            var pos = mark; // reused: only the rows of the current column are read
+            _hSlot = new int[hess.Nnz];
+            _jSlot = new int[terms];
+            _diagSlot = new int[n];
+            _gLower = new int[jg.Nnz];
+            _gUpper = new int[jg.Nnz];
+            _dualSlot = new int[neq];
+            for (int c = 0; c < size; c++)
+            {
+                for (int p = colPtr[c]; p < colPtr[c + 1]; p++) pos[rowIdx[p]] = p;
+                if (c < n)
+                {
+                    for (int p = hess.ColPtr[c]; p < hess.ColPtr[c + 1]; p++) _hSlot[p] = pos[hess.RowIdx[p]];
+                    // term (r, p, q) of Jhᵀ·D·Jh lands in row Jhᵀ.RowIdx[p] of column Jhᵀ.RowIdx[q] = c
+                    for (int k = jhStart[c]; k < jhStart[c + 1]; k++)
+                    {
+                        int r = jhRow[k], s = jhT.ColPtr[r], len = jhT.ColPtr[r + 1] - s, q = jhPos[k];
+                        for (int p = s; p < s + len; p++) _jSlot[jhBase[r] + (p - s) * len + (q - s)] = pos[jhT.RowIdx[p]];
+                    }
+                    _diagSlot[c] = pos[c];
+                    for (int p = jg.ColPtr[c]; p < jg.ColPtr[c + 1]; p++) _gLower[p] = pos[n + jg.RowIdx[p]];
+                }
+                else
+                {
+                    int r = c - n;
+                    for (int k = jgStart[r]; k < jgStart[r + 1]; k++) _gUpper[jgPos[k]] = pos[jgVar[k]];
+                    _dualSlot[r] = pos[c];
+                }
+            }
+            Matrix = new SparseMatrix(size, size, colPtr, rowIdx, new double[w]);
+            return true;
+        }
+
+        private void BuildFromTriplets(SparseMatrix hess, SparseMatrix jhT, SparseMatrix jg)
+        {
+            // exactly as many triplets as are added below (Σ over the rows of Jh of their length², for Jhᵀ·D·Jh): no regrowth
+            long jhTerms = 0;
+            for (int r = 0; r < jhT.Cols; r++) jhTerms += (long)(jhT.ColPtr[r + 1] - jhT.ColPtr[r]) * (jhT.ColPtr[r + 1] - jhT.ColPtr[r]);
+            var b = new TripletBuilder(n + neq, n + neq, checked((int)(hess.Nnz + jhTerms + n + 2L * jg.Nnz + neq)));
             for (int j = 0; j < hess.Cols; j++)
                 for (int p = hess.ColPtr[j]; p < hess.ColPtr[j + 1]; p++) b.Add(hess.RowIdx[p], j, 1);
             int hEnd = b.Count;
@@ -1176,14 +1405,21 @@ public static class InteriorPoint
             int gEnd = b.Count;
             for (int r = 0; r < neq; r++) b.Add(n + r, n + r, 1);
             Matrix = b.ToCsc(out var slot);
-            (_hp, _hi, _jp, _ji, _gp, _gi) = (hess.ColPtr, hess.RowIdx, jhT.ColPtr, jhT.RowIdx, jg.ColPtr, jg.RowIdx);
-            _hSlot = slot[..hEnd];
-            _jSlot = slot[hEnd..jEnd];
-            _diagSlot = slot[jEnd..dEnd];
+            _hSlot = Slice(slot, 0, hEnd);
+            _jSlot = Slice(slot, hEnd, jEnd);
+            _diagSlot = Slice(slot, jEnd, dEnd);
             _gLower = new int[jg.Nnz];
             _gUpper = new int[jg.Nnz];
             for (int p = 0; p < jg.Nnz; p++) { _gLower[p] = slot[dEnd + 2 * p]; _gUpper[p] = slot[dEnd + 2 * p + 1]; }
-            _dualSlot = slot[gEnd..];
+            _dualSlot = Slice(slot, gEnd, slot.Length);
+        }
+
+        /// <summary>a[start..end] (without the generic range helper, which the JIT compiles at its first call in a CLI process).</summary>
+        private static int[] Slice(int[] a, int start, int end)
+        {
+            var b = new int[end - start];
+            Array.Copy(a, start, b, 0, b.Length);
+            return b;
         }
     }
 }

@@ -32,6 +32,7 @@ public enum SolverKind
 public sealed class ModelSolution
 {
     private readonly OptimizationModel _model;
+    private readonly double[] _values, _duals, _reducedCosts;
     internal ModelSolution(OptimizationModel model, SolverStatus status, SolverKind solver, double objective, double[] values,
         double[] duals, double[] reducedCosts, int iterations, string message)
     {
@@ -39,9 +40,9 @@ public sealed class ModelSolution
         Status = status;
         Solver = solver;
         Objective = objective;
-        Values = values;
-        Duals = duals;
-        ReducedCosts = reducedCosts;
+        Values = _values = values;
+        Duals = _duals = duals;
+        ReducedCosts = _reducedCosts = reducedCosts;
         Iterations = iterations;
         Message = message;
     }
@@ -58,22 +59,24 @@ public sealed class ModelSolution
 
     /// <summary>The same solution with another message (the fallback trail of <see cref="SolverKind.Auto"/>).</summary>
     internal ModelSolution WithMessage(string message) =>
-        new(_model, Status, Solver, Objective, (double[])Values, (double[])Duals, (double[])ReducedCosts, Iterations, message);
+        new(_model, Status, Solver, Objective, _values, _duals, _reducedCosts, Iterations, message);
 
     /// <summary>The same solution with another status and message (a failure that is not a proof of infeasibility).</summary>
     internal ModelSolution WithStatus(SolverStatus status, string message) =>
-        new(_model, status, Solver, Objective, (double[])Values, (double[])Duals, (double[])ReducedCosts, Iterations, message);
+        new(_model, status, Solver, Objective, _values, _duals, _reducedCosts, Iterations, message);
 
-    public double Value(Variable v) => Values[v.Index];
-    public double Dual(Constraint c) => Duals[c.Index];
-    public double Dual(string constraintName) => Duals[_model.ConstraintByName(constraintName).Index];
-    public double ReducedCost(Variable v) => ReducedCosts[v.Index];
+    // through the arrays, not the IReadOnlyList views (an interface call on double[] is a generic helper the JIT compiles
+    // at its first call in a ReadyToRun process)
+    public double Value(Variable v) => _values[v.Index];
+    public double Dual(Constraint c) => _duals[c.Index];
+    public double Dual(string constraintName) => _duals[_model.ConstraintByName(constraintName).Index];
+    public double ReducedCost(Variable v) => _reducedCosts[v.Index];
 
     /// <summary>
     /// The dual objective c₀ − ½xᵀQx + Σᵢ yᵢ·(active bound of row i) + Σⱼ rⱼ·(active bound of xⱼ). Equal to
     /// <see cref="Objective"/> at a KKT point (strong duality); tests compare the two.
     /// </summary>
-    public double DualObjective() => _model.DualObjective(Values, Duals, ReducedCosts);
+    public double DualObjective() => _model.DualObjective(_values, _duals, _reducedCosts);
 }
 
 /// <summary>
@@ -83,64 +86,183 @@ public sealed class ModelSolution
 /// </summary>
 public sealed class OptimizationModel
 {
-    private readonly List<string> _varNames = [];
-    private readonly List<double> _lower = [], _upper = [], _cost = [];
-    private readonly List<string> _conNames = [];
-    private readonly List<double> _conLower = [], _conUpper = [];
-    private readonly List<(int Row, int Col, double Value)> _a = [];
-    private readonly List<(int I, int J, double Value)> _q = [];
+    // plain arrays with counts, not List<double> or lists of tuples: a CLI command is one short process, and the framework's
+    // generic collections over value types are compiled by the JIT at their first call (ReadyToRun cannot precompile them
+    // for our types) — about 0.1 ms per method, inside the solve time the user sees (docs/performance.md)
+    private string[] _varNames = new string[16];
+    private double[] _lower = new double[16], _upper = new double[16], _cost = new double[16];
+    private int _nv;
+    private string[] _conNames = new string[16];
+    private double[] _conLower = new double[16], _conUpper = new double[16];
+    private int _nc;
+    // constraint coefficients (row, column, value) and quadratic objective terms (i, j, value), in the order added
+    private int[] _aRow = new int[16], _aCol = new int[16];
+    private double[] _aVal = new double[16];
+    private int _na;
+    private int[] _qI = new int[4], _qJ = new int[4];
+    private double[] _qVal = new double[4];
+    private int _nq;
     private readonly Dictionary<string, int> _conIndex = new(StringComparer.Ordinal);
 
     public double ObjectiveConstant { get; set; }
-    public int VariableCount => _varNames.Count;
-    public int ConstraintCount => _conNames.Count;
-    public bool IsQuadratic => _q.Any(t => t.Value != 0);
+    public int VariableCount => _nv;
+    public int ConstraintCount => _nc;
+    public bool IsQuadratic
+    {
+        get
+        {
+            for (int k = 0; k < _nq; k++)
+                if (_qVal[k] != 0) return true;
+            return false;
+        }
+    }
+
+    private static int Grown(int length, int count) => Math.Max(2 * length, count + 1);
+    private static void Grow(ref double[] a, int count) { var b = new double[Grown(a.Length, count)]; Array.Copy(a, b, count); a = b; }
+    private static void Grow(ref int[] a, int count) { var b = new int[Grown(a.Length, count)]; Array.Copy(a, b, count); a = b; }
+    private static void Grow(ref string[] a, int count) { var b = new string[Grown(a.Length, count)]; Array.Copy(a, b, count); a = b; }
+    private static double[] Head(double[] a, int count) { var b = new double[count]; Array.Copy(a, b, count); return b; }
+
+    /// <summary>
+    /// Room for this many variables, constraints and constraint terms in all (a hint for a model whose size is known
+    /// beforehand, such as a network's: no regrowth while it is built; more may still be added).
+    /// </summary>
+    public void EnsureCapacity(int variables, int constraints, int terms)
+    {
+        static int Size(int wanted, int count, int length) => Math.Max(length, Math.Max(wanted, count));
+        if (variables > _varNames.Length)
+        {
+            int size = Size(variables, _nv, _varNames.Length);
+            Resize(ref _varNames, _nv, size);
+            Resize(ref _lower, _nv, size);
+            Resize(ref _upper, _nv, size);
+            Resize(ref _cost, _nv, size);
+        }
+        if (constraints > _conNames.Length)
+        {
+            int size = Size(constraints, _nc, _conNames.Length);
+            Resize(ref _conNames, _nc, size);
+            Resize(ref _conLower, _nc, size);
+            Resize(ref _conUpper, _nc, size);
+            _conIndex.EnsureCapacity(constraints);
+        }
+        if (terms > _aVal.Length)
+        {
+            int size = Size(terms, _na, _aVal.Length);
+            Resize(ref _aRow, _na, size);
+            Resize(ref _aCol, _na, size);
+            Resize(ref _aVal, _na, size);
+        }
+    }
+
+    private static void Resize(ref double[] a, int count, int size) { var b = new double[size]; Array.Copy(a, b, count); a = b; }
+    private static void Resize(ref int[] a, int count, int size) { var b = new int[size]; Array.Copy(a, b, count); a = b; }
+    private static void Resize(ref string[] a, int count, int size) { var b = new string[size]; Array.Copy(a, b, count); a = b; }
 
     public Variable AddVariable(string name, double lower, double upper, double cost = 0)
     {
         if (double.IsNaN(lower) || double.IsNaN(upper) || lower > upper)
             throw new ArgumentException($"variable '{name}': bounds [{lower}, {upper}] are not an interval");
         if (!double.IsFinite(cost)) throw new ArgumentException($"variable '{name}': cost {cost} is not finite");
-        _varNames.Add(name);
-        _lower.Add(lower);
-        _upper.Add(upper);
-        _cost.Add(cost);
-        return new Variable(_varNames.Count - 1, name);
+        if (_nv == _varNames.Length)
+        {
+            Grow(ref _varNames, _nv);
+            Grow(ref _lower, _nv);
+            Grow(ref _upper, _nv);
+            Grow(ref _cost, _nv);
+        }
+        _varNames[_nv] = name;
+        _lower[_nv] = lower;
+        _upper[_nv] = upper;
+        _cost[_nv] = cost;
+        return new Variable(_nv++, name);
     }
 
-    public void AddCost(Variable v, double cost) => _cost[v.Index] += cost;
+    private int CheckVariable(Variable v) =>
+        (uint)v.Index < (uint)_nv ? v.Index : throw new ArgumentOutOfRangeException(nameof(v), $"variable {v.Index} ('{v.Name}') is not one of this model's {_nv}");
+
+    public void AddCost(Variable v, double cost) => _cost[CheckVariable(v)] += cost;
 
     /// <summary>Adds ½·coefficient·x² (i = j) or coefficient·xᵢ·xⱼ split symmetrically (i ≠ j) to the objective.</summary>
     public void AddQuadraticCost(Variable a, Variable b, double coefficient)
     {
-        if (a.Index == b.Index) _q.Add((a.Index, a.Index, coefficient));
-        else
+        AddQuadraticTerm(a.Index, b.Index, coefficient);
+        if (a.Index != b.Index) AddQuadraticTerm(b.Index, a.Index, coefficient);
+    }
+
+    private void AddQuadraticTerm(int i, int j, double value)
+    {
+        if (_nq == _qVal.Length)
         {
-            _q.Add((a.Index, b.Index, coefficient));
-            _q.Add((b.Index, a.Index, coefficient));
+            Grow(ref _qI, _nq);
+            Grow(ref _qJ, _nq);
+            Grow(ref _qVal, _nq);
         }
+        _qI[_nq] = i;
+        _qJ[_nq] = j;
+        _qVal[_nq++] = value;
     }
 
     public Constraint AddConstraint(string name, double lower, double upper, IEnumerable<(Variable Var, double Coef)> terms)
     {
+        int row = NewRow(name, lower, upper);
+        foreach (var (v, c) in terms)
+            if (c != 0) AddTerm(row, v.Index, c);
+        return new Constraint(row, name);
+    }
+
+    /// <summary>
+    /// lower ≤ Σₖ coefficients[k]·variables[k] ≤ upper over k = start … start + count − 1 (zero coefficients are left out, as
+    /// in the other overload): for callers that build many rows out of shared arrays, without a tuple per term.
+    /// </summary>
+    public Constraint AddConstraint(string name, double lower, double upper, Variable[] variables, double[] coefficients, int start, int count)
+    {
+        ArgumentNullException.ThrowIfNull(variables);
+        ArgumentNullException.ThrowIfNull(coefficients);
+        if (start < 0 || count < 0 || start + count > variables.Length || start + count > coefficients.Length)
+            throw new ArgumentOutOfRangeException(nameof(count), $"constraint '{name}': terms {start}..{start + count - 1} are outside the {variables.Length} variables / {coefficients.Length} coefficients given");
+        int row = NewRow(name, lower, upper);
+        for (int k = start; k < start + count; k++)
+            if (coefficients[k] != 0) AddTerm(row, variables[k].Index, coefficients[k]);
+        return new Constraint(row, name);
+    }
+
+    private int NewRow(string name, double lower, double upper)
+    {
         if (double.IsNaN(lower) || double.IsNaN(upper) || lower > upper)
             throw new ArgumentException($"constraint '{name}': bounds [{lower}, {upper}] are not an interval");
-        if (!_conIndex.TryAdd(name, _conNames.Count)) throw new ArgumentException($"constraint name '{name}' is used twice");
-        int row = _conNames.Count;
-        _conNames.Add(name);
-        _conLower.Add(lower);
-        _conUpper.Add(upper);
-        foreach (var (v, c) in terms)
-            if (c != 0) _a.Add((row, v.Index, c));
-        return new Constraint(row, name);
+        if (!_conIndex.TryAdd(name, _nc)) throw new ArgumentException($"constraint name '{name}' is used twice");
+        if (_nc == _conNames.Length)
+        {
+            Grow(ref _conNames, _nc);
+            Grow(ref _conLower, _nc);
+            Grow(ref _conUpper, _nc);
+        }
+        _conNames[_nc] = name;
+        _conLower[_nc] = lower;
+        _conUpper[_nc] = upper;
+        return _nc++;
+    }
+
+    private void AddTerm(int row, int col, double value)
+    {
+        if (_na == _aVal.Length)
+        {
+            Grow(ref _aRow, _na);
+            Grow(ref _aCol, _na);
+            Grow(ref _aVal, _na);
+        }
+        _aRow[_na] = row;
+        _aCol[_na] = col;
+        _aVal[_na++] = value;
     }
 
     public Constraint AddEquality(string name, double rhs, IEnumerable<(Variable Var, double Coef)> terms) => AddConstraint(name, rhs, rhs, terms);
 
-    internal double DualObjective(IReadOnlyList<double> x, IReadOnlyList<double> y, IReadOnlyList<double> r)
+    internal double DualObjective(double[] x, double[] y, double[] r)
     {
         double d = ObjectiveConstant;
-        foreach (var (i, j, v) in _q) d -= 0.5 * v * x[i] * x[j];
+        for (int k = 0; k < _nq; k++) d -= 0.5 * _qVal[k] * x[_qI[k]] * x[_qJ[k]];
         static double Side(double dual, double lo, double hi)
         {
             double b = dual > 0 ? lo : dual < 0 ? hi : 0;
@@ -156,8 +278,8 @@ public sealed class OptimizationModel
     public Constraint ConstraintByName(string name) =>
         _conIndex.TryGetValue(name, out int i) ? new Constraint(i, name) : throw new KeyNotFoundException($"no constraint named '{name}'");
 
-    public string VariableName(int index) => _varNames[index];
-    public string ConstraintName(int index) => _conNames[index];
+    public string VariableName(int index) => (uint)index < (uint)_nv ? _varNames[index] : throw new ArgumentOutOfRangeException(nameof(index));
+    public string ConstraintName(int index) => (uint)index < (uint)_nc ? _conNames[index] : throw new ArgumentOutOfRangeException(nameof(index));
 
     public ModelSolution Solve(SolverKind kind = SolverKind.Auto, InteriorPointOptions? options = null)
     {
@@ -241,7 +363,7 @@ public sealed class OptimizationModel
         for (int j = 0; j < vars.Length; j++) vars[j] = solver.MakeNumVar(_lower[j], _upper[j], _varNames[j]);
         var cons = new Google.OrTools.LinearSolver.Constraint[ConstraintCount];
         for (int i = 0; i < cons.Length; i++) cons[i] = solver.MakeConstraint(_conLower[i], _conUpper[i], _conNames[i]);
-        foreach (var (r, c, v) in _a) cons[r].SetCoefficient(vars[c], cons[r].GetCoefficient(vars[c]) + v);
+        for (int k = 0; k < _na; k++) cons[_aRow[k]].SetCoefficient(vars[_aCol[k]], cons[_aRow[k]].GetCoefficient(vars[_aCol[k]]) + _aVal[k]);
         var obj = solver.Objective();
         for (int j = 0; j < vars.Length; j++) obj.SetCoefficient(vars[j], _cost[j]);
         obj.SetOffset(ObjectiveConstant);
@@ -324,37 +446,47 @@ public sealed class OptimizationModel
         {
             _m = m;
             int n = m.VariableCount, rows = m.ConstraintCount;
-            _lower = [.. m._lower];
-            _upper = [.. m._upper];
-            _cost = [.. m._cost];
+            _lower = Head(m._lower, n);
+            _upper = Head(m._upper, n);
+            _cost = Head(m._cost, n);
             EqRow = new int[rows];
             UpperRow = new int[rows];
             LowerRow = new int[rows];
-            var bEq = new List<double>();
-            var bIq = new List<double>();
-            var rowsOf = new List<(int Eq, int Up, int Lo)>();
+            var bEq = new double[rows];
+            var bIq = new double[2 * rows];
+            int neq = 0, niq = 0;
             for (int i = 0; i < rows; i++)
             {
                 EqRow[i] = UpperRow[i] = LowerRow[i] = -1;
                 double lo = m._conLower[i], hi = m._conUpper[i];
-                if (lo == hi) { EqRow[i] = bEq.Count; bEq.Add(lo); continue; }
-                if (double.IsFinite(hi)) { UpperRow[i] = bIq.Count; bIq.Add(hi); }
-                if (double.IsFinite(lo)) { LowerRow[i] = bIq.Count; bIq.Add(-lo); }
+                if (lo == hi) { EqRow[i] = neq; bEq[neq++] = lo; continue; }
+                if (double.IsFinite(hi)) { UpperRow[i] = niq; bIq[niq++] = hi; }
+                if (double.IsFinite(lo)) { LowerRow[i] = niq; bIq[niq++] = -lo; }
             }
-            _bEq = [.. bEq];
-            _bIq = [.. bIq];
-            var eq = new TripletBuilder(_bEq.Length, n, m._a.Count);
-            var iq = new TripletBuilder(_bIq.Length, n, m._a.Count);
-            foreach (var (r, c, v) in m._a)
+            _bEq = Head(bEq, neq);
+            _bIq = Head(bIq, niq);
+            int eqTerms = 0, iqTerms = 0;
+            for (int k = 0; k < m._na; k++)
             {
+                int r = m._aRow[k];
+                if (EqRow[r] >= 0) eqTerms++;
+                if (UpperRow[r] >= 0) iqTerms++;
+                if (LowerRow[r] >= 0) iqTerms++;
+            }
+            var eq = new TripletBuilder(neq, n, eqTerms);
+            var iq = new TripletBuilder(niq, n, iqTerms);
+            for (int k = 0; k < m._na; k++)
+            {
+                int r = m._aRow[k], c = m._aCol[k];
+                double v = m._aVal[k];
                 if (EqRow[r] >= 0) eq.Add(EqRow[r], c, v);
                 if (UpperRow[r] >= 0) iq.Add(UpperRow[r], c, v);
                 if (LowerRow[r] >= 0) iq.Add(LowerRow[r], c, -v);
             }
             _aEq = eq.ToCsc();
             _aIq = iq.ToCsc();
-            var q = new TripletBuilder(n, n, m._q.Count + n);
-            foreach (var (i, j, v) in m._q) q.Add(i, j, v);
+            var q = new TripletBuilder(n, n, m._nq + n);
+            for (int k = 0; k < m._nq; k++) q.Add(m._qI[k], m._qJ[k], m._qVal[k]);
             for (int j = 0; j < n; j++) q.Add(j, j, 0);
             _q = q.ToCsc();
         }
@@ -387,7 +519,22 @@ public sealed class OptimizationModel
 
         public (SparseMatrix Jg, SparseMatrix Jh) Jacobians(ReadOnlySpan<double> x) => (_aEq, _aIq);
 
-        public SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu) => sigma == 1 ? _q : _q.Scale(sigma);
+        private SparseMatrix? _qScaled;
+        private double _qSigma = double.NaN;
+
+        /// <summary>σ·Q: Q itself for σ = 1, else one matrix over Q's pattern arrays refilled when σ changes (the contract allows it).</summary>
+        public SparseMatrix Hessian(ReadOnlySpan<double> x, double sigma, ReadOnlySpan<double> lambda, ReadOnlySpan<double> mu)
+        {
+            if (sigma == 1) return _q;
+            _qScaled ??= new SparseMatrix(_q.Rows, _q.Cols, _q.ColPtr, _q.RowIdx, new double[_q.Nnz]);
+            if (!(sigma == _qSigma)) // NaN never equals: the first call fills
+            {
+                var v = _qScaled.Values;
+                for (int p = 0; p < v.Length; p++) v[p] = sigma * _q.Values[p];
+                _qSigma = sigma;
+            }
+            return _qScaled;
+        }
 
         /// <summary>A starting point (e.g. a feasible vertex); null: the midpoint of each variable's bounds.</summary>
         public double[]? Start { get; init; }

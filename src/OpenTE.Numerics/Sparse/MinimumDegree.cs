@@ -127,7 +127,7 @@ public static class MinimumDegree
     {
         int n = a.Cols;
         var partner = new int[n];
-        Array.Fill(partner, -1);
+        for (int j = 0; j < n; j++) partner[j] = -1; // loops, not Array.Fill<int>: a generic helper the JIT compiles in a CLI process
         diag = new double[n];
         var colMax = new double[n];
         for (int j = 0; j < n; j++)
@@ -140,17 +140,25 @@ public static class MinimumDegree
         zero = new bool[n];
         var candidates = new int[n];
         for (int j = 0; j < n; j++) zero[j] = !(diag[j] > 1e-8 * colMax[j]);
-        var order = new List<int>();
+        int zeros = 0, maxCandidates = 0;
         for (int j = 0; j < n; j++)
         {
             if (!zero[j]) continue;
             for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
                 if (a.RowIdx[p] != j) candidates[j]++;
-            order.Add(j);
+            zeros++;
+            maxCandidates = Math.Max(maxCandidates, candidates[j]);
         }
         // greedy, the zero-diagonal nodes with the fewest candidates first (a row with one variable must get it), each
-        // with its strongest free neighbour (the 2×2 block [d c; c 0] is best conditioned for the largest |c|)
-        order.Sort((x, y) => candidates[x] != candidates[y] ? candidates[x].CompareTo(candidates[y]) : x.CompareTo(y));
+        // with its strongest free neighbour (the 2×2 block [d c; c 0] is best conditioned for the largest |c|); the order by
+        // (candidates, index) is a counting sort over the candidate counts
+        var bucket = new int[maxCandidates + 2];
+        for (int j = 0; j < n; j++)
+            if (zero[j]) bucket[candidates[j] + 1]++;
+        for (int c = 0; c <= maxCandidates; c++) bucket[c + 1] += bucket[c];
+        var order = new int[zeros];
+        for (int j = 0; j < n; j++)
+            if (zero[j]) order[bucket[candidates[j]]++] = j;
         int Strongest(int j)
         {
             int best = -1;
@@ -179,17 +187,17 @@ public static class MinimumDegree
             // breadth-first over alternating paths: zero node → free-or-matched neighbour → that neighbour's zero partner …
             var visited = new int[n];
             var via = new int[n];
-            Array.Fill(visited, -1);
-            var queue = new Queue<int>();
+            for (int v = 0; v < n; v++) visited[v] = -1;
+            var queue = new int[n]; // each zero-diagonal node is queued at most once per search
             foreach (int j in unmatched)
             {
                 if (partner[j] >= 0) continue;
-                queue.Clear();
-                queue.Enqueue(j);
+                int head = 0, tail = 0;
+                queue[tail++] = j;
                 int free = -1;
-                while (queue.Count > 0 && free < 0)
+                while (head < tail && free < 0)
                 {
-                    int z = queue.Dequeue();
+                    int z = queue[head++];
                     for (int p = a.ColPtr[z]; p < a.ColPtr[z + 1]; p++)
                     {
                         int v = a.RowIdx[p];
@@ -199,7 +207,7 @@ public static class MinimumDegree
                         visited[v] = j;
                         via[v] = z;
                         if (partner[v] < 0) { free = v; break; }
-                        if (zero[partner[v]]) queue.Enqueue(partner[v]);
+                        if (zero[partner[v]]) queue[tail++] = partner[v];
                     }
                 }
                 // flip the path: every zero node on it takes the neighbour it was reached through
@@ -218,40 +226,53 @@ public static class MinimumDegree
     private static int[] OrderPairs(SparseMatrix a, int[] partner, double[] diag, bool[] zero)
     {
         int n = a.Cols;
-        // compressed node of each original node: pairs share the smaller index's node
+        // compressed node of each original node: pairs share the smaller index's node; a node has one or two members (a
+        // pair), first the smaller index (plain arrays, not a list per node: this runs once per KKT pattern)
         var node = new int[n];
-        var members = new List<int>[n];
+        var first = new int[n];
+        var second = new int[n];
         int m = 0;
         for (int j = 0; j < n; j++)
         {
-            if (partner[j] >= 0 && partner[j] < j) { node[j] = node[partner[j]]; members[node[j]].Add(j); continue; }
+            if (partner[j] >= 0 && partner[j] < j) { node[j] = node[partner[j]]; second[node[j]] = j; continue; }
             node[j] = m;
-            members[m++] = [j];
+            first[m] = j;
+            second[m++] = -1;
         }
-        var ri = new List<int>(a.Nnz);
+        var ri = new int[a.Nnz]; // the compressed pattern has at most A's entries
         var cp = new int[m + 1];
         var mark = new int[m];
-        Array.Fill(mark, -1);
+        for (int c = 0; c < m; c++) mark[c] = -1;
+        int w = 0;
         for (int c = 0; c < m; c++)
         {
-            foreach (int j in members[c])
+            for (int t = 0; t < 2; t++)
+            {
+                int j = t == 0 ? first[c] : second[c];
+                if (j < 0) continue;
                 for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)
                 {
                     int r = node[a.RowIdx[p]];
                     if (mark[r] == c) continue;
                     mark[r] = c;
-                    ri.Add(r);
+                    ri[w++] = r;
                 }
-            cp[c + 1] = ri.Count;
+            }
+            cp[c + 1] = w;
         }
-        var compressed = Amd.Order(m, cp, [.. ri]);
+        var compressed = Amd.Order(m, cp, ri);
         var perm = new int[n];
         int k = 0;
+        // a pair's members by descending diagonal (ties: the smaller index first; the comparison of a stable sort, NaN lowest);
         // a zero-diagonal node left without a partner (its neighbours all taken: dependent rows) goes last, once its
         // neighbours' eliminations have filled its diagonal; eliminated early, its tiny pivot would blow up theirs
         foreach (int c in compressed)
-            foreach (int j in members[c].OrderByDescending(j => diag[j]))
-                if (!zero[j] || partner[j] >= 0) perm[k++] = j;
+        {
+            int j0 = first[c], j1 = second[c];
+            if (j1 >= 0 && diag[j1].CompareTo(diag[j0]) > 0) (j0, j1) = (j1, j0);
+            if (!zero[j0] || partner[j0] >= 0) perm[k++] = j0;
+            if (j1 >= 0 && (!zero[j1] || partner[j1] >= 0)) perm[k++] = j1;
+        }
         for (int j = 0; j < n; j++)
             if (zero[j] && partner[j] < 0) perm[k++] = j;
         return perm;

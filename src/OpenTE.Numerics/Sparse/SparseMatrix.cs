@@ -98,8 +98,12 @@ public sealed class SparseMatrix
         colPtr[cols] = w;
         if (w < nz)
         {
-            Array.Resize(ref ri, w);
-            Array.Resize(ref vals, w);
+            // (copied by hand: Array.Resize<T> is a generic helper the JIT compiles at its first call in a CLI process)
+            var riShort = new int[w];
+            var valsShort = new double[w];
+            Array.Copy(ri, riShort, w);
+            Array.Copy(vals, valsShort, w);
+            (ri, vals) = (riShort, valsShort);
         }
         return new SparseMatrix(rows, cols, colPtr, ri, vals);
     }
@@ -319,9 +323,13 @@ public sealed class TripletBuilder(int rows, int cols, int capacity = 16)
         if (Count == _i.Length)
         {
             int size = 2 * _i.Length;
-            Array.Resize(ref _i, size);
-            Array.Resize(ref _j, size);
-            Array.Resize(ref _v, size);
+            var i2 = new int[size];
+            var j2 = new int[size];
+            var v2 = new double[size];
+            Array.Copy(_i, i2, Count);
+            Array.Copy(_j, j2, Count);
+            Array.Copy(_v, v2, Count);
+            (_i, _j, _v) = (i2, j2, v2);
         }
         _i[Count] = i;
         _j[Count] = j;
