@@ -275,9 +275,21 @@ public sealed class SqliteLedger : IDisposable
     /// <summary>The account's index (interned on first sight, with its UTF-8 bytes and whether it is locked).</summary>
     private int Intern(string account)
     {
-        ref int id = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_ids, account, out bool exists);
-        if (exists) return id;
-        id = _ids.Count - 1;
+        if (_ids.TryGetValue(account, out int known)) return known;
+        // the journal and the balance table store names as UTF-8, where an unpaired surrogate becomes U+FFFD: two names that
+        // differ only there would be one account in the file and two here (the balance table drifting from the journal's sum)
+        for (int i = 0; i < account.Length; i++)
+        {
+            char ch = account[i];
+            if (char.IsHighSurrogate(ch) && i + 1 < account.Length && char.IsLowSurrogate(account[i + 1])) { i++; continue; }
+            if (char.IsSurrogate(ch))
+                throw new ArgumentException(
+                    $"account name '{string.Concat(account.Select(c => char.IsSurrogate(c) ? $"\\u{(int)c:X4}" : c.ToString()))}' is not well-formed UTF-16 " +
+                    $"(an unpaired surrogate at index {i}): the ledger stores names as UTF-8, where it would be the same account as one " +
+                    "with U+FFFD in its place; give the account a name in valid Unicode text (nothing of the batch was written)");
+        }
+        int id = _ids.Count;
+        _ids.Add(account, id);
         if (id == _names.Length)
         {
             int m = _names.Length * 2;
