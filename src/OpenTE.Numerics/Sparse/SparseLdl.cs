@@ -464,13 +464,17 @@ public sealed class SparseLdl : IFactorization
     {
         int f = _first[sn], width = _first[sn + 1] - f, ld = width + _rowPtr[sn + 1] - _rowPtr[sn];
         int perturbed = 0;
-        fixed (double* lxAll = _lx, d = _d, e = _e)
+        fixed (double* lxAll = _lx, d = _d, e = _e, w = _w)
         {
             double* b = lxAll + _base[sn];
             for (int t = 0; t < width; t++)
             {
                 int k = f + t;
                 double* col = b + t * ld;
+                // the updates of the panel's earlier columns, applied to this column (and its block partner) only now:
+                // left-looking inside the panel, each entry gets the same products in the same order as right-looking
+                ApplyEarlierColumns(b, ld, f, t, d, e, w);
+                if (_kind[k] == 1) ApplyEarlierColumns(b, ld, f, t + 1, d, e, w, t);
                 if (_kind[k] == 1)
                 {
                     double* col1 = col + ld;
@@ -498,15 +502,6 @@ public sealed class SparseLdl : IFactorization
                         col[i] = (dk * ys - es * yi) / det;
                         col1[i] = (ds * yi - es * ys) / det;
                     }
-                    // the columns right of the block: P(i, u) −= L(i, t)·W(u, t) + L(i, t+1)·W(u, t+1), W = L·D on row u
-                    for (int u = t + 2; u < width; u++)
-                    {
-                        double lu0 = col[u], lu1 = col1[u];
-                        double w0 = lu0 * ds + lu1 * es, w1 = lu0 * es + lu1 * dk;
-                        double* target = b + u * ld + u;
-                        if (w0 != 0) Axpy(-w0, col + u, target, ld - u);
-                        if (w1 != 0) Axpy(-w1, col1 + u, target, ld - u);
-                    }
                     t++;
                 }
                 else
@@ -521,29 +516,60 @@ public sealed class SparseLdl : IFactorization
                     if (!double.IsFinite(dk)) throw new SingularMatrixException($"the pivot at step {k} (column {_perm[k]}) is not finite", _perm[k]);
                     d[k] = dk;
                     for (int i = t + 1; i < ld; i++) col[i] /= dk;
-                    for (int u = t + 1; u < width; u++)
-                    {
-                        double wu = col[u] * dk;
-                        if (wu != 0) Axpy(-wu, col + u, b + u * ld + u, ld - u);
-                    }
                 }
             }
         }
         return perturbed;
     }
 
-    /// <summary>y ← y + a·x over <paramref name="length"/> entries, in SIMD registers.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Axpy(double a, double* x, double* y, int length)
+    /// <summary>
+    /// Column u of a panel (rows u…ld−1) minus the updates of its columns 0…<paramref name="upTo"/>−1 (default u − 1),
+    /// each L(i, s)·W(u, s) with W = L·D on row u (a 2×2 block's two columns together), subtracted in the order of s — the
+    /// products and the order a right-looking update gives, with each entry loaded and stored once.
+    /// </summary>
+    private unsafe void ApplyEarlierColumns(double* b, int ld, int f, int u, double* d, double* e, double* w, int upTo = -1)
     {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        int n = upTo < 0 ? u : upTo;
+        if (n == 0) return;
+        for (int s = 0; s < n;)
         {
-            var va = Vector256.Create(a);
-            for (; i + 4 <= length; i += 4)
-                *(Vector256<double>*)(y + i) += va * *(Vector256<double>*)(x + i); // no Vector256.Store: ReadyToRun cannot precompile that call
+            double l0 = b[s * ld + u];
+            if (_kind[f + s] == 1)
+            {
+                double l1 = b[(s + 1) * ld + u];
+                w[s] = -(l0 * d[f + s] + l1 * e[f + s]);
+                w[s + 1] = -(l0 * e[f + s] + l1 * d[f + s + 1]);
+                s += 2;
+            }
+            else
+            {
+                w[s] = -(l0 * d[f + s]);
+                s++;
+            }
         }
-        for (; i < length; i++) y[i] += a * x[i];
+        double* pu = b + u * ld;
+        int i = u;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 4 <= ld; i += 4)
+            {
+                var acc = *(Vector256<double>*)(pu + i);
+                for (int s = 0; s < n; s++)
+                {
+                    double a = w[s];
+                    if (a != 0) acc += Vector256.Create(a) * *(Vector256<double>*)(b + s * ld + i);
+                }
+                *(Vector256<double>*)(pu + i) = acc;
+            }
+        for (; i < ld; i++)
+        {
+            double y = pu[i];
+            for (int s = 0; s < n; s++)
+            {
+                double a = w[s];
+                if (a != 0) y += a * b[s * ld + i];
+            }
+            pu[i] = y;
+        }
     }
 
     /// <inheritdoc/>
