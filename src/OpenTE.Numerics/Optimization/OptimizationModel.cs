@@ -190,17 +190,20 @@ public sealed class OptimizationModel
         if (a.Index != b.Index) AddQuadraticTerm(b.Index, a.Index, coefficient);
     }
 
-    private void AddQuadraticTerm(int i, int j, double value)
+    private void AddQuadraticTerm(int i, int j, double value) => AppendTriplet(ref _qI, ref _qJ, ref _qVal, ref _nq, i, j, value);
+
+    /// <summary>Appends (i, j, value) to triplet arrays holding <paramref name="n"/> entries, growing them when full.</summary>
+    private static void AppendTriplet(ref int[] rows, ref int[] cols, ref double[] values, ref int n, int i, int j, double value)
     {
-        if (_nq == _qVal.Length)
+        if (n == values.Length)
         {
-            Grow(ref _qI, _nq);
-            Grow(ref _qJ, _nq);
-            Grow(ref _qVal, _nq);
+            Grow(ref rows, n);
+            Grow(ref cols, n);
+            Grow(ref values, n);
         }
-        _qI[_nq] = i;
-        _qJ[_nq] = j;
-        _qVal[_nq++] = value;
+        rows[n] = i;
+        cols[n] = j;
+        values[n++] = value;
     }
 
     public Constraint AddConstraint(string name, double lower, double upper, IEnumerable<(Variable Var, double Coef)> terms)
@@ -244,18 +247,7 @@ public sealed class OptimizationModel
         return _nc++;
     }
 
-    private void AddTerm(int row, int col, double value)
-    {
-        if (_na == _aVal.Length)
-        {
-            Grow(ref _aRow, _na);
-            Grow(ref _aCol, _na);
-            Grow(ref _aVal, _na);
-        }
-        _aRow[_na] = row;
-        _aCol[_na] = col;
-        _aVal[_na++] = value;
-    }
+    private void AddTerm(int row, int col, double value) => AppendTriplet(ref _aRow, ref _aCol, ref _aVal, ref _na, row, col, value);
 
     public Constraint AddEquality(string name, double rhs, IEnumerable<(Variable Var, double Coef)> terms) => AddConstraint(name, rhs, rhs, terms);
 
