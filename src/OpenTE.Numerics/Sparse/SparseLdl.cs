@@ -47,7 +47,7 @@ public sealed class SparseLdl : IFactorization
     private readonly long _fill;
     private readonly double _tolerance;
     // numeric work space
-    private readonly int[] _relative, _position, _link, _head, _next;
+    private readonly int[] _relative, _position, _superOf, _head, _next;
     private readonly double[] _w, _c, _y;
 
     /// <inheritdoc/>
@@ -141,9 +141,8 @@ public sealed class SparseLdl : IFactorization
         }
 
         // supernodes: column j joins the one ending at j − 1 when it is j − 1's parent and the merged panel holds few
-        // explicit zeros (always for a block's second step and for a chain of 2; up to 30 % zeros for up to 16 columns, 5 % for
-        // up to 48, 2 % beyond); the rows below a merged
-        // panel are the union of its columns' rows below it
+        // explicit zeros (always for a block's second step and for a chain of 2; up to 30 % zeros for up to 16 columns, 5 %
+        // for up to 48, 2 % beyond); the rows below a merged panel are the union of its columns' rows below it
         var first = new List<int>();
         var rowPtr = new List<int> { 0 };
         var rows = new List<int>();
@@ -262,7 +261,7 @@ public sealed class SparseLdl : IFactorization
         }
         _relative = new int[Math.Max(maxRows, 1)];
         _position = position;
-        _link = superOf;
+        _superOf = superOf;
         _head = new int[ns];
         _next = new int[ns * 2]; // by supernode: the next one in its list, and its position in its rows
         _w = new double[Math.Max(maxWidth * maxWidth, 1)];
@@ -325,7 +324,7 @@ public sealed class SparseLdl : IFactorization
         for (int p = 0; p < _aNnz; p++)
             if (slot[p] >= 0) lx[slot[p]] += values[p];
         int ns = _first.Length - 1;
-        int[] first = _first, rowPtr = _rowPtr, rows = _rows, head = _head, next = _next, superOf = _link;
+        int[] first = _first, rowPtr = _rowPtr, rows = _rows, head = _head, next = _next, superOf = _superOf;
         for (int q = 0; q < head.Length; q++) head[q] = -1; // plain loops, not Array.Fill<int>: a cold CLI process would JIT that
         var position = _position;
         for (int sn = 0; sn < ns; sn++)
@@ -396,22 +395,7 @@ public sealed class SparseLdl : IFactorization
                 return p2;
             }
             // W = L_k(C, :)·D_k, row by row (nc × wk)
-            for (int ci = 0; ci < nc; ci++)
-            {
-                double* wrow = w + ci * wk;
-                for (int t = 0; t < wk; t++)
-                {
-                    double lt = lk[ci + t * ldk];
-                    if (kind[fk + t] == 1)
-                    {
-                        double lt1 = lk[ci + (t + 1) * ldk];
-                        wrow[t] = lt * d[fk + t] + lt1 * e[fk + t];
-                        wrow[t + 1] = lt * e[fk + t] + lt1 * d[fk + t + 1];
-                        t++;
-                    }
-                    else wrow[t] = lt * d[fk + t];
-                }
-            }
+            for (int ci = 0; ci < nc; ci++) RowTimesD(lk + ci, ldk, fk, wk, d, e, w + ci * wk);
             // C = L_k(R, :)·Wᵀ (m × nc, column-major, each column from the first row of its block of four down), four
             // columns at a time so each vector of L is loaded once for four products; then scattered into j's panel
             for (int c0 = 0; c0 < nc; c0 += 4)
@@ -473,8 +457,8 @@ public sealed class SparseLdl : IFactorization
                 double* col = b + t * ld;
                 // the updates of the panel's earlier columns, applied to this column (and its block partner) only now:
                 // left-looking inside the panel, each entry gets the same products in the same order as right-looking
-                ApplyEarlierColumns(b, ld, f, t, d, e, w);
-                if (_kind[k] == 1) ApplyEarlierColumns(b, ld, f, t + 1, d, e, w, t);
+                ApplyEarlierColumns(b, ld, f, t, t, d, e, w);
+                if (_kind[k] == 1) ApplyEarlierColumns(b, ld, f, t + 1, t, d, e, w);
                 if (_kind[k] == 1)
                 {
                     double* col1 = col + ld;
@@ -523,30 +507,35 @@ public sealed class SparseLdl : IFactorization
     }
 
     /// <summary>
-    /// Column u of a panel (rows u…ld−1) minus the updates of its columns 0…<paramref name="upTo"/>−1 (default u − 1),
-    /// each L(i, s)·W(u, s) with W = L·D on row u (a 2×2 block's two columns together), subtracted in the order of s — the
+    /// w = row·D over the <paramref name="count"/> columns from step <paramref name="f"/> (a row of L given by its first
+    /// entry and the stride between columns): wₜ = L(·, t)·dₜ, or for a 2×2 block (t, t+1) the row times the block.
+    /// </summary>
+    private unsafe void RowTimesD(double* row, int stride, int f, int count, double* d, double* e, double* w)
+    {
+        for (int t = 0; t < count; t++)
+        {
+            double l0 = row[t * stride];
+            if (_kind[f + t] == 1)
+            {
+                double l1 = row[(t + 1) * stride];
+                w[t] = l0 * d[f + t] + l1 * e[f + t];
+                w[t + 1] = l0 * e[f + t] + l1 * d[f + t + 1];
+                t++;
+            }
+            else w[t] = l0 * d[f + t];
+        }
+    }
+
+    /// <summary>
+    /// Column u of a panel (rows u…ld−1) minus the updates of its first <paramref name="count"/> columns, each
+    /// L(i, s)·W(u, s) with W = L·D on row u (a 2×2 block's two columns together), subtracted in the order of s — the
     /// products and the order a right-looking update gives, with each entry loaded and stored once.
     /// </summary>
-    private unsafe void ApplyEarlierColumns(double* b, int ld, int f, int u, double* d, double* e, double* w, int upTo = -1)
+    private unsafe void ApplyEarlierColumns(double* b, int ld, int f, int u, int count, double* d, double* e, double* w)
     {
-        int n = upTo < 0 ? u : upTo;
+        int n = count;
         if (n == 0) return;
-        for (int s = 0; s < n;)
-        {
-            double l0 = b[s * ld + u];
-            if (_kind[f + s] == 1)
-            {
-                double l1 = b[(s + 1) * ld + u];
-                w[s] = -(l0 * d[f + s] + l1 * e[f + s]);
-                w[s + 1] = -(l0 * e[f + s] + l1 * d[f + s + 1]);
-                s += 2;
-            }
-            else
-            {
-                w[s] = -(l0 * d[f + s]);
-                s++;
-            }
-        }
+        RowTimesD(b + u, ld, f, n, d, e, w);
         double* pu = b + u * ld;
         int i = u;
         if (Vector256.IsHardwareAccelerated)
@@ -556,7 +545,7 @@ public sealed class SparseLdl : IFactorization
                 for (int s = 0; s < n; s++)
                 {
                     double a = w[s];
-                    if (a != 0) acc += Vector256.Create(a) * *(Vector256<double>*)(b + s * ld + i);
+                    if (a != 0) acc -= Vector256.Create(a) * *(Vector256<double>*)(b + s * ld + i);
                 }
                 *(Vector256<double>*)(pu + i) = acc;
             }
@@ -566,7 +555,7 @@ public sealed class SparseLdl : IFactorization
             for (int s = 0; s < n; s++)
             {
                 double a = w[s];
-                if (a != 0) y += a * b[s * ld + i];
+                if (a != 0) y -= a * b[s * ld + i];
             }
             pu[i] = y;
         }
