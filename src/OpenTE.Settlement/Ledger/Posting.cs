@@ -62,16 +62,13 @@ public sealed record Posting(string Key, string Kind, long Time, IReadOnlyList<L
     {
         var lines = new Line[Lines.Count];
         CopyLines(Lines, lines);
-        return Encode(seq, lines);
+        return Encode(seq, lines, default);
     }
 
-    /// <summary><see cref="Encode(long)"/> with the posting's lines given as a span (a copy the caller already made): one array of the exact size.</summary>
-    internal byte[] Encode(long seq, ReadOnlySpan<Line> lines) => Encode(seq, lines, default);
-
     /// <summary>
-    /// <see cref="Encode(long, ReadOnlySpan{Line})"/> with each line's account already in UTF-8 (<paramref name="accounts"/>[i] is
-    /// line i's, or null when it is too long for the encoding: refused as in <see cref="Encode(long)"/>); an empty span: encoded here.
-    /// The bytes are the same.
+    /// <see cref="Encode(long)"/> with the posting's lines given as a span (a copy the caller already made) and each line's
+    /// account already in UTF-8 (<paramref name="accounts"/>[i] is line i's, or null when it is too long for the encoding:
+    /// refused as in <see cref="Encode(long)"/>); an empty span: encoded here. The bytes are the same.
     /// </summary>
     internal byte[] Encode(long seq, ReadOnlySpan<Line> lines, ReadOnlySpan<byte[]?> accounts)
     {
