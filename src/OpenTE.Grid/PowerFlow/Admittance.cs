@@ -98,8 +98,9 @@ public sealed class ComplexCsr
         return new ComplexCsr(rows, cols, rowPtr, cidx, vals);
     }
 
-    /// <summary>y = A·x.</summary>
-    public void Multiply(ReadOnlySpan<Complex> x, Span<Complex> y)
+    /// <summary>y = A·x. (Arrays, not spans: a span of Complex is a framework generic that ReadyToRun does not precompile for us,
+    /// so it would be compiled by the JIT inside every cold power flow.)</summary>
+    public void Multiply(Complex[] x, Complex[] y)
     {
         for (int i = 0; i < Rows; i++)
         {

@@ -1,3 +1,4 @@
+using OpenTE.Numerics;
 using System.Diagnostics;
 using System.Numerics;
 using OpenTE.Grid.Model;
@@ -61,8 +62,8 @@ public static class LossFactors
         int npv = pv.Length, n1 = npv + pq.Length, n = n1 + pq.Length;
         var angleIdx = new int[nb];
         var magIdx = new int[nb];
-        Array.Fill(angleIdx, -1);
-        Array.Fill(magIdx, -1);
+        Arrays.Fill(angleIdx, -1);
+        Arrays.Fill(magIdx, -1);
         for (int k = 0; k < npv; k++) angleIdx[pv[k]] = k;
         for (int k = 0; k < pq.Length; k++) { angleIdx[pq[k]] = npv + k; magIdx[pq[k]] = n1 + k; }
 
@@ -158,7 +159,7 @@ public static class LossFactors
         catch (Input.InputException)
         {
             var nan = new double[net.BusCount];
-            Array.Fill(nan, double.NaN);
+            Arrays.Fill(nan, double.NaN);
             return nan; // a branch without reactance has no DC model
         }
     }

@@ -1,3 +1,4 @@
+using OpenTE.Numerics;
 using System.Globalization;
 using OpenTE.Grid;
 using OpenTE.Grid.Model;
@@ -65,7 +66,7 @@ public static class Contingencies
         }
         var disc = new int[n];
         var low = new int[n];
-        Array.Fill(disc, -1);
+        Arrays.Fill(disc, -1);
         var bridges = new HashSet<int>();
         int time = 0;
         var stack = new Stack<(int Node, int ParentBranch, int Next)>();

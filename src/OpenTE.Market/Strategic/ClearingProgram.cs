@@ -1,3 +1,4 @@
+using OpenTE.Numerics;
 using OpenTE.Grid.Model;
 using OpenTE.Grid.PowerFlow;
 using OpenTE.Market.Bids;
@@ -96,7 +97,7 @@ internal sealed class ClearingProgram
 
         // ---- generators with their cost curves
         var genVar = new int[ng];
-        Array.Fill(genVar, -1);
+        Arrays.Fill(genVar, -1);
         var segRows = new List<ClearingRow>();
         if (o.IncludeCaseGenerators)
             for (int g = 0; g < ng; g++)

@@ -1,3 +1,4 @@
+using OpenTE.Numerics;
 using System.Diagnostics;
 using OpenTE.Market.Bids;
 using OpenTE.Market.Outcome;
@@ -455,7 +456,7 @@ internal sealed class Mpec
         var mu = new OrVar[_pairs.Count];
         var zs = new OrVar?[_pairs.Count];
         var rowLo = new int[nr]; var rowHi = new int[nr]; var varLo = new int[nv]; var varHi = new int[nv];
-        Array.Fill(rowLo, -1); Array.Fill(rowHi, -1); Array.Fill(varLo, -1); Array.Fill(varHi, -1);
+        Arrays.Fill(rowLo, -1); Arrays.Fill(rowHi, -1); Arrays.Fill(varLo, -1); Arrays.Fill(varHi, -1);
         for (int k = 0; k < _pairs.Count; k++)
         {
             var pr = _pairs[k];

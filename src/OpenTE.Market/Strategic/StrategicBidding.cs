@@ -1,3 +1,4 @@
+using OpenTE.Numerics;
 using System.Diagnostics;
 using System.Globalization;
 using OpenTE.Grid.Model;
@@ -318,7 +319,7 @@ public static class StrategicBidding
                     welfare += (cb.Bid.Price - blocks[i][k].Price) * cb.AcceptedMw; // the clearing counted the offer price as cost
                 }
         }
-        else Array.Fill(profits, double.NaN);
+        else Arrays.Fill(profits, double.NaN);
         return new Recleared(r, profits, welfare);
     }
 

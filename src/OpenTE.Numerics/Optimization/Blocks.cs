@@ -55,7 +55,7 @@ public sealed class Block
     private int[] ElementMap()
     {
         var map = new int[_members!.Length == 0 ? 0 : _members.Max() + 1];
-        Array.Fill(map, -1);
+        Arrays.Fill(map, -1);
         for (int k = 0; k < _members.Length; k++)
         {
             if (map[_members[k]] >= 0)

@@ -130,7 +130,7 @@ public static class Amd
                 }
             // remove duplicates (a marker per node)
             var mark = _cmpMark;
-            Array.Fill(mark, -1);
+            Arrays.Fill(mark, -1);
             for (int i = 0; i < n; i++)
             {
                 var li = _list[i]!;
@@ -166,8 +166,8 @@ public static class Amd
                     _len[i] = w;
                 }
 
-            Array.Fill(_head, -1);
-            Array.Fill(_hashHead, -1);
+            Arrays.Fill(_head, -1);
+            Arrays.Fill(_hashHead, -1);
             for (int i = 0; i < n; i++)
             {
                 _chainNext[i] = -1;

@@ -17,7 +17,7 @@ public static class MinimumDegree
         // adjacency lists of A + Aᵀ without the diagonal and without duplicates
         var adj = new List<int>[n];
         var mark = new int[n];
-        Array.Fill(mark, -1);
+        Arrays.Fill(mark, -1);
         var deg = new int[n];
         for (int j = 0; j < n; j++)
             for (int p = colPtr[j]; p < colPtr[j + 1]; p++)
@@ -42,7 +42,7 @@ public static class MinimumDegree
                 if (mark[list[k]] != i) { mark[list[k]] = i; list[w++] = list[k]; }
             list.RemoveRange(w, list.Count - w);
         }
-        Array.Fill(mark, -1);
+        Arrays.Fill(mark, -1);
         var queue = new PriorityQueue<int, long>(n);
         for (int i = 0; i < n; i++) queue.Enqueue(i, Key(adj[i].Count, i));
         var done = new bool[n];
@@ -93,7 +93,7 @@ public static class MinimumDegree
         var colPtr = new int[n + 1];
         var rows = new List<int>(4 * a.Nnz);
         var mark = new int[n];
-        Array.Fill(mark, -1);
+        Arrays.Fill(mark, -1);
         for (int j = 0; j < n; j++)
         {
             for (int p = a.ColPtr[j]; p < a.ColPtr[j + 1]; p++)

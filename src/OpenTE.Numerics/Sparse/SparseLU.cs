@@ -254,7 +254,7 @@ public sealed class SparseLU : IFactorization
             ud = new double[n];
             pinv = new int[n];
             pv = new int[n];
-            Array.Fill(pinv, -1);
+            Arrays.Fill(pinv, -1);
             lnz = unz = 0;
         }
         else
@@ -272,7 +272,7 @@ public sealed class SparseLU : IFactorization
         for (int s = 0; s < k0; s++) lpend[s] = lp[s + 1];
         var x = new double[n];       // dense work column by original row, all zero between columns
         var mark = new int[n];
-        Array.Fill(mark, -1);
+        Arrays.Fill(mark, -1);
         var stack = new int[n];
         var pstack = new int[n];
         var topo = new int[n];       // reach in topological order, filled from the end

@@ -239,7 +239,7 @@ public sealed class SparseMatrix
         var ri = new List<int>(Nnz + other.Nnz);
         var vals = new List<double>(Nnz + other.Nnz);
         var mark = new int[Rows];
-        Array.Fill(mark, -1);
+        Arrays.Fill(mark, -1);
         var acc = new double[Rows];
         var rows = new List<int>();
         for (int j = 0; j < other.Cols; j++)
@@ -273,7 +273,7 @@ public sealed class SparseMatrix
         ArgumentNullException.ThrowIfNull(cols);
         // new positions of each original row, as linked lists (usually one entry each)
         var first = new int[Rows];
-        Array.Fill(first, -1);
+        Arrays.Fill(first, -1);
         var nextPos = new int[rows.Length];
         for (int k = rows.Length - 1; k >= 0; k--)
         {
