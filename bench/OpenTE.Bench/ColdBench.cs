@@ -22,6 +22,18 @@ public static class ColdBench
         ("opf --model ac", "acopf", ["opf", "--model", "ac"]),
     ];
 
+    /// <summary>
+    /// MATPOWER's seconds on case_ACTIVSg2000 as issue #17 measured them in Octave on this machine kind (runpf, rundcopf, runopf),
+    /// beside the reference file's (another run, 1.4–1.6× faster: this virtual machine's speed drifts by that much). MATPOWER does not
+    /// run here (Octave is in Debian, MATPOWER is not), so neither is a same-run measurement; the two bracket the machine's speed.
+    /// </summary>
+    private static readonly Dictionary<(string Case, string Section), double> IssueSeconds = new()
+    {
+        [("case_ACTIVSg2000", "pf")] = 0.27,
+        [("case_ACTIVSg2000", "dcopf")] = 1.27,
+        [("case_ACTIVSg2000", "acopf")] = 4.98,
+    };
+
     public static int Run(string[] args)
     {
         var clis = new List<string>();
@@ -46,9 +58,10 @@ public static class ColdBench
         }
         if (cases.Count == 0) cases.Add("case_ACTIVSg2000");
 
-        Console.WriteLine($"Cold (new process, median of {runs}) vs warm (in-process median) — seconds; MATPOWER = recorded reference seconds / cold solve");
+        Console.WriteLine($"Cold (new process, median of {runs}) vs warm (in-process median) — seconds; vs MATPOWER = MATPOWER's recorded seconds / cold solve,");
+        Console.WriteLine("with the reference file's seconds (../shared/reference/CASE.json) and, where issue #17 gives them, the issue's (Octave on this machine kind)");
         for (int c = 0; c < clis.Count; c++) Console.WriteLine($"  cli{c}: {clis[c]}");
-        Console.WriteLine($"{"case",-17} {"command",-15} {"cli",4} {"wall",7} {"cold solve",11} {"warm solve",11} {"cold/warm",10} {"MATPOWER",9} {"vs MATPOWER",12}");
+        Console.WriteLine($"{"case",-17} {"command",-15} {"cli",4} {"wall",7} {"cold solve",11} {"warm solve",11} {"cold/warm",10} {"MATPOWER",9} {"vs MATPOWER",12} {"issue's",8} {"vs issue's",11} {"cold solves (min–max)",22}");
         foreach (var name in cases)
         {
             var net = BenchCases.Load(name);
@@ -77,7 +90,9 @@ public static class ColdBench
                 for (int c = 0; c < clis.Count; c++)
                 {
                     double wall = Median(walls[c]), solve = Median(solves[c]);
-                    Console.WriteLine($"{name,-17} {label,-15} {"cli" + c,4} {wall,7:0.000} {solve,11:0.0000} {warm,11:0.0000} {solve / warm,9:0.00}x {reference,9:0.000} {reference / solve,11:0.0}x");
+                    string issue = IssueSeconds.TryGetValue((name, section), out double m) ? $"{m,8:0.00} {m / solve,10:0.0}x" : $"{"–",8} {"–",11}";
+                    Console.WriteLine($"{name,-17} {label,-15} {"cli" + c,4} {wall,7:0.000} {solve,11:0.0000} {warm,11:0.0000} {solve / warm,9:0.00}x {reference,9:0.000} {reference / solve,11:0.0}x " +
+                                      $"{issue} {solves[c].Min(),10:0.0000}–{solves[c].Max():0.0000}");
                 }
             }
         }

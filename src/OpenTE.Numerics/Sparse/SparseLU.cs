@@ -1,4 +1,3 @@
-using System.Buffers;
 
 namespace OpenTE.Numerics.Sparse;
 
@@ -680,16 +679,22 @@ public sealed class SparseLU : IFactorization
     {
         if (b.Length != N) throw new ArgumentException($"right-hand side has {b.Length} entries, expected {N}");
         EnsureValid();
-        var rented = ArrayPool<double>.Shared.Rent(N);
-        try
-        {
-            SolveCore(b, rented.AsSpan(0, N));
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(rented);
-        }
+        SolveCore(b, ThreadWork(N).AsSpan(0, N));
     }
+
+    /// <summary>
+    /// A work vector of at least n entries for this thread's solves (a solve calls no other solve, so one per thread is enough).
+    /// Not <c>ArrayPool&lt;double&gt;.Shared</c>: its generic code (Rent, Return, Trim) is not precompiled for us and was compiled
+    /// by the JIT in every cold process that solved once.
+    /// </summary>
+    private static double[] ThreadWork(int n)
+    {
+        var w = t_work;
+        if (w is null || w.Length < n) t_work = w = new double[n];
+        return w;
+    }
+
+    [ThreadStatic] private static double[]? t_work;
 
     /// <summary>
     /// Solves A·x = b in place with the caller's work vector (at least <see cref="N"/> entries, its contents
@@ -736,33 +741,25 @@ public sealed class SparseLU : IFactorization
         if (b.Length != N) throw new ArgumentException($"right-hand side has {b.Length} entries, expected {N}");
         EnsureValid();
         int n = N;
-        var rented = ArrayPool<double>.Shared.Rent(n);
-        try
+        var y = ThreadWork(n).AsSpan(0, n);
+        int[] lp = _lp, li = _li, up = _up, ui = _ui;
+        double[] lx = _lx, ux = _ux, ud = _ud;
+        for (int k = 0; k < n; k++) y[k] = b[_q[k]];
+        // Uᵀ·w = y, forward: column k of U is row k of Uᵀ
+        for (int k = 0; k < n; k++)
         {
-            var y = rented.AsSpan(0, n);
-            int[] lp = _lp, li = _li, up = _up, ui = _ui;
-            double[] lx = _lx, ux = _ux, ud = _ud;
-            for (int k = 0; k < n; k++) y[k] = b[_q[k]];
-            // Uᵀ·w = y, forward: column k of U is row k of Uᵀ
-            for (int k = 0; k < n; k++)
-            {
-                double s = y[k];
-                for (int t = up[k], end = up[k + 1]; t < end; t++) s -= ux[t] * y[ui[t]];
-                y[k] = s / ud[k];
-            }
-            // Lᵀ·v = w, backward
-            for (int k = n - 1; k >= 0; k--)
-            {
-                double s = y[k];
-                for (int t = lp[k], end = lp[k + 1]; t < end; t++) s -= lx[t] * y[li[t]];
-                y[k] = s;
-            }
-            for (int k = 0; k < n; k++) b[_p[k]] = y[k];
+            double s = y[k];
+            for (int t = up[k], end = up[k + 1]; t < end; t++) s -= ux[t] * y[ui[t]];
+            y[k] = s / ud[k];
         }
-        finally
+        // Lᵀ·v = w, backward
+        for (int k = n - 1; k >= 0; k--)
         {
-            ArrayPool<double>.Shared.Return(rented);
+            double s = y[k];
+            for (int t = lp[k], end = lp[k + 1]; t < end; t++) s -= lx[t] * y[li[t]];
+            y[k] = s;
         }
+        for (int k = 0; k < n; k++) b[_p[k]] = y[k];
     }
 
     /// <summary>Solves Aᵀ·x = b into <paramref name="x"/>, leaving b unchanged.</summary>
