@@ -1,6 +1,7 @@
 using System.Numerics;
 using OpenTE.Grid.Model;
 using OpenTE.Grid.PowerFlow;
+using OpenTE.Numerics;
 using OpenTE.Numerics.Optimization;
 using OpenTE.Numerics.Sparse;
 
@@ -88,11 +89,18 @@ internal sealed partial class AcOpfProgram : INonlinearProgram
         _y = Admittance.Build(net);
         _base = net.BaseMva;
         _nb = net.BusCount;
+        // plain loops in this set-up, no LINQ or tuple lists: it runs in every cold `opf --model ac`, and the framework's
+        // generic code for our element types is not precompiled (the JIT compiled about 80 such methods in each cold solve)
         bool Energised(int bus) => net.Buses[bus].Type != BusType.Isolated;
-        int[] energised = [.. Enumerable.Range(0, _nb).Where(Energised)];
-        int[] committed = [.. Enumerable.Range(0, net.Generators.Length).Where(g => net.Generators[g].InService && Energised(net.BusIndex[net.Generators[g].Bus]))];
-        var (limited, angles) = BranchLimits();
-        _angle = [.. angles.Select(a => (a.Sign, a.Bound))];
+        var energisedList = new List<int>(_nb);
+        for (int i = 0; i < _nb; i++)
+            if (Energised(i)) energisedList.Add(i);
+        var committedList = new List<int>(net.Generators.Length);
+        for (int g = 0; g < net.Generators.Length; g++)
+            if (net.Generators[g].InService && Energised(net.BusIndex[net.Generators[g].Bus])) committedList.Add(g);
+        int[] energised = energisedList.ToArray(), committed = committedList.ToArray();
+        var (limited, angleBranch, angle) = BranchLimits();
+        _angle = angle;
 
         // ---- the formulation: variable blocks, then constraint blocks ----
         var vars = Layout.Variables;
@@ -102,13 +110,16 @@ internal sealed partial class AcOpfProgram : INonlinearProgram
         Qg = vars.Add("Qg", committed);
         var pwl = Costs(committed); // polynomial costs go to the objective; piecewise-linear ones get an epigraph y
         PwlCost = vars.Add("pwlCost", pwl.Count);
-        DerQ = vars.Add("derQ", [.. Ders.SelectMany((d, i) => d.Blocks.Select(_ => i))]);
+        var derOfBlock = new List<int>();
+        for (int d = 0; d < Ders.Count; d++)
+            for (int k = 0; k < Ders[d].Blocks.Count; k++) derOfBlock.Add(d);
+        DerQ = vars.Add("derQ", derOfBlock.ToArray());
 
         (BalanceP, BalanceQ) = Layout.Equalities.AddPair("balanceP", "balanceQ", energised);
         var rows = Layout.Inequalities;
         FlowLimitFrom = rows.Add("flowLimitFrom", limited);
         FlowLimitTo = rows.Add("flowLimitTo", limited);
-        AngleDifference = rows.Add("angleDifference", [.. angles.Select(a => a.Branch)]);
+        AngleDifference = rows.Add("angleDifference", angleBranch);
         _segments = Segments(pwl);
         PwlSegment = rows.Add("pwlSegment", _segments.Length);
         DerCapability = rows.Add("derCapability", Ders.Count);
@@ -116,10 +127,19 @@ internal sealed partial class AcOpfProgram : INonlinearProgram
         // ---- bounds and the data of the constraints ----
         DerBlocks = new (int, double, double)[Ders.Count][];
         for (int d = 0, e = 0; d < Ders.Count; d++)
-            DerBlocks[d] = [.. Ders[d].Blocks.Select(b => (DerQ[e++], b.Inject ? 1.0 : -1.0, b.Price))];
+        {
+            var blocks = Ders[d].Blocks;
+            DerBlocks[d] = new (int, double, double)[blocks.Count];
+            for (int k = 0; k < blocks.Count; k++) DerBlocks[d][k] = (DerQ[e++], blocks[k].Inject ? 1.0 : -1.0, blocks[k].Price);
+        }
         (_lower, _upper) = Bounds();
-        _pd = net.Buses.Select(b => b.Pd / _base).ToArray();
-        _qd = net.Buses.Select(b => b.Qd / _base).ToArray();
+        _pd = new double[_nb];
+        _qd = new double[_nb];
+        for (int i = 0; i < _nb; i++)
+        {
+            _pd[i] = net.Buses[i].Pd / _base;
+            _qd[i] = net.Buses[i].Qd / _base;
+        }
         _gensAt = new List<(int, int)>[_nb];
         _derAt = new List<int>[_nb];
         for (int i = 0; i < _nb; i++) { _gensAt[i] = []; _derAt[i] = []; }
@@ -133,20 +153,30 @@ internal sealed partial class AcOpfProgram : INonlinearProgram
     }
 
     /// <summary>Branch limits as MATPOWER: rateA in (0, 1e10) limits |S| at both ends; angle limits unless 0 or beyond ±360°.</summary>
-    private (int[] Limited, List<(int Branch, double Sign, double Bound)> Angles) BranchLimits()
+    private (int[] Limited, int[] AngleBranch, (double Sign, double Bound)[] Angle) BranchLimits()
     {
         var limited = new List<int>();
-        var angles = new List<(int Branch, double Sign, double Bound)>();
+        var angleBranch = new List<int>();
+        var angleSign = new List<double>();
+        var angleBound = new List<double>();
+        void AddAngle(int l, double sign, double bound)
+        {
+            angleBranch.Add(l);
+            angleSign.Add(sign);
+            angleBound.Add(bound);
+        }
         for (int l = 0; l < _net.Branches.Length; l++)
         {
             var br = _net.Branches[l];
             if (_y.Yff[l] == Complex.Zero && _y.Yft[l] == Complex.Zero) continue; // out of service or open
             if (br.RateA > 0 && br.RateA < 1e10) limited.Add(l);
             bool hasLo = br.AngMinDeg != 0 && br.AngMinDeg > -360, hasHi = br.AngMaxDeg != 0 && br.AngMaxDeg < 360;
-            if (hasLo) angles.Add((l, -1, -br.AngMinDeg * Math.PI / 180));
-            if (hasHi) angles.Add((l, 1, br.AngMaxDeg * Math.PI / 180));
+            if (hasLo) AddAngle(l, -1, -br.AngMinDeg * Math.PI / 180);
+            if (hasHi) AddAngle(l, 1, br.AngMaxDeg * Math.PI / 180);
         }
-        return ([.. limited], angles);
+        var angle = new (double Sign, double Bound)[angleBranch.Count];
+        for (int k = 0; k < angle.Length; k++) angle[k] = (angleSign[k], angleBound[k]);
+        return (limited.ToArray(), angleBranch.ToArray(), angle);
     }
 
     /// <summary>The generators' costs: polynomial ones (and one-point curves) into the objective; returns the piecewise-linear ones.</summary>
@@ -189,8 +219,8 @@ internal sealed partial class AcOpfProgram : INonlinearProgram
     {
         var lower = new double[Variables];
         var upper = new double[Variables];
-        Array.Fill(lower, double.NegativeInfinity);
-        Array.Fill(upper, double.PositiveInfinity);
+        Arrays.Fill(lower, double.NegativeInfinity);
+        Arrays.Fill(upper, double.PositiveInfinity);
         void Set(int v, double lo, double hi) => (lower[v], upper[v]) = (lo, hi);
         for (int i = 0; i < _nb; i++)
         {

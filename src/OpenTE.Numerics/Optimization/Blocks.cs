@@ -54,7 +54,9 @@ public sealed class Block
 
     private int[] ElementMap()
     {
-        var map = new int[_members!.Length == 0 ? 0 : _members.Max() + 1];
+        int max = -1;
+        foreach (int m in _members!) max = Math.Max(max, m); // not LINQ's Max: its generic code would be JIT-compiled in a cold solve
+        var map = new int[max + 1];
         Arrays.Fill(map, -1);
         for (int k = 0; k < _members.Length; k++)
         {
