@@ -196,7 +196,10 @@ internal sealed partial class AcOpfProgram : INonlinearProgram
     /// <summary>One row per segment of each piecewise-linear cost k: slope·(base·x − x0) + c0 ≤ y_k.</summary>
     private (int Var, int Y, double Slope, double Rhs)[] Segments(List<(int Var, GenCost Cost)> pwl)
     {
-        var segments = new List<(int, int, double, double)>();
+        int count = 0;
+        for (int k = 0; k < pwl.Count; k++) count += Math.Max(0, pwl[k].Cost.Points - 1);
+        var segments = new (int, int, double, double)[count];
+        count = 0;
         for (int k = 0; k < pwl.Count; k++)
         {
             var (v, cost) = pwl[k];
@@ -205,10 +208,10 @@ internal sealed partial class AcOpfProgram : INonlinearProgram
                 double x0 = cost.Coefficients[2 * s], c0 = cost.Coefficients[2 * s + 1];
                 double x1 = cost.Coefficients[2 * s + 2], c1 = cost.Coefficients[2 * s + 3];
                 double slope = (c1 - c0) / (x1 - x0);
-                segments.Add((v, PwlCost[k], slope * _base, slope * x0 - c0));
+                segments[count++] = (v, PwlCost[k], slope * _base, slope * x0 - c0);
             }
         }
-        return [.. segments];
+        return segments;
     }
 
     /// <summary>
