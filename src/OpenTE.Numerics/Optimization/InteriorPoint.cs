@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using OpenTE.Numerics.Sparse;
 
 namespace OpenTE.Numerics.Optimization;
@@ -338,7 +340,7 @@ public static class InteriorPoint
         var rc = new double[niq];
         var w = new double[niq];
         var residual = new double[n + neq];
-        var absScale = new double[n + neq];
+        var products = new double[2 * (n + neq)];
         var rowMax = new double[n + neq];
         var bestSol = new double[n + neq];
         var solution = new double[n + neq];
@@ -353,41 +355,52 @@ public static class InteriorPoint
         double BackwardError(double[] sol)
         {
             var kkt = assembler.Matrix;
-            Array.Clear(residual);
-            Array.Clear(absScale);
+            // the products K·x (even slots) and |K|·|x| (odd slots) side by side: the scatter below touches one cache line per row
+            var acc = products;
+            Array.Clear(acc);
             double xInf = 0;
             int[] colPtr = kkt.ColPtr, rowIdx = kkt.RowIdx;
             double[] values = kkt.Values;
             // K·x and |K|·|x| in one sweep over K (the product in MultiplyAdd's order: columns in turn, zero xⱼ skipped)
             for (int j = 0; j < kkt.Cols; j++)
             {
-                double x = sol[j], xj = Math.Abs(x), colMax = 0;
+                double x = sol[j], xj = Math.Abs(x);
                 xInf = Math.Max(xInf, xj);
-                int end = colPtr[j + 1];
-                if (x != 0)
-                    for (int p = colPtr[j]; p < end; p++)
-                    {
-                        double v = values[p], a = Math.Abs(v);
-                        int i = rowIdx[p];
-                        residual[i] += v * x;
-                        absScale[i] += a * xj;
-                        colMax = Math.Max(colMax, a);
-                    }
-                else
-                    for (int p = colPtr[j]; p < end; p++) colMax = Math.Max(colMax, Math.Abs(values[p]));
-                rowMax[j] = colMax; // the KKT matrix is symmetric: row j's largest entry is column j's
+                if (x == 0) continue;
+                for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++)
+                {
+                    double v = values[p];
+                    int i = 2 * rowIdx[p];
+                    acc[i] += v * x;
+                    acc[i + 1] += Math.Abs(v) * xj;
+                }
             }
-            for (int k = 0; k < neq; k++) residual[n + k] += KktAssembler.DualRegularization * sol[n + k];
+            for (int k = 0; k < neq; k++) acc[2 * (n + k)] += KktAssembler.DualRegularization * sol[n + k];
             double omega = 0, tau = 1000.0 * residual.Length * 1.1e-16;
             for (int i = 0; i < residual.Length; i++)
             {
-                residual[i] = rhs[i] - residual[i];
-                double den = absScale[i] + Math.Abs(rhs[i]);
-                if (den <= tau * (rowMax[i] * xInf + Math.Abs(rhs[i]))) den = absScale[i] + rowMax[i] * xInf;
+                double absScale = acc[2 * i + 1];
+                residual[i] = rhs[i] - acc[2 * i];
+                double den = absScale + Math.Abs(rhs[i]);
+                if (den <= tau * (rowMax[i] * xInf + Math.Abs(rhs[i]))) den = absScale + rowMax[i] * xInf;
                 if (den > 0) omega = Math.Max(omega, Math.Abs(residual[i]) / den);
                 else if (residual[i] != 0) omega = double.PositiveInfinity;
             }
             return omega;
+        }
+
+        // the largest |entry| of each row of the KKT matrix (of each column: it is symmetric), once per matrix for BackwardError
+        void RowMaxima()
+        {
+            var kkt = assembler.Matrix;
+            int[] colPtr = kkt.ColPtr;
+            double[] values = kkt.Values;
+            for (int j = 0; j < kkt.Cols; j++)
+            {
+                double colMax = 0;
+                for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++) colMax = Math.Max(colMax, Math.Abs(values[p]));
+                rowMax[j] = colMax;
+            }
         }
 
         // dxᵀ·M·dx on the (1,1) block of the KKT matrix, or −∞ when it is negative beyond rounding (relative to dxᵀ·|M|·|dx|)
@@ -428,6 +441,7 @@ public static class InteriorPoint
             // optimal, drifted off feasibility by 1e-7. If the reused (static) pivots leave ω large, factorise afresh.
             double omegaPrev = double.PositiveInfinity, bestOmega = double.PositiveInfinity;
             bool refactored = false;
+            RowMaxima();
             for (int pass = 0; pass < 8; pass++)
             {
                 double omega = BackwardError(sol);
@@ -1041,54 +1055,165 @@ public static class InteriorPoint
         private double[] _d = [];
         private double[] _colMax = [];
         private int[] _changed = [];
+        private int[] _changedList = [];
+        private int[]? _patternColPtr, _patternRowIdx;
+        private bool _symmetricPattern;
         public SparseMatrix? Scaled { get; private set; }
 
         public SparseMatrix Apply(SparseMatrix k)
         {
             if (!enabled) return Scaled = k;
             int n = k.Cols;
-            if (_d.Length != n) { _d = new double[n]; _colMax = new double[n]; _changed = new int[n]; }
+            if (_d.Length != n) { _d = new double[n]; _colMax = new double[n]; _changed = new int[n]; _changedList = new int[n]; }
             double[] d = _d, colMax = _colMax, values = k.Values;
-            int[] colPtr = k.ColPtr, rowIdx = k.RowIdx, changed = _changed;
+            int[] colPtr = k.ColPtr, rowIdx = k.RowIdx, changed = _changed, changedList = _changedList;
+            if (!ReferenceEquals(colPtr, _patternColPtr) || !ReferenceEquals(rowIdx, _patternRowIdx))
+            {
+                (_patternColPtr, _patternRowIdx) = (colPtr, rowIdx);
+                _symmetricPattern = k.Rows == n && StructurallySymmetric(n, colPtr, rowIdx);
+            }
+            bool symmetric = _symmetricPattern;
             for (int j = 0; j < n; j++) { d[j] = 1.0; changed[j] = 0; } // not Array.Fill<double>: the JIT compiles it at its first call in a CLI process
             // colMax[j] holds maxᵢ |dᵢ·Kᵢⱼ| (without dⱼ); after the first pass only a few d change (on a 2,000-bus AC OPF about
             // 15 % in the second pass, 2 % in the fourth), so a column is re-swept only when a dᵢ of one of its rows changed in
-            // the last pass (changed[i] == that pass + 1) — the same maxima, so the same scaling, for far fewer sweeps
+            // the last pass — the same maxima, so the same scaling, for far fewer sweeps. On a structurally symmetric pattern
+            // (the KKT matrix's) the columns with an entry in row i are the rows of column i: the changed rows' columns mark
+            // the columns to re-sweep (changed[j] == pass) without scanning every column; otherwise every column is scanned.
+            // In the first pass every dᵢ is 1, so dᵢ·Kᵢⱼ is Kᵢⱼ itself and the column's maximum is taken in SIMD registers
+            // (Vector256.Max propagates NaN as Math.Max does, and a maximum does not depend on the order it is taken in).
+            int changedCount = 0;
             for (int pass = 0; pass < 8; pass++)
             {
                 bool done = true;
-                for (int j = 0; j < n; j++)
+                if (pass == 0)
+                    for (int j = 0; j < n; j++) colMax[j] = MaxAbs(values, colPtr[j], colPtr[j + 1]);
+                else if (symmetric)
                 {
-                    int start = colPtr[j], end = colPtr[j + 1];
-                    if (pass > 0)
+                    for (int c = 0; c < changedCount; c++)
                     {
+                        int i = changedList[c];
+                        for (int p = colPtr[i], end = colPtr[i + 1]; p < end; p++) changed[rowIdx[p]] = pass;
+                    }
+                    for (int j = 0; j < n; j++)
+                    {
+                        if (changed[j] != pass) continue;
+                        colMax[j] = MaxAbsScaled(d, values, rowIdx, colPtr[j], colPtr[j + 1]);
+                    }
+                }
+                else
+                    for (int j = 0; j < n; j++)
+                    {
+                        int start = colPtr[j], end = colPtr[j + 1];
                         int p0 = start;
                         while (p0 < end && changed[rowIdx[p0]] != pass) p0++;
                         if (p0 == end) continue;
+                        double m = 0;
+                        for (int p = start; p < end; p++) m = Math.Max(m, Math.Abs(d[rowIdx[p]] * values[p]));
+                        colMax[j] = m;
                     }
-                    double m = 0;
-                    for (int p = start; p < end; p++) m = Math.Max(m, Math.Abs(d[rowIdx[p]] * values[p]));
-                    colMax[j] = m;
-                }
+                changedCount = 0;
                 for (int j = 0; j < n; j++)
                 {
                     double m = colMax[j] * d[j];
                     if (m == 0 || !double.IsFinite(m) || (m >= 0.5 && m <= 2)) continue;
                     done = false;
                     d[j] *= NearestPowerOfTwo(1 / Math.Sqrt(m));
-                    changed[j] = pass + 1;
+                    if (!symmetric) changed[j] = pass + 1;
+                    changedList[changedCount++] = j;
                 }
                 if (done) break;
             }
             if (Scaled is null || !ReferenceEquals(Scaled.ColPtr, k.ColPtr) || !ReferenceEquals(Scaled.RowIdx, k.RowIdx))
                 Scaled = new SparseMatrix(k.Rows, k.Cols, k.ColPtr, k.RowIdx, new double[k.Values.Length]);
-            var v = Scaled.Values;
-            for (int j = 0; j < n; j++)
-            {
-                double dj = d[j];
-                for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++) v[p] = d[rowIdx[p]] * values[p] * dj;
-            }
+            ScaleEntries(d, values, rowIdx, colPtr, n, Scaled.Values);
             return Scaled;
+        }
+
+        // The kernels below take the products dᵢ·Kᵢⱼ (and ·dⱼ) exactly as the scalar loops do, four at a time with the dᵢ
+        // gathered by row; a maximum does not depend on the order it is taken in, and a NaN gives NaN as Math.Max does.
+        // Pointer loads: ReadyToRun code does not inline Vector256.Load.
+
+        /// <summary>maxₚ |values[p]| over [start, end) (Math.Max's answer: NaN once a NaN is met).</summary>
+        private static unsafe double MaxAbs(double[] values, int start, int end)
+        {
+            double m = 0;
+            int p = start;
+            fixed (double* v = values)
+            {
+                if (Vector256.IsHardwareAccelerated && end - start >= 4)
+                {
+                    var acc = Vector256<double>.Zero;
+                    for (; p + 4 <= end; p += 4)
+                    {
+                        var x = *(Vector256<double>*)(v + p);
+                        if (!Vector256.EqualsAll(x, x)) return double.NaN;
+                        acc = Vector256.Max(acc, Vector256.Abs(x));
+                    }
+                    m = Math.Max(Math.Max(acc.GetElement(0), acc.GetElement(1)), Math.Max(acc.GetElement(2), acc.GetElement(3)));
+                }
+                for (; p < end; p++) m = Math.Max(m, Math.Abs(v[p]));
+            }
+            return m;
+        }
+
+        /// <summary>maxₚ |d[rowIdx[p]]·values[p]| over [start, end) (NaN once a NaN is met).</summary>
+        private static unsafe double MaxAbsScaled(double[] d, double[] values, int[] rowIdx, int start, int end)
+        {
+            double m = 0;
+            int p = start;
+            fixed (double* dp = d, v = values)
+            fixed (int* ri = rowIdx)
+            {
+                if (Avx2.IsSupported && end - start >= 4)
+                {
+                    var acc = Vector256<double>.Zero;
+                    for (; p + 4 <= end; p += 4)
+                    {
+                        var x = Avx2.GatherVector256(dp, Sse2.LoadVector128(ri + p), 8) * *(Vector256<double>*)(v + p);
+                        if (!Vector256.EqualsAll(x, x)) return double.NaN;
+                        acc = Vector256.Max(acc, Vector256.Abs(x));
+                    }
+                    m = Math.Max(Math.Max(acc.GetElement(0), acc.GetElement(1)), Math.Max(acc.GetElement(2), acc.GetElement(3)));
+                }
+                for (; p < end; p++) m = Math.Max(m, Math.Abs(dp[ri[p]] * v[p]));
+            }
+            return m;
+        }
+
+        /// <summary>scaled[p] = d[rowIdx[p]]·values[p]·d[j] for every entry p of every column j.</summary>
+        private static unsafe void ScaleEntries(double[] d, double[] values, int[] rowIdx, int[] colPtr, int n, double[] scaled)
+        {
+            fixed (double* dp = d, v = values, s = scaled)
+            fixed (int* ri = rowIdx)
+                for (int j = 0; j < n; j++)
+                {
+                    double dj = d[j];
+                    int p = colPtr[j], end = colPtr[j + 1];
+                    if (Avx2.IsSupported)
+                    {
+                        var djv = Vector256.Create(dj);
+                        for (; p + 4 <= end; p += 4)
+                            *(Vector256<double>*)(s + p) = Avx2.GatherVector256(dp, Sse2.LoadVector128(ri + p), 8) * *(Vector256<double>*)(v + p) * djv;
+                    }
+                    for (; p < end; p++) s[p] = dp[ri[p]] * v[p] * dj;
+                }
+        }
+
+        /// <summary>Whether every entry (i, j) of the pattern has its mirror (j, i) (rows sorted in each column).</summary>
+        private static bool StructurallySymmetric(int n, int[] colPtr, int[] rowIdx)
+        {
+            var next = new int[n];
+            for (int j = 0; j < n; j++) next[j] = colPtr[j];
+            // visiting columns in order, the entries (i, j) of row i arrive in increasing j: each must be column i's next row
+            for (int j = 0; j < n; j++)
+                for (int p = colPtr[j]; p < colPtr[j + 1]; p++)
+                {
+                    int i = rowIdx[p];
+                    if ((uint)i >= (uint)n || next[i] >= colPtr[i + 1] || rowIdx[next[i]] != j) return false;
+                    next[i]++;
+                }
+            for (int j = 0; j < n; j++) if (next[j] != colPtr[j + 1]) return false;
+            return true;
         }
 
         /// <summary>Solves K·x = b in place through the factors of D·K·D: x = D·(DKD)⁻¹·D·b.</summary>

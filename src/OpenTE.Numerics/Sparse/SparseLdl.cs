@@ -310,13 +310,7 @@ public sealed class SparseLdl : IFactorization
     private void Numeric(SparseMatrix a)
     {
         double[] values = a.Values, lx = _lx, d = _d, e = _e;
-        double norm = 0;
-        for (int p = 0; p < _aNnz; p++)
-        {
-            double v = Math.Abs(values[p]);
-            if (!(v <= double.MaxValue)) throw new ArgumentException("the matrix has a non-finite entry");
-            norm = Math.Max(norm, v);
-        }
+        double norm = NormMax(values, _aNnz);
         double tiny = _tolerance * Math.Max(norm, double.Epsilon);
         int perturbed = 0;
         Array.Clear(lx);
@@ -358,6 +352,35 @@ public sealed class SparseLdl : IFactorization
             }
         }
         PerturbedPivots = perturbed;
+    }
+
+    /// <summary>maxₚ |values[p]| over the first <paramref name="count"/> entries (a maximum does not depend on the order it is taken in); throws on a non-finite entry.</summary>
+    private static unsafe double NormMax(double[] values, int count)
+    {
+        double norm = 0;
+        int p = 0;
+        fixed (double* v = values)
+        {
+            if (Vector256.IsHardwareAccelerated && count >= 8)
+            {
+                var acc = Vector256<double>.Zero;
+                var limit = Vector256.Create(double.MaxValue);
+                for (; p + 4 <= count; p += 4)
+                {
+                    var x = Vector256.Abs(*(Vector256<double>*)(v + p)); // pointer loads: ReadyToRun code does not inline Vector256.Load
+                    if (!Vector256.LessThanOrEqualAll(x, limit)) throw new ArgumentException("the matrix has a non-finite entry");
+                    acc = Vector256.Max(acc, x);
+                }
+                norm = Math.Max(Math.Max(acc.GetElement(0), acc.GetElement(1)), Math.Max(acc.GetElement(2), acc.GetElement(3)));
+            }
+            for (; p < count; p++)
+            {
+                double x = Math.Abs(v[p]);
+                if (!(x <= double.MaxValue)) throw new ArgumentException("the matrix has a non-finite entry");
+                norm = Math.Max(norm, x);
+            }
+        }
+        return norm;
     }
 
     /// <summary>
@@ -423,6 +446,18 @@ public sealed class SparseLdl : IFactorization
                         *(Vector256<double>*)(cc + 3 * m) = a3;
                     }
                 }
+                else if (Vector256.IsHardwareAccelerated)
+                    // one to three columns left: each column's products on its own, four rows at a time (the same
+                    // products summed in the same order of t as the scalar loop below, lane by lane)
+                    for (; i + 4 <= m; i += 4)
+                        for (int b = 0; b < bw; b++)
+                        {
+                            double* wrow = w + (c0 + b) * wk;
+                            Vector256<double> acc = Vector256<double>.Zero;
+                            double* l = lk + i;
+                            for (int t = 0; t < wk; t++, l += ldk) acc += *(Vector256<double>*)l * Vector256.Create(wrow[t]);
+                            *(Vector256<double>*)(c + (c0 + b) * m + i) = acc;
+                        }
                 for (; i < m; i++)
                     for (int b = 0; b < bw; b++)
                     {
@@ -480,7 +515,20 @@ public sealed class SparseLdl : IFactorization
                     d[k + 1] = dk;
                     e[k] = es;
                     col[t + 1] = 0; // the block's coupling lives in D
-                    for (int i = t + 2; i < ld; i++)
+                    int i = t + 2;
+                    if (Vector256.IsHardwareAccelerated)
+                    {
+                        // the same operations as the scalar loop below, four rows at a time (no fused multiply-add)
+                        Vector256<double> vdk = Vector256.Create(dk), ves = Vector256.Create(es), vds = Vector256.Create(ds), vdet = Vector256.Create(det);
+                        for (; i + 4 <= ld; i += 4)
+                        {
+                            var ys = *(Vector256<double>*)(col + i);
+                            var yi = *(Vector256<double>*)(col1 + i);
+                            *(Vector256<double>*)(col + i) = (vdk * ys - ves * yi) / vdet;
+                            *(Vector256<double>*)(col1 + i) = (vds * yi - ves * ys) / vdet;
+                        }
+                    }
+                    for (; i < ld; i++)
                     {
                         double ys = col[i], yi = col1[i];
                         col[i] = (dk * ys - es * yi) / det;
@@ -499,7 +547,13 @@ public sealed class SparseLdl : IFactorization
                     }
                     if (!double.IsFinite(dk)) throw new SingularMatrixException($"the pivot at step {k} (column {_perm[k]}) is not finite", _perm[k]);
                     d[k] = dk;
-                    for (int i = t + 1; i < ld; i++) col[i] /= dk;
+                    int i = t + 1;
+                    if (Vector256.IsHardwareAccelerated)
+                    {
+                        var vdk = Vector256.Create(dk); // a division per entry as below, four at a time
+                        for (; i + 4 <= ld; i += 4) *(Vector256<double>*)(col + i) /= vdk;
+                    }
+                    for (; i < ld; i++) col[i] /= dk;
                 }
             }
         }
