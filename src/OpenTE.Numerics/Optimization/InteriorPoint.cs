@@ -407,15 +407,17 @@ public static class InteriorPoint
         double Curvature(SparseMatrix kkt)
         {
             double c = 0, cabs = 0;
+            int[] colPtr = kkt.ColPtr, rowIdx = kkt.RowIdx;
+            double[] values = kkt.Values;
             for (int j = 0; j < n; j++)
             {
                 double xj = dx[j];
                 if (xj == 0) continue;
-                for (int p = kkt.ColPtr[j]; p < kkt.ColPtr[j + 1]; p++)
+                for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++)
                 {
-                    int i = kkt.RowIdx[p];
+                    int i = rowIdx[p];
                     if (i >= n) continue;
-                    double t = dx[i] * kkt.Values[p] * xj;
+                    double t = dx[i] * values[p] * xj;
                     c += t;
                     cabs += Math.Abs(t);
                 }
@@ -1011,6 +1013,8 @@ public static class InteriorPoint
     {
         private int[]? _srcColPtr, _srcRowIdx;
         private SparseMatrix? _template;
+        private int[] _shift = []; // per column of A: how many unit entries the columns before it gained
+        private int[] _unitSlots = [];
         private readonly AlternatingBuffers _values = new();
 
         public SparseMatrix Apply(SparseMatrix a)
@@ -1021,13 +1025,27 @@ public static class InteriorPoint
                 _srcColPtr = a.ColPtr;
                 _srcRowIdx = a.RowIdx;
                 _template = AppendUnitRows(a, first, firstSign, second, secondSign, n);
+                _shift = new int[a.Cols];
+                var units = new List<int>();
+                for (int j = 0; j < _template.Cols; j++)
+                {
+                    int len = j < a.Cols ? a.ColPtr[j + 1] - a.ColPtr[j] : 0;
+                    if (j < a.Cols) _shift[j] = _template.ColPtr[j] - a.ColPtr[j];
+                    for (int q = _template.ColPtr[j] + len; q < _template.ColPtr[j + 1]; q++) units.Add(q);
+                }
+                _unitSlots = [.. units];
                 return _template;
             }
-            // in each column the original rows come first (they are numbered below the appended ones)
+            // in each column the original rows come first (they are numbered below the appended ones), then the unit entries
             var values = _values.Next(_template.Values.Length);
-            _template.Values.CopyTo(values, 0);
+            double[] src = a.Values, unitValues = _template.Values;
+            int[] colPtr = a.ColPtr, shift = _shift;
             for (int j = 0; j < a.Cols; j++)
-                Array.Copy(a.Values, a.ColPtr[j], values, _template.ColPtr[j], a.ColPtr[j + 1] - a.ColPtr[j]);
+            {
+                int s = shift[j];
+                for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++) values[p + s] = src[p];
+            }
+            foreach (int q in _unitSlots) values[q] = unitValues[q];
             return new SparseMatrix(_template.Rows, _template.Cols, _template.ColPtr, _template.RowIdx, values);
         }
     }
