@@ -983,12 +983,7 @@ public static class InteriorPoint
     }
 
     /// <summary>The constraint violation max(‖g‖∞, max h⁺).</summary>
-    private static double Violation(ReadOnlySpan<double> g, ReadOnlySpan<double> h)
-    {
-        double v = NormInf(g);
-        foreach (double a in h) v = Math.Max(v, a);
-        return v;
-    }
+    private static double Violation(ReadOnlySpan<double> g, ReadOnlySpan<double> h) => Max(h, NormInf(g), false);
 
     /// <summary>The first <paramref name="count"/> entries of <paramref name="a"/> in a new array (a[..count] without the generic helper the JIT compiles).</summary>
     private static double[] Head(double[] a, int count)
@@ -998,10 +993,32 @@ public static class InteriorPoint
         return b;
     }
 
-    private static double NormInf(ReadOnlySpan<double> v)
+    private static double NormInf(ReadOnlySpan<double> v) => Max(v, 0, true);
+
+    /// <summary>
+    /// Math.Max folded over start and the entries (their magnitudes if <paramref name="abs"/>): the same answer in SIMD
+    /// registers (a maximum does not depend on the order it is taken in; a NaN anywhere gives NaN, as Math.Max does; the
+    /// lanes end in Math.Max against the start, so a zero maximum is +0 whenever the start is +0).
+    /// </summary>
+    private static unsafe double Max(ReadOnlySpan<double> v, double start, bool abs)
     {
-        double m = 0;
-        foreach (double a in v) m = Math.Max(m, Math.Abs(a));
+        double m = start;
+        int i = 0;
+        fixed (double* p = v)
+        {
+            if (Vector256.IsHardwareAccelerated && v.Length >= 8)
+            {
+                var acc = Vector256.Create(start);
+                for (; i + 4 <= v.Length; i += 4)
+                {
+                    var x = *(Vector256<double>*)(p + i);
+                    if (!Vector256.EqualsAll(x, x)) return double.NaN;
+                    acc = Vector256.Max(acc, abs ? Vector256.Abs(x) : x);
+                }
+                m = Math.Max(Math.Max(Math.Max(m, acc.GetElement(0)), Math.Max(acc.GetElement(1), acc.GetElement(2))), acc.GetElement(3));
+            }
+            for (; i < v.Length; i++) m = Math.Max(m, abs ? Math.Abs(p[i]) : p[i]);
+        }
         return m;
     }
 
@@ -1057,6 +1074,15 @@ public static class InteriorPoint
     internal static double NearestPowerOfTwo(double x)
     {
         const double Sqrt2 = 1.4142135623730951;
+        // a positive normal x (and 2x normal too): mantissa and result straight from the bits, the values ILogB and
+        // ScaleB give (both exact there)
+        long bits = BitConverter.DoubleToInt64Bits(x);
+        ulong biased = (ulong)bits >> 52; // the sign bit makes a negative x ≥ 0x800
+        if (biased is > 0 and < 0x7FE)
+        {
+            double m = BitConverter.Int64BitsToDouble((bits & 0xF_FFFF_FFFF_FFFFL) | 0x3FF0_0000_0000_0000L);
+            if (Math.Abs(m - Sqrt2) > 1e-9) return BitConverter.Int64BitsToDouble((long)(m > Sqrt2 ? biased + 1 : biased) << 52);
+        }
         int e = Math.ILogB(x);
         double mantissa = Math.ScaleB(x, -e);
         if (Math.Abs(mantissa - Sqrt2) > 1e-9) return Math.ScaleB(1.0, mantissa > Sqrt2 ? e + 1 : e);
@@ -1105,6 +1131,10 @@ public static class InteriorPoint
                 bool done = true;
                 if (pass == 0)
                     for (int j = 0; j < n; j++) colMax[j] = MaxAbs(values, colPtr[j], colPtr[j + 1]);
+                else if (4 * changedCount > n)
+                    // most factors changed (the second pass): every column again (a column none of whose dᵢ changed gets
+                    // the maximum it had, so this is the same as sweeping only the marked ones, without the marking)
+                    for (int j = 0; j < n; j++) colMax[j] = MaxAbsScaled(d, values, rowIdx, colPtr[j], colPtr[j + 1]);
                 else if (symmetric)
                 {
                     for (int c = 0; c < changedCount; c++)

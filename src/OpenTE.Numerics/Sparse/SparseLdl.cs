@@ -23,7 +23,8 @@ public interface IFactorization
 /// always sits inside one supernode). Each supernode is a dense column-major panel: the numeric phase gathers A into it
 /// through positions fixed by the symbolic phase, subtracts the updates of the supernodes below it in the tree as dense
 /// products, and factorises the panel densely — so most of the arithmetic runs on contiguous columns instead of
-/// scattered single entries. All patterns are fixed by the first factorisation and <see cref="Refactorize"/> is arithmetic only.
+/// scattered single entries (eight rows to a 512-bit vector where the processor has them, else four; each lane does the
+/// scalar loop's operations in its order, so the factors do not depend on the width). All patterns are fixed by the first factorisation and <see cref="Refactorize"/> is arithmetic only.
 /// </para>
 /// <para>
 /// No pivot is rejected: a 1×1 pivot smaller than <c>PerturbationTolerance·‖A‖∞</c>, or a 2×2 block whose determinant is
@@ -427,6 +428,25 @@ public sealed class SparseLdl : IFactorization
                 if (bw == 4 && Vector256.IsHardwareAccelerated)
                 {
                     double* w0 = w + c0 * wk, w1 = w0 + wk, w2 = w1 + wk, w3 = w2 + wk;
+                    if (Vector512.IsHardwareAccelerated)
+                        for (; i + 8 <= m; i += 8)
+                        {
+                            Vector512<double> a0 = Vector512<double>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                            double* l = lk + i;
+                            for (int t = 0; t < wk; t++, l += ldk)
+                            {
+                                var v = *(Vector512<double>*)l;
+                                a0 += v * Vector512.Create(w0[t]);
+                                a1 += v * Vector512.Create(w1[t]);
+                                a2 += v * Vector512.Create(w2[t]);
+                                a3 += v * Vector512.Create(w3[t]);
+                            }
+                            double* cc = c + c0 * m + i;
+                            *(Vector512<double>*)cc = a0;
+                            *(Vector512<double>*)(cc + m) = a1;
+                            *(Vector512<double>*)(cc + 2 * m) = a2;
+                            *(Vector512<double>*)(cc + 3 * m) = a3;
+                        }
                     for (; i + 4 <= m; i += 4)
                     {
                         Vector256<double> a0 = Vector256<double>.Zero, a1 = a0, a2 = a0, a3 = a0;
@@ -592,6 +612,17 @@ public sealed class SparseLdl : IFactorization
         RowTimesD(b + u, ld, f, n, d, e, w);
         double* pu = b + u * ld;
         int i = u;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 8 <= ld; i += 8)
+            {
+                var acc = *(Vector512<double>*)(pu + i);
+                for (int s = 0; s < n; s++)
+                {
+                    double a = w[s];
+                    if (a != 0) acc -= Vector512.Create(a) * *(Vector512<double>*)(b + s * ld + i);
+                }
+                *(Vector512<double>*)(pu + i) = acc;
+            }
         if (Vector256.IsHardwareAccelerated)
             for (; i + 4 <= ld; i += 4)
             {
@@ -651,6 +682,14 @@ public sealed class SparseLdl : IFactorization
                 }
                 double* below = panel + width;
                 int q0 = 0;
+                if (Vector512.IsHardwareAccelerated)
+                    for (; q0 + 8 <= r; q0 += 8)
+                    {
+                        var acc = Vector512<double>.Zero;
+                        for (int t = 0; t < width; t++)
+                            acc += *(Vector512<double>*)(below + t * ld + q0) * Vector512.Create(x[t]);
+                        for (int lane = 0; lane < 8; lane++) w[rows[q0 + lane]] -= acc.GetElement(lane);
+                    }
                 if (Vector256.IsHardwareAccelerated)
                     for (; q0 + 4 <= r; q0 += 4)
                     {
