@@ -352,7 +352,7 @@ public static class InteriorPoint
         // residual = rhs − K·x of the unregularised K (K_reg + δ·I on the (2,2) block) and the componentwise backward error
         // ω = maxᵢ |residual|ᵢ / (|K|·|x| + |b|)ᵢ (Arioli, Demmel & Duff): ω₁ on rows whose |K|·|x| + |b| is above rounding
         // level, else ω₂ with ‖Kᵢ‖∞·‖x‖∞ (a row of noise-level terms is judged against what rounding can do to it)
-        double BackwardError(double[] sol)
+        unsafe double BackwardError(double[] sol)
         {
             var kkt = assembler.Matrix;
             // the products K·x (even slots) and |K|·|x| (odd slots) side by side: the scatter below touches one cache line per row
@@ -367,7 +367,22 @@ public static class InteriorPoint
                 double x = sol[j], xj = Math.Abs(x);
                 xInf = Math.Max(xInf, xj);
                 if (x == 0) continue;
-                for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++)
+                int p = colPtr[j], end = colPtr[j + 1];
+                if (Vector128.IsHardwareAccelerated)
+                {
+                    // the pair (v·x, |v|·|x|) added to the row's pair in one 128-bit operation: lane by lane the same products and sums
+                    var xs = Vector128.Create(x, xj);
+                    var magnitude = Vector128.Create(-1L, long.MaxValue).AsDouble(); // lane 1 loses the sign bit
+                    fixed (double* a = acc, vp = values)
+                    fixed (int* ri = rowIdx)
+                        for (; p < end; p++)
+                        {
+                            var pair = (Vector128.Create(vp[p]) & magnitude) * xs;
+                            var at = (Vector128<double>*)(a + 2 * ri[p]);
+                            *at += pair;
+                        }
+                }
+                for (; p < end; p++)
                 {
                     double v = values[p];
                     int i = 2 * rowIdx[p];

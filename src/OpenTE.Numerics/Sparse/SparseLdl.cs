@@ -419,7 +419,7 @@ public sealed class SparseLdl : IFactorization
                 return p2;
             }
             // W = L_k(C, :)·D_k, row by row (nc × wk)
-            for (int ci = 0; ci < nc; ci++) RowTimesD(lk + ci, ldk, fk, wk, d, e, w + ci * wk);
+            for (int ci = 0; ci < nc; ci++) RowTimesD(lk + ci, ldk, fk, wk, d, e, kind, w + ci * wk);
             // C = L_k(R, :)·Wᵀ (m × nc, column-major, each column from the first row of its block of four down), four
             // columns at a time so each vector of L is loaded once for four products; then scattered into j's panel
             for (int c0 = 0; c0 < nc; c0 += 4)
@@ -584,12 +584,12 @@ public sealed class SparseLdl : IFactorization
     /// w = row·D over the <paramref name="count"/> columns from step <paramref name="f"/> (a row of L given by its first
     /// entry and the stride between columns): wₜ = L(·, t)·dₜ, or for a 2×2 block (t, t+1) the row times the block.
     /// </summary>
-    private unsafe void RowTimesD(double* row, int stride, int f, int count, double* d, double* e, double* w)
+    private static unsafe void RowTimesD(double* row, int stride, int f, int count, double* d, double* e, byte* kind, double* w)
     {
         for (int t = 0; t < count; t++)
         {
             double l0 = row[t * stride];
-            if (_kind[f + t] == 1)
+            if (kind[f + t] == 1)
             {
                 double l1 = row[(t + 1) * stride];
                 w[t] = l0 * d[f + t] + l1 * e[f + t];
@@ -609,7 +609,7 @@ public sealed class SparseLdl : IFactorization
     {
         int n = count;
         if (n == 0) return;
-        RowTimesD(b + u, ld, f, n, d, e, w);
+        fixed (byte* kind = _kind) RowTimesD(b + u, ld, f, n, d, e, kind, w);
         double* pu = b + u * ld;
         int i = u;
         if (Vector512.IsHardwareAccelerated)
