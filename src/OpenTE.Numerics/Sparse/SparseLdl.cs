@@ -20,11 +20,13 @@ public interface IFactorization
 /// Supernodal and left-looking: the symbolic phase (elimination tree, column patterns) groups consecutive columns of L
 /// into supernodes whose rows below the diagonal block are one list (a chain of the elimination tree with nested
 /// patterns; small chains are merged with a few explicit zeros, as in CHOLMOD's relaxed amalgamation, and a 2×2 block
-/// always sits inside one supernode). Each supernode is a dense column-major panel: the numeric phase gathers A into it
-/// through positions fixed by the symbolic phase, subtracts the updates of the supernodes below it in the tree as dense
-/// products, and factorises the panel densely — so most of the arithmetic runs on contiguous columns instead of
-/// scattered single entries (eight rows to a 512-bit vector where the processor has them, else four; each lane does the
-/// scalar loop's operations in its order, so the factors do not depend on the width). All patterns are fixed by the first factorisation and <see cref="Refactorize"/> is arithmetic only.
+/// always sits inside one supernode). Each supernode is a dense column-major panel: when its turn comes, the numeric
+/// phase clears it and gathers A into it through positions fixed by the symbolic phase (while the panel is in cache),
+/// subtracts the updates of the supernodes below it in the tree as dense products, and factorises the panel densely — so
+/// most of the arithmetic runs on contiguous columns instead of scattered single entries (eight rows to a 512-bit vector
+/// where the processor has them, else four; each lane does the scalar loop's operations in its order, so the factors do
+/// not depend on the vector width). All patterns are fixed by the first factorisation and <see cref="Refactorize"/> is
+/// arithmetic only.
 /// </para>
 /// <para>
 /// No pivot is rejected: a 1×1 pivot smaller than <c>PerturbationTolerance·‖A‖∞</c>, or a 2×2 block whose determinant is
@@ -43,7 +45,10 @@ public sealed class SparseLdl : IFactorization
     // (steps, ascending), values a dense column-major panel at _lx[_base[s]..] with leading dimension width + rows
     private readonly int[] _first, _rowPtr, _rows, _base;
     private readonly double[] _lx;
-    private readonly int[] _aColPtr, _aRowIdx, _aSlot; // where each entry of A goes in the panels (−1: below the diagonal, not read)
+    private readonly int[] _aColPtr, _aRowIdx;
+    // A's entries read (on or above the permuted diagonal) grouped by the step of the L column they land in:
+    // _aEntry[_aByStep[i].._aByStep[i+1]] are their indices in A, _aEntrySlot their places in the panels
+    private readonly int[] _aByStep, _aEntry, _aEntrySlot;
     private readonly int _aNnz;
     private readonly long _fill;
     private readonly double _tolerance;
@@ -219,11 +224,9 @@ public sealed class SparseLdl : IFactorization
         _lx = new double[_base[ns]];
 
         // where A's entries land: the entry in column perm[k] at step i ≤ k is L's row k, column i (the lower triangle)
-        _aSlot = new int[_aNnz];
         var position = new int[n]; // a row's place in the panel of the supernode being mapped
         for (int q = 0; q < position.Length; q++) position[q] = -1;
         var byColumn = new int[n + 1]; // A's entries grouped by the L column (step i) they go to
-        for (int q = 0; q < _aSlot.Length; q++) _aSlot[q] = -1;
         for (int k = 0; k < n; k++)
         {
             int col = perm[k];
@@ -233,6 +236,7 @@ public sealed class SparseLdl : IFactorization
         for (int i = 0; i < n; i++) byColumn[i + 1] += byColumn[i];
         var entries = new int[byColumn[n]];
         var entryRow = new int[byColumn[n]];
+        var entrySlot = new int[byColumn[n]];
         var fillAt = (int[])byColumn.Clone();
         for (int k = 0; k < n; k++)
         {
@@ -255,11 +259,12 @@ public sealed class SparseLdl : IFactorization
                 {
                     int row = entryRow[q];
                     if (position[row] < 0) throw new InvalidOperationException("LDLᵀ symbolic: an entry of A outside its supernode's rows");
-                    _aSlot[entries[q]] = _base[sn] + (i - f) * ld + position[row];
+                    entrySlot[q] = _base[sn] + (i - f) * ld + position[row];
                 }
             for (int j = f; j < l; j++) position[j] = -1;
             for (int q = _rowPtr[sn]; q < _rowPtr[sn + 1]; q++) position[_rows[q]] = -1;
         }
+        (_aByStep, _aEntry, _aEntrySlot) = (byColumn, entries, entrySlot);
         _relative = new int[Math.Max(maxRows, 1)];
         _position = position;
         _superOf = superOf;
@@ -314,10 +319,7 @@ public sealed class SparseLdl : IFactorization
         double norm = NormMax(values, _aNnz);
         double tiny = _tolerance * Math.Max(norm, double.Epsilon);
         int perturbed = 0;
-        Array.Clear(lx);
-        int[] slot = _aSlot;
-        for (int p = 0; p < _aNnz; p++)
-            if (slot[p] >= 0) lx[slot[p]] += values[p];
+        int[] aByStep = _aByStep, aEntry = _aEntry, aEntrySlot = _aEntrySlot, panelBase = _base;
         int ns = _first.Length - 1;
         int[] first = _first, rowPtr = _rowPtr, rows = _rows, head = _head, next = _next, superOf = _superOf;
         for (int q = 0; q < head.Length; q++) head[q] = -1; // plain loops, not Array.Fill<int>: a cold CLI process would JIT that
@@ -325,6 +327,9 @@ public sealed class SparseLdl : IFactorization
         for (int sn = 0; sn < ns; sn++)
         {
             int f = first[sn], l = first[sn + 1], width = l - f, rp = rowPtr[sn], r = rowPtr[sn + 1] - rp, ld = width + r;
+            // the panel starts as A's entries (each place receives at most one); nothing has written into it before its turn
+            lx.AsSpan(panelBase[sn], panelBase[sn + 1] - panelBase[sn]).Clear();
+            for (int q = aByStep[f]; q < aByStep[l]; q++) lx[aEntrySlot[q]] += values[aEntry[q]];
             for (int t = 0; t < width; t++) position[f + t] = t;
             for (int q = 0; q < r; q++) position[rows[rp + q]] = width + q;
             // the updates of the supernodes below this one whose rows reach its columns
