@@ -405,6 +405,7 @@ public static class InteriorPoint
         }
 
         // the largest |entry| of each row of the KKT matrix (of each column: it is symmetric), once per matrix for BackwardError
+        // (the Ruiz scaling's first pass has them already)
         void RowMaxima()
         {
             var kkt = assembler.Matrix;
@@ -458,7 +459,7 @@ public static class InteriorPoint
             // optimal, drifted off feasibility by 1e-7. If the reused (static) pivots leave ω large, factorise afresh.
             double omegaPrev = double.PositiveInfinity, bestOmega = double.PositiveInfinity;
             bool refactored = false;
-            RowMaxima();
+            if (!scaling.ColumnMaxima(assembler.Matrix, rowMax)) RowMaxima();
             for (int pass = 0; pass < 8; pass++)
             {
                 double omega = BackwardError(sol);
@@ -1117,13 +1118,27 @@ public static class InteriorPoint
         private int[] _changedList = [];
         private int[]? _patternColPtr, _patternRowIdx;
         private bool _symmetricPattern;
+        private double[] _firstMax = [];
+        private SparseMatrix? _maximaOf;
         public SparseMatrix? Scaled { get; private set; }
+
+        /// <summary>
+        /// maxᵢ |Kᵢⱼ| of every column of the matrix the last <see cref="Apply"/> scaled (its first pass, dᵢ = 1), when
+        /// <paramref name="k"/> is that matrix object; false otherwise (scaling off, or another matrix).
+        /// </summary>
+        public bool ColumnMaxima(SparseMatrix k, double[] max)
+        {
+            if (!ReferenceEquals(k, _maximaOf) || max.Length != _firstMax.Length) return false;
+            Array.Copy(_firstMax, max, max.Length);
+            return true;
+        }
 
         public SparseMatrix Apply(SparseMatrix k)
         {
             if (!enabled) return Scaled = k;
             int n = k.Cols;
-            if (_d.Length != n) { _d = new double[n]; _colMax = new double[n]; _changed = new int[n]; _changedList = new int[n]; }
+            if (_d.Length != n) { _d = new double[n]; _colMax = new double[n]; _changed = new int[n]; _changedList = new int[n]; _firstMax = new double[n]; }
+            _maximaOf = null; // until the first pass has them
             double[] d = _d, colMax = _colMax, values = k.Values;
             int[] colPtr = k.ColPtr, rowIdx = k.RowIdx, changed = _changed, changedList = _changedList;
             if (!ReferenceEquals(colPtr, _patternColPtr) || !ReferenceEquals(rowIdx, _patternRowIdx))
@@ -1145,7 +1160,11 @@ public static class InteriorPoint
             {
                 bool done = true;
                 if (pass == 0)
+                {
                     for (int j = 0; j < n; j++) colMax[j] = MaxAbs(values, colPtr[j], colPtr[j + 1]);
+                    Array.Copy(colMax, _firstMax, n);
+                    _maximaOf = k;
+                }
                 else if (4 * changedCount > n)
                     // most factors changed (the second pass): every column again (a column none of whose dᵢ changed gets
                     // the maximum it had, so this is the same as sweeping only the marked ones, without the marking)
