@@ -239,11 +239,15 @@ public class InteriorPointRobustnessTests
         // the Ruiz scaling's factors come from the exponent bits, with Math.Log2 only next to √2: the same factors, so the
         // same scaled KKT matrices and iterates, as 2^round(log₂ x) — over many magnitudes and right at the √2 boundary
         var near = Gen.Int[-60, 60].SelectMany(e => Gen.Int[-2000, 2000].Select(u => Math.ScaleB(Math.Sqrt(2) + u * 1e-15, e)));
-        Gen.OneOf(Gen.Double[1e-150, 1e150], Gen.Double[0.01, 100], near).Sample(x =>
+        // and the ends of the range: subnormals, the largest exponents (where the bits path hands over to ILogB/ScaleB)
+        var ends = Gen.Int[-1074, 1023].SelectMany(e => Gen.Double[1, 2].Select(m => Math.ScaleB(m, e))).Where(x => x > 0 && double.IsFinite(x));
+        Gen.OneOf(Gen.Double[1e-150, 1e150], Gen.Double[0.01, 100], near, ends).Sample(x =>
             Assert.Equal(Math.ScaleB(1.0, (int)Math.Round(Math.Log2(x))), InteriorPoint.NearestPowerOfTwo(x)), iter: 20_000);
         Assert.Equal(1.0, InteriorPoint.NearestPowerOfTwo(1.0));
         Assert.Equal(2.0, InteriorPoint.NearestPowerOfTwo(1.5));
         Assert.Equal(1.0, InteriorPoint.NearestPowerOfTwo(1.4));
         Assert.Equal(Math.ScaleB(1.0, -1074), InteriorPoint.NearestPowerOfTwo(double.Epsilon));
+        Assert.Equal(Math.ScaleB(1.0, (int)Math.Round(Math.Log2(double.MaxValue))), InteriorPoint.NearestPowerOfTwo(double.MaxValue));
+        Assert.Equal(Math.ScaleB(1.0, -1022), InteriorPoint.NearestPowerOfTwo(Math.ScaleB(1.0, -1022)));
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using OpenTE.Numerics.Sparse;
 
 namespace OpenTE.Numerics.Optimization;
@@ -338,7 +340,7 @@ public static class InteriorPoint
         var rc = new double[niq];
         var w = new double[niq];
         var residual = new double[n + neq];
-        var absScale = new double[n + neq];
+        var products = new double[2 * (n + neq)];
         var rowMax = new double[n + neq];
         var bestSol = new double[n + neq];
         var solution = new double[n + neq];
@@ -350,59 +352,88 @@ public static class InteriorPoint
         // residual = rhs − K·x of the unregularised K (K_reg + δ·I on the (2,2) block) and the componentwise backward error
         // ω = maxᵢ |residual|ᵢ / (|K|·|x| + |b|)ᵢ (Arioli, Demmel & Duff): ω₁ on rows whose |K|·|x| + |b| is above rounding
         // level, else ω₂ with ‖Kᵢ‖∞·‖x‖∞ (a row of noise-level terms is judged against what rounding can do to it)
-        double BackwardError(double[] sol)
+        unsafe double BackwardError(double[] sol)
         {
             var kkt = assembler.Matrix;
-            Array.Clear(residual);
-            Array.Clear(absScale);
+            // the products K·x (even slots) and |K|·|x| (odd slots) side by side: the scatter below touches one cache line per row
+            var acc = products;
+            Array.Clear(acc);
             double xInf = 0;
             int[] colPtr = kkt.ColPtr, rowIdx = kkt.RowIdx;
             double[] values = kkt.Values;
             // K·x and |K|·|x| in one sweep over K (the product in MultiplyAdd's order: columns in turn, zero xⱼ skipped)
             for (int j = 0; j < kkt.Cols; j++)
             {
-                double x = sol[j], xj = Math.Abs(x), colMax = 0;
+                double x = sol[j], xj = Math.Abs(x);
                 xInf = Math.Max(xInf, xj);
-                int end = colPtr[j + 1];
-                if (x != 0)
-                    for (int p = colPtr[j]; p < end; p++)
-                    {
-                        double v = values[p], a = Math.Abs(v);
-                        int i = rowIdx[p];
-                        residual[i] += v * x;
-                        absScale[i] += a * xj;
-                        colMax = Math.Max(colMax, a);
-                    }
-                else
-                    for (int p = colPtr[j]; p < end; p++) colMax = Math.Max(colMax, Math.Abs(values[p]));
-                rowMax[j] = colMax; // the KKT matrix is symmetric: row j's largest entry is column j's
+                if (x == 0) continue;
+                int p = colPtr[j], end = colPtr[j + 1];
+                if (Vector128.IsHardwareAccelerated)
+                {
+                    // the pair (v·x, |v|·|x|) added to the row's pair in one 128-bit operation: lane by lane the same products and sums
+                    var xs = Vector128.Create(x, xj);
+                    var magnitude = Vector128.Create(-1L, long.MaxValue).AsDouble(); // lane 1 loses the sign bit
+                    fixed (double* a = acc, vp = values)
+                    fixed (int* ri = rowIdx)
+                        for (; p < end; p++)
+                        {
+                            var pair = (Vector128.Create(vp[p]) & magnitude) * xs;
+                            var at = (Vector128<double>*)(a + 2 * ri[p]);
+                            *at += pair;
+                        }
+                }
+                for (; p < end; p++)
+                {
+                    double v = values[p];
+                    int i = 2 * rowIdx[p];
+                    acc[i] += v * x;
+                    acc[i + 1] += Math.Abs(v) * xj;
+                }
             }
-            for (int k = 0; k < neq; k++) residual[n + k] += KktAssembler.DualRegularization * sol[n + k];
+            for (int k = 0; k < neq; k++) acc[2 * (n + k)] += KktAssembler.DualRegularization * sol[n + k];
             double omega = 0, tau = 1000.0 * residual.Length * 1.1e-16;
             for (int i = 0; i < residual.Length; i++)
             {
-                residual[i] = rhs[i] - residual[i];
-                double den = absScale[i] + Math.Abs(rhs[i]);
-                if (den <= tau * (rowMax[i] * xInf + Math.Abs(rhs[i]))) den = absScale[i] + rowMax[i] * xInf;
+                double absScale = acc[2 * i + 1];
+                residual[i] = rhs[i] - acc[2 * i];
+                double den = absScale + Math.Abs(rhs[i]);
+                if (den <= tau * (rowMax[i] * xInf + Math.Abs(rhs[i]))) den = absScale + rowMax[i] * xInf;
                 if (den > 0) omega = Math.Max(omega, Math.Abs(residual[i]) / den);
                 else if (residual[i] != 0) omega = double.PositiveInfinity;
             }
             return omega;
         }
 
+        // the largest |entry| of each row of the KKT matrix (of each column: it is symmetric), once per matrix for BackwardError
+        // (the Ruiz scaling's first pass has them already)
+        void RowMaxima()
+        {
+            var kkt = assembler.Matrix;
+            int[] colPtr = kkt.ColPtr;
+            double[] values = kkt.Values;
+            for (int j = 0; j < kkt.Cols; j++)
+            {
+                double colMax = 0;
+                for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++) colMax = Math.Max(colMax, Math.Abs(values[p]));
+                rowMax[j] = colMax;
+            }
+        }
+
         // dxᵀ·M·dx on the (1,1) block of the KKT matrix, or −∞ when it is negative beyond rounding (relative to dxᵀ·|M|·|dx|)
         double Curvature(SparseMatrix kkt)
         {
             double c = 0, cabs = 0;
+            int[] colPtr = kkt.ColPtr, rowIdx = kkt.RowIdx;
+            double[] values = kkt.Values;
             for (int j = 0; j < n; j++)
             {
                 double xj = dx[j];
                 if (xj == 0) continue;
-                for (int p = kkt.ColPtr[j]; p < kkt.ColPtr[j + 1]; p++)
+                for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++)
                 {
-                    int i = kkt.RowIdx[p];
+                    int i = rowIdx[p];
                     if (i >= n) continue;
-                    double t = dx[i] * kkt.Values[p] * xj;
+                    double t = dx[i] * values[p] * xj;
                     c += t;
                     cabs += Math.Abs(t);
                 }
@@ -428,6 +459,7 @@ public static class InteriorPoint
             // optimal, drifted off feasibility by 1e-7. If the reused (static) pivots leave ω large, factorise afresh.
             double omegaPrev = double.PositiveInfinity, bestOmega = double.PositiveInfinity;
             bool refactored = false;
+            if (!scaling.ColumnMaxima(assembler.Matrix, rowMax)) RowMaxima();
             for (int pass = 0; pass < 8; pass++)
             {
                 double omega = BackwardError(sol);
@@ -967,12 +999,7 @@ public static class InteriorPoint
     }
 
     /// <summary>The constraint violation max(‖g‖∞, max h⁺).</summary>
-    private static double Violation(ReadOnlySpan<double> g, ReadOnlySpan<double> h)
-    {
-        double v = NormInf(g);
-        foreach (double a in h) v = Math.Max(v, a);
-        return v;
-    }
+    private static double Violation(ReadOnlySpan<double> g, ReadOnlySpan<double> h) => Max(h, NormInf(g), false);
 
     /// <summary>The first <paramref name="count"/> entries of <paramref name="a"/> in a new array (a[..count] without the generic helper the JIT compiles).</summary>
     private static double[] Head(double[] a, int count)
@@ -982,10 +1009,32 @@ public static class InteriorPoint
         return b;
     }
 
-    private static double NormInf(ReadOnlySpan<double> v)
+    private static double NormInf(ReadOnlySpan<double> v) => Max(v, 0, true);
+
+    /// <summary>
+    /// Math.Max folded over start and the entries (their magnitudes if <paramref name="abs"/>): the same answer in SIMD
+    /// registers (a maximum does not depend on the order it is taken in; a NaN anywhere gives NaN, as Math.Max does; the
+    /// lanes end in Math.Max against the start, so a zero maximum is +0 whenever the start is +0).
+    /// </summary>
+    private static unsafe double Max(ReadOnlySpan<double> v, double start, bool abs)
     {
-        double m = 0;
-        foreach (double a in v) m = Math.Max(m, Math.Abs(a));
+        double m = start;
+        int i = 0;
+        fixed (double* p = v)
+        {
+            if (Vector256.IsHardwareAccelerated && v.Length >= 8)
+            {
+                var acc = Vector256.Create(start);
+                for (; i + 4 <= v.Length; i += 4)
+                {
+                    var x = *(Vector256<double>*)(p + i);
+                    if (!Vector256.EqualsAll(x, x)) return double.NaN;
+                    acc = Vector256.Max(acc, abs ? Vector256.Abs(x) : x);
+                }
+                m = Math.Max(Math.Max(Math.Max(m, acc.GetElement(0)), Math.Max(acc.GetElement(1), acc.GetElement(2))), acc.GetElement(3));
+            }
+            for (; i < v.Length; i++) m = Math.Max(m, abs ? Math.Abs(p[i]) : p[i]);
+        }
         return m;
     }
 
@@ -997,6 +1046,8 @@ public static class InteriorPoint
     {
         private int[]? _srcColPtr, _srcRowIdx;
         private SparseMatrix? _template;
+        private int[] _shift = []; // per column of A: how many unit entries the columns before it gained
+        private int[] _unitSlots = [];
         private readonly AlternatingBuffers _values = new();
 
         public SparseMatrix Apply(SparseMatrix a)
@@ -1007,13 +1058,27 @@ public static class InteriorPoint
                 _srcColPtr = a.ColPtr;
                 _srcRowIdx = a.RowIdx;
                 _template = AppendUnitRows(a, first, firstSign, second, secondSign, n);
+                _shift = new int[a.Cols];
+                var units = new List<int>();
+                for (int j = 0; j < _template.Cols; j++)
+                {
+                    int len = j < a.Cols ? a.ColPtr[j + 1] - a.ColPtr[j] : 0;
+                    if (j < a.Cols) _shift[j] = _template.ColPtr[j] - a.ColPtr[j];
+                    for (int q = _template.ColPtr[j] + len; q < _template.ColPtr[j + 1]; q++) units.Add(q);
+                }
+                _unitSlots = [.. units];
                 return _template;
             }
-            // in each column the original rows come first (they are numbered below the appended ones)
+            // in each column the original rows come first (they are numbered below the appended ones), then the unit entries
             var values = _values.Next(_template.Values.Length);
-            _template.Values.CopyTo(values, 0);
+            double[] src = a.Values, unitValues = _template.Values;
+            int[] colPtr = a.ColPtr, shift = _shift;
             for (int j = 0; j < a.Cols; j++)
-                Array.Copy(a.Values, a.ColPtr[j], values, _template.ColPtr[j], a.ColPtr[j + 1] - a.ColPtr[j]);
+            {
+                int s = shift[j];
+                for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++) values[p + s] = src[p];
+            }
+            foreach (int q in _unitSlots) values[q] = unitValues[q];
             return new SparseMatrix(_template.Rows, _template.Cols, _template.ColPtr, _template.RowIdx, values);
         }
     }
@@ -1025,6 +1090,15 @@ public static class InteriorPoint
     internal static double NearestPowerOfTwo(double x)
     {
         const double Sqrt2 = 1.4142135623730951;
+        // a positive normal x (and 2x normal too): mantissa and result straight from the bits, the values ILogB and
+        // ScaleB give (both exact there)
+        long bits = BitConverter.DoubleToInt64Bits(x);
+        ulong biased = (ulong)bits >> 52; // the sign bit makes a negative x ≥ 0x800
+        if (biased is > 0 and < 0x7FE)
+        {
+            double m = BitConverter.Int64BitsToDouble((bits & 0xF_FFFF_FFFF_FFFFL) | 0x3FF0_0000_0000_0000L);
+            if (Math.Abs(m - Sqrt2) > 1e-9) return BitConverter.Int64BitsToDouble((long)(m > Sqrt2 ? biased + 1 : biased) << 52);
+        }
         int e = Math.ILogB(x);
         double mantissa = Math.ScaleB(x, -e);
         if (Math.Abs(mantissa - Sqrt2) > 1e-9) return Math.ScaleB(1.0, mantissa > Sqrt2 ? e + 1 : e);
@@ -1041,54 +1115,187 @@ public static class InteriorPoint
         private double[] _d = [];
         private double[] _colMax = [];
         private int[] _changed = [];
+        private int[] _changedList = [];
+        private int[]? _patternColPtr, _patternRowIdx;
+        private bool _symmetricPattern;
+        private double[] _firstMax = [];
+        private SparseMatrix? _maximaOf;
         public SparseMatrix? Scaled { get; private set; }
+
+        /// <summary>
+        /// maxᵢ |Kᵢⱼ| of every column of the matrix the last <see cref="Apply"/> scaled (its first pass, dᵢ = 1), when
+        /// <paramref name="k"/> is that matrix object; false otherwise (scaling off, or another matrix).
+        /// </summary>
+        public bool ColumnMaxima(SparseMatrix k, double[] max)
+        {
+            if (!ReferenceEquals(k, _maximaOf) || max.Length != _firstMax.Length) return false;
+            Array.Copy(_firstMax, max, max.Length);
+            return true;
+        }
 
         public SparseMatrix Apply(SparseMatrix k)
         {
             if (!enabled) return Scaled = k;
             int n = k.Cols;
-            if (_d.Length != n) { _d = new double[n]; _colMax = new double[n]; _changed = new int[n]; }
+            if (_d.Length != n) { _d = new double[n]; _colMax = new double[n]; _changed = new int[n]; _changedList = new int[n]; _firstMax = new double[n]; }
+            _maximaOf = null; // until the first pass has them
             double[] d = _d, colMax = _colMax, values = k.Values;
-            int[] colPtr = k.ColPtr, rowIdx = k.RowIdx, changed = _changed;
+            int[] colPtr = k.ColPtr, rowIdx = k.RowIdx, changed = _changed, changedList = _changedList;
+            if (!ReferenceEquals(colPtr, _patternColPtr) || !ReferenceEquals(rowIdx, _patternRowIdx))
+            {
+                (_patternColPtr, _patternRowIdx) = (colPtr, rowIdx);
+                _symmetricPattern = k.Rows == n && StructurallySymmetric(n, colPtr, rowIdx);
+            }
+            bool symmetric = _symmetricPattern;
             for (int j = 0; j < n; j++) { d[j] = 1.0; changed[j] = 0; } // not Array.Fill<double>: the JIT compiles it at its first call in a CLI process
             // colMax[j] holds maxᵢ |dᵢ·Kᵢⱼ| (without dⱼ); after the first pass only a few d change (on a 2,000-bus AC OPF about
             // 15 % in the second pass, 2 % in the fourth), so a column is re-swept only when a dᵢ of one of its rows changed in
-            // the last pass (changed[i] == that pass + 1) — the same maxima, so the same scaling, for far fewer sweeps
+            // the last pass — the same maxima, so the same scaling, for far fewer sweeps. On a structurally symmetric pattern
+            // (the KKT matrix's) the columns with an entry in row i are the rows of column i: the changed rows' columns mark
+            // the columns to re-sweep (changed[j] == pass) without scanning every column; otherwise every column is scanned.
+            // In the first pass every dᵢ is 1, so dᵢ·Kᵢⱼ is Kᵢⱼ itself and the column's maximum is taken in SIMD registers
+            // (Vector256.Max propagates NaN as Math.Max does, and a maximum does not depend on the order it is taken in).
+            int changedCount = 0;
             for (int pass = 0; pass < 8; pass++)
             {
                 bool done = true;
-                for (int j = 0; j < n; j++)
+                if (pass == 0)
                 {
-                    int start = colPtr[j], end = colPtr[j + 1];
-                    if (pass > 0)
+                    for (int j = 0; j < n; j++) colMax[j] = MaxAbs(values, colPtr[j], colPtr[j + 1]);
+                    Array.Copy(colMax, _firstMax, n);
+                    _maximaOf = k;
+                }
+                else if (4 * changedCount > n)
+                    // most factors changed (the second pass): every column again (a column none of whose dᵢ changed gets
+                    // the maximum it had, so this is the same as sweeping only the marked ones, without the marking)
+                    for (int j = 0; j < n; j++) colMax[j] = MaxAbsScaled(d, values, rowIdx, colPtr[j], colPtr[j + 1]);
+                else if (symmetric)
+                {
+                    for (int c = 0; c < changedCount; c++)
                     {
+                        int i = changedList[c];
+                        for (int p = colPtr[i], end = colPtr[i + 1]; p < end; p++) changed[rowIdx[p]] = pass;
+                    }
+                    for (int j = 0; j < n; j++)
+                    {
+                        if (changed[j] != pass) continue;
+                        colMax[j] = MaxAbsScaled(d, values, rowIdx, colPtr[j], colPtr[j + 1]);
+                    }
+                }
+                else
+                    for (int j = 0; j < n; j++)
+                    {
+                        int start = colPtr[j], end = colPtr[j + 1];
                         int p0 = start;
                         while (p0 < end && changed[rowIdx[p0]] != pass) p0++;
                         if (p0 == end) continue;
+                        double m = 0;
+                        for (int p = start; p < end; p++) m = Math.Max(m, Math.Abs(d[rowIdx[p]] * values[p]));
+                        colMax[j] = m;
                     }
-                    double m = 0;
-                    for (int p = start; p < end; p++) m = Math.Max(m, Math.Abs(d[rowIdx[p]] * values[p]));
-                    colMax[j] = m;
-                }
+                changedCount = 0;
                 for (int j = 0; j < n; j++)
                 {
                     double m = colMax[j] * d[j];
                     if (m == 0 || !double.IsFinite(m) || (m >= 0.5 && m <= 2)) continue;
                     done = false;
                     d[j] *= NearestPowerOfTwo(1 / Math.Sqrt(m));
-                    changed[j] = pass + 1;
+                    if (!symmetric) changed[j] = pass + 1;
+                    changedList[changedCount++] = j;
                 }
                 if (done) break;
             }
             if (Scaled is null || !ReferenceEquals(Scaled.ColPtr, k.ColPtr) || !ReferenceEquals(Scaled.RowIdx, k.RowIdx))
                 Scaled = new SparseMatrix(k.Rows, k.Cols, k.ColPtr, k.RowIdx, new double[k.Values.Length]);
-            var v = Scaled.Values;
-            for (int j = 0; j < n; j++)
-            {
-                double dj = d[j];
-                for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++) v[p] = d[rowIdx[p]] * values[p] * dj;
-            }
+            ScaleEntries(d, values, rowIdx, colPtr, n, Scaled.Values);
             return Scaled;
+        }
+
+        // The kernels below take the products dᵢ·Kᵢⱼ (and ·dⱼ) exactly as the scalar loops do, four at a time with the dᵢ
+        // gathered by row; a maximum does not depend on the order it is taken in, and a NaN gives NaN as Math.Max does.
+        // Pointer loads: ReadyToRun code does not inline Vector256.Load.
+
+        /// <summary>maxₚ |values[p]| over [start, end) (Math.Max's answer: NaN once a NaN is met).</summary>
+        private static unsafe double MaxAbs(double[] values, int start, int end)
+        {
+            double m = 0;
+            int p = start;
+            fixed (double* v = values)
+            {
+                if (Vector256.IsHardwareAccelerated && end - start >= 4)
+                {
+                    var acc = Vector256<double>.Zero;
+                    for (; p + 4 <= end; p += 4)
+                    {
+                        var x = *(Vector256<double>*)(v + p);
+                        if (!Vector256.EqualsAll(x, x)) return double.NaN;
+                        acc = Vector256.Max(acc, Vector256.Abs(x));
+                    }
+                    m = Math.Max(Math.Max(acc.GetElement(0), acc.GetElement(1)), Math.Max(acc.GetElement(2), acc.GetElement(3)));
+                }
+                for (; p < end; p++) m = Math.Max(m, Math.Abs(v[p]));
+            }
+            return m;
+        }
+
+        /// <summary>maxₚ |d[rowIdx[p]]·values[p]| over [start, end) (NaN once a NaN is met).</summary>
+        private static unsafe double MaxAbsScaled(double[] d, double[] values, int[] rowIdx, int start, int end)
+        {
+            double m = 0;
+            int p = start;
+            fixed (double* dp = d, v = values)
+            fixed (int* ri = rowIdx)
+            {
+                if (Avx2.IsSupported && end - start >= 4)
+                {
+                    var acc = Vector256<double>.Zero;
+                    for (; p + 4 <= end; p += 4)
+                    {
+                        var x = Avx2.GatherVector256(dp, Sse2.LoadVector128(ri + p), 8) * *(Vector256<double>*)(v + p);
+                        if (!Vector256.EqualsAll(x, x)) return double.NaN;
+                        acc = Vector256.Max(acc, Vector256.Abs(x));
+                    }
+                    m = Math.Max(Math.Max(acc.GetElement(0), acc.GetElement(1)), Math.Max(acc.GetElement(2), acc.GetElement(3)));
+                }
+                for (; p < end; p++) m = Math.Max(m, Math.Abs(dp[ri[p]] * v[p]));
+            }
+            return m;
+        }
+
+        /// <summary>scaled[p] = d[rowIdx[p]]·values[p]·d[j] for every entry p of every column j.</summary>
+        private static unsafe void ScaleEntries(double[] d, double[] values, int[] rowIdx, int[] colPtr, int n, double[] scaled)
+        {
+            fixed (double* dp = d, v = values, s = scaled)
+            fixed (int* ri = rowIdx)
+                for (int j = 0; j < n; j++)
+                {
+                    double dj = d[j];
+                    int p = colPtr[j], end = colPtr[j + 1];
+                    if (Avx2.IsSupported)
+                    {
+                        var djv = Vector256.Create(dj);
+                        for (; p + 4 <= end; p += 4)
+                            *(Vector256<double>*)(s + p) = Avx2.GatherVector256(dp, Sse2.LoadVector128(ri + p), 8) * *(Vector256<double>*)(v + p) * djv;
+                    }
+                    for (; p < end; p++) s[p] = dp[ri[p]] * v[p] * dj;
+                }
+        }
+
+        /// <summary>Whether every entry (i, j) of the pattern has its mirror (j, i) (rows sorted in each column).</summary>
+        private static bool StructurallySymmetric(int n, int[] colPtr, int[] rowIdx)
+        {
+            var next = new int[n];
+            for (int j = 0; j < n; j++) next[j] = colPtr[j];
+            // visiting columns in order, the entries (i, j) of row i arrive in increasing j: each must be column i's next row
+            for (int j = 0; j < n; j++)
+                for (int p = colPtr[j]; p < colPtr[j + 1]; p++)
+                {
+                    int i = rowIdx[p];
+                    if ((uint)i >= (uint)n || next[i] >= colPtr[i + 1] || rowIdx[next[i]] != j) return false;
+                    next[i]++;
+                }
+            for (int j = 0; j < n; j++) if (next[j] != colPtr[j + 1]) return false;
+            return true;
         }
 
         /// <summary>Solves K·x = b in place through the factors of D·K·D: x = D·(DKD)⁻¹·D·b.</summary>

@@ -20,10 +20,13 @@ public interface IFactorization
 /// Supernodal and left-looking: the symbolic phase (elimination tree, column patterns) groups consecutive columns of L
 /// into supernodes whose rows below the diagonal block are one list (a chain of the elimination tree with nested
 /// patterns; small chains are merged with a few explicit zeros, as in CHOLMOD's relaxed amalgamation, and a 2×2 block
-/// always sits inside one supernode). Each supernode is a dense column-major panel: the numeric phase gathers A into it
-/// through positions fixed by the symbolic phase, subtracts the updates of the supernodes below it in the tree as dense
-/// products, and factorises the panel densely — so most of the arithmetic runs on contiguous columns instead of
-/// scattered single entries. All patterns are fixed by the first factorisation and <see cref="Refactorize"/> is arithmetic only.
+/// always sits inside one supernode). Each supernode is a dense column-major panel: when its turn comes, the numeric
+/// phase clears it and gathers A into it through positions fixed by the symbolic phase (while the panel is in cache),
+/// subtracts the updates of the supernodes below it in the tree as dense products, and factorises the panel densely — so
+/// most of the arithmetic runs on contiguous columns instead of scattered single entries (eight rows to a 512-bit vector
+/// where the processor has them, else four; each lane does the scalar loop's operations in its order, so the factors do
+/// not depend on the vector width). All patterns are fixed by the first factorisation and <see cref="Refactorize"/> is
+/// arithmetic only.
 /// </para>
 /// <para>
 /// No pivot is rejected: a 1×1 pivot smaller than <c>PerturbationTolerance·‖A‖∞</c>, or a 2×2 block whose determinant is
@@ -42,13 +45,16 @@ public sealed class SparseLdl : IFactorization
     // (steps, ascending), values a dense column-major panel at _lx[_base[s]..] with leading dimension width + rows
     private readonly int[] _first, _rowPtr, _rows, _base;
     private readonly double[] _lx;
-    private readonly int[] _aColPtr, _aRowIdx, _aSlot; // where each entry of A goes in the panels (−1: below the diagonal, not read)
+    private readonly int[] _aColPtr, _aRowIdx;
+    // A's entries read (on or above the permuted diagonal) grouped by the step of the L column they land in:
+    // _aEntry[_aByStep[i].._aByStep[i+1]] are their indices in A, _aEntrySlot their places in the panels
+    private readonly int[] _aByStep, _aEntry, _aEntrySlot;
     private readonly int _aNnz;
     private readonly long _fill;
     private readonly double _tolerance;
     // numeric work space
     private readonly int[] _relative, _position, _superOf, _head, _next;
-    private readonly double[] _w, _c, _y;
+    private readonly double[] _w, _c, _y, _dots;
 
     /// <inheritdoc/>
     public int N { get; }
@@ -218,11 +224,9 @@ public sealed class SparseLdl : IFactorization
         _lx = new double[_base[ns]];
 
         // where A's entries land: the entry in column perm[k] at step i ≤ k is L's row k, column i (the lower triangle)
-        _aSlot = new int[_aNnz];
         var position = new int[n]; // a row's place in the panel of the supernode being mapped
         for (int q = 0; q < position.Length; q++) position[q] = -1;
         var byColumn = new int[n + 1]; // A's entries grouped by the L column (step i) they go to
-        for (int q = 0; q < _aSlot.Length; q++) _aSlot[q] = -1;
         for (int k = 0; k < n; k++)
         {
             int col = perm[k];
@@ -232,6 +236,7 @@ public sealed class SparseLdl : IFactorization
         for (int i = 0; i < n; i++) byColumn[i + 1] += byColumn[i];
         var entries = new int[byColumn[n]];
         var entryRow = new int[byColumn[n]];
+        var entrySlot = new int[byColumn[n]];
         var fillAt = (int[])byColumn.Clone();
         for (int k = 0; k < n; k++)
         {
@@ -254,11 +259,12 @@ public sealed class SparseLdl : IFactorization
                 {
                     int row = entryRow[q];
                     if (position[row] < 0) throw new InvalidOperationException("LDLᵀ symbolic: an entry of A outside its supernode's rows");
-                    _aSlot[entries[q]] = _base[sn] + (i - f) * ld + position[row];
+                    entrySlot[q] = _base[sn] + (i - f) * ld + position[row];
                 }
             for (int j = f; j < l; j++) position[j] = -1;
             for (int q = _rowPtr[sn]; q < _rowPtr[sn + 1]; q++) position[_rows[q]] = -1;
         }
+        (_aByStep, _aEntry, _aEntrySlot) = (byColumn, entries, entrySlot);
         _relative = new int[Math.Max(maxRows, 1)];
         _position = position;
         _superOf = superOf;
@@ -269,6 +275,7 @@ public sealed class SparseLdl : IFactorization
         _d = new double[n];
         _e = new double[n];
         _y = new double[n];
+        _dots = new double[Math.Max(maxWidth, 1)];
     }
 
     /// <summary>
@@ -310,19 +317,10 @@ public sealed class SparseLdl : IFactorization
     private void Numeric(SparseMatrix a)
     {
         double[] values = a.Values, lx = _lx, d = _d, e = _e;
-        double norm = 0;
-        for (int p = 0; p < _aNnz; p++)
-        {
-            double v = Math.Abs(values[p]);
-            if (!(v <= double.MaxValue)) throw new ArgumentException("the matrix has a non-finite entry");
-            norm = Math.Max(norm, v);
-        }
+        double norm = NormMax(values, _aNnz);
         double tiny = _tolerance * Math.Max(norm, double.Epsilon);
         int perturbed = 0;
-        Array.Clear(lx);
-        int[] slot = _aSlot;
-        for (int p = 0; p < _aNnz; p++)
-            if (slot[p] >= 0) lx[slot[p]] += values[p];
+        int[] aByStep = _aByStep, aEntry = _aEntry, aEntrySlot = _aEntrySlot, panelBase = _base;
         int ns = _first.Length - 1;
         int[] first = _first, rowPtr = _rowPtr, rows = _rows, head = _head, next = _next, superOf = _superOf;
         for (int q = 0; q < head.Length; q++) head[q] = -1; // plain loops, not Array.Fill<int>: a cold CLI process would JIT that
@@ -330,6 +328,9 @@ public sealed class SparseLdl : IFactorization
         for (int sn = 0; sn < ns; sn++)
         {
             int f = first[sn], l = first[sn + 1], width = l - f, rp = rowPtr[sn], r = rowPtr[sn + 1] - rp, ld = width + r;
+            // the panel starts as A's entries (each place receives at most one); nothing has written into it before its turn
+            lx.AsSpan(panelBase[sn], panelBase[sn + 1] - panelBase[sn]).Clear();
+            for (int q = aByStep[f]; q < aByStep[l]; q++) lx[aEntrySlot[q]] += values[aEntry[q]];
             for (int t = 0; t < width; t++) position[f + t] = t;
             for (int q = 0; q < r; q++) position[rows[rp + q]] = width + q;
             // the updates of the supernodes below this one whose rows reach its columns
@@ -358,6 +359,35 @@ public sealed class SparseLdl : IFactorization
             }
         }
         PerturbedPivots = perturbed;
+    }
+
+    /// <summary>maxₚ |values[p]| over the first <paramref name="count"/> entries (a maximum does not depend on the order it is taken in); throws on a non-finite entry.</summary>
+    private static unsafe double NormMax(double[] values, int count)
+    {
+        double norm = 0;
+        int p = 0;
+        fixed (double* v = values)
+        {
+            if (Vector256.IsHardwareAccelerated && count >= 8)
+            {
+                var acc = Vector256<double>.Zero;
+                var limit = Vector256.Create(double.MaxValue);
+                for (; p + 4 <= count; p += 4)
+                {
+                    var x = Vector256.Abs(*(Vector256<double>*)(v + p)); // pointer loads: ReadyToRun code does not inline Vector256.Load
+                    if (!Vector256.LessThanOrEqualAll(x, limit)) throw new ArgumentException("the matrix has a non-finite entry");
+                    acc = Vector256.Max(acc, x);
+                }
+                norm = Math.Max(Math.Max(acc.GetElement(0), acc.GetElement(1)), Math.Max(acc.GetElement(2), acc.GetElement(3)));
+            }
+            for (; p < count; p++)
+            {
+                double x = Math.Abs(v[p]);
+                if (!(x <= double.MaxValue)) throw new ArgumentException("the matrix has a non-finite entry");
+                norm = Math.Max(norm, x);
+            }
+        }
+        return norm;
     }
 
     /// <summary>
@@ -395,7 +425,7 @@ public sealed class SparseLdl : IFactorization
                 return p2;
             }
             // W = L_k(C, :)·D_k, row by row (nc × wk)
-            for (int ci = 0; ci < nc; ci++) RowTimesD(lk + ci, ldk, fk, wk, d, e, w + ci * wk);
+            for (int ci = 0; ci < nc; ci++) RowTimesD(lk + ci, ldk, fk, wk, d, e, kind, w + ci * wk);
             // C = L_k(R, :)·Wᵀ (m × nc, column-major, each column from the first row of its block of four down), four
             // columns at a time so each vector of L is loaded once for four products; then scattered into j's panel
             for (int c0 = 0; c0 < nc; c0 += 4)
@@ -404,6 +434,25 @@ public sealed class SparseLdl : IFactorization
                 if (bw == 4 && Vector256.IsHardwareAccelerated)
                 {
                     double* w0 = w + c0 * wk, w1 = w0 + wk, w2 = w1 + wk, w3 = w2 + wk;
+                    if (Vector512.IsHardwareAccelerated)
+                        for (; i + 8 <= m; i += 8)
+                        {
+                            Vector512<double> a0 = Vector512<double>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                            double* l = lk + i;
+                            for (int t = 0; t < wk; t++, l += ldk)
+                            {
+                                var v = *(Vector512<double>*)l;
+                                a0 += v * Vector512.Create(w0[t]);
+                                a1 += v * Vector512.Create(w1[t]);
+                                a2 += v * Vector512.Create(w2[t]);
+                                a3 += v * Vector512.Create(w3[t]);
+                            }
+                            double* cc = c + c0 * m + i;
+                            *(Vector512<double>*)cc = a0;
+                            *(Vector512<double>*)(cc + m) = a1;
+                            *(Vector512<double>*)(cc + 2 * m) = a2;
+                            *(Vector512<double>*)(cc + 3 * m) = a3;
+                        }
                     for (; i + 4 <= m; i += 4)
                     {
                         Vector256<double> a0 = Vector256<double>.Zero, a1 = a0, a2 = a0, a3 = a0;
@@ -423,6 +472,18 @@ public sealed class SparseLdl : IFactorization
                         *(Vector256<double>*)(cc + 3 * m) = a3;
                     }
                 }
+                else if (Vector256.IsHardwareAccelerated)
+                    // one to three columns left: each column's products on its own, four rows at a time (the same
+                    // products summed in the same order of t as the scalar loop below, lane by lane)
+                    for (; i + 4 <= m; i += 4)
+                        for (int b = 0; b < bw; b++)
+                        {
+                            double* wrow = w + (c0 + b) * wk;
+                            Vector256<double> acc = Vector256<double>.Zero;
+                            double* l = lk + i;
+                            for (int t = 0; t < wk; t++, l += ldk) acc += *(Vector256<double>*)l * Vector256.Create(wrow[t]);
+                            *(Vector256<double>*)(c + (c0 + b) * m + i) = acc;
+                        }
                 for (; i < m; i++)
                     for (int b = 0; b < bw; b++)
                     {
@@ -480,7 +541,20 @@ public sealed class SparseLdl : IFactorization
                     d[k + 1] = dk;
                     e[k] = es;
                     col[t + 1] = 0; // the block's coupling lives in D
-                    for (int i = t + 2; i < ld; i++)
+                    int i = t + 2;
+                    if (Vector256.IsHardwareAccelerated)
+                    {
+                        // the same operations as the scalar loop below, four rows at a time (no fused multiply-add)
+                        Vector256<double> vdk = Vector256.Create(dk), ves = Vector256.Create(es), vds = Vector256.Create(ds), vdet = Vector256.Create(det);
+                        for (; i + 4 <= ld; i += 4)
+                        {
+                            var ys = *(Vector256<double>*)(col + i);
+                            var yi = *(Vector256<double>*)(col1 + i);
+                            *(Vector256<double>*)(col + i) = (vdk * ys - ves * yi) / vdet;
+                            *(Vector256<double>*)(col1 + i) = (vds * yi - ves * ys) / vdet;
+                        }
+                    }
+                    for (; i < ld; i++)
                     {
                         double ys = col[i], yi = col1[i];
                         col[i] = (dk * ys - es * yi) / det;
@@ -499,7 +573,13 @@ public sealed class SparseLdl : IFactorization
                     }
                     if (!double.IsFinite(dk)) throw new SingularMatrixException($"the pivot at step {k} (column {_perm[k]}) is not finite", _perm[k]);
                     d[k] = dk;
-                    for (int i = t + 1; i < ld; i++) col[i] /= dk;
+                    int i = t + 1;
+                    if (Vector256.IsHardwareAccelerated)
+                    {
+                        var vdk = Vector256.Create(dk); // a division per entry as below, four at a time
+                        for (; i + 4 <= ld; i += 4) *(Vector256<double>*)(col + i) /= vdk;
+                    }
+                    for (; i < ld; i++) col[i] /= dk;
                 }
             }
         }
@@ -510,12 +590,12 @@ public sealed class SparseLdl : IFactorization
     /// w = row·D over the <paramref name="count"/> columns from step <paramref name="f"/> (a row of L given by its first
     /// entry and the stride between columns): wₜ = L(·, t)·dₜ, or for a 2×2 block (t, t+1) the row times the block.
     /// </summary>
-    private unsafe void RowTimesD(double* row, int stride, int f, int count, double* d, double* e, double* w)
+    private static unsafe void RowTimesD(double* row, int stride, int f, int count, double* d, double* e, byte* kind, double* w)
     {
         for (int t = 0; t < count; t++)
         {
             double l0 = row[t * stride];
-            if (_kind[f + t] == 1)
+            if (kind[f + t] == 1)
             {
                 double l1 = row[(t + 1) * stride];
                 w[t] = l0 * d[f + t] + l1 * e[f + t];
@@ -535,9 +615,20 @@ public sealed class SparseLdl : IFactorization
     {
         int n = count;
         if (n == 0) return;
-        RowTimesD(b + u, ld, f, n, d, e, w);
+        fixed (byte* kind = _kind) RowTimesD(b + u, ld, f, n, d, e, kind, w);
         double* pu = b + u * ld;
         int i = u;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 8 <= ld; i += 8)
+            {
+                var acc = *(Vector512<double>*)(pu + i);
+                for (int s = 0; s < n; s++)
+                {
+                    double a = w[s];
+                    if (a != 0) acc -= Vector512.Create(a) * *(Vector512<double>*)(b + s * ld + i);
+                }
+                *(Vector512<double>*)(pu + i) = acc;
+            }
         if (Vector256.IsHardwareAccelerated)
             for (; i + 4 <= ld; i += 4)
             {
@@ -567,7 +658,7 @@ public sealed class SparseLdl : IFactorization
         int n = N;
         if (b.Length != n) throw new ArgumentException("right-hand side has the wrong length");
         int ns = _first.Length - 1;
-        fixed (double* w = _y, lx = _lx, d = _d, e = _e, tmp = _c) // _y is zero between solves; restored below
+        fixed (double* w = _y, lx = _lx, d = _d, e = _e, tmp = _c, dots = _dots) // _y is zero between solves; restored below
         fixed (int* perm = _perm, first = _first, rowPtr = _rowPtr, rowsAll = _rows, bases = _base)
         fixed (byte* kind = _kind)
         {
@@ -597,6 +688,14 @@ public sealed class SparseLdl : IFactorization
                 }
                 double* below = panel + width;
                 int q0 = 0;
+                if (Vector512.IsHardwareAccelerated)
+                    for (; q0 + 8 <= r; q0 += 8)
+                    {
+                        var acc = Vector512<double>.Zero;
+                        for (int t = 0; t < width; t++)
+                            acc += *(Vector512<double>*)(below + t * ld + q0) * Vector512.Create(x[t]);
+                        for (int lane = 0; lane < 8; lane++) w[rows[q0 + lane]] -= acc.GetElement(lane);
+                    }
                 if (Vector256.IsHardwareAccelerated)
                     for (; q0 + 4 <= r; q0 += 4)
                     {
@@ -643,16 +742,60 @@ public sealed class SparseLdl : IFactorization
                     continue;
                 }
                 for (int q = 0; q < r; q++) tmp[q] = w[rows[q]];
+                // each column's product with the rows below does not depend on the diagonal block's solve: all of them
+                // first, four columns at a time (tmp loaded once for four), each summed exactly as Dot sums it
+                int t0 = 0;
+                for (; t0 + 4 <= width; t0 += 4) Dot4(panel + t0 * ld + width, ld, tmp, r, dots + t0);
+                for (; t0 < width; t0++) dots[t0] = Dot(panel + t0 * ld + width, tmp, r);
                 for (int t = width - 1; t >= 0; t--)
                 {
                     double* col = panel + t * ld;
-                    double s = x[t] - Dot(col + width, tmp, r);
+                    double s = x[t] - dots[t];
                     for (int i = t + 1; i < width; i++) s -= col[i] * x[i];
                     x[t] = s;
                 }
             }
             for (int k = 0; k < n; k++) { b[perm[k]] = w[k]; w[k] = 0; }
         }
+    }
+
+    /// <summary>
+    /// <see cref="Dot"/> of four vectors x, x + stride, x + 2·stride, x + 3·stride with y into result[0..3], each summed in
+    /// exactly Dot's way (the same lanes, the same horizontal sum, the same scalar tail).
+    /// </summary>
+    private static unsafe void Dot4(double* x, int stride, double* y, int length, double* result)
+    {
+        double* x1 = x + stride, x2 = x1 + stride, x3 = x2 + stride;
+        int i = 0;
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        if (Vector256.IsHardwareAccelerated && length >= 8)
+        {
+            Vector256<double> a0 = Vector256<double>.Zero, a1 = a0, a2 = a0, a3 = a0;
+            for (; i + 4 <= length; i += 4)
+            {
+                var yv = *(Vector256<double>*)(y + i);
+                a0 += *(Vector256<double>*)(x + i) * yv;
+                a1 += *(Vector256<double>*)(x1 + i) * yv;
+                a2 += *(Vector256<double>*)(x2 + i) * yv;
+                a3 += *(Vector256<double>*)(x3 + i) * yv;
+            }
+            s0 = Vector256.Sum(a0);
+            s1 = Vector256.Sum(a1);
+            s2 = Vector256.Sum(a2);
+            s3 = Vector256.Sum(a3);
+        }
+        for (; i < length; i++)
+        {
+            double yi = y[i];
+            s0 += x[i] * yi;
+            s1 += x1[i] * yi;
+            s2 += x2[i] * yi;
+            s3 += x3[i] * yi;
+        }
+        result[0] = s0;
+        result[1] = s1;
+        result[2] = s2;
+        result[3] = s3;
     }
 
     /// <summary>xᵀ·y over <paramref name="length"/> entries, in SIMD registers.</summary>

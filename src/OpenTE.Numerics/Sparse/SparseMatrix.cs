@@ -172,11 +172,13 @@ public sealed class SparseMatrix
     public void MultiplyAdd(ReadOnlySpan<double> x, Span<double> y)
     {
         if (x.Length < Cols || y.Length < Rows) throw new ArgumentException("vector length does not match the matrix");
+        int[] colPtr = ColPtr, rowIdx = RowIdx; // locals: the JIT cannot keep the fields in registers across the stores into y
+        double[] values = Values;
         for (int j = 0; j < Cols; j++)
         {
             double xj = x[j];
             if (xj == 0) continue;
-            for (int p = ColPtr[j]; p < ColPtr[j + 1]; p++) y[RowIdx[p]] += Values[p] * xj;
+            for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++) y[rowIdx[p]] += values[p] * xj;
         }
     }
 
@@ -184,10 +186,12 @@ public sealed class SparseMatrix
     public void MultiplyTranspose(ReadOnlySpan<double> x, Span<double> y)
     {
         if (x.Length < Rows || y.Length < Cols) throw new ArgumentException("vector length does not match the matrix");
+        int[] colPtr = ColPtr, rowIdx = RowIdx;
+        double[] values = Values;
         for (int j = 0; j < Cols; j++)
         {
             double s = 0;
-            for (int p = ColPtr[j]; p < ColPtr[j + 1]; p++) s += Values[p] * x[RowIdx[p]];
+            for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++) s += values[p] * x[rowIdx[p]];
             y[j] = s;
         }
     }
