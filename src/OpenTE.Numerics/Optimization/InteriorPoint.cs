@@ -1016,6 +1016,14 @@ public static class InteriorPoint
     /// registers (a maximum does not depend on the order it is taken in; a NaN anywhere gives NaN, as Math.Max does; the
     /// lanes end in Math.Max against the start, so a zero maximum is +0 whenever the start is +0).
     /// </summary>
+    /// <summary>
+    /// Whether no lane is NaN (|x| ≤ +∞ holds for every other value). Not <c>Vector256.EqualsAll(x, x)</c>: ReadyToRun code
+    /// for x86-64-v3 that uses it is rejected at start-up on a processor with AVX-512 (its code there differs), and the
+    /// method then runs as unoptimised tier-0 code in a cold process.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool NoNaN(Vector256<double> x) => Vector256.LessThanOrEqualAll(Vector256.Abs(x), Vector256.Create(double.PositiveInfinity));
+
     private static unsafe double Max(ReadOnlySpan<double> v, double start, bool abs)
     {
         double m = start;
@@ -1028,7 +1036,7 @@ public static class InteriorPoint
                 for (; i + 4 <= v.Length; i += 4)
                 {
                     var x = *(Vector256<double>*)(p + i);
-                    if (!Vector256.EqualsAll(x, x)) return double.NaN;
+                    if (!NoNaN(x)) return double.NaN;
                     acc = Vector256.Max(acc, abs ? Vector256.Abs(x) : x);
                 }
                 m = Math.Max(Math.Max(Math.Max(m, acc.GetElement(0)), Math.Max(acc.GetElement(1), acc.GetElement(2))), acc.GetElement(3));
@@ -1228,7 +1236,7 @@ public static class InteriorPoint
                     for (; p + 4 <= end; p += 4)
                     {
                         var x = *(Vector256<double>*)(v + p);
-                        if (!Vector256.EqualsAll(x, x)) return double.NaN;
+                        if (!NoNaN(x)) return double.NaN;
                         acc = Vector256.Max(acc, Vector256.Abs(x));
                     }
                     m = Math.Max(Math.Max(acc.GetElement(0), acc.GetElement(1)), Math.Max(acc.GetElement(2), acc.GetElement(3)));
@@ -1252,7 +1260,7 @@ public static class InteriorPoint
                     for (; p + 4 <= end; p += 4)
                     {
                         var x = Avx2.GatherVector256(dp, Sse2.LoadVector128(ri + p), 8) * *(Vector256<double>*)(v + p);
-                        if (!Vector256.EqualsAll(x, x)) return double.NaN;
+                        if (!NoNaN(x)) return double.NaN;
                         acc = Vector256.Max(acc, Vector256.Abs(x));
                     }
                     m = Math.Max(Math.Max(acc.GetElement(0), acc.GetElement(1)), Math.Max(acc.GetElement(2), acc.GetElement(3)));
