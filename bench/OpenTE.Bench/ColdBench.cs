@@ -59,9 +59,10 @@ public static class ColdBench
         if (cases.Count == 0) cases.Add("case_ACTIVSg2000");
 
         Console.WriteLine($"Cold (new process, median of {runs}) vs warm (in-process median) — seconds; vs MATPOWER = MATPOWER's recorded seconds / cold solve,");
-        Console.WriteLine("with the reference file's seconds (../shared/reference/CASE.json) and, where issue #17 gives them, the issue's (Octave on this machine kind)");
+        Console.WriteLine("with the reference file's seconds (../shared/reference/CASE.json) and, where issue #17 gives them, the issue's (Octave on this machine kind);");
+        Console.WriteLine("cold/warm = the median over the rounds of (cold solve / the warm median measured right after it, in the same round); each round's in brackets");
         for (int c = 0; c < clis.Count; c++) Console.WriteLine($"  cli{c}: {clis[c]}");
-        Console.WriteLine($"{"case",-17} {"command",-15} {"cli",4} {"wall",7} {"cold solve",11} {"warm solve",11} {"cold/warm",10} {"MATPOWER",9} {"vs MATPOWER",12} {"issue's",8} {"vs issue's",11} {"cold solves (min–max)",22}");
+        Console.WriteLine($"{"case",-17} {"command",-15} {"cli",4} {"wall",7} {"cold solve",11} {"warm solve",11} {"cold/warm",10} {"MATPOWER",9} {"vs MATPOWER",12} {"issue's",8} {"vs issue's",11} {"cold solves (min–max)",22}  (cold/warm per round)");
         foreach (var name in cases)
         {
             var net = BenchCases.Load(name);
@@ -74,25 +75,35 @@ public static class ColdBench
                     "dcopf" => () => DcOpfSolver.Solve(net),
                     _ => () => AcOpfSolver.Solve(net),
                 };
-                double warm = WarmMedian(warmRun);
+                WarmMedian(warmRun); // warm up (tiered compilation settles)
                 var walls = clis.Select(_ => new List<double>()).ToArray();
                 var solves = clis.Select(_ => new List<double>()).ToArray();
+                var ratios = clis.Select(_ => new List<double>()).ToArray();
+                var warms = new List<double>();
                 for (int r = 0; r < runs; r++)
                 {
+                    // the warm solves of this round right after its cold ones, so that the two share the machine's speed at
+                    // that moment (this virtual machine's speed drifts by up to 1.7× within minutes)
+                    var roundSolves = new double[clis.Count];
                     for (int c = 0; c < clis.Count; c++) // interleaved: the same load for every CLI
                     {
                         var (wall, solve) = RunCli(clis[c], [.. cmd, name, "--json"]);
                         walls[c].Add(wall);
                         solves[c].Add(solve);
+                        roundSolves[c] = solve;
                     }
+                    double roundWarm = WarmMedian(warmRun, minRuns: 3, seconds: 0.5);
+                    warms.Add(roundWarm);
+                    for (int c = 0; c < clis.Count; c++) ratios[c].Add(roundSolves[c] / roundWarm);
                 }
+                double warm = Median(warms);
                 double reference = BenchCases.ReferenceSeconds(name, section);
                 for (int c = 0; c < clis.Count; c++)
                 {
                     double wall = Median(walls[c]), solve = Median(solves[c]);
                     string issue = IssueSeconds.TryGetValue((name, section), out double m) ? $"{m,8:0.00} {m / solve,10:0.0}x" : $"{"–",8} {"–",11}";
-                    Console.WriteLine($"{name,-17} {label,-15} {"cli" + c,4} {wall,7:0.000} {solve,11:0.0000} {warm,11:0.0000} {solve / warm,9:0.00}x {reference,9:0.000} {reference / solve,11:0.0}x " +
-                                      $"{issue} {solves[c].Min(),10:0.0000}–{solves[c].Max():0.0000}");
+                    Console.WriteLine($"{name,-17} {label,-15} {"cli" + c,4} {wall,7:0.000} {solve,11:0.0000} {warm,11:0.0000} {Median(ratios[c]),9:0.00}x {reference,9:0.000} {reference / solve,11:0.0}x " +
+                                      $"{issue} {solves[c].Min(),10:0.0000}–{solves[c].Max():0.0000}  ({string.Join(" ", ratios[c].Select(x => x.ToString("0.00")))})");
                 }
             }
         }
@@ -114,12 +125,12 @@ public static class ColdBench
         return (wall, doc.RootElement.GetProperty("solveSeconds").GetDouble());
     }
 
-    private static double WarmMedian(Func<object> run)
+    private static double WarmMedian(Func<object> run, int minRuns = 5, double seconds = 2)
     {
         run();
         var times = new List<double>();
         var total = Stopwatch.StartNew();
-        while (times.Count < 5 || (total.Elapsed.TotalSeconds < 2 && times.Count < 100))
+        while (times.Count < minRuns || (total.Elapsed.TotalSeconds < seconds && times.Count < 100))
         {
             var sw = Stopwatch.StartNew();
             run();
