@@ -64,6 +64,18 @@ public static unsafe class Ipopt
             for (int p = hess.ColPtr[j]; p < hess.ColPtr[j + 1]; p++)
                 if (hess.RowIdx[p] >= j) { hr.Add(hess.RowIdx[p]); hc.Add(j); }
         var state = new State(problem, [.. jr], [.. jc], [.. hr], [.. hc], neq);
+        // one native solve at a time in a process: Debian's Ipopt factorises with the sequential MUMPS, whose Fortran modules keep
+        // global state, and two solves at once crashed the process (a SIGSEGV in dmumps_load's dmumps_upper_predict while another
+        // thread was inside Ipopt: the test host died now and then when two Ipopt tests ran in parallel; a server could too)
+        lock (NativeLock)
+            return SolveNative(state, n, m, neq, x0, xl, xu, gl, gu, jr, hr, tolerance, maxIterations);
+    }
+
+    private static readonly object NativeLock = new();
+
+    private static InteriorPointResult SolveNative(State state, int n, int m, int neq, double[] x0, double[] xl, double[] xu, double[] gl, double[] gu,
+        List<int> jr, List<int> hr, double tolerance, int maxIterations)
+    {
         var handle = GCHandle.Alloc(state);
         nint ipopt = 0;
         try
