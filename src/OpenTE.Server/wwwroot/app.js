@@ -52,7 +52,12 @@ async function login(e) {
 
 async function selectMarket(id) {
   $('market').value = id;
+  // the buttons act on the selected market: usable only once it has loaded (a click before that had read a null market)
+  $('clear-btn').disabled = true;
+  $('bid-submit').disabled = true;
   market = await api('GET', `/api/markets/${id}`);
+  $('clear-btn').disabled = false;
+  $('bid-submit').disabled = false;
   $('market-info').textContent = `case ${market.case}, ${market.intervalMinutes}-min intervals, gate ${market.gateClosureMinutes} min before, next open interval ${market.nextInterval}`;
   if (me.role !== 'operator' && !$('bid-interval').value) $('bid-interval').value = market.nextInterval;
   if (me.role === 'operator' && !$('clear-interval').value) $('clear-interval').value = market.nextInterval;
