@@ -411,12 +411,7 @@ public static class InteriorPoint
             var kkt = assembler.Matrix;
             int[] colPtr = kkt.ColPtr;
             double[] values = kkt.Values;
-            for (int j = 0; j < kkt.Cols; j++)
-            {
-                double colMax = 0;
-                for (int p = colPtr[j], end = colPtr[j + 1]; p < end; p++) colMax = Math.Max(colMax, Math.Abs(values[p]));
-                rowMax[j] = colMax;
-            }
+            for (int j = 0; j < kkt.Cols; j++) rowMax[j] = KktScaling.MaxAbs(values, colPtr[j], colPtr[j + 1]);
         }
 
         // dxᵀ·M·dx on the (1,1) block of the KKT matrix, or −∞ when it is negative beyond rounding (relative to dxᵀ·|M|·|dx|)
@@ -1026,23 +1021,26 @@ public static class InteriorPoint
 
     private static unsafe double Max(ReadOnlySpan<double> v, double start, bool abs)
     {
+        fixed (double* p = v) return Max(p, v.Length, start, abs);
+    }
+
+    /// <summary>The same over the <paramref name="count"/> entries from <paramref name="p"/> (the scaling's column maxima use it too).</summary>
+    private static unsafe double Max(double* p, int count, double start, bool abs)
+    {
         double m = start;
         int i = 0;
-        fixed (double* p = v)
+        if (Vector256.IsHardwareAccelerated && count >= 8)
         {
-            if (Vector256.IsHardwareAccelerated && v.Length >= 8)
+            var acc = Vector256.Create(start);
+            for (; i + 4 <= count; i += 4)
             {
-                var acc = Vector256.Create(start);
-                for (; i + 4 <= v.Length; i += 4)
-                {
-                    var x = *(Vector256<double>*)(p + i);
-                    if (!NoNaN(x)) return double.NaN;
-                    acc = Vector256.Max(acc, abs ? Vector256.Abs(x) : x);
-                }
-                m = Math.Max(Math.Max(Math.Max(m, acc.GetElement(0)), Math.Max(acc.GetElement(1), acc.GetElement(2))), acc.GetElement(3));
+                var x = *(Vector256<double>*)(p + i);
+                if (!NoNaN(x)) return double.NaN;
+                acc = Vector256.Max(acc, abs ? Vector256.Abs(x) : x);
             }
-            for (; i < v.Length; i++) m = Math.Max(m, abs ? Math.Abs(p[i]) : p[i]);
+            m = Math.Max(Math.Max(Math.Max(m, acc.GetElement(0)), Math.Max(acc.GetElement(1), acc.GetElement(2))), acc.GetElement(3));
         }
+        for (; i < count; i++) m = Math.Max(m, abs ? Math.Abs(p[i]) : p[i]);
         return m;
     }
 
@@ -1223,27 +1221,10 @@ public static class InteriorPoint
         // gathered by row; a maximum does not depend on the order it is taken in, and a NaN gives NaN as Math.Max does.
         // Pointer loads: ReadyToRun code does not inline Vector256.Load.
 
-        /// <summary>maxₚ |values[p]| over [start, end) (Math.Max's answer: NaN once a NaN is met).</summary>
-        private static unsafe double MaxAbs(double[] values, int start, int end)
+        /// <summary>maxₚ |values[p]| over [start, end) (Math.Max's answer: NaN once a NaN is met): NormInf's kernel on the range.</summary>
+        internal static unsafe double MaxAbs(double[] values, int start, int end)
         {
-            double m = 0;
-            int p = start;
-            fixed (double* v = values)
-            {
-                if (Vector256.IsHardwareAccelerated && end - start >= 4)
-                {
-                    var acc = Vector256<double>.Zero;
-                    for (; p + 4 <= end; p += 4)
-                    {
-                        var x = *(Vector256<double>*)(v + p);
-                        if (!NoNaN(x)) return double.NaN;
-                        acc = Vector256.Max(acc, Vector256.Abs(x));
-                    }
-                    m = Math.Max(Math.Max(acc.GetElement(0), acc.GetElement(1)), Math.Max(acc.GetElement(2), acc.GetElement(3)));
-                }
-                for (; p < end; p++) m = Math.Max(m, Math.Abs(v[p]));
-            }
-            return m;
+            fixed (double* v = values) return Max(v + start, end - start, 0, true);
         }
 
         /// <summary>maxₚ |d[rowIdx[p]]·values[p]| over [start, end) (NaN once a NaN is met).</summary>
