@@ -6,7 +6,7 @@ using OpenTE.Numerics.Sparse;
 namespace OpenTE.Bench;
 
 /// <summary>
-/// `--pf-profile [CASE...]`: where the AC power flow's time goes, warm, in-process (median of each part in a loop):
+/// `--pf-profile [CASE...]`: where the AC power flow's time goes, warm, in-process (median of each part in a loop, and what one call allocates):
 /// the whole solve, then its parts one by one — bus-type state, Ybus, the bus ordering (AMD), the Jacobian's values,
 /// a fresh factorisation (ordering given), a refactorisation on the same pattern, a solve, a mismatch (Ybus·V and
 /// S = V·conj(I)) and the result tables — with the Newton iteration count, so the parts can be weighed against the whole.
@@ -99,6 +99,9 @@ public static class PfProfileBench
             times.Add(sw.Elapsed.TotalSeconds);
         }
         times.Sort();
-        Console.WriteLine($"  {label,-48} {times[times.Count / 2] * 1e3,9:0.000} ms   (min {times[0] * 1e3:0.000})");
+        long b0 = GC.GetAllocatedBytesForCurrentThread();
+        run();
+        long kib = (GC.GetAllocatedBytesForCurrentThread() - b0) / 1024;
+        Console.WriteLine($"  {label,-48} {times[times.Count / 2] * 1e3,9:0.000} ms   (min {times[0] * 1e3:0.000}; allocates {kib} KiB)");
     }
 }

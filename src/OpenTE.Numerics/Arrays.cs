@@ -7,6 +7,13 @@ namespace OpenTE.Numerics;
 /// </summary>
 public static class Arrays
 {
+    /// <summary>
+    /// An empty array of doubles for field initialisers, instead of <c>[]</c>: that is <c>Array.Empty&lt;double&gt;()</c>, a framework
+    /// generic that ReadyToRun does not precompile for us, so the JIT compiled it inside the first solve of every cold command
+    /// (<c>Array.Empty&lt;int&gt;</c> is precompiled by the framework itself).
+    /// </summary>
+    public static readonly double[] NoDoubles = new double[0];
+
     public static void Fill(int[] array, int value)
     {
         for (int i = 0; i < array.Length; i++) array[i] = value;

@@ -56,4 +56,29 @@ public class PrecompiledKernelsTests
         Assert.Equal(3, kernels);
         Assert.Equal(kernels, Regex.Matches(wide, @"MethodImplOptions\.AggressiveOptimization").Count);
     }
+
+    /// <summary>
+    /// `[]` for an array of doubles is `Array.Empty&lt;double&gt;()`, a framework generic that ReadyToRun does not precompile for us: one
+    /// such field initialiser (NewtonRaphson's, SparseLU's) made the JIT compile it inside the first solve of every cold pf and OPF.
+    /// The solver libraries use <see cref="Arrays.NoDoubles"/> instead.
+    /// </summary>
+    [Fact]
+    public void The_solver_libraries_do_not_use_the_framework_empty_array_of_doubles()
+    {
+        var offenders = new List<string>();
+        var declaration = new Regex(@"double\[\]\??\s+\w+\s*=\s*\[\]|double\[\]\??\s+\w+\s*=[^;]*,\s*\w+\s*=\s*\[\]|Array\.Empty<double>");
+        foreach (var project in new[] { "OpenTE.Numerics", "OpenTE.Grid", "OpenTE.Market" })
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(SourceRoot(), project), "*.cs", SearchOption.AllDirectories))
+            {
+                if (file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}")) continue;
+                var lines = File.ReadAllLines(file);
+                for (int i = 0; i < lines.Length; i++)
+                {
+                    string code = lines[i].Split("//", 2)[0];
+                    if (declaration.IsMatch(code)) offenders.Add($"{Path.GetRelativePath(SourceRoot(), file)}:{i + 1}: {lines[i].Trim()}");
+                }
+            }
+        Assert.True(offenders.Count == 0, "an empty array of doubles from the framework (use Arrays.NoDoubles):\n" + string.Join("\n", offenders));
+        Assert.Empty(Arrays.NoDoubles);
+    }
 }

@@ -158,21 +158,7 @@ public sealed class Admittance
         var ytt = new Complex[nl];
         var f = new int[nl];
         var t = new int[nl];
-        // entries in this order: per in-service branch (f,f) (f,t) (t,f) (t,t), then every bus's shunt on its diagonal
-        // (every bus gets a diagonal entry so that the Jacobian pattern has its diagonal); duplicates are summed in it
-        var row = new int[4 * nl + nb];
-        var col = new int[row.Length];
-        var re = new double[row.Length];
-        var im = new double[row.Length];
-        int m = 0;
-        void Add(int i, int j, Complex y)
-        {
-            row[m] = i;
-            col[m] = j;
-            re[m] = y.Real;
-            im[m] = y.Imaginary;
-            m++;
-        }
+        var live = new bool[nl];
         var busIndex = net.BusIndex;
         var buses = net.Buses;
         var branches = net.Branches;
@@ -183,6 +169,7 @@ public sealed class Admittance
             t[l] = busIndex[br.To];
             // a branch to an isolated bus (type 4) is open at that end: it carries nothing, as in the topology
             if (!br.InService || buses[f[l]].Type == BusType.Isolated || buses[t[l]].Type == BusType.Isolated) continue;
+            live[l] = true;
             Complex ys = 1.0 / new Complex(br.R, br.X);
             Complex tap = Complex.FromPolarCoordinates(br.Tap, br.AngleDeg * Math.PI / 180.0);
             Complex ychg = new(0, br.B / 2);
@@ -190,17 +177,133 @@ public sealed class Admittance
             yff[l] = ytt[l] / (tap * Complex.Conjugate(tap));
             yft[l] = -ys / Complex.Conjugate(tap);
             ytf[l] = -ys / tap;
-            Add(f[l], f[l], yff[l]);
-            Add(f[l], t[l], yft[l]);
-            Add(t[l], f[l], ytf[l]);
-            Add(t[l], t[l], ytt[l]);
+        }
+        return new Admittance(Assemble(net, live, f, t, yff, yft, ytf, ytt), yff, yft, ytf, ytt, f, t);
+    }
+
+    /// <summary>
+    /// Ybus in compressed rows straight from the branches, without a triplet list: the entries are, in this order, per
+    /// in-service branch (f,f) (f,t) (t,f) (t,t), then every bus's shunt on its diagonal (every bus gets a diagonal entry so
+    /// that the Jacobian pattern has its diagonal). Each row's entries are grouped in that order (one counting pass), equal
+    /// columns are summed in that order (the first one assigned, the others added: the arithmetic of summing the triplets,
+    /// <see cref="ComplexCsr.FromTriplets(int, int, int, int[], int[], double[], double[])"/>), then each row is sorted by
+    /// column. Work arrays: two integers per entry; O(entries + buses), a row of d distinct columns sorted in O(d log d).
+    /// </summary>
+    private static ComplexCsr Assemble(Network net, bool[] live, int[] f, int[] t, Complex[] yff, Complex[] yft, Complex[] ytf,
+        Complex[] ytt)
+    {
+        int nb = net.BusCount, nl = live.Length;
+        var buses = net.Buses;
+        var start = new int[nb + 1];
+        for (int l = 0; l < nl; l++)
+        {
+            if (!live[l]) continue;
+            start[f[l] + 1] += 2;
+            start[t[l] + 1] += 2;
+        }
+        for (int i = 0; i < nb; i++) start[i + 1] += start[i] + 1;
+        int m = start[nb];
+        // per entry, grouped by row in the order above: its column and its source (4·branch + part, or −1 − bus for a shunt)
+        var col = new int[m];
+        var src = new int[m];
+        var fill = new int[nb];
+        for (int i = 0; i < nb; i++) fill[i] = start[i];
+        for (int l = 0; l < nl; l++)
+        {
+            if (!live[l]) continue;
+            int a = f[l], b = t[l];
+            int w = fill[a];
+            col[w] = a; src[w] = 4 * l;
+            col[w + 1] = b; src[w + 1] = 4 * l + 1;
+            fill[a] = w + 2;
+            w = fill[b];
+            col[w] = a; src[w] = 4 * l + 2;
+            col[w + 1] = b; src[w + 1] = 4 * l + 3;
+            fill[b] = w + 2;
         }
         for (int i = 0; i < nb; i++)
         {
-            var b = buses[i];
-            Add(i, i, new Complex(b.Gs, b.Bs) / net.BaseMva);
+            col[fill[i]] = i;
+            src[fill[i]] = -1 - i;
         }
-        return new Admittance(ComplexCsr.FromTriplets(nb, nb, m, row, col, re, im),
-            yff, yft, ytf, ytt, f, t);
+        // distinct columns per row (slot[j]: the row's position of column j, valid while owner[j] is the row)
+        var owner = fill; // reused
+        for (int j = 0; j < nb; j++) owner[j] = -1;
+        var rowPtr = new int[nb + 1];
+        for (int i = 0; i < nb; i++)
+        {
+            int distinct = 0;
+            for (int e = start[i]; e < start[i + 1]; e++)
+                if (owner[col[e]] != i) { owner[col[e]] = i; distinct++; }
+            rowPtr[i + 1] = rowPtr[i] + distinct;
+        }
+        var cidx = new int[rowPtr[nb]];
+        var vals = new Complex[rowPtr[nb]];
+        var slot = new int[nb];
+        for (int j = 0; j < nb; j++) owner[j] = -1;
+        for (int i = 0; i < nb; i++)
+        {
+            int w = rowPtr[i];
+            for (int e = start[i]; e < start[i + 1]; e++)
+            {
+                int j = col[e], s = src[e];
+                Complex y = s < 0 ? new Complex(buses[-1 - s].Gs, buses[-1 - s].Bs) / net.BaseMva : (s & 3) switch { 0 => yff[s >> 2], 1 => yft[s >> 2], 2 => ytf[s >> 2], _ => ytt[s >> 2] };
+                if (owner[j] != i)
+                {
+                    owner[j] = i;
+                    slot[j] = w;
+                    cidx[w] = j;
+                    vals[w] = y;
+                    w++;
+                }
+                else vals[slot[j]] += y;
+            }
+            SortRow(cidx, vals, rowPtr[i], w);
+        }
+        return new ComplexCsr(nb, nb, rowPtr, cidx, vals);
+    }
+
+    /// <summary>Sorts the distinct columns cidx[lo..hi) ascending, their values along: insertion sort for a short row, heap sort for a long one.</summary>
+    private static void SortRow(int[] cidx, Complex[] vals, int lo, int hi)
+    {
+        if (hi - lo <= 32)
+        {
+            for (int a = lo + 1; a < hi; a++)
+            {
+                int c = cidx[a];
+                Complex v = vals[a];
+                int b = a - 1;
+                for (; b >= lo && cidx[b] > c; b--)
+                {
+                    cidx[b + 1] = cidx[b];
+                    vals[b + 1] = vals[b];
+                }
+                cidx[b + 1] = c;
+                vals[b + 1] = v;
+            }
+            return;
+        }
+        int n = hi - lo;
+        for (int r = n / 2 - 1; r >= 0; r--) SiftDown(cidx, vals, lo, r, n);
+        for (int end = n - 1; end > 0; end--)
+        {
+            (cidx[lo], cidx[lo + end]) = (cidx[lo + end], cidx[lo]);
+            (vals[lo], vals[lo + end]) = (vals[lo + end], vals[lo]);
+            SiftDown(cidx, vals, lo, 0, end);
+        }
+    }
+
+    private static void SiftDown(int[] cidx, Complex[] vals, int lo, int root, int n)
+    {
+        while (true)
+        {
+            int child = 2 * root + 1;
+            if (child >= n) return;
+            if (child + 1 < n && cidx[lo + child + 1] > cidx[lo + child]) child++;
+            if (cidx[lo + root] >= cidx[lo + child]) return;
+            (cidx[lo + root], cidx[lo + child]) = (cidx[lo + child], cidx[lo + root]);
+            (vals[lo + root], vals[lo + child]) = (vals[lo + child], vals[lo + root]);
+            root = child;
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using OpenTE.Numerics;
 using OpenTE.Numerics.Sparse;
 
 namespace OpenTE.Grid.PowerFlow;
@@ -37,7 +38,7 @@ internal sealed class NewtonRaphson
     private int[] _order = [];
     private LuOptions? _luOptions;
     private SparseLU? _lu;
-    private double[] _rhs = [], _work = [];
+    private double[] _rhs = Arrays.NoDoubles, _work = Arrays.NoDoubles;
 
     public NewtonRaphson(ComplexCsr ybus)
     {

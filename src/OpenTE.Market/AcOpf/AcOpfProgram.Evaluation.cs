@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using OpenTE.Numerics;
 using OpenTE.Numerics.Sparse;
 
 namespace OpenTE.Market.AcOpf;
@@ -43,13 +44,13 @@ internal sealed partial class AcOpfProgram
     private readonly record struct RatedEnd(int Bus, int Other, int Row, int Trig, double Gss, double Bss, double Gso, double Bso, double Rate2);
 
     private Patterns? _patterns;
-    private double[] _point = [];   // the x of the cached evaluation (compared bit for bit)
+    private double[] _point = Arrays.NoDoubles;   // the x of the cached evaluation (compared bit for bit)
     private bool _cached;
-    private double[] _g = [], _h = [];
+    private double[] _g = Arrays.NoDoubles, _h = Arrays.NoDoubles;
     private SparseMatrix? _jgAt, _jhAt;
-    private double[] _cos = [], _sin = [];       // per angle difference
-    private double[] _ta = [], _tb = [];         // a and b per Ybus entry
-    private double[] _fp = [], _fq = [], _fa = [], _fb = [], _fdp = [], _fdq = []; // per rated branch end; gradients ×4
+    private double[] _cos = Arrays.NoDoubles, _sin = Arrays.NoDoubles;       // per angle difference
+    private double[] _ta = Arrays.NoDoubles, _tb = Arrays.NoDoubles;         // a and b per Ybus entry
+    private double[] _fp = Arrays.NoDoubles, _fq = Arrays.NoDoubles, _fa = Arrays.NoDoubles, _fb = Arrays.NoDoubles, _fdp = Arrays.NoDoubles, _fdq = Arrays.NoDoubles; // per rated branch end; gradients ×4
 
     public void Constraints(ReadOnlySpan<double> x, Span<double> g, Span<double> h)
     {

@@ -901,7 +901,7 @@ public static class InteriorPoint
         public double[] Sg { get; }
         public double[] Sh { get; }
         private SparseMatrix? _jgIn, _jhIn, _jgOut, _jhOut;
-        private double[] _lam = [], _mu = [];
+        private double[] _lam = Arrays.NoDoubles, _mu = Arrays.NoDoubles;
 
         private ScaledConstraints(INonlinearProgram p, double[] sg, double[] sh) { _p = p; Sg = sg; Sh = sh; }
 
@@ -1118,13 +1118,13 @@ public static class InteriorPoint
     /// </summary>
     private sealed class KktScaling(bool enabled)
     {
-        private double[] _d = [];
-        private double[] _colMax = [];
+        private double[] _d = Arrays.NoDoubles;
+        private double[] _colMax = Arrays.NoDoubles;
         private int[] _changed = [];
         private int[] _changedList = [];
         private int[]? _patternColPtr, _patternRowIdx;
         private bool _symmetricPattern;
-        private double[] _firstMax = [];
+        private double[] _firstMax = Arrays.NoDoubles;
         private SparseMatrix? _maximaOf;
         public SparseMatrix? Scaled { get; private set; }
 
@@ -1341,7 +1341,7 @@ public static class InteriorPoint
     /// </summary>
     private sealed class AlternatingBuffers
     {
-        private double[] _a = [], _b = [];
+        private double[] _a = Arrays.NoDoubles, _b = Arrays.NoDoubles;
         private bool _second;
 
         public double[] Next(int length)

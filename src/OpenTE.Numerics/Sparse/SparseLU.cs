@@ -95,11 +95,11 @@ public sealed class SparseLU : IFactorization
     private int[] _pinv = [];           // original row → step
     // L: unit diagonal not stored; row indices in step numbering
     private int[] _lp = [], _li = [];
-    private double[] _lx = [];
+    private double[] _lx = Arrays.NoDoubles;
     // U: strictly upper part by columns in a topological order of the solve; row indices in step numbering
     private int[] _up = [], _ui = [];
-    private double[] _ux = [];
-    private double[] _ud = [];          // diagonal of U (the pivots)
+    private double[] _ux = Arrays.NoDoubles;
+    private double[] _ud = Arrays.NoDoubles;          // diagonal of U (the pivots)
     // the factorised pattern (for Refactorize) and each of its entries' pivot step
     private readonly int[] _aColPtr, _aRowIdx;
     private readonly int _aNnz;
