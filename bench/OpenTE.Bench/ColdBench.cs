@@ -12,6 +12,9 @@ namespace OpenTE.Bench;
 /// prints in --json, beside the warm in-process median of the same solve, and MATPOWER's recorded seconds
 /// (../shared/reference/CASE.json) divided by the cold solve. Several --cli (e.g. the JIT build and the ReadyToRun
 /// single file of scripts/publish.sh) are measured interleaved, in the same run, so their ratios share the load.
+/// The CLI keeps a startup profile per command (multicore JIT, src/OpenTE.Cli/Program.cs): by default each CLI runs each command
+/// once before the rounds (not counted), so the rounds see what a user sees from the second run of a command on;
+/// --no-startup-profile runs them with OPENTE_STARTUP_PROFILE=0, i.e. what the very first run of a command sees.
 /// </summary>
 public static class ColdBench
 {
@@ -39,12 +42,14 @@ public static class ColdBench
         var clis = new List<string>();
         int runs = 5;
         string? only = null; // pf, dcopf or acopf: that command alone
+        bool profile = true;
         var cases = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--cli" && i + 1 < args.Length) clis.Add(Path.GetFullPath(args[++i]));
             else if (args[i] == "--runs" && i + 1 < args.Length) runs = int.Parse(args[++i]);
             else if (args[i] == "--only" && i + 1 < args.Length) only = args[++i];
+            else if (args[i] == "--no-startup-profile") profile = false;
             else if (!args[i].StartsWith("--")) cases.Add(args[i]);
         }
         if (clis.Count == 0) clis.Add(Path.GetFullPath(Path.Combine("src", "OpenTE.Cli", "bin", "Release", "net10.0", "opente")));
@@ -61,6 +66,9 @@ public static class ColdBench
         Console.WriteLine($"Cold (new process, median of {runs}) vs warm (in-process median) — seconds; vs MATPOWER = MATPOWER's recorded seconds / cold solve,");
         Console.WriteLine("with the reference file's seconds (../shared/reference/CASE.json) and, where issue #17 gives them, the issue's (Octave on this machine kind);");
         Console.WriteLine("cold/warm = the median over the rounds of (cold solve / the warm median measured right after it, in the same round); each round's in brackets");
+        Console.WriteLine(profile
+            ? "startup profile: on (each command ran once before the rounds, as from a user's second run of it on)"
+            : "startup profile: off (OPENTE_STARTUP_PROFILE=0: every run as the very first run of a command)");
         for (int c = 0; c < clis.Count; c++) Console.WriteLine($"  cli{c}: {clis[c]}");
         Console.WriteLine($"{"case",-17} {"command",-15} {"cli",4} {"wall",7} {"cold solve",11} {"warm solve",11} {"cold/warm",10} {"MATPOWER",9} {"vs MATPOWER",12} {"issue's",8} {"vs issue's",11} {"cold solves (min–max)",22}  (cold/warm per round)");
         foreach (var name in cases)
@@ -76,6 +84,8 @@ public static class ColdBench
                     _ => () => AcOpfSolver.Solve(net),
                 };
                 WarmMedian(warmRun); // warm up (tiered compilation settles)
+                if (profile)
+                    foreach (var cli in clis) RunCli(cli, [.. cmd, name, "--json"], profile); // records the command's startup profile
                 var walls = clis.Select(_ => new List<double>()).ToArray();
                 var solves = clis.Select(_ => new List<double>()).ToArray();
                 var ratios = clis.Select(_ => new List<double>()).ToArray();
@@ -87,7 +97,7 @@ public static class ColdBench
                     var roundSolves = new double[clis.Count];
                     for (int c = 0; c < clis.Count; c++) // interleaved: the same load for every CLI
                     {
-                        var (wall, solve) = RunCli(clis[c], [.. cmd, name, "--json"]);
+                        var (wall, solve) = RunCli(clis[c], [.. cmd, name, "--json"], profile);
                         walls[c].Add(wall);
                         solves[c].Add(solve);
                         roundSolves[c] = solve;
@@ -110,9 +120,10 @@ public static class ColdBench
         return 0;
     }
 
-    private static (double Wall, double Solve) RunCli(string cli, string[] args)
+    private static (double Wall, double Solve) RunCli(string cli, string[] args, bool profile)
     {
         var psi = new ProcessStartInfo(cli) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (!profile) psi.Environment["OPENTE_STARTUP_PROFILE"] = "0";
         foreach (var a in args) psi.ArgumentList.Add(a);
         var sw = Stopwatch.StartNew();
         using var p = Process.Start(psi)!;

@@ -85,6 +85,7 @@ public class ClusterCliTests
             {
                 var psi = new ProcessStartInfo("dotnet", [dll, "silo", "--cluster-db", conn, "--cluster-id", id, "--silo-port", FreePort().ToString(), "--gateway-port", FreePort().ToString()])
                 { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                psi.Environment["OPENTE_STARTUP_PROFILE"] = "0"; // no startup profile written into the user's cache by a test
                 var p = Process.Start(psi)!;
                 var log = new StringWriter();
                 p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };

@@ -20,6 +20,7 @@ public class VectorWidthTests
         string dll = Path.Combine(AppContext.BaseDirectory, "opente.dll");
         var psi = new ProcessStartInfo("dotnet", [dll, "opf", "case_ACTIVSg2000", "--model", "ac", "--json"])
         { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.Environment["OPENTE_STARTUP_PROFILE"] = "0"; // no startup profile written into the user's cache by a test
         foreach (var (name, value) in env) psi.Environment[name] = value;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();

@@ -22,6 +22,7 @@ public sealed class ServerProcess : IAsyncDisposable
         int port = Http.FreePort();
         var psi = new ProcessStartInfo("dotnet", [cli, "serve", "--urls", $"http://127.0.0.1:{port}", "--db", db, "--operator-key-file", keyFile, "--rate", "100000"])
         { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.Environment["OPENTE_STARTUP_PROFILE"] = "0"; // no startup profile written into the user's cache by a test
         var p = Process.Start(psi)!;
         var s = new ServerProcess(p, new Uri($"http://127.0.0.1:{port}"));
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (s._err) s._err.WriteLine(e.Data); };

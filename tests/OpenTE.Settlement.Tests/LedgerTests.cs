@@ -238,4 +238,62 @@ public class LedgerTests
             Keys.Delete(path);
         }
     }
+
+    /// <summary>
+    /// `ledger verify` and `ledger balance` open the file read-only. A WAL-mode file makes SQLite create `-wal` and `-shm` beside
+    /// it, and a read-only connection cannot remove them: two empty files stayed after every check (issue #17, "no stray files").
+    /// The writer now closes the ledger in rollback-journal mode, so a read-only check leaves nothing behind.
+    /// </summary>
+    [Fact]
+    public void Reading_a_closed_ledger_leaves_no_wal_or_shm_files_beside_it()
+    {
+        var path = Keys.TempFile();
+        try
+        {
+            using (var l = SqliteLedger.Open(path)) l.PostBatch(Ledgers.Sample(50));
+            Assert.False(File.Exists(path + "-wal"), "the writer left a -wal file");
+            Assert.False(File.Exists(path + "-shm"), "the writer left a -shm file");
+            Assert.True(SqliteLedger.Verify(path).Ok);
+            Assert.NotEmpty(SqliteLedger.Balances(path));
+            Assert.False(File.Exists(path + "-wal"), "a read-only check left a -wal file");
+            Assert.False(File.Exists(path + "-shm"), "a read-only check left a -shm file");
+
+            // written again: WAL while open (a reader meanwhile is fine), the same verified chain after closing
+            using (var l = SqliteLedger.Open(path))
+            {
+                Assert.True(File.Exists(path + "-wal") || File.Exists(path + "-shm"), "the writer did not switch WAL back on");
+                l.PostBatch(Ledgers.Sample(80).GetRange(50, 30));
+                Assert.True(SqliteLedger.Verify(path).Ok);
+            }
+            var v = SqliteLedger.Verify(path);
+            Assert.True(v.Ok, v.Reason);
+            Assert.Equal(80, v.Entries);
+            Assert.False(File.Exists(path + "-wal") || File.Exists(path + "-shm"));
+        }
+        finally { Keys.Delete(path); }
+    }
+
+    /// <summary>With another connection open when the writer closes, the switch out of WAL is refused; the close must not fail and the ledger stays valid.</summary>
+    [Fact]
+    public void Closing_while_another_connection_reads_keeps_wal_and_a_valid_ledger()
+    {
+        var path = Keys.TempFile();
+        try
+        {
+            var l = SqliteLedger.Open(path);
+            l.PostBatch(Ledgers.Sample(20));
+            using (var other = new SqliteConnection($"Data Source={path};Pooling=False;Mode=ReadOnly"))
+            {
+                other.Open();
+                using var cmd = other.CreateCommand();
+                cmd.CommandText = "SELECT count(*) FROM journal";
+                Assert.Equal(20L, (long)cmd.ExecuteScalar()!);
+                l.Dispose(); // the switch to rollback-journal mode is refused: busy
+            }
+            var v = SqliteLedger.Verify(path);
+            Assert.True(v.Ok, v.Reason);
+            Assert.Equal(20, v.Entries);
+        }
+        finally { Keys.Delete(path); }
+    }
 }

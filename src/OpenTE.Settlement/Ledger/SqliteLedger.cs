@@ -595,12 +595,22 @@ public sealed class SqliteLedger : IDisposable
         return db;
     }
 
+    /// <summary>
+    /// Closes the ledger, leaving the file in rollback-journal mode when no other connection has it open: a WAL file needs its
+    /// <c>-wal</c> and <c>-shm</c> companions, and a read-only reader (<c>ledger verify</c>, <c>ledger balance</c>) cannot remove
+    /// the ones it creates, so two empty files stayed beside the ledger after every check. The next writer switches WAL on again
+    /// (<see cref="Open"/>); with another connection still open the switch is refused (busy) and the file simply stays in WAL mode.
+    /// Closing twice is harmless.
+    /// </summary>
     public void Dispose()
     {
         _exists.Dispose();
         _insert.Dispose();
         _balance.Dispose();
         _upsert?.Dispose();
+        // straight to SQLite, not through a SqliteCommand: that one retries a busy database for its 30-second timeout, and with
+        // another connection open the switch is refused (busy) at once — the file then stays in WAL mode, which is as valid
+        if (_db.State == System.Data.ConnectionState.Open) SQLitePCL.raw.sqlite3_exec(_db.Handle, "PRAGMA journal_mode=DELETE");
         _db.Dispose();
     }
 }
