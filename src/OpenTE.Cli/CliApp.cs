@@ -43,6 +43,9 @@ public static class CliApp
     /// <summary>Command groups: given alone they print their help (exit 0), as <c>opente</c> alone does.</summary>
     private static readonly string[] Branches = ["case", "meter", "privacy", "ledger", "keys"];
 
+    /// <summary>The top-level commands and branches, as configured in <see cref="Run"/> (a test keeps the two equal).</summary>
+    internal static readonly string[] TopLevelCommands = ["demo", "pf", "losses", "opf", "scopf", "var-market", "multiperiod", "simulate", "compare", "p2p", "silo", "serve", "clear", "strategic", "learn", "settle", "ledger", "keys", "meter", "privacy", "case"];
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args is [var only] && Branches.Contains(only)) args = [only, "--help"];

@@ -26,11 +26,11 @@ internal static class StartupProfile
         try
         {
             if (Environment.GetEnvironmentVariable("OPENTE_STARTUP_PROFILE") == "0") return;
-            if (args.Length == 0 || args[0].StartsWith('-')) return;
+            // a known command only (a mistyped one must not leave a profile behind); the OPF's two models load different code
+            if (args.Length == 0 || !CliApp.TopLevelCommands.Contains(args[0])) return;
             string name = args[0];
             int model = Array.IndexOf(args, "--model");
-            if (model >= 0 && model + 1 < args.Length) name += "-" + args[model + 1];
-            var safe = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c == '-' ? c : '_').ToArray());
+            if (model >= 0 && model + 1 < args.Length && args[model + 1] is "dc" or "ac") name += "-" + args[model + 1];
             string? cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
             if (string.IsNullOrEmpty(cache))
             {
@@ -41,7 +41,7 @@ internal static class StartupProfile
             string root = Path.Combine(cache, "opente", "startup");
             Directory.CreateDirectory(root);
             ProfileOptimization.SetProfileRoot(root);
-            ProfileOptimization.StartProfile(safe + ".profile");
+            ProfileOptimization.StartProfile(name + ".profile");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

@@ -87,4 +87,27 @@ public sealed class StartupProfileTests : IDisposable
         Assert.True(blocked.Exit == 0, blocked.Stderr);
         Assert.Equal(off.Json, blocked.Json);
     }
+
+    [Fact]
+    public void A_mistyped_command_leaves_no_profile()
+    {
+        var typo = Run(null, "pff", "case9", "--json");
+        Assert.NotEqual(0, typo.Exit);
+        Assert.False(Directory.Exists(_cache), "a mistyped command wrote a startup profile");
+    }
+
+    /// <summary>The profile is recorded for the commands in <c>CliApp.TopLevelCommands</c>: that list must name exactly the configured ones.</summary>
+    [Fact]
+    public void The_list_of_profiled_commands_is_the_configured_one()
+    {
+        string root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "OpenTE.slnx"))) root = Path.GetDirectoryName(root) ?? throw new DirectoryNotFoundException("OpenTE.slnx");
+        string app = File.ReadAllText(Path.Combine(root, "src", "OpenTE.Cli", "CliApp.cs"));
+        var configured = System.Text.RegularExpressions.Regex.Matches(app, @"config\.(?:AddCommand<\w+>|AddBranch)\(""([a-z0-9-]+)""")
+            .Select(m => m.Groups[1].Value).ToList();
+        var listed = System.Text.RegularExpressions.Regex.Match(app, @"TopLevelCommands = \[([^\]]*)\]").Groups[1].Value
+            .Split(',').Select(x => x.Trim().Trim('"')).Where(x => x.Length > 0).ToList();
+        Assert.True(configured.Count >= 20, $"only {configured.Count} commands found in CliApp.cs");
+        Assert.Equal(configured.Order(), listed.Order());
+    }
 }
