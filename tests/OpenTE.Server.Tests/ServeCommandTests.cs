@@ -54,7 +54,7 @@ public class ServeCommandTests
         finally
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dir, true);
+            DeleteDir(dir);
         }
     }
 
@@ -114,7 +114,28 @@ public class ServeCommandTests
         finally
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dir, true);
+            DeleteDir(dir);
+        }
+    }
+
+    /// <summary>
+    /// Removes a test's folder, retrying for a moment: after a start that failed (port in use) the host's disposal can still
+    /// be closing its SQLite store while the folder is removed, and SQLite's -wal/-shm files come and go under the enumeration
+    /// ("Directory not empty", seen once in CI).
+    /// </summary>
+    private static void DeleteDir(string dir)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                if (Directory.Exists(dir)) Directory.Delete(dir, true);
+                return;
+            }
+            catch (IOException) when (attempt < 20)
+            {
+                Thread.Sleep(100);
+            }
         }
     }
 }
