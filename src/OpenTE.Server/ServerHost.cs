@@ -75,7 +75,18 @@ public static class ServerHost
     public static async Task RunAsync(ServerOptions o, CancellationToken stop)
     {
         await using var app = await BuildAsync(o);
-        await app.StartAsync(stop);
+        try
+        {
+            await app.StartAsync(stop);
+        }
+        catch
+        {
+            // a start that failed (the port in use) has already started the scheduler, which would go on touching the
+            // database after this returns: stop what did start before the app is disposed, then report the failure
+            try { await app.StopAsync(CancellationToken.None); }
+            catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or OperationCanceledException or AggregateException) { }
+            throw;
+        }
         foreach (var u in app.Urls) o.Out.WriteLine($"opente serve: listening on {u} (dashboard at {u}/, OpenAPI at {u}/openapi/v1.json)");
         o.Out.Flush();
         try { await Task.Delay(Timeout.Infinite, stop); } catch (OperationCanceledException) { }
