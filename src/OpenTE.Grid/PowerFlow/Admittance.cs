@@ -21,41 +21,23 @@ public sealed class ComplexCsr
         Values = values;
     }
 
-    /// <summary>Builds from triplets, summing duplicates (in the order given). O(nnz + rows + cols).</summary>
+    /// <summary>
+    /// Builds from triplets, summing duplicates in the order given. Two stable counting sorts — by column, then by row — leave
+    /// every row sorted by column with equal columns in their given order, so no comparison sort is needed. O(nnz + rows + cols).
+    /// </summary>
     public static ComplexCsr FromTriplets(int rows, int cols, IReadOnlyList<(int Row, int Col, Complex Value)> entries)
     {
         int m = entries.Count;
-        var r = new int[m];
-        var c = new int[m];
-        var re = new double[m];
-        var im = new double[m];
-        for (int k = 0; k < m; k++)
-        {
-            var (row, col, v) = entries[k];
-            r[k] = row;
-            c[k] = col;
-            re[k] = v.Real;
-            im[k] = v.Imaginary;
-        }
-        return FromTriplets(rows, cols, m, r, c, re, im);
-    }
-
-    /// <summary>
-    /// Builds from the first <paramref name="m"/> triplets of parallel arrays (row, column, real and imaginary part),
-    /// summing duplicates in the order given. Two stable counting sorts — by column, then by row — leave every row
-    /// sorted by column with equal columns in their given order, so no comparison sort is needed. O(nnz + rows + cols).
-    /// Plain arrays and loops (no generic helpers): it runs in every cold power flow.
-    /// </summary>
-    internal static ComplexCsr FromTriplets(int rows, int cols, int m, int[] rowIdx, int[] colIdx, double[] re, double[] im)
-    {
-        if (rowIdx.Length < m || colIdx.Length < m || re.Length < m || im.Length < m) throw new ArgumentException("triplet arrays shorter than the count");
+        var rowIdx = new int[m];
+        var colIdx = new int[m];
+        for (int k = 0; k < m; k++) (rowIdx[k], colIdx[k], _) = entries[k];
         var colStart = new int[cols + 1];
         var rowStart = new int[rows + 1];
         for (int k = 0; k < m; k++)
         {
             int i = rowIdx[k], j = colIdx[k];
             if ((uint)i >= (uint)rows || (uint)j >= (uint)cols)
-                throw new ArgumentOutOfRangeException(nameof(rowIdx), $"triplet {k} ({i}, {j}) is outside a {rows}x{cols} matrix");
+                throw new ArgumentOutOfRangeException(nameof(entries), $"triplet {k} ({i}, {j}) is outside a {rows}x{cols} matrix");
             colStart[j + 1]++;
             rowStart[i + 1]++;
         }
@@ -81,8 +63,8 @@ public sealed class ComplexCsr
             for (int t = begin; t < end; t++)
             {
                 int k = byRow[t];
-                if (w > rowPtr[i] && cidx[w - 1] == colIdx[k]) vals[w - 1] += new Complex(re[k], im[k]);
-                else { cidx[w] = colIdx[k]; vals[w] = new Complex(re[k], im[k]); w++; }
+                if (w > rowPtr[i] && cidx[w - 1] == colIdx[k]) vals[w - 1] += entries[k].Value;
+                else { cidx[w] = colIdx[k]; vals[w] = entries[k].Value; w++; }
             }
             begin = end;
         }
@@ -186,7 +168,7 @@ public sealed class Admittance
     /// in-service branch (f,f) (f,t) (t,f) (t,t), then every bus's shunt on its diagonal (every bus gets a diagonal entry so
     /// that the Jacobian pattern has its diagonal). Each row's entries are grouped in that order (one counting pass), equal
     /// columns are summed in that order (the first one assigned, the others added: the arithmetic of summing the triplets,
-    /// <see cref="ComplexCsr.FromTriplets(int, int, int, int[], int[], double[], double[])"/>), then each row is sorted by
+    /// <see cref="ComplexCsr.FromTriplets"/>), then each row is sorted by
     /// column. Work arrays: two integers per entry; O(entries + buses), a row of d distinct columns sorted in O(d log d).
     /// </summary>
     private static ComplexCsr Assemble(Network net, bool[] live, int[] f, int[] t, Complex[] yff, Complex[] yft, Complex[] ytf,

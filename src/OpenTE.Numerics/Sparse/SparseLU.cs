@@ -1,4 +1,3 @@
-
 namespace OpenTE.Numerics.Sparse;
 
 /// <summary>No acceptable pivot: the matrix is singular or structurally singular.</summary>
